@@ -1,0 +1,54 @@
+# Operator entry points. Every target builds what it needs itself, starting from a fresh clone.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := .venv-tools
+ENV ?= dev
+SERVICE ?=
+IMAGE ?=
+ORCH := $(BIN)/orchestrator
+
+.DEFAULT_GOAL := help
+.PHONY: help setup tools test lint fmt demo bench infra plan destroy release clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed ## Make .venv and install the orchestrator with its dev and sandbox extras
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# checkov pins an old boto3 and awscli pins its botocore: each gets a venv of its own so that
+# neither drags the project's boto3 back.
+tools: $(TOOLS)/checkov/.installed $(TOOLS)/awscli/.installed ## Build the separate venvs for checkov/zizmor and the AWS CLI
+
+$(TOOLS)/checkov/.installed:
+	$(PY) -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/pip install -q checkov==3.3.30 zizmor==1.32.0
+	touch $@
+
+$(TOOLS)/awscli/.installed:
+	$(PY) -m venv $(TOOLS)/awscli
+	$(TOOLS)/awscli/bin/pip install -q awscli==1.46.3
+	touch $@
+
+test: setup tools ## Run the whole test suite (sandbox, Terraform, CLI end to end)
+	$(BIN)/pytest -q
+
+lint: setup ## ruff and mypy
+	$(BIN)/ruff check orchestrator tests bench
+	$(BIN)/ruff format --check orchestrator tests bench
+	$(BIN)/mypy
+
+fmt: setup ## Format Python and HCL
+	$(BIN)/ruff format orchestrator tests bench
+	$(BIN)/ruff check --fix orchestrator tests bench
+
+clean: ## Remove venvs and sandbox state
+	-$(ORCH) sandbox down 2>/dev/null
+	rm -rf $(VENV) $(TOOLS) .sandbox .pytest_cache .mypy_cache .ruff_cache

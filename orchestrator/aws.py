@@ -1,0 +1,104 @@
+"""The one place that makes boto3 clients: region, endpoint, retries, user agent.
+
+boto3 is imported lazily so that `orchestrator --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator import __version__
+from orchestrator.errors import AwsRefused
+
+# Dummy credentials for the embedded sandbox; moto accepts anything.
+SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+_REFUSED_CODES = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "SignatureDoesNotMatch",
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+}
+
+
+@dataclass
+class Aws:
+    """Lazily created, cached boto3 clients for one region and (optionally) one endpoint."""
+
+    region: str
+    endpoint_url: str | None = None
+    sandbox: bool = False
+    max_attempts: int = 8
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _session: Any = field(default=None, repr=False)
+
+    def session(self) -> Any:
+        if self._session is None:
+            import boto3
+
+            kwargs: dict[str, Any] = {"region_name": self.region}
+            if self.sandbox:
+                kwargs.update(SANDBOX_CREDENTIALS)
+            self._session = boto3.session.Session(**kwargs)
+        return self._session
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            from botocore.config import Config
+
+            config = Config(
+                retries={"mode": "standard", "max_attempts": self.max_attempts},
+                user_agent_extra=f"orchestrator/{__version__}",
+                connect_timeout=10,
+                read_timeout=60,
+            )
+            endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+            self._clients[service] = self.session().client(service, endpoint_url=endpoint, config=config)
+        return self._clients[service]
+
+
+def error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def error_message(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Message", "")) or str(exc)
+
+
+def as_refusal(exc: BaseException) -> AwsRefused | None:
+    """Turn a botocore error meaning "AWS said no" (credentials, permissions, throttling) into exit 4."""
+    name = type(exc).__name__
+    if name in {"NoCredentialsError", "PartialCredentialsError", "NoRegionError", "ProfileNotFound"}:
+        return AwsRefused(f"AWS credentials: {exc}", hint="configure credentials or run `orchestrator sandbox env`")
+    if name == "EndpointConnectionError":
+        return AwsRefused(f"cannot reach AWS: {exc}", hint="is the sandbox running? `orchestrator sandbox status`")
+    code = error_code(exc)
+    if code in _REFUSED_CODES:
+        return AwsRefused(f"AWS refused ({code}): {error_message(exc)}")
+    return None
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """Re-raise AWS refusals as AwsRefused; leave every other error alone."""
+    try:
+        yield
+    except Exception as exc:
+        refused = as_refusal(exc)
+        if refused is None:
+            raise
+        raise refused from exc

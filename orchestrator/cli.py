@@ -1,0 +1,76 @@
+"""The `orchestrator` command line. Thin: heavy imports happen inside the commands that need them."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from orchestrator import __version__
+from orchestrator.commands import build, infra, ops, release, sandbox
+
+app = typer.Typer(
+    name="orchestrator",
+    help="Release ECS services blue/green through AWS CodeDeploy, on infrastructure made by Terraform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"orchestrator {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """Release ECS services blue/green through AWS CodeDeploy."""
+
+
+app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(infra.app, name="infra")
+release.register(app)
+build.register(app)
+ops.register(app)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; errors become one line on stderr."""
+    import click
+
+    from orchestrator.errors import ExitCode, OrchestratorError
+
+    try:
+        result = app(args=argv, prog_name="orchestrator", standalone_mode=False)
+    except OrchestratorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return int(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:
+        from orchestrator.aws import as_refusal
+
+        refused = as_refusal(exc)
+        if refused is None:
+            raise
+        typer.echo(f"error: {refused}", err=True)
+        return int(refused.exit_code)
+    return int(result) if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

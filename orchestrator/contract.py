@@ -1,0 +1,116 @@
+"""The Terraform outputs contract: what `terraform output -json` of `terraform/` gives the orchestrator.
+
+The same shape is written by the sandbox to `.sandbox/outputs.json`. Keys are listed once, in
+SERVICE_KEYS, so that the loader, the sandbox and the contract tests agree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import InputError
+
+
+@dataclass(frozen=True)
+class ServiceOutputs:
+    cluster_name: str
+    service_name: str
+    container_name: str
+    container_port: int
+    codedeploy_app_name: str
+    codedeploy_deployment_group_name: str
+    ecr_repository_url: str
+    task_execution_role_arn: str
+    task_role_arn: str
+    log_group_name: str
+    prod_listener_arn: str
+    test_listener_arn: str
+    blue_target_group_name: str
+    green_target_group_name: str
+    alb_dns_name: str
+
+
+SERVICE_KEYS: tuple[str, ...] = tuple(f.name for f in fields(ServiceOutputs))
+
+
+@dataclass(frozen=True)
+class Outputs:
+    aws_region: str
+    services: dict[str, ServiceOutputs]
+    source: str = "terraform output"
+
+    def service(self, name: str | None) -> tuple[str, ServiceOutputs]:
+        """Pick a service by key; the only one when name is None."""
+        names = sorted(self.services)
+        if name is None:
+            if len(names) == 1:
+                return names[0], self.services[names[0]]
+            raise InputError(
+                f"{self.source}: {len(names)} services ({', '.join(names)})",
+                hint="choose one with --service",
+            )
+        if name not in self.services:
+            raise InputError(
+                f"{self.source}: no service {name!r}; services are: {', '.join(names) or 'none'}",
+            )
+        return name, self.services[name]
+
+
+def _value(raw: dict[str, Any], key: str) -> Any:
+    # `terraform output -json` wraps each output as {"value": ..., "type": ..., "sensitive": ...};
+    # a plain {"aws_region": "eu-west-1"} map is accepted too (hand-written files, CI artifacts).
+    item = raw[key]
+    if isinstance(item, dict) and "value" in item and ("type" in item or "sensitive" in item):
+        return item["value"]
+    return item
+
+
+def parse_outputs(raw: Any, source: str) -> Outputs:
+    if not isinstance(raw, dict):
+        raise InputError(f"{source}: expected a JSON object of Terraform outputs")
+    for key in ("aws_region", "services"):
+        if key not in raw:
+            raise InputError(
+                f"{source}: missing output {key!r}; outputs present: {', '.join(sorted(raw)) or 'none'}",
+                hint="run `make infra` or check terraform/outputs.tf",
+            )
+    region = _value(raw, "aws_region")
+    services_raw = _value(raw, "services")
+    if not isinstance(region, str) or not region:
+        raise InputError(f"{source}: output 'aws_region' must be a non-empty string")
+    if not isinstance(services_raw, dict) or not services_raw:
+        raise InputError(f"{source}: output 'services' must be a non-empty map of services")
+    services: dict[str, ServiceOutputs] = {}
+    for name, svc in services_raw.items():
+        if not isinstance(svc, dict):
+            raise InputError(f"{source}: services.{name} must be an object")
+        missing = [k for k in SERVICE_KEYS if k not in svc]
+        if missing:
+            raise InputError(
+                f"{source}: services.{name} is missing {', '.join(missing)}; present: {', '.join(sorted(svc))}"
+            )
+        values = {k: svc[k] for k in SERVICE_KEYS}
+        try:
+            values["container_port"] = int(values["container_port"])
+        except (TypeError, ValueError):
+            raise InputError(f"{source}: services.{name}.container_port must be a number") from None
+        for k, v in values.items():
+            if k != "container_port" and not isinstance(v, str):
+                raise InputError(f"{source}: services.{name}.{k} must be a string")
+        services[name] = ServiceOutputs(**values)
+    return Outputs(aws_region=region, services=services, source=source)
+
+
+def load_outputs_file(path: Path) -> Outputs:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such outputs file") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    return parse_outputs(raw, str(path))

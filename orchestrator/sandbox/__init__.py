@@ -1,0 +1,11 @@
+"""The embedded AWS sandbox: moto in server mode plus our CodeDeploy ECS blue/green engine.
+
+Modules (see each one's docstring):
+- state:     where the background sandbox keeps its files (.sandbox/) and how to find it.
+- launcher:  moto's ThreadedMotoServer with the engine installed (`SandboxServer`).
+- engine:    the CodeDeploy ECS blue/green engine driven by wall-clock time.
+- faults:    fault injection and request accounting, behind the control endpoint.
+- control:   the HTTP client of the control endpoint (`SandboxControl`).
+- provision: creates the example stack exactly as the Terraform root does; writes outputs.json.
+- process:   `sandbox up|down|status` background process management.
+"""

@@ -1,0 +1,48 @@
+"""Where a background sandbox keeps its files, and how other commands find it.
+
+`.sandbox/` (or $ORCHESTRATOR_SANDBOX_DIR) holds server.json (pid, port, endpoint, region),
+outputs.json (the Terraform outputs contract) and server.log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+DEFAULT_REGION = "eu-west-1"
+
+
+def sandbox_dir() -> Path:
+    return Path(os.environ.get("ORCHESTRATOR_SANDBOX_DIR", ".sandbox"))
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    pid: int
+    port: int
+    endpoint: str
+    region: str = DEFAULT_REGION
+    time_scale: float = 1.0
+
+    @property
+    def outputs_path(self) -> Path:
+        return sandbox_dir() / "outputs.json"
+
+
+def info_path() -> Path:
+    return sandbox_dir() / "server.json"
+
+
+def load_info() -> SandboxInfo | None:
+    try:
+        raw = json.loads(info_path().read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return SandboxInfo(**raw)
+
+
+def save_info(info: SandboxInfo) -> None:
+    sandbox_dir().mkdir(parents=True, exist_ok=True)
+    info_path().write_text(json.dumps(asdict(info), indent=2) + "\n")

@@ -25,6 +25,7 @@ class SandboxInfo:
     endpoint: str
     region: str = DEFAULT_REGION
     time_scale: float = 1.0
+    registry: str | None = None  # host:port of a local docker-registry, when one runs
 
     @property
     def outputs_path(self) -> Path:

@@ -1,0 +1,157 @@
+"""The AppSpec of an ECS blue/green deployment: load (JSON or YAML), validate against the task definition,
+and render with the registered task definition ARN.
+
+What CodeDeploy accepts for ECS: `version: 0.0`; `Resources` with exactly one resource of Type
+`AWS::ECS::Service` whose Properties carry `TaskDefinition` and `LoadBalancerInfo` (`ContainerName`,
+`ContainerPort`), optionally `PlatformVersion`, `NetworkConfiguration`, `CapacityProviderStrategy`;
+optional `Hooks`, a list of one-entry maps from an ECS lifecycle event to a Lambda function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import InputError
+
+TASK_DEFINITION_PLACEHOLDER = "<TASK_DEFINITION>"
+HOOK_EVENTS = ("BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic")
+_PROPERTIES = {
+    "TaskDefinition",
+    "LoadBalancerInfo",
+    "PlatformVersion",
+    "NetworkConfiguration",
+    "CapacityProviderStrategy",
+}
+_TASKDEF_ARN = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition/[A-Za-z0-9_-]+:\d+$")
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    doc: dict[str, Any]
+    source: str
+    container_name: str
+    container_port: int
+
+    def with_task_definition(self, arn: str) -> dict[str, Any]:
+        doc = json.loads(json.dumps(self.doc))
+        props = next(iter(doc["Resources"][0].values()))["Properties"]
+        props["TaskDefinition"] = arn
+        return doc
+
+
+def content(doc: dict[str, Any]) -> tuple[str, str]:
+    """The AppSpecContent string create_deployment takes, and its sha256."""
+    text = json.dumps(doc, indent=2)
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def load(path: Path) -> Any:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such AppSpec file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    is_yaml = path.suffix.lower() in (".yaml", ".yml") or not text.lstrip().startswith(("{", "["))
+    if not is_yaml:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{where}: invalid YAML: {problem}") from None
+
+
+def validate(doc: Any, source: str, taskdef: dict[str, Any]) -> AppSpec:
+    """Check the AppSpec and that its load balancer container and port exist in the task definition."""
+
+    def bad(field: str, text: str) -> InputError:
+        return InputError(f"{source}: {field}: {text}")
+
+    if not isinstance(doc, dict):
+        raise InputError(f"{source}: expected an AppSpec object, got {type(doc).__name__}")
+    unknown = sorted(set(doc) - {"version", "Resources", "Hooks"})
+    if unknown:
+        raise bad(unknown[0], "unknown field; an ECS AppSpec has version, Resources and Hooks")
+    if "version" not in doc:
+        raise bad("version", "required field missing (0.0)")
+    if str(doc["version"]) not in ("0.0", "0"):
+        raise bad("version", f"must be 0.0, got {doc['version']!r}")
+    resources = doc.get("Resources")
+    if not isinstance(resources, list) or not resources:
+        raise bad("Resources", "expected a list with one AWS::ECS::Service resource")
+    if len(resources) != 1:
+        raise bad("Resources", f"expected exactly one resource, got {len(resources)}")
+    resource = resources[0]
+    if not isinstance(resource, dict) or len(resource) != 1:
+        raise bad("Resources[0]", "expected one named resource, e.g. {TargetService: {Type: ..., Properties: ...}}")
+    name, body = next(iter(resource.items()))
+    where = f"Resources[0].{name}"
+    if not isinstance(body, dict):
+        raise bad(where, "expected an object with Type and Properties")
+    if body.get("Type") != "AWS::ECS::Service":
+        raise bad(f"{where}.Type", f"must be AWS::ECS::Service, got {body.get('Type')!r}")
+    props = body.get("Properties")
+    if not isinstance(props, dict):
+        raise bad(f"{where}.Properties", "required object missing")
+    extra = sorted(set(props) - _PROPERTIES)
+    if extra:
+        raise bad(f"{where}.Properties.{extra[0]}", f"unknown property; valid: {', '.join(sorted(_PROPERTIES))}")
+    td = props.get("TaskDefinition")
+    if not isinstance(td, str) or not td:
+        raise bad(f"{where}.Properties.TaskDefinition", f"required; use {TASK_DEFINITION_PLACEHOLDER}")
+    if td != TASK_DEFINITION_PLACEHOLDER and not _TASKDEF_ARN.match(td):
+        raise bad(
+            f"{where}.Properties.TaskDefinition",
+            f"expected {TASK_DEFINITION_PLACEHOLDER} (replaced by the registered ARN), got {td!r}",
+        )
+    lbi = props.get("LoadBalancerInfo")
+    if not isinstance(lbi, dict):
+        raise bad(f"{where}.Properties.LoadBalancerInfo", "required object with ContainerName and ContainerPort")
+    cname, cport = lbi.get("ContainerName"), lbi.get("ContainerPort")
+    lb_where = f"{where}.Properties.LoadBalancerInfo"
+    if not isinstance(cname, str) or not cname:
+        raise bad(f"{lb_where}.ContainerName", "required string")
+    if not isinstance(cport, int) or isinstance(cport, bool):
+        raise bad(f"{lb_where}.ContainerPort", f"expected int, got {json.dumps(cport)}")
+    containers = [c for c in taskdef.get("containerDefinitions", []) if isinstance(c, dict)]
+    match = next((c for c in containers if c.get("name") == cname), None)
+    if match is None:
+        names = ", ".join(str(c.get("name")) for c in containers)
+        raise bad(f"{lb_where}.ContainerName", f"no container {cname!r} in the task definition (containers: {names})")
+    ports = [pm.get("containerPort") for pm in match.get("portMappings") or [] if isinstance(pm, dict)]
+    if cport not in ports:
+        raise bad(
+            f"{lb_where}.ContainerPort",
+            f"container {cname!r} maps no port {cport} (its containerPorts: {', '.join(map(str, ports)) or 'none'})",
+        )
+    hooks = doc.get("Hooks")
+    if hooks is not None:
+        if not isinstance(hooks, list):
+            raise bad("Hooks", "expected a list of {LifecycleEvent: LambdaFunction} entries")
+        for i, hook in enumerate(hooks):
+            if not isinstance(hook, dict) or len(hook) != 1:
+                raise bad(f"Hooks[{i}]", "expected one {LifecycleEvent: LambdaFunction} entry")
+            event, fn = next(iter(hook.items()))
+            if event not in HOOK_EVENTS:
+                raise bad(f"Hooks[{i}].{event}", f"not an ECS lifecycle hook; valid: {', '.join(HOOK_EVENTS)}")
+            if not isinstance(fn, str) or not fn:
+                raise bad(f"Hooks[{i}].{event}", "expected a Lambda function name or ARN")
+    normalised = {**doc, "version": 0.0}
+    return AppSpec(doc=normalised, source=source, container_name=cname, container_port=cport)
+
+
+def load_and_validate(path: Path, taskdef: dict[str, Any]) -> AppSpec:
+    return validate(load(path), str(path), taskdef)

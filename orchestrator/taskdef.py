@@ -1,0 +1,374 @@
+"""The task definition: load, render and validate it, all before anything is written to AWS.
+
+Placeholders are `${name}` anywhere in a string value; the names are the service's Terraform outputs
+(orchestrator.contract.SERVICE_KEYS) plus `aws_region` and `image`. `$${` writes a literal `${`.
+A file exported by `aws ecs describe-task-definition` works as it is: its `{"taskDefinition": ...}`
+wrapper and the read-only fields are dropped.
+
+Validation uses botocore's own validator against the ECS RegisterTaskDefinition input shape (unknown
+keys, wrong types, missing required fields, enum values), then the rules ECS enforces server side that
+the model cannot express. Every error is one line naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.contract import SERVICE_KEYS, Outputs, ServiceOutputs
+from orchestrator.errors import InputError
+
+PLACEHOLDER_NAMES: tuple[str, ...] = (*SERVICE_KEYS, "aws_region", "image")
+
+# What `describe-task-definition` returns and `register-task-definition` refuses.
+READ_ONLY_FIELDS: tuple[str, ...] = (
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+)
+
+_PLACEHOLDER = re.compile(r"\$(\$?)\{([^}]*)\}")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_FAMILY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+_CONTAINER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+# ECS: letters, numbers, hyphens, underscores, colons, periods, forward slashes, number signs, at signs.
+_IMAGE = re.compile(r"^[A-Za-z0-9._:/#@+-]{1,255}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def field_path(parts: tuple[str | int, ...]) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else p)
+    return out or "(top level)"
+
+
+def load_json(path: Path, what: str = "file") -> Any:
+    """Parse a JSON file; syntax errors name the line and column."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such {what}") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+
+
+def placeholder_values(outputs: Outputs, service: ServiceOutputs, image: str | None) -> dict[str, str]:
+    values = {k: str(getattr(service, k)) for k in SERVICE_KEYS}
+    values["aws_region"] = outputs.aws_region
+    if image is not None:
+        values["image"] = image
+    return values
+
+
+def strip_read_only(doc: Any, source: str) -> dict[str, Any]:
+    """Accept a plain task definition or the describe output; drop what register refuses."""
+    if isinstance(doc, dict) and set(doc) <= {"taskDefinition", "tags"} and isinstance(doc.get("taskDefinition"), dict):
+        inner = dict(doc["taskDefinition"])
+        if doc.get("tags") and "tags" not in inner:
+            inner["tags"] = doc["tags"]
+        doc = inner
+    if not isinstance(doc, dict):
+        raise InputError(f"{source}: expected a JSON object (a task definition), got {type(doc).__name__}")
+    return {k: v for k, v in doc.items() if k not in READ_ONLY_FIELDS}
+
+
+def _substitute(value: Any, values: dict[str, str], source: str, path: tuple[str | int, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute(v, values, source, (*path, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, values, source, (*path, i)) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def repl(m: re.Match[str]) -> str:
+        escaped, name = m.group(1), m.group(2)
+        if escaped:
+            return "${" + name + "}"
+        where = f"{source}: {field_path(path)}"
+        if not _NAME.match(name):
+            raise InputError(f"{where}: malformed placeholder ${{{name}}}", hint="placeholders look like ${name}")
+        if name not in values:
+            if name == "image":
+                raise InputError(f"{where}: unresolved placeholder ${{image}}", hint="pass --image")
+            raise InputError(
+                f"{where}: unknown placeholder ${{{name}}}; known: {', '.join(PLACEHOLDER_NAMES)}",
+            )
+        return values[name]
+
+    return _PLACEHOLDER.sub(repl, value)
+
+
+def find_unresolved(doc: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, str]]:
+    """Yield (field, placeholder) for every known `${name}` left in a document.
+
+    Other `${...}` text may be meant literally (an escaped `$${HOME}` renders to `${HOME}`).
+    """
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from find_unresolved(v, (*path, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from find_unresolved(v, (*path, i))
+    elif isinstance(doc, str):
+        for m in _PLACEHOLDER.finditer(doc):
+            if not m.group(1) and m.group(2) in PLACEHOLDER_NAMES:
+                yield field_path(path), m.group(0)
+
+
+def parse_env_pairs(pairs: list[str] | None) -> dict[str, str]:
+    """`KEY=VALUE` strings from --container-env."""
+    result: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not _ENV_NAME.match(key):
+            raise InputError(f"--container-env {pair!r}: expected KEY=VALUE with KEY a variable name")
+        result[key] = value
+    return result
+
+
+def container_names(taskdef: dict[str, Any]) -> list[str]:
+    containers = taskdef.get("containerDefinitions")
+    if not isinstance(containers, list):
+        return []
+    return [str(c.get("name")) for c in containers if isinstance(c, dict)]
+
+
+def _container(taskdef: dict[str, Any], name: str, source: str, flag: str) -> tuple[int, dict[str, Any]]:
+    containers = taskdef.get("containerDefinitions")
+    if isinstance(containers, list):
+        for i, c in enumerate(containers):
+            if isinstance(c, dict) and c.get("name") == name:
+                return i, c
+    names = ", ".join(container_names(taskdef)) or "none"
+    raise InputError(f"{source}: containerDefinitions: no container named {name!r} ({flag}); containers: {names}")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered task definition, ready for register_task_definition(**taskdef)."""
+
+    taskdef: dict[str, Any]
+    source: str
+    container: str
+    image: str
+
+
+def render(
+    doc: Any,
+    source: str,
+    values: dict[str, str],
+    *,
+    container: str,
+    image: str | None = None,
+    container_env: dict[str, str] | None = None,
+    container_flag: str = "--container",
+) -> Rendered:
+    """Resolve placeholders, set the service container's image and environment, drop read-only fields."""
+    taskdef = strip_read_only(doc, source)
+    if image is not None:
+        check_image(image, "--image")
+        # The image flag wins over whatever the file says, placeholder or literal.
+        index, _ = _container(taskdef, container, source, container_flag)
+        taskdef["containerDefinitions"][index] = {**taskdef["containerDefinitions"][index], "image": image}
+    taskdef = _substitute(taskdef, values, source, ())
+    index, main = _container(taskdef, container, source, container_flag)
+    if container_env:
+        env = main.get("environment", [])
+        if not isinstance(env, list):
+            raise InputError(f"{source}: containerDefinitions[{index}].environment: expected a list")
+        merged = [e for e in env if not (isinstance(e, dict) and e.get("name") in container_env)]
+        merged += [{"name": k, "value": v} for k, v in container_env.items()]
+        taskdef["containerDefinitions"][index] = {**main, "environment": merged}
+        main = taskdef["containerDefinitions"][index]
+    validate(taskdef, source)
+    return Rendered(taskdef=taskdef, source=source, container=container, image=str(main.get("image", "")))
+
+
+def check_image(image: str, where: str) -> None:
+    if not _IMAGE.match(image):
+        raise InputError(
+            f"{where}: invalid image reference {image!r}",
+            hint="letters, digits and . _ : / # @ - only, up to 255 characters",
+        )
+
+
+_SHAPE: Any = None
+
+
+def register_shape() -> Any:
+    """The input shape of ecs:RegisterTaskDefinition from botocore's bundled model."""
+    global _SHAPE
+    if _SHAPE is None:
+        import botocore.session
+
+        model = botocore.session.get_session().get_service_model("ecs")
+        _SHAPE = model.operation_model("RegisterTaskDefinition").input_shape
+    return _SHAPE
+
+
+def _python_type(value: Any) -> str:
+    if isinstance(value, str):
+        return f"{json.dumps(value)}"
+    return (
+        type(value).__name__
+        if not isinstance(value, dict | list)
+        else ("object" if isinstance(value, dict) else "list")
+    )
+
+
+_TYPE_WORDS = {"str": "string", "int": "int", "bool": "boolean", "float": "number", "Decimal": "number"}
+_TYPE_WORDS.update({"dict": "object", "list": "list", "tuple": "list"})
+
+
+def _botocore_errors(taskdef: dict[str, Any], source: str) -> list[str]:
+    from botocore.validate import ParamValidator
+
+    errors = ParamValidator().validate(taskdef, register_shape())
+    lines: list[str] = []
+    for reason, name, extra in errors._errors:  # the structured list behind generate_report()
+        where = name.lstrip(".") or "(top level)"
+        if reason == "missing required field":
+            field = f"{where}.{extra['required_name']}" if name else extra["required_name"]
+            lines.append(f"{source}: {field}: required field missing")
+        elif reason == "unknown field":
+            field = f"{where}.{extra['unknown_param']}" if name else extra["unknown_param"]
+            valid = ", ".join(extra["valid_names"])
+            lines.append(f"{source}: {field}: unknown field; valid fields here: {valid}")
+        elif reason == "invalid type":
+            wanted = " or ".join(
+                dict.fromkeys(_TYPE_WORDS.get(t.split("'")[1].rsplit(".", 1)[-1], t) for t in extra["valid_types"])
+            )
+            lines.append(f"{source}: {where}: expected {wanted}, got {_python_type(extra['param'])}")
+        elif reason in ("invalid length", "invalid range"):
+            lines.append(f"{source}: {where}: below the minimum {extra['min_allowed']} (got {extra['param']!r})")
+        else:
+            lines.append(f"{source}: {where}: {reason}")
+    return lines
+
+
+def _enum_errors(value: Any, shape: Any, source: str, path: tuple[str | int, ...]) -> Iterator[str]:
+    """botocore leaves enum values to the server; check them here so that AWS would accept them too."""
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        for k, v in value.items():
+            if k in shape.members:
+                yield from _enum_errors(v, shape.members[k], source, (*path, k))
+    elif kind == "list" and isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _enum_errors(v, shape.member, source, (*path, i))
+    elif kind == "map" and isinstance(value, dict):
+        for k, v in value.items():
+            yield from _enum_errors(v, shape.value, source, (*path, k))
+    elif kind == "string" and isinstance(value, str) and getattr(shape, "enum", None) and value not in shape.enum:
+        yield f"{source}: {field_path(path)}: {value!r} is not one of {', '.join(shape.enum)}"
+
+
+def _semantic_errors(taskdef: dict[str, Any], source: str) -> Iterator[str]:
+    """Rules ECS enforces that the API model does not express."""
+    family = taskdef.get("family")
+    if isinstance(family, str) and not _FAMILY.match(family):
+        yield f"{source}: family: {family!r} must be 1-255 letters, digits, hyphens or underscores"
+    containers = taskdef.get("containerDefinitions")
+    if isinstance(containers, list) and not containers:
+        yield f"{source}: containerDefinitions: at least one container is needed"
+    seen: set[str] = set()
+    network_mode = taskdef.get("networkMode")
+    for i, c in enumerate(containers if isinstance(containers, list) else []):
+        if not isinstance(c, dict):
+            continue
+        where = f"{source}: containerDefinitions[{i}]"
+        name = c.get("name")
+        if name is None:
+            yield f"{where}.name: required field missing"
+        elif isinstance(name, str):
+            if not _CONTAINER_NAME.match(name):
+                yield f"{where}.name: {name!r} must be 1-255 letters, digits, hyphens or underscores"
+            if name in seen:
+                yield f"{where}.name: duplicate container name {name!r}"
+            seen.add(name)
+        image = c.get("image")
+        if image is None:
+            yield f"{where}.image: required field missing"
+        elif isinstance(image, str) and not _IMAGE.match(image):
+            yield f"{where}.image: invalid image reference {image!r}"
+        for j, pm in enumerate(c.get("portMappings") or []):
+            if not isinstance(pm, dict):
+                continue
+            for key in ("containerPort", "hostPort"):
+                port = pm.get(key)
+                if isinstance(port, int) and not isinstance(port, bool) and not 0 <= port <= 65535:
+                    yield f"{where}.portMappings[{j}].{key}: {port} is not a port (0-65535)"
+            host, cont = pm.get("hostPort"), pm.get("containerPort")
+            if network_mode == "awsvpc" and host is not None and cont is not None and host != cont:
+                yield f"{where}.portMappings[{j}].hostPort: must equal containerPort ({cont}) in awsvpc mode"
+    if "FARGATE" in (taskdef.get("requiresCompatibilities") or []):
+        if network_mode != "awsvpc":
+            yield f"{source}: networkMode: FARGATE requires 'awsvpc' (got {network_mode!r})"
+        for key in ("cpu", "memory"):
+            if key not in taskdef:
+                yield f"{source}: {key}: FARGATE requires a task-level {key}"
+
+
+def validate(taskdef: dict[str, Any], source: str) -> None:
+    """Raise InputError with the first problem; the rest are usually consequences of it."""
+    problems = _botocore_errors(taskdef, source)
+    if not problems:
+        problems = list(_enum_errors(taskdef, register_shape(), source, ()))
+    if not problems:
+        problems = list(_semantic_errors(taskdef, source))
+    if problems:
+        extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise InputError(problems[0] + extra)
+
+
+def load_and_render(
+    path: Path,
+    outputs: Outputs,
+    service: ServiceOutputs,
+    *,
+    image: str | None = None,
+    container: str | None = None,
+    container_env: dict[str, str] | None = None,
+) -> Rendered:
+    """The whole render step of `orchestrator render` and `release`."""
+    doc = load_json(path, "task definition file")
+    return render(
+        doc,
+        str(path),
+        placeholder_values(outputs, service, image),
+        container=container or service.container_name,
+        image=image,
+        container_env=container_env,
+        container_flag="--container" if container else "container_name from the outputs; override with --container",
+    )
+
+
+def load_prerendered(path: Path) -> Rendered:
+    """`deploy FILE`: a task definition rendered earlier (by `render -o`); registered exactly as it is."""
+    doc = load_json(path, "task definition file")
+    taskdef = strip_read_only(doc, str(path))
+    for where, ph in find_unresolved(taskdef):
+        raise InputError(f"{path}: {where}: unresolved placeholder {ph}", hint="render it with `orchestrator render`")
+    validate(taskdef, str(path))
+    return Rendered(taskdef=taskdef, source=str(path), container="", image="")
+
+
+def image_of(taskdef: dict[str, Any], container: str) -> str:
+    for c in taskdef.get("containerDefinitions", []):
+        if c.get("name") == container:
+            return str(c.get("image", ""))
+    return ""

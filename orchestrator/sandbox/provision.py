@@ -1,0 +1,328 @@
+"""Create the example stack in the sandbox exactly as the Terraform root does, and return its outputs.
+
+The names and wiring mirror `terraform/` (project "demo", service key "web"):
+
+- one VPC per project (10.0.0.0/16, two public and two private subnets in two AZs, an internet
+  gateway and a public route table) and one ECS cluster `<project>` with Container Insights;
+- per service: security groups `<project>-<svc>-alb` / `<project>-<svc>-service`, an internet-facing
+  ALB `<project>-<svc>`, target groups `<project>-<svc>-blue` / `-green` (ip, HTTP, container port,
+  /health), a production listener :80 and a test listener :8080 both forwarding to blue, the ECR
+  repository `<project>/<svc>`, the roles `<project>-<svc>-execution|task|codedeploy`, the log group
+  `/ecs/<project>/<svc>`, the first task definition from `taskdef.json`, the ECS service `<svc>` with
+  the CODE_DEPLOY controller and the CodeDeploy application and deployment group `<project>-<svc>`.
+
+The result has exactly the shape of `terraform output -json` of the root module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from orchestrator.contract import SERVICE_KEYS, parse_outputs
+from orchestrator.errors import InputError
+
+# The image the Terraform root bootstraps the service with, before the first release.
+BOOTSTRAP_IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:stable-alpine"
+CONTAINER_PORT = 8080
+HEALTH_CHECK_PATH = "/health"
+DESIRED_COUNT = 2
+TERMINATION_WAIT_MINUTES = 5
+
+VPC_CIDR = "10.0.0.0/16"
+PUBLIC_CIDRS = ("10.0.0.0/24", "10.0.1.0/24")
+PRIVATE_CIDRS = ("10.0.10.0/24", "10.0.11.0/24")
+
+EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+CODEDEPLOY_POLICY_ARN = "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS"
+
+# Keys of a described task definition that register_task_definition does not accept.
+_DESCRIBE_ONLY_KEYS = {
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+}
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+_OUTPUT_TYPE: list[Any] = [
+    "map",
+    ["object", {k: ("number" if k == "container_port" else "string") for k in SERVICE_KEYS}],
+]
+
+# boto3 clients are slow to build (model loading) and provisioning runs before every test: keep one
+# Aws per (endpoint, region) for the life of the process.
+_AWS_CACHE: dict[tuple[str, str], Any] = {}
+_AWS_LOCK = threading.Lock()
+
+
+def _aws(endpoint: str, region: str) -> Any:
+    from orchestrator.aws import Aws
+
+    with _AWS_LOCK:
+        key = (endpoint, region)
+        if key not in _AWS_CACHE:
+            # Few retries: the sandbox answers locally, and a failure here should surface quickly.
+            _AWS_CACHE[key] = Aws(region, endpoint_url=endpoint, sandbox=True, max_attempts=3)
+        return _AWS_CACHE[key]
+
+
+def _trust(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+    )
+
+
+def _tags(resource: str, name: str, project: str) -> list[dict[str, Any]]:
+    return [{"ResourceType": resource, "Tags": [{"Key": "Name", "Value": name}, {"Key": "Project", "Value": project}]}]
+
+
+def render_taskdef(text: str, values: dict[str, Any], source: str = "taskdef.json") -> dict[str, Any]:
+    """Resolve `${name}` placeholders (JSON-escaped) and return register_task_definition arguments."""
+    unknown = sorted({m.group(1) for m in _PLACEHOLDER.finditer(text)} - set(values))
+    if unknown:
+        raise InputError(f"{source}: unknown placeholders {', '.join('${' + u + '}' for u in unknown)}")
+    rendered = _PLACEHOLDER.sub(lambda m: json.dumps(str(values[m.group(1)]))[1:-1], text)
+    try:
+        doc = json.loads(rendered)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    if not isinstance(doc, dict) or not doc.get("containerDefinitions"):
+        raise InputError(f"{source}: expected a task definition with containerDefinitions")
+    return {k: v for k, v in doc.items() if k not in _DESCRIBE_ONLY_KEYS}
+
+
+def _main_container(taskdef: dict[str, Any], port: int) -> str:
+    """The container the load balancer targets: the one mapping the container port."""
+    for container in taskdef["containerDefinitions"]:
+        if any(pm.get("containerPort") == port for pm in container.get("portMappings", [])):
+            return str(container["name"])
+    return str(taskdef["containerDefinitions"][0]["name"])
+
+
+class _Network:
+    def __init__(self, vpc_id: str, public: list[str], private: list[str]) -> None:
+        self.vpc_id = vpc_id
+        self.public = public
+        self.private = private
+
+
+def _network(ec2: Any, region: str, project: str) -> _Network:
+    vpc_id = ec2.create_vpc(CidrBlock=VPC_CIDR, TagSpecifications=_tags("vpc", project, project))["Vpc"]["VpcId"]
+    azs = [f"{region}a", f"{region}b"]
+    public: list[str] = []
+    private: list[str] = []
+    for i, az in enumerate(azs):
+        for cidr, kind, bucket in ((PUBLIC_CIDRS[i], "public", public), (PRIVATE_CIDRS[i], "private", private)):
+            name = f"{project}-{kind}-{az}"
+            subnet = ec2.create_subnet(
+                VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=az, TagSpecifications=_tags("subnet", name, project)
+            )["Subnet"]
+            bucket.append(subnet["SubnetId"])
+    igw = ec2.create_internet_gateway(TagSpecifications=_tags("internet-gateway", project, project))
+    igw_id = igw["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    rt_id = ec2.create_route_table(VpcId=vpc_id, TagSpecifications=_tags("route-table", f"{project}-public", project))[
+        "RouteTable"
+    ]["RouteTableId"]
+    ec2.create_route(RouteTableId=rt_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+    for subnet_id in public:
+        ec2.associate_route_table(RouteTableId=rt_id, SubnetId=subnet_id)
+    return _Network(vpc_id, public, private)
+
+
+def _role(iam: Any, name: str, principal: str, policy_arn: str | None) -> str:
+    arn = str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust(principal))["Role"]["Arn"])
+    if policy_arn:
+        iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
+    return arn
+
+
+def _service(
+    aws: Any, region: str, project: str, key: str, net: _Network, taskdef_text: str, taskdef_source: str
+) -> dict[str, Any]:
+    ec2, elbv2, ecs = aws.client("ec2"), aws.client("elbv2"), aws.client("ecs")
+    iam, logs, ecr, codedeploy = aws.client("iam"), aws.client("logs"), aws.client("ecr"), aws.client("codedeploy")
+    prefix = f"{project}-{key}"
+    port = CONTAINER_PORT
+
+    alb_sg = ec2.create_security_group(
+        GroupName=f"{prefix}-alb",
+        Description=f"{prefix} load balancer",
+        VpcId=net.vpc_id,
+        TagSpecifications=_tags("security-group", f"{prefix}-alb", project),
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=alb_sg,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": p, "ToPort": p, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]} for p in (80, port)
+        ],
+    )
+    svc_sg = ec2.create_security_group(
+        GroupName=f"{prefix}-service",
+        Description=f"{prefix} tasks",
+        VpcId=net.vpc_id,
+        TagSpecifications=_tags("security-group", f"{prefix}-service", project),
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=svc_sg,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": alb_sg}]}
+        ],
+    )
+
+    alb = elbv2.create_load_balancer(
+        Name=prefix, Subnets=net.public, SecurityGroups=[alb_sg], Scheme="internet-facing", Type="application"
+    )["LoadBalancers"][0]
+    tg_arns: dict[str, str] = {}
+    for color in ("blue", "green"):
+        tg_arns[color] = elbv2.create_target_group(
+            Name=f"{prefix}-{color}",
+            Protocol="HTTP",
+            Port=port,
+            VpcId=net.vpc_id,
+            TargetType="ip",
+            HealthCheckProtocol="HTTP",
+            HealthCheckPath=HEALTH_CHECK_PATH,
+            Matcher={"HttpCode": "200"},
+        )["TargetGroups"][0]["TargetGroupArn"]
+    listeners = {
+        listener_port: elbv2.create_listener(
+            LoadBalancerArn=alb["LoadBalancerArn"],
+            Protocol="HTTP",
+            Port=listener_port,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arns["blue"]}],
+        )["Listeners"][0]["ListenerArn"]
+        for listener_port in (80, port)
+    }
+
+    repo = ecr.create_repository(
+        repositoryName=f"{project}/{key}",
+        imageTagMutability="IMMUTABLE",
+        imageScanningConfiguration={"scanOnPush": True},
+    )["repository"]
+
+    execution_arn = _role(iam, f"{prefix}-execution", "ecs-tasks.amazonaws.com", EXECUTION_POLICY_ARN)
+    task_arn = _role(iam, f"{prefix}-task", "ecs-tasks.amazonaws.com", None)
+    codedeploy_arn = _role(iam, f"{prefix}-codedeploy", "codedeploy.amazonaws.com", CODEDEPLOY_POLICY_ARN)
+
+    log_group = f"/ecs/{project}/{key}"
+    logs.create_log_group(logGroupName=log_group)
+
+    values: dict[str, Any] = {
+        "cluster_name": project,
+        "service_name": key,
+        "container_port": port,
+        "codedeploy_app_name": prefix,
+        "codedeploy_deployment_group_name": prefix,
+        "ecr_repository_url": repo["repositoryUri"],
+        "task_execution_role_arn": execution_arn,
+        "task_role_arn": task_arn,
+        "log_group_name": log_group,
+        "prod_listener_arn": listeners[80],
+        "test_listener_arn": listeners[port],
+        "blue_target_group_name": f"{prefix}-blue",
+        "green_target_group_name": f"{prefix}-green",
+        "alb_dns_name": alb["DNSName"],
+    }
+    # The container name comes from the task definition itself; render once to learn it, then again
+    # with it known (a taskdef may reference ${container_name}).
+    first = render_taskdef(taskdef_text, {**values, "container_name": "", "aws_region": region, "image": ""})
+    values["container_name"] = _main_container(first, port)
+    taskdef = render_taskdef(
+        taskdef_text, {**values, "aws_region": region, "image": BOOTSTRAP_IMAGE}, source=taskdef_source
+    )
+    taskdef_arn = ecs.register_task_definition(**taskdef)["taskDefinition"]["taskDefinitionArn"]
+
+    ecs.create_service(
+        cluster=project,
+        serviceName=key,
+        taskDefinition=taskdef_arn,
+        desiredCount=DESIRED_COUNT,
+        launchType="FARGATE",
+        deploymentController={"type": "CODE_DEPLOY"},
+        loadBalancers=[
+            {"targetGroupArn": tg_arns["blue"], "containerName": values["container_name"], "containerPort": port}
+        ],
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": net.private,
+                "securityGroups": [svc_sg],
+                "assignPublicIp": "DISABLED",
+            }
+        },
+        healthCheckGracePeriodSeconds=60,
+    )
+
+    codedeploy.create_application(applicationName=prefix, computePlatform="ECS")
+    codedeploy.create_deployment_group(
+        applicationName=prefix,
+        deploymentGroupName=prefix,
+        serviceRoleArn=codedeploy_arn,
+        deploymentConfigName="CodeDeployDefault.ECSAllAtOnce",
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        blueGreenDeploymentConfiguration={
+            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
+            "terminateBlueInstancesOnDeploymentSuccess": {
+                "action": "TERMINATE",
+                "terminationWaitTimeInMinutes": TERMINATION_WAIT_MINUTES,
+            },
+        },
+        autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]},
+        ecsServices=[{"clusterName": project, "serviceName": key}],
+        loadBalancerInfo={
+            "targetGroupPairInfoList": [
+                {
+                    "targetGroups": [{"name": f"{prefix}-blue"}, {"name": f"{prefix}-green"}],
+                    "prodTrafficRoute": {"listenerArns": [listeners[80]]},
+                    "testTrafficRoute": {"listenerArns": [listeners[port]]},
+                }
+            ]
+        },
+    )
+    return {k: values[k] for k in SERVICE_KEYS}
+
+
+def outputs_document(region: str, services: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Wrap plain values the way `terraform output -json` does."""
+    return {
+        "aws_region": {"sensitive": False, "type": "string", "value": region},
+        "services": {"sensitive": False, "type": _OUTPUT_TYPE, "value": services},
+    }
+
+
+def provision(
+    endpoint: str,
+    region: str,
+    project_root: Path,
+    project: str = "demo",
+    services: tuple[str, ...] = ("web",),
+) -> dict[str, Any]:
+    """Create the stack for `services` on a fresh sandbox and return the outputs document."""
+    if not services:
+        raise InputError("provision: at least one service is needed")
+    taskdef_path = Path(project_root) / "taskdef.json"
+    try:
+        taskdef_text = taskdef_path.read_text()
+    except FileNotFoundError:
+        raise InputError(
+            f"{taskdef_path}: no such file", hint="provisioning registers the first task definition"
+        ) from None
+
+    aws = _aws(endpoint, region)
+    net = _network(aws.client("ec2"), region, project)
+    aws.client("ecs").create_cluster(clusterName=project, settings=[{"name": "containerInsights", "value": "enabled"}])
+    values = {key: _service(aws, region, project, key, net, taskdef_text, str(taskdef_path)) for key in services}
+    doc = outputs_document(region, values)
+    parse_outputs(doc, "sandbox outputs")  # the contract the orchestrator reads; fail here, not later
+    return doc

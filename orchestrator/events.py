@@ -140,3 +140,231 @@ class Summary(Event):
     def describe(self) -> str:
         outcome = "succeeded" if self.ok else f"failed (exit {self.exit_code})"
         return f"{self.command} {outcome}"
+
+
+# --- operations (status, history, doctor, release policies) ---
+
+
+def _pct(weights: dict[str, float]) -> str:
+    return ", ".join(f"{name} {w:g}%" for name, w in weights.items()) or "none"
+
+
+@dataclass(frozen=True)
+class StatusReport(Event):
+    """`orchestrator status`: what runs now, where traffic goes, the deployment in flight, the last one."""
+
+    kind: ClassVar[str] = "status"
+    service: str
+    cluster: str
+    controller: str
+    task_definition: str | None
+    image: str | None
+    running: int
+    desired: int
+    production: dict[str, float] = field(default_factory=dict)  # target group → percent
+    test: dict[str, float] = field(default_factory=dict)
+    task_sets: tuple[dict[str, Any], ...] = ()
+    active_deployment: dict[str, Any] | None = None
+    lifecycle: tuple[LifecycleStatus, ...] = ()
+    last_deployment: dict[str, Any] | None = None
+
+    def describe(self) -> str:
+        lines = [
+            f"{self.service} (cluster {self.cluster}, {self.controller} controller): "
+            f"{self.running}/{self.desired} tasks running",
+            f"  serving: {self.task_definition or '-'}  image {self.image or '-'}",
+            f"  production traffic: {_pct(self.production)} · test traffic: {_pct(self.test)}",
+        ]
+        for ts in self.task_sets:
+            lines.append(
+                f"  task set {ts.get('id')} {ts.get('status')}: {ts.get('task_definition')} on "
+                f"{ts.get('target_group') or '-'}, {ts.get('running')}/{ts.get('desired')} running, "
+                f"production {ts.get('production_weight', 0):g}%"
+            )
+        if self.active_deployment:
+            a = self.active_deployment
+            steps = " ".join(f"{e.name}:{e.status}" for e in self.lifecycle) or "no lifecycle yet"
+            lines.append(
+                f"  active deployment {a.get('deployment_id')} {a.get('status')} → {a.get('task_definition') or '?'}"
+            )
+            lines.append(f"    {steps}")
+        else:
+            lines.append("  no active deployment")
+        if self.last_deployment:
+            last = self.last_deployment
+            took = f" in {last['duration_s']:g}s" if last.get("duration_s") is not None else ""
+            error = f": {last['error']}" if last.get("error") else ""
+            lines.append(
+                f"  last deployment {last.get('deployment_id')} {last.get('status')}{took} "
+                f"({last.get('task_definition') or '?'}){error}"
+            )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class HistoryEntry(Event):
+    """One deployment of the group in `orchestrator history`, newest first."""
+
+    kind: ClassVar[str] = "history_entry"
+    deployment_id: str
+    status: str
+    creator: str
+    task_definition: str | None = None
+    image: str | None = None
+    git_sha: str | None = None
+    config: str = ""
+    created: str | None = None
+    completed: str | None = None
+    duration_s: float | None = None
+    error: str = ""
+    rollback_of: str | None = None
+    rolled_back_by: str | None = None
+    description: str = ""
+
+    def describe(self) -> str:
+        td = (self.task_definition or "?").rsplit("/", 1)[-1]
+        parts = [
+            self.deployment_id,
+            f"{self.status:<10}",
+            f"{self.creator or '?':<12}",
+            td,
+            self.image or "-",
+            f"git {self.git_sha[:12]}" if self.git_sha else "git -",
+            (self.created or "-")[:19],
+            f"{self.duration_s:g}s" if self.duration_s is not None else "-",
+        ]
+        if self.rollback_of:
+            parts.append(f"rolls back {self.rollback_of}")
+        if self.rolled_back_by:
+            parts.append(f"rolled back by {self.rolled_back_by}")
+        if self.error:
+            parts.append(self.error)
+        return "  ".join(parts)
+
+
+@dataclass(frozen=True)
+class DoctorCheck(Event):
+    """One pre-flight check of `orchestrator doctor`: pass, fail or skipped (with the reason)."""
+
+    kind: ClassVar[str] = "doctor_check"
+    check: str
+    status: str  # pass | fail | skipped
+    detail: str = ""
+
+    def describe(self) -> str:
+        return f"{self.status.upper():<7} {self.check}" + (f": {self.detail}" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class ActiveDeploymentFound(Event):
+    """A release met a deployment already holding the group, and what the --if-active policy does."""
+
+    kind: ClassVar[str] = "active_deployment"
+    deployment_id: str
+    status: str
+    policy: str  # fail | wait | replace
+    action: str  # fail | wait | replace | reattach
+    detail: str = ""
+
+    def describe(self) -> str:
+        text = f"deployment {self.deployment_id} is {self.status}: {self.action} (--if-active {self.policy})"
+        return f"{text}; {self.detail}" if self.detail else text
+
+
+# --- release pipeline (render, release, deploy) ---
+
+
+@dataclass(frozen=True)
+class Validated(Event):
+    """Every check before the first write passed: files, task definition, AppSpec, AWS wiring."""
+
+    kind: ClassVar[str] = "validated"
+    checks: tuple[str, ...] = ()
+    deployment_config: str = ""
+    timeout_s: float = 0.0
+
+    def describe(self) -> str:
+        return f"validated: {', '.join(self.checks)} (config {self.deployment_config}, budget {self.timeout_s:.0f}s)"
+
+
+@dataclass(frozen=True)
+class TaskDefinitionRegistered(Event):
+    kind: ClassVar[str] = "task_definition_registered"
+    task_definition_arn: str
+    family: str
+    revision: int
+    image: str = ""
+
+    def describe(self) -> str:
+        return f"registered {self.family}:{self.revision}" + (f" (image {self.image})" if self.image else "")
+
+
+@dataclass(frozen=True)
+class LiveVerified(Event):
+    """After the deployment: what the service's primary task set runs, and where production traffic goes."""
+
+    kind: ClassVar[str] = "live_verified"
+    cluster: str
+    service: str
+    task_definition_arn: str
+    task_set_id: str = ""
+    running: int = 0
+    desired: int = 0
+    target_group: str = ""
+
+    def describe(self) -> str:
+        where = f" behind {self.target_group}" if self.target_group else ""
+        return (
+            f"live: {self.cluster}/{self.service} primary task set {self.task_set_id or '?'} runs "
+            f"{self.task_definition_arn.rsplit('/', 1)[-1]} ({self.running}/{self.desired} running){where}"
+        )
+
+
+@dataclass(frozen=True)
+class PlanRendered(Event):
+    """`--dry-run`: the plan as data, with nothing executed."""
+
+    kind: ClassVar[str] = "plan"
+    taskdef_diff: str
+    live_task_definition_arn: str | None
+    appspec: dict[str, Any]
+    calls: tuple[dict[str, Any], ...]
+
+    def describe(self) -> str:
+        import json as _json
+
+        lines = [f"task definition (diff against {self.live_task_definition_arn or 'nothing live'}):"]
+        lines += ["  " + line for line in (self.taskdef_diff or "(no change)").splitlines()]
+        lines.append("appspec:")
+        lines += ["  " + line for line in _json.dumps(self.appspec, indent=2).splitlines()]
+        lines.append("calls it would make:")
+        for i, call in enumerate(self.calls, 1):
+            lines.append(f"  {i}. {call['call']}: {call.get('summary', '')}")
+        lines.append("dry run: nothing was written")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class BuildOutput(Event):
+    """One line of the image builder's own output (docker, buildah or podman), during `step`."""
+
+    kind: ClassVar[str] = "build_output"
+    step: str
+    line: str
+
+    def describe(self) -> str:
+        return f"  {self.line}"
+
+
+@dataclass(frozen=True)
+class ImagePushed(Event):
+    """The image is in the registry: `image` is the immutable reference (repository@digest)."""
+
+    kind: ClassVar[str] = "image_pushed"
+    image: str
+    repository: str
+    digest: str
+    tags: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"pushed {self.image} (tags {', '.join(self.tags)})"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +22,10 @@ from orchestrator.commands.common import (
     ServiceOpt,
     TerraformDirOpt,
 )
+
+if TYPE_CHECKING:
+    from orchestrator.commands.common import Target
+    from orchestrator.taskdef import Rendered
 
 TaskdefOpt = Annotated[Path, typer.Option("--taskdef", help="Task definition template (JSON).")]
 AppspecOpt = Annotated[Path, typer.Option("--appspec", help="AppSpec (JSON or YAML).")]
@@ -118,7 +123,28 @@ def release(
     output: OutputOpt = "auto",
 ) -> None:
     """Render, validate, register the task definition, deploy it blue/green through CodeDeploy, and follow it."""
-    raise NotImplementedError
+    from orchestrator.taskdef import load_and_render, parse_env_pairs
+
+    env_pairs = parse_env_pairs(container_env)
+    # `release --build` belongs here: build and push first, then release the pushed image (URI@digest).
+
+    def render_it(target: Target) -> Rendered:
+        return load_and_render(
+            taskdef, target.outputs, target.service, image=image, container=container, container_env=env_pairs
+        )
+
+    _pipeline(
+        "release",
+        render_it,
+        appspec,
+        deployment_config=deployment_config,
+        wait_until=wait_until,
+        no_wait=no_wait,
+        timeout=timeout,
+        dry_run=dry_run,
+        where=(terraform_dir, env, outputs_file, sandbox, service),
+        output=output,
+    )
 
 
 def deploy(
@@ -137,4 +163,115 @@ def deploy(
     output: OutputOpt = "auto",
 ) -> None:
     """Register exactly FILE and deploy it blue/green through CodeDeploy, then follow it (CI's deploy job)."""
-    raise NotImplementedError
+    from orchestrator.taskdef import load_prerendered
+
+    def render_it(target: Target) -> Rendered:
+        return load_prerendered(file)
+
+    _pipeline(
+        "deploy",
+        render_it,
+        appspec,
+        deployment_config=deployment_config,
+        wait_until=wait_until,
+        no_wait=no_wait,
+        timeout=timeout,
+        dry_run=dry_run,
+        where=(terraform_dir, env, outputs_file, sandbox, service),
+        output=output,
+    )
+
+
+def _time_scale(target: Target) -> float:
+    """The sandbox runs its waits faster; predicted wait ends must follow (1.0 on AWS)."""
+    if not target.aws.sandbox:
+        return 1.0
+    from orchestrator.sandbox.state import load_info
+
+    info = load_info()
+    return float(info.time_scale) if info else 1.0
+
+
+def _pipeline(
+    command: str,
+    render_it: Callable[[Target], Rendered],
+    appspec_path: Path,
+    *,
+    deployment_config: str | None,
+    wait_until: str,
+    no_wait: bool,
+    timeout: float | None,
+    dry_run: bool,
+    where: tuple[Path, str | None, Path | None, bool, str | None],
+    output: str,
+) -> None:
+    """Validate everything, then plan; run the plan (or only describe it for --dry-run). Ends with a summary."""
+    from orchestrator import appspec as appspec_mod
+    from orchestrator.commands.common import reporter, resolve_target
+    from orchestrator.deployment import UNTIL_CHOICES, default_timeout
+    from orchestrator.errors import InputError, OrchestratorError
+    from orchestrator.events import Summary, Validated
+    from orchestrator.plan import Executor, build_plan, describe_plan
+    from orchestrator.validate import preflight
+
+    rep = reporter(output)
+    result: dict[str, Any] = {"dry_run": dry_run} if dry_run else {}
+    executor: Executor | None = None
+    try:
+        if wait_until not in UNTIL_CHOICES:
+            raise InputError(f"--wait-until {wait_until!r} is not one of {', '.join(UNTIL_CHOICES)}")
+        if no_wait and wait_until != "complete":
+            raise InputError("--no-wait and --wait-until exclude each other")
+        target = resolve_target(*where)
+        result["service"] = target.service_key
+        rendered = render_it(target)
+        spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
+        pre = preflight(target.aws, target.service, deployment_config)
+        budget = float(timeout) if timeout else default_timeout(pre.group, pre.config, wait_until)
+        plan = build_plan(
+            command,
+            target.outputs.aws_region,
+            target.service,
+            rendered,
+            spec,
+            pre,
+            deployment_config=deployment_config,
+            until=wait_until,
+            no_wait=no_wait,
+            timeout=budget,
+            time_scale=_time_scale(target),
+        )
+        result.update(image=plan.image, deployment_config=pre.config_name, timeout_s=budget)
+        rep.emit(Validated(pre.checks, pre.config_name, budget))
+        if dry_run:
+            rep.emit(describe_plan(plan, _live_taskdef(target, pre.live_task_definition_arn)))
+            result["status"] = "DryRun"
+        else:
+            executor = Executor(target.aws, rep)
+            result.update(executor.execute(plan))
+    except OrchestratorError as exc:
+        if executor is not None:
+            result.update(executor.result)
+        result.setdefault("reason", exc.message)
+        rep.emit(Summary(command, False, int(exc.exit_code), result))
+        rep.close()
+        raise
+    except BaseException:
+        rep.close()
+        raise
+    rep.emit(Summary(command, True, 0, result))
+    rep.close()
+
+
+def _live_taskdef(target: Target, arn: str | None) -> dict[str, Any] | None:
+    """The live task definition, as register would take it, for the dry run's diff."""
+    if not arn:
+        return None
+    from orchestrator.aws import refusals
+    from orchestrator.taskdef import strip_read_only
+
+    with refusals():
+        td = target.aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    live = strip_read_only(td, arn)
+    # describe fills in defaults that nobody wrote; keep only what a template would carry.
+    return {k: v for k, v in live.items() if v not in (None, [], {})}

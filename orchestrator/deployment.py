@@ -1,0 +1,470 @@
+"""CodeDeploy ECS blue/green deployments: create, describe, watch, explain a failure, verify what runs.
+
+API for other commands (status, rollback, stop, approve, the release policies):
+
+- `create_deployment(aws, application, group, appspec_doc, description, deployment_config=None) -> str`
+- `describe(aws, deployment_id, target_id=None) -> DeploymentView` one snapshot: status, lifecycle
+  events, blue/green production weights, error and rollback information.
+- `watch(aws, deployment_id, reporter, until="complete"|"traffic-shifted", timeout=..., target_id=...)
+  -> WatchResult`: follows the deployment with adaptive polling and emits DeploymentProgress on every
+  visible change. Raises TimedOut when the budget runs out (the deployment keeps running); a failed,
+  stopped or rolled-back deployment is a result (`result.ok` False), not an exception.
+- `explain_failure(aws, view, cluster, service) -> str`: the reason in one line.
+- `verify_live(aws, cluster, service, task_definition_arn) -> LiveVerified`.
+- `default_timeout(group, config, until) -> float`: the wait budget in seconds.
+- `stop_deployment(aws, deployment_id, rollback=True)`, `continue_deployment(aws, deployment_id)`.
+
+Polling: about once a second while anything moves; when nothing changes the interval grows (x1.5 up to
+MAX_INTERVAL) — except that when a wait of known length is running (canary/linear interval, termination
+wait), the watcher sleeps until shortly before it should end and then polls every second, so the end is
+seen within a second or two. Throttling doubles the interval instead of failing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.errors import AwsRefused, DeploymentFailed, TimedOut
+from orchestrator.events import DeploymentProgress, LifecycleStatus, LiveVerified, Message
+
+if TYPE_CHECKING:
+    from orchestrator.aws import Aws
+    from orchestrator.report import Reporter
+
+TERMINAL = ("Succeeded", "Failed", "Stopped")
+UNTIL_CHOICES = ("complete", "traffic-shifted")
+MIN_INTERVAL = 1.0
+MAX_INTERVAL = 10.0
+# A long wait of known length ends at a predicted time; wake this much before it.
+WAKE_EARLY = 1.5
+# Task start-up, health checks and hooks: what a release takes besides the configured waits.
+BASE_BUDGET_S = 15 * 60.0
+_THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+_NO_TARGET = {
+    "DeploymentTargetDoesNotExistException",
+    "DeploymentNotStartedException",
+    "InvalidDeploymentTargetIdException",
+}
+
+
+def console_url(region: str, deployment_id: str) -> str:
+    return f"https://{region}.console.aws.amazon.com/codesuite/codedeploy/deployments/{deployment_id}?region={region}"
+
+
+def create_deployment(
+    aws: Aws,
+    application: str,
+    group: str,
+    appspec_doc: dict[str, Any],
+    description: str,
+    deployment_config: str | None = None,
+) -> str:
+    """Create the deployment from an AppSpec whose TaskDefinition is already the registered ARN."""
+    from orchestrator.appspec import content
+
+    text, sha = content(appspec_doc)
+    kwargs: dict[str, Any] = {
+        "applicationName": application,
+        "deploymentGroupName": group,
+        "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": text, "sha256": sha}},
+        "description": description[:512],
+    }
+    if deployment_config:
+        kwargs["deploymentConfigName"] = deployment_config
+    return str(aws.client("codedeploy").create_deployment(**kwargs)["deploymentId"])
+
+
+def stop_deployment(aws: Aws, deployment_id: str, rollback: bool = True) -> dict[str, Any]:
+    return dict(aws.client("codedeploy").stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=rollback))
+
+
+def continue_deployment(aws: Aws, deployment_id: str) -> None:
+    aws.client("codedeploy").continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _duration(start: Any, end: Any) -> float | None:
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        return round((end - start).total_seconds(), 3)
+    return None
+
+
+@dataclass(frozen=True)
+class DeploymentView:
+    """One snapshot of a deployment and its ECS target."""
+
+    deployment_id: str
+    status: str
+    lifecycle: tuple[LifecycleStatus, ...] = ()
+    blue_weight: float | None = None
+    green_weight: float | None = None
+    info: dict[str, Any] = field(default_factory=dict, repr=False)  # get_deployment's deploymentInfo
+    target: dict[str, Any] = field(default_factory=dict, repr=False)  # get_deployment_target's ecsTarget
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def traffic_shifted(self) -> bool:
+        """Production traffic all on green and every lifecycle event (hooks included) done."""
+        allow = next((e for e in self.lifecycle if e.name == "AllowTraffic"), None)
+        if allow is None or allow.status != "Succeeded":
+            return self.status == "Succeeded"
+        return all(e.status in ("Succeeded", "Skipped") for e in self.lifecycle)
+
+    @property
+    def rollback_deployment_id(self) -> str | None:
+        return (self.info.get("rollbackInfo") or {}).get("rollbackDeploymentId")
+
+    @property
+    def task_definition_arn(self) -> str | None:
+        """The TaskDefinition of the deployment's AppSpec, when the revision carries it."""
+        import json
+
+        content = ((self.info.get("revision") or {}).get("appSpecContent") or {}).get("content")
+        if not content:
+            return None
+        try:
+            doc = json.loads(content)
+            return str(next(iter(doc["Resources"][0].values()))["Properties"]["TaskDefinition"])
+        except (ValueError, KeyError, IndexError, TypeError, StopIteration, AttributeError):
+            return None
+
+    def key(self) -> tuple[Any, ...]:
+        """What counts as a visible change."""
+        return (self.status, tuple((e.name, e.status) for e in self.lifecycle), self.blue_weight, self.green_weight)
+
+
+def _lifecycle(target: dict[str, Any]) -> tuple[LifecycleStatus, ...]:
+    return tuple(
+        LifecycleStatus(
+            name=str(e.get("lifecycleEventName")),
+            status=str(e.get("status", "Unknown")),
+            start=_iso(e.get("startTime")),
+            end=_iso(e.get("endTime")),
+            duration_s=_duration(e.get("startTime"), e.get("endTime")),
+        )
+        for e in target.get("lifecycleEvents") or []
+    )
+
+
+def _weights(target: dict[str, Any]) -> tuple[float | None, float | None]:
+    blue = green = None
+    for ts in target.get("taskSetsInfo") or []:
+        label = ts.get("taskSetLabel")
+        if label == "Blue":
+            blue = float(ts.get("trafficWeight", 0.0))
+        elif label == "Green":
+            green = float(ts.get("trafficWeight", 0.0))
+    if green is not None and blue is None:
+        blue = 100.0 - green
+    return blue, green
+
+
+def _get_target(aws: Aws, deployment_id: str, target_id: str) -> dict[str, Any]:
+    from orchestrator.aws import error_code
+
+    try:
+        resp = aws.client("codedeploy").get_deployment_target(deploymentId=deployment_id, targetId=target_id)
+    except Exception as exc:
+        if error_code(exc) in _NO_TARGET:
+            return {}
+        raise
+    return dict((resp.get("deploymentTarget") or {}).get("ecsTarget") or {})
+
+
+def describe(aws: Aws, deployment_id: str, target_id: str | None = None, with_target: bool = True) -> DeploymentView:
+    """get_deployment, plus get_deployment_target (`cluster:service`) for the lifecycle and weights."""
+    info = dict(aws.client("codedeploy").get_deployment(deploymentId=deployment_id)["deploymentInfo"])
+    target: dict[str, Any] = {}
+    status = str(info.get("status", "Unknown"))
+    if with_target and status not in ("Created", "Queued"):
+        if target_id is None:
+            ids = aws.client("codedeploy").list_deployment_targets(deploymentId=deployment_id).get("targetIds") or []
+            target_id = ids[0] if ids else None
+        if target_id:
+            target = _get_target(aws, deployment_id, target_id)
+    blue, green = _weights(target)
+    return DeploymentView(deployment_id, status, _lifecycle(target), blue, green, info, target)
+
+
+@dataclass
+class WatchResult:
+    view: DeploymentView
+    outcome: str  # Succeeded | traffic-shifted | Failed | Stopped
+    elapsed_s: float
+    polls: int
+    phases: dict[str, float] = field(default_factory=dict)  # lifecycle event → seconds
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("Succeeded", "traffic-shifted")
+
+
+@dataclass
+class PollPolicy:
+    """How long to sleep between polls."""
+
+    min_interval: float = MIN_INTERVAL
+    max_interval: float = MAX_INTERVAL
+    growth: float = 1.5
+    interval: float = MIN_INTERVAL
+
+    def changed(self) -> None:
+        self.interval = self.min_interval
+
+    def quiet(self) -> None:
+        self.interval = min(self.max_interval, self.interval * self.growth)
+
+    def throttled(self) -> None:
+        self.interval = min(max(self.max_interval, 30.0), self.interval * 2)
+
+    def next_sleep(self, predicted_end: float | None, now: float) -> float:
+        if predicted_end is None:
+            return self.interval
+        until = predicted_end - WAKE_EARLY - now
+        if until <= 0:
+            return self.min_interval
+        # Sleep through a known wait, but not beyond its predicted end (nor more than a minute blind).
+        return max(self.min_interval, min(until, 60.0))
+
+
+@dataclass
+class WaitModel:
+    """Known waits of the deployment in seconds (already scaled for the sandbox): to predict their ends."""
+
+    traffic_interval_s: float | None = None  # canary / linear step interval
+    termination_wait_s: float | None = None
+
+
+def wait_model(group: dict[str, Any], config: dict[str, Any], time_scale: float = 1.0) -> WaitModel:
+    routing = config.get("trafficRoutingConfig") or {}
+    interval = None
+    if routing.get("type") == "TimeBasedCanary":
+        interval = float((routing.get("timeBasedCanary") or {}).get("canaryInterval", 0)) * 60
+    elif routing.get("type") == "TimeBasedLinear":
+        interval = float((routing.get("timeBasedLinear") or {}).get("linearInterval", 0)) * 60
+    term = (
+        (group.get("blueGreenDeploymentConfiguration") or {}).get("terminateBlueInstancesOnDeploymentSuccess")
+    ) or {}
+    termination = float(term.get("terminationWaitTimeInMinutes", 0)) * 60 if term.get("action") == "TERMINATE" else 0.0
+    return WaitModel(
+        traffic_interval_s=interval * time_scale if interval else None,
+        termination_wait_s=termination * time_scale if termination else None,
+    )
+
+
+def default_timeout(group: dict[str, Any], config: dict[str, Any], until: str = "complete") -> float:
+    """Seconds to wait: a base for start-up and hooks plus the ready wait, traffic shifting and
+    (for until=complete) the termination wait, as configured. aws ecs deploy's fixed waiter ignores
+    canary/linear time (aws/aws-cli#5963)."""
+    bg = group.get("blueGreenDeploymentConfiguration") or {}
+    ready = bg.get("deploymentReadyOption") or {}
+    budget = BASE_BUDGET_S
+    if ready.get("actionOnTimeout") == "STOP_DEPLOYMENT":
+        budget += float(ready.get("waitTimeInMinutes", 0)) * 60
+    routing = config.get("trafficRoutingConfig") or {}
+    if routing.get("type") == "TimeBasedCanary":
+        budget += float((routing.get("timeBasedCanary") or {}).get("canaryInterval", 0)) * 60
+    elif routing.get("type") == "TimeBasedLinear":
+        linear = routing.get("timeBasedLinear") or {}
+        step = max(1, int(linear.get("linearPercentage", 100)))
+        budget += (-(-100 // step) - 1) * float(linear.get("linearInterval", 0)) * 60
+    if until == "complete":
+        term = bg.get("terminateBlueInstancesOnDeploymentSuccess") or {}
+        if term.get("action") == "TERMINATE":
+            budget += float(term.get("terminationWaitTimeInMinutes", 0)) * 60
+    return budget
+
+
+def _predict_end(view: DeploymentView, waits: WaitModel, changed_at: float) -> float | None:
+    """When the current known wait should end (monotonic clock), or None when nothing is predictable."""
+    allow = next((e for e in view.lifecycle if e.name == "AllowTraffic"), None)
+    in_step = view.green_weight is not None and 0 < view.green_weight < 100
+    if allow is not None and allow.status == "InProgress" and waits.traffic_interval_s and in_step:
+        return changed_at + waits.traffic_interval_s
+    if view.status == "InProgress" and view.lifecycle and view.traffic_shifted and waits.termination_wait_s:
+        return changed_at + waits.termination_wait_s
+    return None
+
+
+def watch(
+    aws: Aws,
+    deployment_id: str,
+    reporter: Reporter,
+    *,
+    until: str = "complete",
+    timeout: float,
+    target_id: str | None = None,
+    waits: WaitModel | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    started_at: float | None = None,
+) -> WatchResult:
+    """Follow a deployment until it ends (or, with until="traffic-shifted", until production traffic is
+    all on green); emit DeploymentProgress on every visible change."""
+    from orchestrator.aws import as_refusal, error_code
+
+    if until not in UNTIL_CHOICES:
+        raise ValueError(f"until must be one of {UNTIL_CHOICES}")
+    waits = waits or WaitModel()
+    start = started_at if started_at is not None else clock()
+    deadline = clock() + timeout
+    policy = PollPolicy()
+    last_key: tuple[Any, ...] | None = None
+    changed_at = clock()
+    throttled_in_a_row = 0
+    polls = 0
+    view: DeploymentView | None = None
+    while True:
+        polls += 1
+        # Once every lifecycle event is done only the status can still change: get_deployment alone.
+        lifecycle_done = view is not None and view.lifecycle and view.traffic_shifted
+        try:
+            fresh = describe(aws, deployment_id, target_id, with_target=not lifecycle_done)
+        except Exception as exc:
+            if error_code(exc) not in _THROTTLED:
+                raise
+            throttled_in_a_row += 1
+            if throttled_in_a_row >= 6:
+                raise as_refusal(exc) or AwsRefused(f"throttled: {exc}") from exc
+            policy.throttled()
+            reporter.emit(Message(f"throttled by CodeDeploy; polling every {policy.interval:.0f}s", level="warning"))
+        else:
+            throttled_in_a_row = 0
+            if lifecycle_done and view is not None:
+                fresh = DeploymentView(
+                    fresh.deployment_id,
+                    fresh.status,
+                    view.lifecycle,
+                    view.blue_weight,
+                    view.green_weight,
+                    fresh.info,
+                    view.target,
+                )
+            view = fresh
+            now = clock()
+            if view.key() != last_key:
+                last_key = view.key()
+                changed_at = now
+                policy.changed()
+                reporter.emit(
+                    DeploymentProgress(
+                        deployment_id=deployment_id,
+                        status=view.status,
+                        lifecycle=view.lifecycle,
+                        blue_weight=view.blue_weight,
+                        green_weight=view.green_weight,
+                        elapsed_s=round(now - start, 3),
+                    )
+                )
+            else:
+                policy.quiet()
+            if view.terminal:
+                outcome = view.status
+                break
+            if until == "traffic-shifted" and view.traffic_shifted:
+                outcome = "traffic-shifted"
+                break
+        now = clock()
+        if now >= deadline:
+            state = view.status if view else "unknown"
+            raise TimedOut(
+                f"deployment {deployment_id} still {state} after {timeout:.0f}s; it keeps running",
+                hint="follow it with `orchestrator status`, or stop it with `orchestrator stop`",
+            )
+        predicted = _predict_end(view, waits, changed_at) if view else None
+        sleep(max(0.05, min(policy.next_sleep(predicted, now), deadline - now)))
+    phases = {e.name: e.duration_s for e in view.lifecycle if e.duration_s is not None}
+    return WatchResult(view=view, outcome=outcome, elapsed_s=round(clock() - start, 3), polls=polls, phases=phases)
+
+
+def explain_failure(aws: Aws, view: DeploymentView, cluster: str | None = None, service: str | None = None) -> str:
+    """The failure reason in one place: errorInformation, the failed lifecycle event and its diagnostics,
+    rollbackInfo, the latest ECS service events and the stopped tasks' reasons."""
+    parts: list[str] = []
+    failed = [e for e in view.lifecycle if e.status == "Failed"]
+    for event in failed:
+        raw: dict[str, Any] = next(
+            (e for e in view.target.get("lifecycleEvents") or [] if e.get("lifecycleEventName") == event.name), {}
+        )
+        diag = raw.get("diagnostics") or {}
+        text = f"{event.name} failed"
+        detail = " ".join(str(x) for x in (diag.get("errorCode"), diag.get("message")) if x)
+        if diag.get("scriptName"):
+            detail += f" (hook {diag['scriptName']})"
+        if diag.get("logTail"):
+            detail += f" log: {str(diag['logTail']).strip().splitlines()[-1][:200]}"
+        parts.append(f"{text}: {detail.strip()}" if detail.strip() else text)
+    err = view.info.get("errorInformation") or {}
+    if err:
+        parts.append(f"CodeDeploy {err.get('code', 'error')}: {err.get('message', '')}".strip())
+    rb = view.info.get("rollbackInfo") or {}
+    if rb.get("rollbackDeploymentId"):
+        msg = f" ({rb['rollbackMessage']})" if rb.get("rollbackMessage") else ""
+        parts.append(f"rolled back by {rb['rollbackDeploymentId']}{msg}")
+    elif rb.get("rollbackMessage"):
+        parts.append(str(rb["rollbackMessage"]))
+    if cluster and service:
+        parts.extend(_ecs_clues(aws, cluster, service, view.info.get("createTime")))
+    if not parts:
+        parts.append(f"deployment {view.status.lower()} with no error information")
+    # One line: the CLI prints it after `error: `.
+    return "; ".join(p.replace("\n", " ") for p in parts)
+
+
+def _ecs_clues(aws: Aws, cluster: str, service: str, since: Any) -> list[str]:
+    """Latest ECS service events since the deployment began and the stopped tasks' reasons (best effort)."""
+    clues: list[str] = []
+    ecs = aws.client("ecs")
+    try:
+        svc = (ecs.describe_services(cluster=cluster, services=[service]).get("services") or [{}])[0]
+        for ev in (svc.get("events") or [])[:3]:
+            created = ev.get("createdAt")
+            if isinstance(since, datetime) and isinstance(created, datetime) and created < since:
+                continue
+            clues.append(f"ECS: {ev.get('message')}")
+        arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED").get("taskArns") or []
+        if arns:
+            for task in (ecs.describe_tasks(cluster=cluster, tasks=arns[:3]).get("tasks") or [])[:3]:
+                reasons = [task.get("stoppedReason")] + [c.get("reason") for c in task.get("containers") or []]
+                text = "; ".join(r for r in reasons if r)
+                if text:
+                    clues.append(f"stopped task {str(task.get('taskArn', '')).rsplit('/', 1)[-1]}: {text}")
+    except Exception:  # clues are extra: never hide the deployment's own error behind them
+        pass
+    return clues
+
+
+def verify_live(aws: Aws, cluster: str, service: str, task_definition_arn: str) -> LiveVerified:
+    """Check that the service's primary task set runs the task definition; raise DeploymentFailed if not."""
+    svc = (aws.client("ecs").describe_services(cluster=cluster, services=[service]).get("services") or [{}])[0]
+    task_sets = svc.get("taskSets") or []
+    primary = next((ts for ts in task_sets if ts.get("status") == "PRIMARY"), None)
+    running_td = (primary or {}).get("taskDefinition") or svc.get("taskDefinition")
+    if running_td != task_definition_arn:
+        raise DeploymentFailed(
+            f"deployment reported success, but {cluster}/{service} runs {running_td or 'nothing'}, "
+            f"not {task_definition_arn}"
+        )
+    lbs = (primary or svc).get("loadBalancers") or []
+    tg = str(lbs[0].get("targetGroupArn", "")).split(":targetgroup/", 1)[-1].split("/", 1)[0] if lbs else ""
+    return LiveVerified(
+        cluster=cluster,
+        service=service,
+        task_definition_arn=task_definition_arn,
+        task_set_id=str((primary or {}).get("id", "")),
+        running=int((primary or svc).get("runningCount", 0)),
+        desired=int((primary or svc).get("computedDesiredCount", svc.get("desiredCount", 0)) or 0),
+        target_group=tg,
+    )

@@ -1,0 +1,23 @@
+project     = "demo"
+environment = "dev"
+aws_region  = "eu-west-1"
+
+network = {
+  create_vpc         = true
+  cidr_block         = "10.20.0.0/16"
+  single_nat_gateway = true
+}
+
+services = {
+  web = {
+    container_name    = "web"
+    container_port    = 8080
+    desired_count     = 2
+    health_check_path = "/health"
+  }
+}
+
+# Uncomment to create the GitHub Actions release role.
+# ci_deploy = {
+#   github_subjects = ["repo:acme/demo:ref:refs/heads/main"]
+# }

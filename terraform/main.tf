@@ -1,0 +1,128 @@
+# One root for one or many services (var.services). Per service: an ECR repository, a load balancer
+# with the blue/green target-group pair and two listeners, the ECS service and its CodeDeploy
+# deployment group. Shared: the VPC, the cluster and the CI release role.
+#
+# Terraform makes the infrastructure once; releases then go through `orchestrator release`
+# (CodeDeploy), and every attribute a release changes is ignored here.
+
+locals {
+  default_taskdef_path = "${path.root}/../taskdef.json"
+
+  vpc_id             = var.network.create_vpc ? module.network[0].vpc_id : var.network.vpc_id
+  public_subnet_ids  = var.network.create_vpc ? module.network[0].public_subnet_ids : var.network.public_subnet_ids
+  private_subnet_ids = var.network.create_vpc ? module.network[0].private_subnet_ids : var.network.private_subnet_ids
+
+  names = { for k, s in var.services : k => "${var.project}-${k}" }
+}
+
+module "network" {
+  source = "../modules/network"
+  count  = var.network.create_vpc ? 1 : 0
+
+  name               = var.project
+  cidr_block         = var.network.cidr_block
+  availability_zones = var.network.availability_zones
+  single_nat_gateway = var.network.single_nat_gateway
+}
+
+resource "aws_ecs_cluster" "this" {
+  name = var.project
+
+  setting {
+    name  = "containerInsights"
+    value = "enabled"
+  }
+}
+
+module "ecr" {
+  source   = "../modules/ecr"
+  for_each = var.services
+
+  name = "${var.project}/${each.key}"
+}
+
+module "alb" {
+  source   = "../modules/alb"
+  for_each = var.services
+
+  name                       = local.names[each.key]
+  vpc_id                     = local.vpc_id
+  subnet_ids                 = local.public_subnet_ids
+  container_port             = each.value.container_port
+  health_check_path          = each.value.health_check_path
+  health_check_matcher       = each.value.health_check_matcher
+  certificate_arn            = each.value.certificate_arn
+  test_listener_port         = each.value.test_listener_port
+  ingress_cidr_blocks        = each.value.ingress_cidr_blocks
+  test_ingress_cidr_blocks   = each.value.test_ingress_cidr_blocks
+  enable_deletion_protection = each.value.deletion_protection
+}
+
+module "ecs_service" {
+  source   = "../modules/ecs-service"
+  for_each = var.services
+
+  name           = local.names[each.key]
+  service_name   = each.key
+  cluster_name   = aws_ecs_cluster.this.name
+  create_cluster = false
+
+  vpc_id                = local.vpc_id
+  subnet_ids            = local.private_subnet_ids
+  alb_security_group_id = module.alb[each.key].security_group_id
+  blue_target_group_arn = module.alb[each.key].blue_target_group_arn
+  listener_arns         = module.alb[each.key].listener_arns
+
+  container_name        = each.value.container_name
+  container_port        = each.value.container_port
+  taskdef_template_path = coalesce(each.value.taskdef_path, local.default_taskdef_path)
+  bootstrap_image       = each.value.bootstrap_image
+  desired_count         = each.value.desired_count
+  log_retention_days    = each.value.log_retention_days
+
+  # The other outputs-contract keys, so a taskdef.json may use any of them as it may at release time.
+  template_vars = {
+    codedeploy_app_name              = local.names[each.key]
+    codedeploy_deployment_group_name = local.names[each.key]
+    ecr_repository_url               = module.ecr[each.key].repository_url
+    prod_listener_arn                = module.alb[each.key].prod_listener_arn
+    test_listener_arn                = module.alb[each.key].test_listener_arn
+    blue_target_group_name           = module.alb[each.key].blue_target_group_name
+    green_target_group_name          = module.alb[each.key].green_target_group_name
+    alb_dns_name                     = module.alb[each.key].alb_dns_name
+  }
+}
+
+module "codedeploy" {
+  source   = "../modules/codedeploy"
+  for_each = var.services
+
+  name                          = local.names[each.key]
+  cluster_name                  = aws_ecs_cluster.this.name
+  service_name                  = module.ecs_service[each.key].service_name
+  prod_listener_arns            = [module.alb[each.key].prod_listener_arn]
+  test_listener_arns            = [module.alb[each.key].test_listener_arn]
+  blue_target_group_name        = module.alb[each.key].blue_target_group_name
+  green_target_group_name       = module.alb[each.key].green_target_group_name
+  deployment_config_name        = each.value.deployment_config_name
+  deployment_ready_action       = each.value.deployment_ready_action
+  deployment_ready_wait_minutes = each.value.deployment_ready_wait
+  termination_wait_minutes      = each.value.termination_wait_minutes
+  alarm_names                   = each.value.alarm_names
+}
+
+module "ci_deploy_role" {
+  source = "../modules/ci-deploy-role"
+  count  = length(var.ci_deploy.github_subjects) > 0 ? 1 : 0
+
+  name                             = "${var.project}-ci-deploy"
+  github_subjects                  = var.ci_deploy.github_subjects
+  create_oidc_provider             = var.ci_deploy.create_oidc_provider
+  oidc_provider_arn                = var.ci_deploy.oidc_provider_arn
+  ecr_repository_arns              = [for k, m in module.ecr : m.repository_arn]
+  pass_role_arns                   = flatten([for k, m in module.ecs_service : [m.task_execution_role_arn, m.task_role_arn]])
+  ecs_service_arns                 = [for k, m in module.ecs_service : m.service_arn]
+  ecs_cluster_arns                 = [aws_ecs_cluster.this.arn]
+  codedeploy_application_arns      = [for k, m in module.codedeploy : m.app_arn]
+  codedeploy_deployment_group_arns = [for k, m in module.codedeploy : m.deployment_group_arn]
+}

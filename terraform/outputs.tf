@@ -1,0 +1,35 @@
+# The contract the orchestrator reads (`terraform output -json`; orchestrator/contract.py lists the
+# keys in SERVICE_KEYS, and the sandbox writes the same shape to .sandbox/outputs.json).
+
+output "aws_region" {
+  description = "AWS region of the stack."
+  value       = var.aws_region
+}
+
+output "services" {
+  description = "Per service key: everything a release needs to find its cluster, service, roles, listeners, target groups and CodeDeploy group."
+  value = {
+    for k, s in var.services : k => {
+      cluster_name                     = module.ecs_service[k].cluster_name
+      service_name                     = module.ecs_service[k].service_name
+      container_name                   = module.ecs_service[k].container_name
+      container_port                   = module.ecs_service[k].container_port
+      codedeploy_app_name              = module.codedeploy[k].app_name
+      codedeploy_deployment_group_name = module.codedeploy[k].deployment_group_name
+      ecr_repository_url               = module.ecr[k].repository_url
+      task_execution_role_arn          = module.ecs_service[k].task_execution_role_arn
+      task_role_arn                    = module.ecs_service[k].task_role_arn
+      log_group_name                   = module.ecs_service[k].log_group_name
+      prod_listener_arn                = module.alb[k].prod_listener_arn
+      test_listener_arn                = module.alb[k].test_listener_arn
+      blue_target_group_name           = module.alb[k].blue_target_group_name
+      green_target_group_name          = module.alb[k].green_target_group_name
+      alb_dns_name                     = module.alb[k].alb_dns_name
+    }
+  }
+}
+
+output "ci_deploy_role_arn" {
+  description = "ARN of the GitHub Actions release role (null when ci_deploy.github_subjects is empty)."
+  value       = one(module.ci_deploy_role[*].role_arn)
+}

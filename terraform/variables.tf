@@ -1,0 +1,104 @@
+variable "project" {
+  description = "Project name: the ECS cluster's name and the prefix of every other name (<project>-<service>-...)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,19}$", var.project))
+    error_message = "project must be 1-20 lower-case letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Environment name (dev, prod, ...), added as a tag to every resource."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,15}$", var.environment))
+    error_message = "environment must be 1-16 lower-case letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region of the stack."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must be a region name such as eu-west-1."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags on every resource (Project, Environment and ManagedBy are always set)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "network" {
+  description = "The VPC. create_vpc = true makes one (modules/network); false uses vpc_id with public_subnet_ids (load balancers) and private_subnet_ids (tasks)."
+  type = object({
+    create_vpc         = optional(bool, true)
+    cidr_block         = optional(string, "10.0.0.0/16")
+    availability_zones = optional(list(string), [])
+    single_nat_gateway = optional(bool, true)
+    vpc_id             = optional(string)
+    public_subnet_ids  = optional(list(string), [])
+    private_subnet_ids = optional(list(string), [])
+  })
+  default = {}
+
+  validation {
+    condition     = var.network.create_vpc || (var.network.vpc_id != null && length(var.network.public_subnet_ids) >= 2 && length(var.network.private_subnet_ids) >= 1)
+    error_message = "With create_vpc = false, give vpc_id, at least two public_subnet_ids and at least one private_subnet_ids."
+  }
+}
+
+variable "services" {
+  description = "The services, keyed by service key (also the ECS service name). Each gets its own ECR repository, load balancer, target-group pair, ECS service and CodeDeploy application."
+  type = map(object({
+    container_name           = string
+    container_port           = number
+    taskdef_path             = optional(string)
+    bootstrap_image          = optional(string, "public.ecr.aws/nginx/nginx-unprivileged:stable-alpine")
+    desired_count            = optional(number, 2)
+    health_check_path        = optional(string, "/health")
+    health_check_matcher     = optional(string, "200")
+    certificate_arn          = optional(string)
+    test_listener_port       = optional(number, 8080)
+    ingress_cidr_blocks      = optional(list(string), ["0.0.0.0/0"])
+    test_ingress_cidr_blocks = optional(list(string))
+    deployment_config_name   = optional(string, "CodeDeployDefault.ECSAllAtOnce")
+    deployment_ready_action  = optional(string, "CONTINUE_DEPLOYMENT")
+    deployment_ready_wait    = optional(number, 60)
+    termination_wait_minutes = optional(number, 5)
+    alarm_names              = optional(list(string), [])
+    log_retention_days       = optional(number, 365)
+    deletion_protection      = optional(bool, false)
+  }))
+
+  validation {
+    condition     = length(var.services) > 0
+    error_message = "services must hold at least one service."
+  }
+
+  validation {
+    condition     = alltrue([for k in keys(var.services) : can(regex("^[a-z][a-z0-9-]*$", k))])
+    error_message = "Service keys must be lower-case letters, digits or hyphens, starting with a letter."
+  }
+
+  validation {
+    # <project>-<service>-green is a target group name, which AWS limits to 32 characters.
+    condition     = alltrue([for k in keys(var.services) : length("${var.project}-${k}-green") <= 32])
+    error_message = "<project>-<service key>-green must fit in 32 characters (a target group name): shorten the project or the service key."
+  }
+}
+
+variable "ci_deploy" {
+  description = "The GitHub Actions release role (modules/ci-deploy-role). Empty github_subjects: no role."
+  type = object({
+    github_subjects      = optional(list(string), [])
+    create_oidc_provider = optional(bool, true)
+    oidc_provider_arn    = optional(string)
+  })
+  default = {}
+}

@@ -1,7 +1,327 @@
-"""`orchestrator sandbox ...` (being built; see its issue)."""
+"""`orchestrator sandbox up|down|status|env|fault`: the embedded AWS sandbox as a background process.
+
+Only typer and the standard library at import time: the sandbox modules (and boto3) load inside
+the commands.
+"""
 
 from __future__ import annotations
 
+import json
+import shlex
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-app = typer.Typer(help="sandbox commands.", no_args_is_help=True)
+app = typer.Typer(
+    help="The embedded AWS sandbox (moto + a CodeDeploy blue/green engine) on 127.0.0.1.",
+    no_args_is_help=True,
+)
+
+# The ECS blue/green lifecycle events a fault can fail, in the order a deployment runs them.
+LIFECYCLE_EVENTS = (
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "AllowTestTraffic",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+)
+
+
+def _echo(text: str = "", err: bool = False) -> None:
+    typer.echo(text, err=err)
+
+
+@app.command()
+def up(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: a free one).")] = 0,
+    time_scale: Annotated[
+        float | None,
+        typer.Option(
+            "--time-scale",
+            help="Wall-clock seconds per simulated AWS second: 1 = real time, 0.05 = twenty times faster "
+            "(default: $ORCHESTRATOR_SANDBOX_TIME_SCALE or 0.05).",
+        ),
+    ] = None,
+    region: Annotated[str, typer.Option("--region", help="Region the stack is provisioned in.")] = "eu-west-1",
+    services: Annotated[
+        list[str] | None, typer.Option("--service", "-s", help="Service keys to provision (repeatable).")
+    ] = None,
+    project_root: Annotated[Path, typer.Option("--project-root", help="Directory holding taskdef.json.")] = Path("."),
+) -> None:
+    """Start the sandbox in the background and provision the example stack."""
+    from orchestrator.errors import InputError
+    from orchestrator.sandbox import process
+
+    keys = tuple(dict.fromkeys(services or ["web"]))
+    for key in keys:
+        if not key or not key.replace("-", "").isalnum() or not key[0].isalpha() or key != key.lower():
+            raise InputError(f"--service {key!r}: use lower-case letters, digits and dashes, starting with a letter")
+    found = process.find()
+    if found.running and found.info is not None:
+        _echo(f"sandbox already running (pid {found.info.pid}) at {found.info.endpoint}")
+        _echo("stop it first with `orchestrator sandbox down` to start a fresh one")
+        return
+    if found.stale and found.info is not None:
+        process.remove_state()
+        _echo(f"removed stale sandbox state (pid {found.info.pid} is not running)")
+    if time_scale is None:
+        from orchestrator.sandbox.engine import default_time_scale
+
+        time_scale = default_time_scale()
+    info = process.start(port or None, time_scale, region=region, project_root=project_root, services=keys)
+    _echo(f"sandbox running (pid {info.pid}) at {info.endpoint}, time scale {info.time_scale:g}")
+    _echo(f"  stack: {', '.join(keys)} in {info.region}; outputs in {process.outputs_path()}")
+    _echo(f"  log:   {process.log_path()}")
+    _echo("next:")
+    _echo('  eval "$(orchestrator sandbox env)"     # point AWS tools at it')
+    _echo("  orchestrator sandbox status")
+    _echo("  orchestrator sandbox down")
+
+
+@app.command()
+def down() -> None:
+    """Stop the background sandbox (only the process `sandbox up` started)."""
+    from orchestrator.sandbox import process
+
+    found = process.find()
+    info = found.info
+    if info is None:
+        _echo(f"the sandbox is not running (no {process.sandbox_dir() / 'server.json'})")
+    elif found.ours:
+        if not process.terminate(info.pid):
+            from orchestrator.errors import DeploymentFailed
+
+            raise DeploymentFailed(f"sandbox pid {info.pid} did not stop", hint=f"kill {info.pid}")
+        process.remove_state()
+        _echo(f"sandbox stopped (pid {info.pid}, {info.endpoint})")
+    elif found.healthy:
+        # A sandbox answers there, but it is not a process `sandbox up` started (the test fixture's
+        # in-process server, say): not ours to stop.
+        _echo(
+            f"the sandbox at {info.endpoint} was not started by `orchestrator sandbox up`; not stopping pid {info.pid}"
+        )
+        raise typer.Exit(1)
+    else:
+        process.remove_state()
+        _echo(f"the sandbox is not running (removed stale state of pid {info.pid})")
+    note = process.stop_registry()
+    if note:
+        _echo(note, err=True)
+
+
+def _active_deployments(info: Any, outputs: Any) -> dict[str, list[str]] | None:
+    """Active CodeDeploy deployments per service; None when the sandbox does not answer."""
+    from orchestrator.aws import Aws
+
+    aws = Aws(info.region, endpoint_url=info.endpoint, sandbox=True, max_attempts=1)
+    active: dict[str, list[str]] = {}
+    try:
+        client = aws.client("codedeploy")
+        for key, svc in outputs.services.items():
+            active[key] = client.list_deployments(
+                applicationName=svc.codedeploy_app_name,
+                deploymentGroupName=svc.codedeploy_deployment_group_name,
+                includeOnlyStatuses=["Created", "Queued", "InProgress", "Baking", "Ready"],
+            ).get("deployments", [])
+    except Exception:
+        return None
+    return active
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object instead of text.")] = False,
+) -> None:
+    """Is the sandbox running; where; what it holds."""
+    from orchestrator.sandbox import process
+
+    found = process.find()
+    info = found.info
+    doc: dict[str, Any] = {"running": found.running, "state_dir": str(process.sandbox_dir())}
+    if info is not None:
+        doc |= {
+            "pid": info.pid,
+            "endpoint": info.endpoint,
+            "port": info.port,
+            "region": info.region,
+            "time_scale": info.time_scale,
+            "registry": info.registry,
+            "stale": found.stale,
+        }
+    outputs = None
+    if found.running:
+        from orchestrator.contract import load_outputs_file
+        from orchestrator.errors import InputError
+
+        try:
+            outputs = load_outputs_file(process.outputs_path())
+        except InputError as exc:
+            doc["outputs_error"] = str(exc)
+        else:
+            doc["services"] = {
+                k: {"cluster": s.cluster_name, "service": s.service_name} for k, s in outputs.services.items()
+            }
+            doc["active_deployments"] = _active_deployments(info, outputs)
+    if as_json:
+        _echo(json.dumps(doc, indent=2))
+        return
+    if info is None:
+        _echo("sandbox: not running")
+        _echo("  start it with `orchestrator sandbox up`")
+        return
+    if found.stale:
+        _echo(f"sandbox: not running (stale state: pid {info.pid} is gone; `sandbox up` or `sandbox down` cleans it)")
+        return
+    _echo(f"sandbox: running (pid {info.pid})")
+    _echo(f"  endpoint:   {info.endpoint}{'' if found.healthy else '  (not answering!)'}")
+    _echo(f"  region:     {info.region}")
+    _echo(f"  time scale: {info.time_scale:g}")
+    if info.registry:
+        _echo(f"  registry:   {info.registry}")
+    if "outputs_error" in doc:
+        _echo(f"  outputs:    {doc['outputs_error']}")
+    for key, svc in doc.get("services", {}).items():
+        active = (doc.get("active_deployments") or {}).get(key)
+        state = "unknown" if active is None else (", ".join(active) or "none")
+        _echo(f"  service {key}: cluster {svc['cluster']}, service {svc['service']}; active deployments: {state}")
+    _echo(f"  state dir:  {doc['state_dir']}")
+
+
+@app.command()
+def env() -> None:
+    """Print shell exports for the sandbox: eval "$(orchestrator sandbox env)"."""
+    from orchestrator.aws import SANDBOX_CREDENTIALS
+    from orchestrator.errors import InputError
+    from orchestrator.sandbox import process
+
+    found = process.find()
+    info = found.info
+    if info is None or not found.running:
+        raise InputError("the sandbox is not running", hint="start it with `orchestrator sandbox up`")
+    exports = {
+        "AWS_ENDPOINT_URL": info.endpoint,
+        "AWS_ACCESS_KEY_ID": SANDBOX_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": SANDBOX_CREDENTIALS["aws_secret_access_key"],
+        "AWS_DEFAULT_REGION": info.region,
+        "AWS_REGION": info.region,
+        "ORCHESTRATOR_SANDBOX_DIR": str(process.sandbox_dir().resolve()),
+    }
+    for key, value in exports.items():
+        _echo(f"export {key}={shlex.quote(value)}")
+    # A profile or session token from the real account would otherwise mix in.
+    _echo("unset AWS_PROFILE AWS_SESSION_TOKEN")
+
+
+def _fraction(option: str, value: float | None) -> float | None:
+    from orchestrator.errors import InputError
+
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise InputError(f"{option} {value:g}: must be a fraction between 0 and 1 (0.2 = one call in five)")
+    return value
+
+
+def _event(name: str) -> str:
+    from orchestrator.errors import InputError
+
+    by_lower = {e.lower(): e for e in LIFECYCLE_EVENTS}
+    if name.lower() in by_lower:
+        return by_lower[name.lower()]
+    import difflib
+
+    close = difflib.get_close_matches(name, LIFECYCLE_EVENTS, n=1)
+    hint = f"did you mean {close[0]}?" if close else None
+    raise InputError(f"--fail-at {name!r} is not a lifecycle event; events: {', '.join(LIFECYCLE_EVENTS)}", hint=hint)
+
+
+def _show_faults(faults: Any) -> None:
+    if not isinstance(faults, dict):
+        _echo(json.dumps(faults, indent=2))
+        return
+    active = {k: v for k, v in faults.items() if v not in (None, False, 0, "", [], {})}
+    if not active:
+        _echo("no faults set")
+        return
+    _echo("faults:")
+    for key, value in active.items():
+        _echo(f"  {key}: {value if isinstance(value, str) else json.dumps(value)}")
+
+
+@app.command()
+def fault(
+    fail_at: Annotated[
+        str | None, typer.Option("--fail-at", metavar="EVENT", help="Fail this lifecycle event of the next deployment.")
+    ] = None,
+    message: Annotated[
+        str | None, typer.Option("--message", metavar="TEXT", help="Diagnostics message of the --fail-at failure.")
+    ] = None,
+    unhealthy: Annotated[
+        bool, typer.Option("--unhealthy", help="The next deployment's replacement tasks never become healthy.")
+    ] = False,
+    throttle: Annotated[
+        float | None,
+        typer.Option("--throttle", metavar="FRACTION", help="Answer this fraction of calls ThrottlingException."),
+    ] = None,
+    latency_ms: Annotated[
+        int | None, typer.Option("--latency-ms", metavar="N", help="Add N milliseconds to every call.")
+    ] = None,
+    error_rate: Annotated[
+        float | None, typer.Option("--error-rate", metavar="FRACTION", help="Answer this fraction of calls HTTP 500.")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove every fault.")] = False,
+) -> None:
+    """Inject faults into the running sandbox; with no option, show the current ones.
+
+    --fail-at and --unhealthy apply to the next deployment; --throttle, --latency-ms and --error-rate
+    to every call until --clear.
+    """
+    from orchestrator.errors import InputError
+
+    settings: dict[str, Any] = {}
+    if fail_at is not None:
+        settings["fail_at"] = _event(fail_at)
+        if message is not None:
+            settings["message"] = message
+    elif message is not None:
+        raise InputError("--message goes with --fail-at EVENT")
+    if unhealthy:
+        settings["unhealthy"] = True
+    if throttle is not None:
+        settings["throttle"] = _fraction("--throttle", throttle)
+    if error_rate is not None:
+        settings["error_rate"] = _fraction("--error-rate", error_rate)
+    if latency_ms is not None:
+        if latency_ms < 0:
+            raise InputError(f"--latency-ms {latency_ms}: must be 0 or more")
+        settings["latency_ms"] = latency_ms
+    if clear and settings:
+        raise InputError("--clear cannot be combined with other fault options")
+
+    from orchestrator.sandbox import process
+
+    found = process.find()
+    info = found.info
+    if info is None or not found.running:
+        raise InputError("the sandbox is not running", hint="start it with `orchestrator sandbox up`")
+    from orchestrator.errors import AwsRefused
+    from orchestrator.sandbox.control import ControlError, SandboxControl
+
+    control = SandboxControl(info.endpoint)
+    try:
+        if clear:
+            control.clear_faults()
+            _echo("faults cleared")
+            return
+        if settings:
+            control.set_faults(**settings)
+            _echo("faults set: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+        _show_faults(control.faults())
+    except ControlError as exc:
+        import urllib.error
+
+        if isinstance(exc.__cause__, urllib.error.HTTPError):  # the sandbox refused the setting
+            raise InputError(f"sandbox fault: {exc}") from exc
+        raise AwsRefused(f"cannot reach the sandbox control endpoint at {info.endpoint}: {exc}") from exc

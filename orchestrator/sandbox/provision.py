@@ -319,6 +319,10 @@ def provision(
             f"{taskdef_path}: no such file", hint="provisioning registers the first task definition"
         ) from None
 
+    # Bad taskdef.json is found before the first write, not half-way through the stack.
+    placeholders = {k: "x" for k in (*SERVICE_KEYS, "aws_region", "image")} | {"container_port": CONTAINER_PORT}
+    render_taskdef(taskdef_text, placeholders, source=str(taskdef_path))
+
     aws = _aws(endpoint, region)
     net = _network(aws.client("ec2"), region, project)
     aws.client("ecs").create_cluster(clusterName=project, settings=[{"name": "containerInsights", "value": "enabled"}])

@@ -1,0 +1,202 @@
+"""Fixtures every test area shares: the embedded sandbox, in-process, with the example stack.
+
+- `sandbox_server` (session): one SandboxServer on a free port of 127.0.0.1 at a fast time scale
+  (0.01 wall seconds per simulated second; $ORCHESTRATOR_TEST_TIME_SCALE overrides).
+- `sandbox` (function): a SandboxEnv on a fresh sandbox (server reset, faults cleared, the stack
+  provisioned, request counts reset after provisioning) with a tmp state dir holding server.json and
+  outputs.json, so `orchestrator ... --sandbox` works in subprocesses started with `sandbox.env()`.
+- `repo_root`: the repository root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TEST_TIME_SCALE = 0.01
+REGION = "eu-west-1"
+SANDBOX_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# Variables of a developer's real AWS set-up that must not leak into sandbox subprocesses.
+_AWS_ENV_DROP = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN")
+
+
+def _time_scale() -> float:
+    raw = os.environ.get("ORCHESTRATOR_TEST_TIME_SCALE")
+    if not raw:
+        return DEFAULT_TEST_TIME_SCALE
+    value = float(raw)
+    if value <= 0:
+        raise pytest.UsageError(f"ORCHESTRATOR_TEST_TIME_SCALE={raw}: must be > 0")
+    return value
+
+
+_CLIENTS: dict[tuple[str, str], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _client(endpoint: str, service: str) -> Any:
+    # Building a boto3 client costs tens of milliseconds; the endpoint lives as long as the session.
+    with _CLIENTS_LOCK:
+        key = (endpoint, service)
+        if key not in _CLIENTS:
+            import boto3
+            from botocore.config import Config
+
+            _CLIENTS[key] = boto3.session.Session(
+                region_name=REGION,
+                aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            ).client(service, endpoint_url=endpoint, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+        return _CLIENTS[key]
+
+
+@dataclass
+class SandboxEnv:
+    """One test's view of the sandbox: where it is, its state dir, and shortcuts."""
+
+    endpoint: str
+    region: str
+    outputs_path: Path
+    sandbox_dir: Path
+    control: Any  # orchestrator.sandbox.control.SandboxControl
+    repo_root: Path = REPO_ROOT
+    server: Any = field(default=None, repr=False)
+    time_scale: float = DEFAULT_TEST_TIME_SCALE
+
+    def outputs(self) -> dict[str, Any]:
+        """The outputs document (terraform output -json shape) as written for this test."""
+        return dict(json.loads(self.outputs_path.read_text()))
+
+    def service_outputs(self, key: str = "web") -> dict[str, Any]:
+        return dict(self.outputs()["services"]["value"][key])
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment for subprocesses: os.environ plus the sandbox's endpoint, dummy creds and region."""
+        env = {k: v for k, v in os.environ.items() if k not in _AWS_ENV_DROP}
+        env.update(SANDBOX_CREDENTIALS)
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region,
+                "ORCHESTRATOR_SANDBOX_DIR": str(self.sandbox_dir),
+                # No ~/.aws of the developer: its profiles/retry settings would change behaviour.
+                "AWS_CONFIG_FILE": str(self.sandbox_dir / "aws-config"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(self.sandbox_dir / "aws-credentials"),
+                "AWS_EC2_METADATA_DISABLED": "true",
+                # Stable, unwrapped text from typer/rich in captured output.
+                "COLUMNS": "200",
+                "NO_COLOR": "1",
+            }
+        )
+        env.update(extra)
+        return env
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the sandbox (cached for the session)."""
+        return _client(self.endpoint, service)
+
+    def cli(
+        self,
+        *args: str,
+        check: bool = False,
+        timeout: float = 120,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+        cwd: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `orchestrator *args` (this venv's) against the sandbox; text stdout/stderr captured."""
+        return subprocess.run(
+            [sys.executable, "-m", "orchestrator", *args],
+            env=self.env(**(env or {})),
+            cwd=cwd or self.repo_root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
+            input=input,
+        )
+
+    def counts(self) -> Any:
+        """Calls per service and action since the test began (after provisioning)."""
+        return self.control.request_counts()
+
+    def mutating_calls(self) -> Any:
+        """Mutating AWS calls since the test began (after provisioning)."""
+        return self.control.mutating_calls()
+
+    def reprovision(self, services: tuple[str, ...] = ("web",), project: str = "demo") -> dict[str, Any]:
+        """Start again from an empty sandbox with these services; rewrites outputs.json."""
+        return _fresh(self, services, project)
+
+
+def _fresh(env: SandboxEnv, services: tuple[str, ...], project: str) -> dict[str, Any]:
+    from orchestrator.sandbox.provision import provision
+
+    env.server.reset()
+    env.control.clear_faults()
+    outputs = provision(env.endpoint, env.region, env.repo_root, project=project, services=services)
+    env.outputs_path.write_text(json.dumps(outputs, indent=2) + "\n")
+    env.control.reset_requests()
+    return outputs
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[Any]:
+    """The sandbox (moto + engine + control endpoint) in this process, on a free port."""
+    from orchestrator.sandbox.tuning import apply_in_process
+
+    apply_in_process()  # before moto builds its backends: cheap resets
+    from orchestrator.sandbox.launcher import SandboxServer
+
+    server = SandboxServer("127.0.0.1", port=0, time_scale=_time_scale())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> SandboxEnv:
+    """A freshly reset sandbox with the example stack (project demo, service web) provisioned."""
+    from orchestrator.sandbox.control import SandboxControl
+    from orchestrator.sandbox.state import SandboxInfo
+
+    state_dir = tmp_path_factory.mktemp("sandbox")
+    env = SandboxEnv(
+        endpoint=sandbox_server.endpoint,
+        region=REGION,
+        outputs_path=state_dir / "outputs.json",
+        sandbox_dir=state_dir,
+        control=SandboxControl(sandbox_server.endpoint),
+        server=sandbox_server,
+        time_scale=sandbox_server.time_scale,
+    )
+    _fresh(env, ("web",), "demo")
+    # server.json as `sandbox up` writes it; the pid is this pytest process, which `sandbox down`
+    # recognises as not a launcher it started and leaves alone.
+    info = SandboxInfo(
+        pid=os.getpid(),
+        port=int(sandbox_server.port),
+        endpoint=sandbox_server.endpoint,
+        region=REGION,
+        time_scale=float(sandbox_server.time_scale),
+    )
+    (state_dir / "server.json").write_text(json.dumps(asdict(info), indent=2) + "\n")
+    return env

@@ -48,6 +48,9 @@ def run(argv: list[str] | None = None) -> int:
         result = app(args=argv, prog_name="orchestrator", standalone_mode=False)
     except OrchestratorError as exc:
         typer.echo(f"error: {exc}", err=True)
+        from orchestrator.report.github import annotate_error
+
+        annotate_error(str(exc))  # under GitHub Actions, unless a reporter already did
         return int(exc.exit_code)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)

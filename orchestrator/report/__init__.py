@@ -34,6 +34,16 @@ class MultiReporter:
 
 def make_reporter(output: str = "auto", stream: TextIO | None = None) -> Reporter:
     stream = stream or sys.stdout
+    base = _base_reporter(output, stream)
+    # Under GitHub Actions: step outputs, job summary, annotations and log groups as well. It goes
+    # first so that a step's `::group::` opens before the step's first console line.
+    from orchestrator.report.github import github_reporter_for
+
+    github = github_reporter_for(output, stream)
+    return MultiReporter(github, base) if github is not None else base
+
+
+def _base_reporter(output: str, stream: TextIO) -> Reporter:
     if output not in OUTPUT_CHOICES:
         from orchestrator.errors import InputError
 

@@ -1,0 +1,97 @@
+"""HTTP client of the sandbox's control endpoint (/_sandbox/ on the sandbox's own port); stdlib only."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+READ_PREFIXES = ("Describe", "List", "Get", "BatchGet")
+
+
+class ControlError(RuntimeError):
+    """The control endpoint refused a request (bad fault setting) or cannot be reached."""
+
+
+class SandboxControl:
+    def __init__(self, endpoint: str, timeout: float = 10.0) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"{self.endpoint}/_sandbox{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"} if data is not None else {},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            try:
+                detail = json.loads(exc.read()).get("error", "")
+            except (ValueError, AttributeError):
+                detail = ""
+            raise ControlError(detail or f"HTTP {exc.code} from {method} /_sandbox{path}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise ControlError(f"cannot reach the sandbox at {self.endpoint}: {exc}") from exc
+
+    def health(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/health"))
+
+    def faults(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/faults"))
+
+    def set_faults(
+        self,
+        *,
+        fail_at: str | None = None,
+        message: str | None = None,
+        unhealthy: bool | None = None,
+        throttle: float | None = None,
+        latency_ms: int | None = None,
+        error_rate: float | None = None,
+    ) -> dict[str, Any]:
+        """Set the given faults (others keep their value); returns all current faults."""
+        changes = {
+            key: value
+            for key, value in {
+                "fail_at": fail_at,
+                "message": message,
+                "unhealthy": unhealthy,
+                "throttle": throttle,
+                "latency_ms": latency_ms,
+                "error_rate": error_rate,
+            }.items()
+            if value is not None
+        }
+        return dict(self._call("POST", "/faults", changes))
+
+    def clear_faults(self) -> dict[str, Any]:
+        return dict(self._call("DELETE", "/faults"))
+
+    def request_counts(self) -> dict[str, dict[str, int]]:
+        return {service: dict(actions) for service, actions in self._call("GET", "/requests").items()}
+
+    def reset_requests(self) -> None:
+        self._call("POST", "/requests/reset")
+
+    def mutating_calls(self) -> list[str]:
+        """ "service:Action" of every counted call that is not a read (Describe*/List*/Get*/BatchGet*)."""
+        return sorted(
+            f"{service}:{action}"
+            for service, actions in self.request_counts().items()
+            for action in actions
+            if not action.startswith(READ_PREFIXES) and not action.startswith(("GET ", "HEAD "))
+        )
+
+    def reset(self) -> None:
+        """Forget all resources, deployments, faults and counts."""
+        self._call("POST", "/reset")
+
+    def time_scale(self, value: float | None = None) -> float:
+        result = self._call("POST", "/config", {"time_scale": value}) if value else self._call("GET", "/config")
+        return float(result["time_scale"])

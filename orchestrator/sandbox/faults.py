@@ -1,0 +1,150 @@
+"""Fault injection and request accounting for the sandbox (state only; the HTTP side is in middleware.py).
+
+Two kinds of fault:
+- per deployment (`fail_at`, `message`, `unhealthy`): armed now, consumed by the NEXT create_deployment;
+- per call (`throttle`, `latency_ms`, `error_rate`): apply to every AWS call until cleared.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+LIFECYCLE_EVENTS = (
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "AllowTestTraffic",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+)
+
+
+class FaultError(ValueError):
+    """A bad fault setting (the control endpoint answers HTTP 400)."""
+
+
+@dataclass
+class DeploymentFaults:
+    fail_at: str | None = None
+    message: str | None = None
+    unhealthy: bool = False
+
+
+@dataclass
+class Faults:
+    fail_at: str | None = None
+    message: str | None = None
+    unhealthy: bool = False
+    throttle: float = 0.0
+    latency_ms: int = 0
+    error_rate: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fraction(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise FaultError(f"{name} must be a number between 0 and 1") from exc
+    if not 0.0 <= number <= 1.0:
+        raise FaultError(f"{name} must be between 0 and 1, got {number}")
+    return number
+
+
+class FaultState:
+    """Thread-safe current faults."""
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._lock = threading.Lock()
+        self._faults = Faults()
+        self._rng = rng or random.Random()
+
+    def get(self) -> dict[str, Any]:
+        with self._lock:
+            return self._faults.to_dict()
+
+    def update(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Merge `changes` (keys of Faults; None clears one) after validating all of them."""
+        unknown = set(changes) - set(Faults.__dataclass_fields__)
+        if unknown:
+            raise FaultError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        clean: dict[str, Any] = {}
+        for key, value in changes.items():
+            if key == "fail_at":
+                if value is not None and value not in LIFECYCLE_EVENTS:
+                    raise FaultError(f"fail_at must be one of {', '.join(LIFECYCLE_EVENTS)}, got {value!r}")
+                clean[key] = value
+            elif key == "message":
+                clean[key] = None if value is None else str(value)
+            elif key == "unhealthy":
+                clean[key] = bool(value)
+            elif key in ("throttle", "error_rate"):
+                clean[key] = 0.0 if value is None else _fraction(key, value)
+            elif key == "latency_ms":
+                try:
+                    latency = 0 if value is None else int(value)
+                except (TypeError, ValueError) as exc:
+                    raise FaultError("latency_ms must be an integer") from exc
+                if not 0 <= latency <= 60_000:
+                    raise FaultError("latency_ms must be between 0 and 60000")
+                clean[key] = latency
+        with self._lock:
+            for key, value in clean.items():
+                setattr(self._faults, key, value)
+            return self._faults.to_dict()
+
+    def clear(self) -> dict[str, Any]:
+        with self._lock:
+            self._faults = Faults()
+            return self._faults.to_dict()
+
+    def take_deployment_faults(self) -> DeploymentFaults:
+        """Hand the per-deployment faults to the deployment being created, and disarm them."""
+        with self._lock:
+            f = self._faults
+            taken = DeploymentFaults(fail_at=f.fail_at, message=f.message, unhealthy=f.unhealthy)
+            f.fail_at, f.message, f.unhealthy = None, None, False
+            return taken
+
+    def call_fault(self) -> tuple[int, str | None]:
+        """(latency in ms, None | "throttle" | "error") for one AWS call."""
+        with self._lock:
+            f = self._faults
+            outcome = None
+            if f.throttle and self._rng.random() < f.throttle:
+                outcome = "throttle"
+            elif f.error_rate and self._rng.random() < f.error_rate:
+                outcome = "error"
+            return f.latency_ms, outcome
+
+
+class RequestCounter:
+    """Counts of AWS calls per service and action."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    def add(self, service: str, action: str) -> None:
+        with self._lock:
+            self._counts[service][action] += 1
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {service: dict(actions) for service, actions in self._counts.items()}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+FAULTS = FaultState()
+REQUESTS = RequestCounter()

@@ -1,0 +1,525 @@
+"""Our extensions of moto 5.2.5's CodeDeploy and ECS backends and response classes.
+
+moto has no plug-in point, so `install()` wraps or adds methods on moto's classes (not instances:
+moto's reset re-creates backend instances from the same classes, and the patches stay).
+Everything patched is listed in PATCHED; tests/sandbox/test_moto_internals.py fails loudly when one
+of them changes in a new moto.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import string
+from typing import Any
+
+from moto.codedeploy import responses as cd_responses
+from moto.codedeploy.exceptions import CodeDeployException
+from moto.codedeploy.models import CodeDeployBackend, DeploymentInfo
+from moto.codedeploy.responses import CodeDeployResponse
+from moto.core.responses import ActionResult, EmptyResult
+from moto.ecs.exceptions import InvalidParameterException
+from moto.ecs.models import EC2ContainerServiceBackend, TaskSet
+
+from orchestrator.sandbox.deployment_configs import BUILTIN, ECS_DEFAULT, DeploymentConfig
+from orchestrator.sandbox.engine import ACTIVE_STATUSES, ENGINE, LOCK
+from orchestrator.sandbox.faults import FAULTS
+
+MOTO_VERSION = "5.2.5"
+
+# (object, attribute) pairs we wrap or replace; the internals test checks they exist with these parameters.
+PATCHED: list[tuple[Any, str, tuple[str, ...]]] = [
+    (
+        CodeDeployBackend,
+        "create_deployment",
+        (
+            "self",
+            "application_name",
+            "deployment_group_name",
+            "revision",
+            "deployment_config_name",
+            "description",
+            "ignore_application_stop_failures",
+            "target_instances",
+            "auto_rollback_configuration",
+            "update_outdated_instances_only",
+            "file_exists_behavior",
+            "override_alarm_configuration",
+        ),
+    ),
+    (CodeDeployBackend, "create_deployment_group", ()),
+    (CodeDeployBackend, "get_deployment", ("self", "deployment_id")),
+    (cd_responses, "_deployment_info", ("deployment",)),
+    (cd_responses, "_deployment_group_info", ("deployment_group",)),
+    (EC2ContainerServiceBackend, "create_service", ()),
+    (EC2ContainerServiceBackend, "update_service", ("self", "service_properties")),
+    (EC2ContainerServiceBackend, "create_task_set", ()),
+    (EC2ContainerServiceBackend, "delete_task_set", ("self", "cluster", "service", "task_set")),
+    (EC2ContainerServiceBackend, "update_service_primary_task_set", ("self", "cluster", "service", "primary_task_set")),
+    (EC2ContainerServiceBackend, "_get_service", ("self", "cluster_str", "service_str")),
+]
+# Attributes of moto objects the engine reads or writes.
+MODEL_ATTRIBUTES = {
+    DeploymentInfo: (
+        "deployment_id",
+        "status",
+        "start_time",
+        "complete_time",
+        "deployment_overview",
+        "creator",
+        "deployment_status_messages",
+        "instance_termination_wait_time_started",
+        "deployment_group",
+        "revision",
+        "auto_rollback_configuration",
+        "deployment_config_name",
+    ),
+}
+
+
+# ---- exceptions with AWS's codes -------------------------------------------------------------------
+class _CodeDeployError(CodeDeployException):
+    """An error whose AWS code is the class name."""
+
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(type(self).__name__, message)
+
+
+class DeploymentLimitExceededException(_CodeDeployError):
+    pass
+
+
+class DeploymentConfigDoesNotExistException(_CodeDeployError):
+    pass
+
+
+class DeploymentConfigAlreadyExistsException(_CodeDeployError):
+    pass
+
+
+class DeploymentConfigInUseException(_CodeDeployError):
+    pass
+
+
+class InvalidOperationException(_CodeDeployError):
+    pass
+
+
+class DeploymentAlreadyCompletedException(_CodeDeployError):
+    pass
+
+
+class DeploymentIsNotInReadyStateException(_CodeDeployError):
+    pass
+
+
+class DeploymentTargetDoesNotExistException(_CodeDeployError):
+    pass
+
+
+class DeploymentDoesNotExistException(_CodeDeployError):
+    pass
+
+
+class DeploymentIdRequiredException(_CodeDeployError):
+    pass
+
+
+class InvalidDeploymentWaitTypeException(_CodeDeployError):
+    pass
+
+
+class InvalidDeploymentConfigNameException(_CodeDeployError):
+    pass
+
+
+class InvalidTrafficRoutingConfigurationException(_CodeDeployError):
+    pass
+
+
+class InvalidComputePlatformException(_CodeDeployError):
+    pass
+
+
+# ---- helpers the engine calls ------------------------------------------------------------------------
+def _custom_configs(backend: Any) -> dict[str, DeploymentConfig]:
+    configs = getattr(backend, "_sandbox_deployment_configs", None)
+    if configs is None:
+        configs = {}
+        backend._sandbox_deployment_configs = configs
+    return configs
+
+
+def find_config(backend: Any, name: str) -> DeploymentConfig:
+    config = BUILTIN.get(name) or _custom_configs(backend).get(name)
+    if config is None:
+        raise DeploymentConfigDoesNotExistException(f"No deployment configuration found for name: {name}")
+    return config
+
+
+def _deployment_id() -> str:
+    alphabet = string.ascii_uppercase + string.digits
+    return "d-" + "".join(secrets.choice(alphabet) for _ in range(9))
+
+
+def _rekey(backend: Any, old_id: str) -> DeploymentInfo:
+    """moto names deployments with a UUID; AWS uses d-XXXXXXXXX."""
+    deployment = backend.deployments.pop(old_id)
+    deployment.deployment_id = _deployment_id()
+    backend.deployments[deployment.deployment_id] = deployment
+    return deployment
+
+
+def create_rollback_deployment(backend: Any, failed: DeploymentInfo) -> DeploymentInfo:
+    group = failed.deployment_group
+    previous = _last_successful(backend, group, before=failed)
+    revision = previous.revision if previous is not None else failed.revision
+    old_id = _original_create_deployment(
+        backend,
+        application_name=failed.application_name,
+        deployment_group_name=failed.deployment_group_name,
+        revision=revision,
+        deployment_config_name=str(failed.deployment_config_name),
+        description=f"Rollback of deployment {failed.deployment_id}",
+    )
+    rollback = _rekey(backend, old_id)
+    rollback.creator = "codeDeployRollback"
+    return rollback
+
+
+def _group_deployments(backend: Any, group: Any) -> list[DeploymentInfo]:
+    return [
+        d
+        for d in backend.deployments.values()
+        if d.application_name == group.application.application_name
+        and d.deployment_group_name == group.deployment_group_name
+    ]
+
+
+def _last_successful(backend: Any, group: Any, before: DeploymentInfo | None = None) -> DeploymentInfo | None:
+    done = [
+        d
+        for d in _group_deployments(backend, group)
+        if d.status == "Succeeded" and (before is None or d.create_time < before.create_time)
+    ]
+    return max(done, key=lambda d: d.create_time) if done else None
+
+
+# ---- CodeDeploy backend --------------------------------------------------------------------------------
+_original_create_deployment = CodeDeployBackend.create_deployment
+_original_create_deployment_group = CodeDeployBackend.create_deployment_group
+
+
+@functools.wraps(_original_create_deployment)
+def create_deployment(self: CodeDeployBackend, *args: Any, **kwargs: Any) -> str:
+    bound = _bind(_original_create_deployment, self, *args, **kwargs)
+    app_name, group_name = bound["application_name"], bound["deployment_group_name"]
+    with LOCK:
+        group = self.get_deployment_group(app_name, group_name) if app_name and group_name else None
+        if group is None or group.application.compute_platform != "ECS":
+            return str(_original_create_deployment(self, *args, **kwargs))
+        for other in _group_deployments(self, group):
+            if other.status in ACTIVE_STATUSES:
+                raise DeploymentLimitExceededException(
+                    f"The Deployment Group '{group_name}' already has an active Deployment '{other.deployment_id}'"
+                )
+        config_name = bound.get("deployment_config_name") or str(group.deployment_config_name)
+        config = find_config(self, config_name)
+        if config.compute_platform != "ECS":
+            raise InvalidDeploymentConfigNameException(
+                f"Deployment configuration {config_name} is not valid for the ECS compute platform."
+            )
+        deployment = _rekey(self, _original_create_deployment(self, *args, **kwargs))
+        deployment.deployment_config_name = config_name
+        ENGINE.begin(self, deployment, FAULTS.take_deployment_faults())
+        return deployment.deployment_id
+
+
+@functools.wraps(_original_create_deployment_group)
+def create_deployment_group(self: CodeDeployBackend, *args: Any, **kwargs: Any) -> str:
+    bound = _bind(_original_create_deployment_group, self, *args, **kwargs)
+    app = self.applications.get(bound["application_name"])
+    if app is not None and app.compute_platform == "ECS" and not bound.get("deployment_config_name"):
+        bound["deployment_config_name"] = ECS_DEFAULT
+    return str(_original_create_deployment_group(self, **bound))
+
+
+def _bind(func: Any, self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    import inspect
+
+    bound = inspect.signature(func).bind(self, *args, **kwargs)
+    bound.apply_defaults()
+    out = dict(bound.arguments)
+    out.pop("self", None)
+    return out
+
+
+# ---- CodeDeploy responses ------------------------------------------------------------------------------
+_original_deployment_info = cd_responses._deployment_info
+_original_deployment_group_info = cd_responses._deployment_group_info
+
+
+def _deployment_info(deployment: DeploymentInfo) -> dict[str, Any]:
+    info = _original_deployment_info(deployment)
+    group = deployment.deployment_group
+    info["errorInformation"] = getattr(deployment, "error_information", None)
+    info["rollbackInfo"] = getattr(deployment, "rollback_info", None)
+    info["deploymentConfigName"] = str(deployment.deployment_config_name)
+    info["previousRevision"] = getattr(deployment, "previous_revision", None)
+    info["completeTime"] = deployment.complete_time
+    info["startTime"] = deployment.start_time
+    info["deploymentStyle"] = group.deployment_style or None
+    info["blueGreenDeploymentConfiguration"] = group.blue_green_deployment_configuration or None
+    info["loadBalancerInfo"] = group.load_balancer_info or None
+    info["targetInstances"] = None
+    info["additionalDeploymentStatusInfo"] = None
+    info["externalId"] = None
+    info["relatedDeployments"] = None
+    info["overrideAlarmConfiguration"] = None
+    info["fileExistsBehavior"] = None
+    return info
+
+
+def _deployment_group_info(group: Any) -> dict[str, Any]:
+    info = _original_deployment_group_info(group)
+    from moto.codedeploy.models import codedeploy_backends
+
+    backend: Any = None
+    mine: list[DeploymentInfo] = []
+    if hasattr(group, "_sandbox_region"):
+        backend = codedeploy_backends[group._sandbox_account][group._sandbox_region]
+        mine = _group_deployments(backend, group)
+    if mine:
+        last = max(mine, key=lambda d: d.create_time)
+        info["lastAttemptedDeployment"] = _last_info(last)
+        ok = _last_successful(backend, group)
+        info["lastSuccessfulDeployment"] = _last_info(ok) if ok else None
+        info["targetRevision"] = (ok or last).revision
+    else:
+        info["lastAttemptedDeployment"] = None
+        info["lastSuccessfulDeployment"] = None
+        info["targetRevision"] = None
+    info["alarmConfiguration"] = None
+    return info
+
+
+def _last_info(d: DeploymentInfo) -> dict[str, Any]:
+    return {
+        "deploymentId": d.deployment_id,
+        "status": d.status,
+        "endTime": d.complete_time,
+        "createTime": d.create_time,
+    }
+
+
+def _get_deployment_or_raise(backend: Any, deployment_id: str | None) -> DeploymentInfo:
+    if not deployment_id:
+        raise DeploymentIdRequiredException("Deployment ID is required.")
+    deployment = backend.deployments.get(deployment_id)
+    if deployment is None:
+        raise DeploymentDoesNotExistException(f"The deployment {deployment_id} could not be found.")
+    return deployment
+
+
+def get_deployment_config(self: CodeDeployResponse) -> ActionResult:
+    name = self._get_param("deploymentConfigName")
+    config = find_config(self.codedeploy_backend, name)
+    return ActionResult({"deploymentConfigInfo": config.info()})
+
+
+def list_deployment_configs(self: CodeDeployResponse) -> ActionResult:
+    names = sorted([*BUILTIN, *_custom_configs(self.codedeploy_backend)])
+    return ActionResult({"deploymentConfigsList": names})
+
+
+def create_deployment_config(self: CodeDeployResponse) -> ActionResult:
+    backend = self.codedeploy_backend
+    name = self._get_param("deploymentConfigName")
+    platform = self._get_param("computePlatform") or "Server"
+    routing = self._get_param("trafficRoutingConfig")
+    hosts = self._get_param("minimumHealthyHosts")
+    if not name:
+        raise InvalidDeploymentConfigNameException("Deployment config name is required.")
+    if name in BUILTIN or name in _custom_configs(backend):
+        raise DeploymentConfigAlreadyExistsException(f"A deployment configuration named {name} already exists.")
+    if platform == "ECS":
+        kind = (routing or {}).get("type", "AllAtOnce")
+        body = (routing or {}).get(
+            {"TimeBasedCanary": "timeBasedCanary", "TimeBasedLinear": "timeBasedLinear"}.get(kind, "")
+        )
+        if kind not in ("AllAtOnce", "TimeBasedCanary", "TimeBasedLinear") or (kind != "AllAtOnce" and not body):
+            raise InvalidTrafficRoutingConfigurationException(
+                "The traffic routing configuration is invalid for the ECS compute platform."
+            )
+        if hosts:
+            raise InvalidComputePlatformException("minimumHealthyHosts cannot be set for the ECS compute platform.")
+    with LOCK:
+        config = DeploymentConfig(
+            name=name, compute_platform=platform, traffic_routing=routing, minimum_healthy_hosts=hosts
+        )
+        _custom_configs(backend)[name] = config
+    return ActionResult({"deploymentConfigId": config.config_id})
+
+
+def delete_deployment_config(self: CodeDeployResponse) -> EmptyResult:
+    backend = self.codedeploy_backend
+    name = self._get_param("deploymentConfigName")
+    if name in BUILTIN:
+        raise InvalidOperationException("The default deployment configurations cannot be deleted.")
+    with LOCK:
+        _custom_configs(backend).pop(name, None)
+    return EmptyResult()
+
+
+def list_deployment_targets(self: CodeDeployResponse) -> ActionResult:
+    deployment = _get_deployment_or_raise(self.codedeploy_backend, self._get_param("deploymentId"))
+    target = ENGINE.target_of(deployment.deployment_id)
+    ids = [target["ecsTarget"]["targetId"]] if target else []
+    wanted = {}
+    for f in self._get_param("targetFilters") or {}:
+        wanted[f] = set((self._get_param("targetFilters") or {})[f])
+    if target and "TargetStatus" in wanted and target["ecsTarget"]["status"] not in wanted["TargetStatus"]:
+        ids = []
+    return ActionResult({"targetIds": ids})
+
+
+def _targets(self: CodeDeployResponse, deployment_id: str | None, target_ids: list[str]) -> list[dict[str, Any]]:
+    deployment = _get_deployment_or_raise(self.codedeploy_backend, deployment_id)
+    target = ENGINE.target_of(deployment.deployment_id)
+    out = []
+    for target_id in target_ids:
+        if target is None or target["ecsTarget"]["targetId"] != target_id:
+            raise DeploymentTargetDoesNotExistException(
+                f"The deployment target {target_id} does not exist in deployment {deployment.deployment_id}."
+            )
+        out.append(target)
+    return out
+
+
+def get_deployment_target(self: CodeDeployResponse) -> ActionResult:
+    targets = _targets(self, self._get_param("deploymentId"), [self._get_param("targetId")])
+    return ActionResult({"deploymentTarget": targets[0]})
+
+
+def batch_get_deployment_targets(self: CodeDeployResponse) -> ActionResult:
+    targets = _targets(self, self._get_param("deploymentId"), self._get_param("targetIds") or [])
+    return ActionResult({"deploymentTargets": targets})
+
+
+def stop_deployment(self: CodeDeployResponse) -> ActionResult:
+    deployment = _get_deployment_or_raise(self.codedeploy_backend, self._get_param("deploymentId"))
+    auto = self._get_param("autoRollbackEnabled")
+    with LOCK:
+        if deployment.status not in ACTIVE_STATUSES or deployment.deployment_id not in ENGINE.runs:
+            raise DeploymentAlreadyCompletedException(f"Deployment {deployment.deployment_id} has already completed.")
+        ENGINE.request_stop(deployment.deployment_id, None if auto is None else bool(auto))
+    return ActionResult({"status": "Pending", "statusMessage": "Stopping Active deployment"})
+
+
+def continue_deployment(self: CodeDeployResponse) -> EmptyResult:
+    deployment = _get_deployment_or_raise(self.codedeploy_backend, self._get_param("deploymentId"))
+    wait_type = self._get_param("deploymentWaitType") or "READY_WAIT"
+    if wait_type not in ("READY_WAIT", "TERMINATION_WAIT"):
+        raise InvalidDeploymentWaitTypeException(f"The wait type {wait_type} is invalid.")
+    with LOCK:
+        if deployment.status not in ACTIVE_STATUSES:
+            raise DeploymentAlreadyCompletedException(f"Deployment {deployment.deployment_id} has already completed.")
+        run = ENGINE.runs.get(deployment.deployment_id)
+        if run is None or run.hold is None or run.hold.wait_type != wait_type:
+            raise DeploymentIsNotInReadyStateException(
+                f"The deployment {deployment.deployment_id} is not in a ready state for {wait_type}."
+            )
+        ENGINE.request_continue(deployment.deployment_id)
+    return EmptyResult()
+
+
+_original_get_deployment_group = CodeDeployBackend.get_deployment_group
+
+
+def get_deployment_group(self: CodeDeployBackend, application_name: str, deployment_group_name: str) -> Any:
+    group = _original_get_deployment_group(self, application_name, deployment_group_name)
+    # Lets _deployment_group_info find the backend for lastAttemptedDeployment & co.
+    group._sandbox_account, group._sandbox_region = self.account_id, self.region_name  # type: ignore[attr-defined]
+    return group
+
+
+# ---- ECS -----------------------------------------------------------------------------------------------
+_original_create_service = EC2ContainerServiceBackend.create_service
+_original_update_service = EC2ContainerServiceBackend.update_service
+
+
+@functools.wraps(_original_create_service)
+def create_service(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Any:
+    service = _original_create_service(self, *args, **kwargs)
+    if (service.deployment_controller or {}).get("type") == "CODE_DEPLOY" and service.task_definition:
+        # AWS gives a CODE_DEPLOY service its first task set (PRIMARY, on the service's target group).
+        task_set = self.create_task_set(
+            service.name,
+            service.cluster_name,
+            service.task_definition,
+            network_configuration=service.network_configuration or None,
+            load_balancers=service.load_balancers,
+            launch_type=service.launch_type,
+            platform_version=service.platform_version,
+            scale=None,
+        )
+        task_set.scale = {"value": 100.0, "unit": "PERCENT"}
+        task_set.status = "PRIMARY"
+        from orchestrator.sandbox.engine import set_task_set_counts
+
+        set_task_set_counts(task_set, service.desired_count, service.desired_count, stable=True)
+        service.running_count = service.desired_count
+        service.pending_count = 0
+    return service
+
+
+@functools.wraps(_original_update_service)
+def update_service(self: EC2ContainerServiceBackend, service_properties: dict[str, Any]) -> Any:
+    if service_properties.get("task_definition"):
+        service = self._get_service(service_properties.get("cluster", "default"), service_properties["service"])
+        if (service.deployment_controller or {}).get("type") == "CODE_DEPLOY":
+            raise InvalidParameterException(
+                "Unable to update task definition on services with a CODE_DEPLOY deployment controller. "
+                "Use AWS CodeDeploy to trigger a new deployment."
+            )
+    return _original_update_service(self, service_properties)
+
+
+_installed = False
+
+
+def install() -> None:
+    """Apply the patches once per process."""
+    global _installed
+    if _installed:
+        return
+    import moto
+
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(f"the sandbox engine extends moto {MOTO_VERSION}, found moto {moto.__version__}")
+    CodeDeployBackend.create_deployment = create_deployment  # type: ignore[method-assign]
+    CodeDeployBackend.create_deployment_group = create_deployment_group  # type: ignore[method-assign]
+    CodeDeployBackend.get_deployment_group = get_deployment_group  # type: ignore[method-assign]
+    cd_responses._deployment_info = _deployment_info
+    cd_responses._deployment_group_info = _deployment_group_info  # type: ignore[assignment]
+    for func in (
+        get_deployment_config,
+        list_deployment_configs,
+        create_deployment_config,
+        delete_deployment_config,
+        list_deployment_targets,
+        get_deployment_target,
+        batch_get_deployment_targets,
+        stop_deployment,
+        continue_deployment,
+    ):
+        setattr(CodeDeployResponse, func.__name__, func)
+    EC2ContainerServiceBackend.create_service = create_service  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign]
+    # Task sets report their counts (AWS fills these; moto does not).
+    TaskSet.computed_desired_count = 0  # type: ignore[attr-defined]
+    TaskSet.running_count = 0  # type: ignore[attr-defined]
+    TaskSet.pending_count = 0  # type: ignore[attr-defined]
+    _installed = True

@@ -49,6 +49,19 @@ fmt: setup ## Format Python and HCL
 	$(BIN)/ruff format orchestrator tests bench
 	$(BIN)/ruff check --fix orchestrator tests bench
 
+# Terraform for one environment: terraform/envs/$(ENV).tfvars and $(ENV).backend.hcl. AUTO_APPROVE=1
+# applies without asking (CI); otherwise the plan is shown and confirmed.
+TF_APPROVE = $(if $(AUTO_APPROVE),--auto-approve,)
+
+infra: setup ## Create or update the stack with Terraform (ENV=dev; AUTO_APPROVE=1 to skip the question)
+	$(ORCH) infra apply --env $(ENV) $(TF_APPROVE)
+
+plan: setup ## Show what `make infra` would change (ENV=dev)
+	$(ORCH) infra plan --env $(ENV)
+
+destroy: setup ## Destroy the stack (ENV=dev; asks first unless AUTO_APPROVE=1)
+	$(ORCH) infra destroy --env $(ENV) $(TF_APPROVE)
+
 clean: ## Remove venvs and sandbox state
 	-$(ORCH) sandbox down 2>/dev/null
 	rm -rf $(VENV) $(TOOLS) .sandbox .pytest_cache .mypy_cache .ruff_cache

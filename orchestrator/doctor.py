@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.errors import InputError
 from orchestrator.events import DoctorCheck
 from orchestrator.status import forward_weights, target_group_name
 
@@ -39,6 +40,14 @@ RELEASE_ACTIONS = (
     "elasticloadbalancing:DescribeListeners",
     "elasticloadbalancing:DescribeTargetGroups",
 )
+
+
+class DoctorFailed(InputError):
+    """At least one check failed (exit 2); `result` carries the counts for the summary."""
+
+    def __init__(self, message: str, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass(frozen=True)
@@ -398,7 +407,8 @@ def _permissions(target: Target, caller: str) -> tuple[str, str]:
         if code in {"NoSuchEntity"}:
             return SKIPPED, f"the simulator does not know {principal}: {error_message(exc)}"
         if not code or code.startswith("5") or code in {"InternalError", "InternalFailure", "NotImplemented"}:
-            return SKIPPED, f"the IAM policy simulator is not available here ({_explain(exc)[:160]})"
+            first = _explain(exc).splitlines()[0][:120]
+            return SKIPPED, f"the IAM policy simulator is not available at this endpoint ({first})"
         raise
     if denied:
         return FAIL, f"{principal} may not: {', '.join(sorted(set(denied)))}"

@@ -228,14 +228,14 @@ def get_records(aws: Aws, ids: list[str]) -> list[DeploymentRecord]:
     return sorted(records, key=lambda r: r.created.timestamp() if r.created else 0.0, reverse=True)
 
 
-def load_history(aws: Aws, svc: ServiceOutputs, limit: int = 20) -> list[DeploymentRecord]:
-    """The group's most recent deployments, newest first, with images and rollback links filled in."""
+def load_history(aws: Aws, svc: ServiceOutputs, limit: int = 20, images: bool = True) -> list[DeploymentRecord]:
+    """The group's most recent deployments, newest first, with rollback links (and images) filled in."""
     ids = list_deployment_ids(aws, svc)
     records = get_records(aws, ids)[: max(limit, 0)] if ids else []
-    return complete(records, TaskDefinitionImages(aws, svc.container_name))
+    return complete(records, TaskDefinitionImages(aws, svc.container_name) if images else None)
 
 
-def complete(records: list[DeploymentRecord], images: TaskDefinitionImages) -> list[DeploymentRecord]:
+def complete(records: list[DeploymentRecord], images: TaskDefinitionImages | None) -> list[DeploymentRecord]:
     """Fill what a record lacks from its neighbours: rollback links both ways, and a rollback's
     task definition (it redeploys what ran before the deployment it rolls back)."""
     by_id = {r.deployment_id: r for r in records}
@@ -266,7 +266,7 @@ def complete(records: list[DeploymentRecord], images: TaskDefinitionImages) -> l
                 changes.update(task_definition=prev.task_definition, git_sha=r.git_sha or prev.git_sha)
                 inferred += ["task_definition", "git_sha"]
         task_def = changes.get("task_definition", r.task_definition)
-        if task_def and not r.image:
+        if task_def and not r.image and images is not None:
             changes["image"] = images.image(task_def)
         if changes:
             from dataclasses import replace

@@ -1,9 +1,290 @@
-"""ops commands (being built; see its issue)."""
+"""Operations between and during releases: status, history, rollback, stop, approve, doctor.
+
+Only typer and the standard library at module level: the domain modules (and boto3) load inside the
+commands.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from orchestrator.commands.common import (
+    EnvOpt,
+    OutputOpt,
+    OutputsFileOpt,
+    SandboxOpt,
+    ServiceOpt,
+    TerraformDirOpt,
+)
+
+if TYPE_CHECKING:
+    from orchestrator.commands.common import Target
+    from orchestrator.report import Reporter
+
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", help="Seconds to follow the deployment before giving up (exit 3).")
+]
+DeploymentIdOpt = Annotated[
+    str | None, typer.Option("--deployment-id", help="The deployment to act on (default: the group's active one).")
+]
+
+
+def run_command(command: str, output: str, body: Callable[[Reporter], dict[str, Any]]) -> None:
+    """Run a command body with a reporter; always end the event stream with the summary."""
+    from orchestrator.aws import as_refusal
+    from orchestrator.commands.common import reporter
+    from orchestrator.errors import ExitCode, Interrupted, OrchestratorError
+    from orchestrator.events import Summary
+
+    rep = reporter(output)
+    try:
+        result = body(rep)
+    except OrchestratorError as exc:
+        rep.emit(Summary(command, False, int(exc.exit_code), {"error": str(exc), **getattr(exc, "result", {})}))
+        raise
+    except KeyboardInterrupt:
+        rep.emit(Summary(command, False, int(ExitCode.INTERRUPTED), {"error": "interrupted"}))
+        raise Interrupted(f"{command} interrupted") from None
+    except Exception as exc:
+        refused = as_refusal(exc)
+        if refused is None:
+            raise
+        rep.emit(Summary(command, False, int(refused.exit_code), {"error": str(refused)}))
+        raise refused from exc
+    else:
+        rep.emit(Summary(command, True, 0, result))
+    finally:
+        rep.close()
+
+
+def _target(
+    terraform_dir: Path, env: str | None, outputs_file: Path | None, sandbox: bool, service: str | None
+) -> Target:
+    from orchestrator.commands.common import resolve_target
+
+    return resolve_target(terraform_dir, env, outputs_file, sandbox, service)
+
+
+def status(
+    terraform_dir: TerraformDirOpt = Path("terraform"),
+    env: EnvOpt = None,
+    outputs_file: OutputsFileOpt = None,
+    sandbox: SandboxOpt = False,
+    service: ServiceOpt = None,
+    output: OutputOpt = "auto",
+) -> None:
+    """What runs now: primary task set, image, traffic split, counts, the active and the last deployment."""
+
+    def body(rep: Reporter) -> dict[str, Any]:
+        from orchestrator.aws import refusals
+        from orchestrator.events import StatusReport
+        from orchestrator.status import read_status
+
+        target = _target(terraform_dir, env, outputs_file, sandbox, service)
+        with refusals():
+            st = read_status(target.aws, target.service)
+        active = st.active.to_dict() if st.active else None
+        last = st.last.to_dict() if st.last else None
+        rep.emit(
+            StatusReport(
+                service=st.service,
+                cluster=st.cluster,
+                controller=st.controller,
+                task_definition=st.task_definition,
+                image=st.image,
+                running=st.running,
+                desired=st.desired,
+                production=st.production,
+                test=st.test,
+                task_sets=tuple(t.to_dict() for t in st.task_sets),
+                active_deployment=active,
+                lifecycle=st.lifecycle,
+                last_deployment=last,
+            )
+        )
+        return {
+            "service": target.service_key,
+            "task_definition": st.task_definition,
+            "image": st.image,
+            "production": st.production,
+            "running": st.running,
+            "desired": st.desired,
+            "active_deployment_id": st.active.deployment_id if st.active else None,
+            "active_status": st.active.status if st.active else None,
+            "last_deployment_id": st.last.deployment_id if st.last else None,
+            "last_status": st.last.status if st.last else None,
+        }
+
+    run_command("status", output, body)
+
+
+def history(
+    terraform_dir: TerraformDirOpt = Path("terraform"),
+    env: EnvOpt = None,
+    outputs_file: OutputsFileOpt = None,
+    sandbox: SandboxOpt = False,
+    service: ServiceOpt = None,
+    output: OutputOpt = "auto",
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many deployments, newest first.")] = 10,
+) -> None:
+    """Recent deployments of the group: status, creator, task definition, image, git SHA, times, rollbacks."""
+
+    def body(rep: Reporter) -> dict[str, Any]:
+        from orchestrator.aws import refusals
+        from orchestrator.events import HistoryEntry, Message
+        from orchestrator.history import load_history
+
+        target = _target(terraform_dir, env, outputs_file, sandbox, service)
+        with refusals():
+            records = load_history(target.aws, target.service, limit=limit)
+        if not records:
+            rep.emit(
+                Message(
+                    f"no deployments yet in {target.service.codedeploy_app_name}/"
+                    f"{target.service.codedeploy_deployment_group_name}"
+                )
+            )
+        for r in records:
+            rep.emit(HistoryEntry(**r.to_dict()))
+        return {"service": target.service_key, "count": len(records), "deployments": [r.deployment_id for r in records]}
+
+    run_command("history", output, body)
+
+
+def rollback(
+    terraform_dir: TerraformDirOpt = Path("terraform"),
+    env: EnvOpt = None,
+    outputs_file: OutputsFileOpt = None,
+    sandbox: SandboxOpt = False,
+    service: ServiceOpt = None,
+    output: OutputOpt = "auto",
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Task definition to return to (family:revision or ARN); default: the previous one."),
+    ] = None,
+    timeout: TimeoutOpt = 3600.0,
+) -> None:
+    """Roll back: stop the deployment in progress, or redeploy the previous good task definition.
+
+    Either way through CodeDeploy, never the ECS service API; ends by confirming what serves production.
+    """
+
+    def body(rep: Reporter) -> dict[str, Any]:
+        from orchestrator import operations
+
+        target = _target(terraform_dir, env, outputs_file, sandbox, service)
+        return operations.rollback(target.aws, target.service, rep, to=to, timeout_s=timeout).to_dict()
+
+    run_command("rollback", output, body)
+
+
+def stop(
+    terraform_dir: TerraformDirOpt = Path("terraform"),
+    env: EnvOpt = None,
+    outputs_file: OutputsFileOpt = None,
+    sandbox: SandboxOpt = False,
+    service: ServiceOpt = None,
+    output: OutputOpt = "auto",
+    no_rollback: Annotated[
+        bool, typer.Option("--no-rollback", help="Stop without rolling back (traffic stays where it is).")
+    ] = False,
+    deployment_id: DeploymentIdOpt = None,
+    timeout: TimeoutOpt = 3600.0,
+) -> None:
+    """Stop the deployment in progress; with rollback (the default) follow the rollback to its end."""
+
+    def body(rep: Reporter) -> dict[str, Any]:
+        from orchestrator import operations
+
+        target = _target(terraform_dir, env, outputs_file, sandbox, service)
+        outcome = operations.stop(
+            target.aws,
+            target.service,
+            rep,
+            rollback=not no_rollback,
+            deployment_id=deployment_id,
+            timeout_s=timeout,
+        )
+        return outcome.to_dict()
+
+    run_command("stop", output, body)
+
+
+def approve(
+    terraform_dir: TerraformDirOpt = Path("terraform"),
+    env: EnvOpt = None,
+    outputs_file: OutputsFileOpt = None,
+    sandbox: SandboxOpt = False,
+    service: ServiceOpt = None,
+    output: OutputOpt = "auto",
+    deployment_id: DeploymentIdOpt = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the deployment to its end.")] = True,
+    timeout: TimeoutOpt = 3600.0,
+) -> None:
+    """Let a deployment that waits for approval (ready option STOP_DEPLOYMENT) shift production traffic."""
+
+    def body(rep: Reporter) -> dict[str, Any]:
+        from orchestrator import operations
+
+        target = _target(terraform_dir, env, outputs_file, sandbox, service)
+        outcome = operations.approve(
+            target.aws, target.service, rep, deployment_id=deployment_id, wait=wait, timeout_s=timeout
+        )
+        return outcome.to_dict()
+
+    run_command("approve", output, body)
+
+
+def doctor(
+    terraform_dir: TerraformDirOpt = Path("terraform"),
+    env: EnvOpt = None,
+    outputs_file: OutputsFileOpt = None,
+    sandbox: SandboxOpt = False,
+    service: ServiceOpt = None,
+    output: OutputOpt = "auto",
+    taskdef: Annotated[Path, typer.Option("--taskdef", help="Task definition template to check.")] = Path(
+        "taskdef.json"
+    ),
+    appspec: Annotated[Path, typer.Option("--appspec", help="AppSpec to check.")] = Path("appspec.json"),
+    deployment_config: Annotated[
+        str | None, typer.Option("--deployment-config", help="Check this deployment config instead of the group's.")
+    ] = None,
+) -> None:
+    """Pre-flight checks of the stack a release relies on, as a pass/fail table (exit 2 when any fails)."""
+
+    def body(rep: Reporter) -> dict[str, Any]:
+        from orchestrator.doctor import FAIL, DoctorFailed, run_doctor
+
+        results = run_doctor(
+            rep,
+            lambda: _target(terraform_dir, env, outputs_file, sandbox, service),
+            taskdef,
+            appspec,
+            deployment_config,
+        )
+        summary = {
+            "checks": {r.check: r.status for r in results},
+            "passed": sum(r.status == "pass" for r in results),
+            "failed": sum(r.status == FAIL for r in results),
+            "skipped": sum(r.status == "skipped" for r in results),
+        }
+        failed = [r for r in results if r.status == FAIL]
+        if failed:
+            raise DoctorFailed(f"doctor: {len(failed)} check(s) failed: {'; '.join(r.check for r in failed)}", summary)
+        return summary
+
+    run_command("doctor", output, body)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("status")(status)
+    app.command("history")(history)
+    app.command("rollback")(rollback)
+    app.command("stop")(stop)
+    app.command("approve")(approve)
+    app.command("doctor")(doctor)

@@ -1,0 +1,448 @@
+"""Acting on deployments between and during releases: stop, approve, roll back — and follow the result.
+
+Every change goes through CodeDeploy (stop_deployment, continue_deployment, create_deployment);
+nothing here calls the ECS service API to change what runs. Each operation ends by reading back what
+runs (the primary task set and the production listener) and saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.deployment import console_url, create_deployment, stop_deployment
+from orchestrator.errors import DeploymentFailed, InputError
+from orchestrator.events import DeploymentCreated, DeploymentFinished, Message
+from orchestrator.history import (
+    DeploymentRecord,
+    active_deployment,
+    appspec_of,
+    get_record,
+    load_history,
+    record_from_info,
+)
+from orchestrator.status import ServiceStatus, read_status, target_group_name
+
+if TYPE_CHECKING:
+    from orchestrator.aws import Aws
+    from orchestrator.contract import ServiceOutputs
+    from orchestrator.deployment import WaitModel
+    from orchestrator.report import Reporter
+
+DEFAULT_TIMEOUT_S = 3600.0
+# CodeDeploy creates rollbacks as these: autoRollback on failure, codeDeployRollback on a stop.
+ROLLBACK_CREATORS = ("autoRollback", "codeDeployRollback")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an operation ended and what runs afterwards."""
+
+    deployment_id: str | None
+    status: str
+    rollback_deployment_id: str | None
+    task_definition: str | None
+    image: str | None
+    production: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deployment_id": self.deployment_id,
+            "status": self.status,
+            "rollback_deployment_id": self.rollback_deployment_id,
+            "task_definition": self.task_definition,
+            "image": self.image,
+            "production": self.production,
+        }
+
+
+def follow(
+    aws: Aws, deployment_id: str, reporter: Reporter, *, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> DeploymentRecord:
+    """Follow a deployment to its end with the release's watcher (adaptive polling, progress events)."""
+    from orchestrator.aws import refusals
+    from orchestrator.deployment import watch
+
+    with refusals():
+        result = watch(aws, deployment_id, reporter, timeout=timeout_s, waits=_waits(aws, deployment_id))
+    return record_from_info(result.view.info) if result.view.info else get_record(aws, deployment_id)
+
+
+def _waits(aws: Aws, deployment_id: str) -> WaitModel | None:
+    """The deployment's known waits (canary/linear step, termination wait), so that the watcher sleeps
+    through them and wakes near their ends. Only where the time scale is known: AWS, or the sandbox
+    reached through --sandbox; otherwise plain adaptive polling."""
+    from orchestrator.deployment import wait_model
+
+    scale = 1.0
+    if aws.sandbox:
+        from orchestrator.sandbox.state import load_info
+
+        info = load_info()
+        if info is None:
+            return None
+        scale = float(info.time_scale)
+    elif aws.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"):
+        return None  # some emulator with an unknown clock
+    cd = aws.client("codedeploy")
+    info_d = cd.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    group = cd.get_deployment_group(
+        applicationName=info_d["applicationName"], deploymentGroupName=info_d["deploymentGroupName"]
+    )["deploymentGroupInfo"]
+    config = cd.get_deployment_config(deploymentConfigName=info_d.get("deploymentConfigName") or "")
+    return wait_model(group, config.get("deploymentConfigInfo") or {}, scale)
+
+
+def _rollback_id(
+    aws: Aws, deployment_id: str, grace_s: float = 3.0, wait_s: float = 30.0
+) -> tuple[DeploymentRecord, str | None]:
+    """The stopped deployment's record and its rollback deployment, once CodeDeploy has made it.
+
+    A deployment stopped before it changed anything gets no rollback: after a short grace with the
+    deployment finished and no rollback id, there is none.
+    """
+    deadline = time.monotonic() + wait_s
+    done_at: float | None = None
+    while True:
+        record = get_record(aws, deployment_id)
+        if record.rolled_back_by:
+            return record, record.rolled_back_by
+        now = time.monotonic()
+        if record.status in ("Stopped", "Failed", "Succeeded"):
+            done_at = done_at or now
+        if (done_at is not None and now - done_at >= grace_s) or now >= deadline:
+            return record, None
+        time.sleep(0.25)
+
+
+def confirm(aws: Aws, svc: ServiceOutputs, reporter: Reporter, expected_task_definition: str | None) -> ServiceStatus:
+    """Read back what serves production; fail if it is not what the operation promised."""
+    status = read_status(aws, svc, with_deployments=False)
+    live = [name for name, weight in status.production.items() if weight > 0]
+    serving = ", ".join(f"{n} {w:g}%" for n, w in status.production.items() if w > 0) or "nothing"
+    reporter.emit(
+        Message(
+            f"production traffic: {serving}; primary task set runs {status.task_definition or '?'}"
+            f" (image {status.image or '?'})"
+        )
+    )
+    if expected_task_definition and status.task_definition != expected_task_definition:
+        raise DeploymentFailed(
+            f"after the operation the primary task set runs {status.task_definition}, "
+            f"expected {expected_task_definition}"
+        )
+    primary = status.primary
+    if primary is not None and primary.target_group and live and live != [primary.target_group]:
+        raise DeploymentFailed(
+            f"production traffic goes to {serving}, but the primary task set is on {primary.target_group}"
+        )
+    return status
+
+
+def stop(
+    aws: Aws,
+    svc: ServiceOutputs,
+    reporter: Reporter,
+    *,
+    rollback: bool = True,
+    deployment_id: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    expected_task_definition: str | None = None,
+) -> Outcome:
+    """Stop the active deployment (with rollback unless told otherwise) and follow it to its end.
+
+    `expected_task_definition`: what should run after the rollback (by default what the primary
+    task set ran when stop was called, i.e. the original blue task set).
+    """
+    from orchestrator.aws import refusals
+
+    with refusals():
+        record = get_record(aws, deployment_id) if deployment_id else active_deployment(aws, svc)
+        if record is None or not record.active:
+            what = f"deployment {deployment_id} is {record.status}" if record else "no deployment is in progress"
+            raise InputError(f"{what} in {svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}")
+        if expected_task_definition is None and rollback:
+            before = read_status(aws, svc, with_deployments=False)
+            # During a deployment the original task set is still PRIMARY until traffic is shifted;
+            # afterwards it is the one that is not the deployment's own.
+            expected_task_definition = next(
+                (t.task_definition for t in before.task_sets if t.task_definition != record.task_definition),
+                before.task_definition if before.task_definition != record.task_definition else None,
+            )
+        dep_id = record.deployment_id
+        if record.creator in ROLLBACK_CREATORS and rollback:
+            # Already a rollback: stopping it would strand the service between two task sets.
+            reporter.emit(Message(f"{dep_id} is itself a rollback; following it to its end"))
+            final = follow(aws, dep_id, reporter, timeout_s=timeout_s)
+            return _finish_rollback(aws, svc, reporter, None, final, expected_task_definition)
+        reporter.emit(Message(f"stopping {dep_id} ({record.status}){' with rollback' if rollback else ''}"))
+        from orchestrator.plan import deferred_interrupts
+
+        with deferred_interrupts():  # a stop request in flight completes, even on a second Ctrl-C
+            resp = stop_deployment(aws, dep_id, rollback=rollback)
+        if resp.get("statusMessage"):
+            reporter.emit(Message(f"CodeDeploy: {resp['statusMessage']}"))
+    stopped = follow(aws, dep_id, reporter, timeout_s=timeout_s)
+    if not rollback:
+        reporter.emit(
+            DeploymentFinished(deployment_id=dep_id, status=stopped.status, reason="stopped without rollback")
+        )
+        status = confirm(aws, svc, reporter, None)
+        return Outcome(dep_id, stopped.status, None, status.task_definition, status.image, status.production)
+    with refusals():
+        stopped, rollback_id = _rollback_id(aws, dep_id)
+    if rollback_id is None:
+        reporter.emit(
+            DeploymentFinished(
+                deployment_id=dep_id, status=stopped.status, reason="stopped before it changed anything; no rollback"
+            )
+        )
+        status = confirm(aws, svc, reporter, expected_task_definition)
+        return Outcome(dep_id, stopped.status, None, status.task_definition, status.image, status.production)
+    reporter.emit(
+        DeploymentFinished(
+            deployment_id=dep_id, status=stopped.status, reason="stopped", rollback_deployment_id=rollback_id
+        )
+    )
+    reporter.emit(Message(f"following rollback {rollback_id}"))
+    final = follow(aws, rollback_id, reporter, timeout_s=timeout_s)
+    return _finish_rollback(aws, svc, reporter, dep_id, final, expected_task_definition)
+
+
+def _finish_rollback(
+    aws: Aws,
+    svc: ServiceOutputs,
+    reporter: Reporter,
+    stopped_id: str | None,
+    final: DeploymentRecord,
+    expected: str | None,
+) -> Outcome:
+    reporter.emit(
+        DeploymentFinished(deployment_id=final.deployment_id, status=final.status, reason=final.error or "rollback")
+    )
+    if final.status != "Succeeded":
+        raise DeploymentFailed(f"rollback {final.deployment_id} {final.status}: {final.error or 'no reason given'}")
+    status = confirm(aws, svc, reporter, expected)
+    return Outcome(
+        stopped_id or final.deployment_id,
+        "RolledBack",
+        final.deployment_id,
+        status.task_definition,
+        status.image,
+        status.production,
+    )
+
+
+def approve(
+    aws: Aws,
+    svc: ServiceOutputs,
+    reporter: Reporter,
+    *,
+    deployment_id: str | None = None,
+    wait: bool = True,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Outcome:
+    """Let a deployment waiting in Ready (ready option STOP_DEPLOYMENT) shift production traffic."""
+    from orchestrator.aws import refusals
+
+    group = f"{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}"
+    with refusals():
+        record = get_record(aws, deployment_id) if deployment_id else active_deployment(aws, svc)
+        if record is None:
+            raise InputError(f"nothing waits for approval: no deployment is in progress in {group}")
+        if record.status != "Ready":
+            raise InputError(
+                f"deployment {record.deployment_id} is {record.status}, not waiting for approval (Ready)",
+                hint="approve applies to groups whose ready option is STOP_DEPLOYMENT, once the replacement is up",
+            )
+        aws.client("codedeploy").continue_deployment(deploymentId=record.deployment_id, deploymentWaitType="READY_WAIT")
+    reporter.emit(Message(f"approved {record.deployment_id}: production traffic shifts to the replacement"))
+    if not wait:
+        return Outcome(record.deployment_id, "Approved", None, record.task_definition, None, {})
+    final = follow(aws, record.deployment_id, reporter, timeout_s=timeout_s)
+    reporter.emit(
+        DeploymentFinished(
+            deployment_id=final.deployment_id,
+            status=final.status,
+            reason=final.error,
+            rollback_deployment_id=final.rolled_back_by,
+        )
+    )
+    if final.status != "Succeeded":
+        raise DeploymentFailed(f"deployment {final.deployment_id} {final.status}: {final.error or 'no reason given'}")
+    status = confirm(aws, svc, reporter, record.task_definition)
+    return Outcome(final.deployment_id, final.status, None, status.task_definition, status.image, status.production)
+
+
+def previous_success(
+    history: list[DeploymentRecord], running: str | None
+) -> tuple[DeploymentRecord | None, DeploymentRecord | None]:
+    """(the success that put `running` in place, the newest earlier success with another task definition)."""
+    successes = [r for r in history if r.status == "Succeeded" and r.task_definition]
+    current = next((r for r in successes if r.task_definition == running), None)
+    older = successes[successes.index(current) + 1 :] if current else successes
+    target = next((r for r in older if r.task_definition != running), None)
+    return current, target
+
+
+def rollback(
+    aws: Aws,
+    svc: ServiceOutputs,
+    reporter: Reporter,
+    *,
+    to: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Outcome:
+    """During a deployment: stop it with rollback. After one: redeploy the previous successful task
+    definition through CodeDeploy. Either way confirm what runs afterwards."""
+    from orchestrator.aws import refusals
+
+    with refusals():
+        active = active_deployment(aws, svc)
+    if active is not None:
+        if to:
+            raise InputError(f"deployment {active.deployment_id} is {active.status}; --to applies after a deployment")
+        return stop(aws, svc, reporter, rollback=True, deployment_id=active.deployment_id, timeout_s=timeout_s)
+    with refusals():
+        now = read_status(aws, svc, with_deployments=False)
+        running = now.task_definition
+        history = load_history(aws, svc, limit=50)
+        current, previous = previous_success(history, running)
+        if to:
+            target_td = _resolve_task_definition(aws, to)
+            template = previous or current
+        elif previous is not None and previous.task_definition:
+            target_td = previous.task_definition
+            template = previous
+        else:
+            # What ran before the first recorded deployment (the one Terraform or provisioning
+            # created) is in no deployment: take the family's previous revision, unless a
+            # deployment of it failed.
+            bad = {r.task_definition for r in history if r.status != "Succeeded" and r.task_definition}
+            found = _previous_revision(aws, running, bad)
+            if found is None:
+                raise InputError(
+                    f"no earlier successful deployment with another task definition than {running} in "
+                    f"{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}",
+                    hint="name one with --to FAMILY:REVISION",
+                )
+            reporter.emit(Message(f"no earlier deployment in the history; the family's previous revision is {found}"))
+            target_td, template = found, current
+        if target_td == running:
+            raise InputError(f"{target_td} already runs; nothing to roll back to")
+        doc = _appspec_for(aws, template, svc, target_td)
+        image = _image(aws, target_td, svc.container_name)
+        git = (previous.git_sha if previous and previous.task_definition == target_td else None) or ""
+        description = f"orchestrator rollback to {target_td.rsplit('/', 1)[-1]}" + (f" git={git}" if git else "")
+        description += f" image={image}" if image else ""
+        description += f" from={(running or '?').rsplit('/', 1)[-1]}"
+        reporter.emit(Message(f"redeploying {target_td} (running now: {running}) through CodeDeploy"))
+        dep_id = create_deployment(aws, svc.codedeploy_app_name, svc.codedeploy_deployment_group_name, doc, description)
+    reporter.emit(
+        DeploymentCreated(
+            deployment_id=dep_id,
+            application=svc.codedeploy_app_name,
+            deployment_group=svc.codedeploy_deployment_group_name,
+            console_url=console_url(aws.region, dep_id),
+        )
+    )
+    final = follow(aws, dep_id, reporter, timeout_s=timeout_s)
+    reporter.emit(
+        DeploymentFinished(
+            deployment_id=dep_id, status=final.status, reason=final.error, rollback_deployment_id=final.rolled_back_by
+        )
+    )
+    if final.status != "Succeeded":
+        raise DeploymentFailed(f"rollback deployment {dep_id} {final.status}: {final.error or 'no reason given'}")
+    status = confirm(aws, svc, reporter, target_td)
+    return Outcome(dep_id, final.status, None, status.task_definition, status.image, status.production)
+
+
+def _previous_revision(aws: Aws, running: str | None, exclude: set[str]) -> str | None:
+    """The highest ACTIVE revision of the running task definition's family below the running one."""
+    if not running or ":" not in running.rsplit("/", 1)[-1]:
+        return None
+    family, revision = running.rsplit("/", 1)[-1].rsplit(":", 1)
+    ecs = aws.client("ecs")
+    arns: list[str] = []
+    for page in ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status="ACTIVE"):
+        arns.extend(page.get("taskDefinitionArns") or [])
+    older = []
+    for arn in arns:
+        fam, rev = arn.rsplit("/", 1)[-1].rsplit(":", 1)
+        if fam == family and rev.isdigit() and int(rev) < int(revision) and arn not in exclude:
+            older.append((int(rev), arn))
+    return max(older)[1] if older else None
+
+
+def _resolve_task_definition(aws: Aws, ref: str) -> str:
+    from orchestrator.aws import error_code
+
+    try:
+        td = aws.client("ecs").describe_task_definition(taskDefinition=ref)["taskDefinition"]
+    except Exception as exc:
+        if error_code(exc) in ("ClientException", "InvalidParameterException"):
+            raise InputError(f"--to {ref}: no such task definition") from None
+        raise
+    return str(td["taskDefinitionArn"])
+
+
+def _image(aws: Aws, task_definition: str, container: str) -> str | None:
+    from orchestrator.history import TaskDefinitionImages
+
+    return TaskDefinitionImages(aws, container).image(task_definition)
+
+
+def _appspec_for(
+    aws: Aws, template: DeploymentRecord | None, svc: ServiceOutputs, task_definition: str
+) -> dict[str, Any]:
+    """The AppSpec of an earlier deployment with the task definition swapped; the minimal one from
+    the outputs when no earlier AppSpec is at hand."""
+    doc = None
+    if template is not None:
+        info = aws.client("codedeploy").get_deployment(deploymentId=template.deployment_id)["deploymentInfo"]
+        doc = appspec_of(info.get("revision"))
+    if doc:
+        for resource in doc.get("Resources") or []:
+            for body in resource.values():
+                if isinstance(body, dict) and isinstance(body.get("Properties"), dict):
+                    body["Properties"]["TaskDefinition"] = task_definition
+        return doc
+    return {
+        "version": 0.0,
+        "Resources": [
+            {
+                "TargetService": {
+                    "Type": "AWS::ECS::Service",
+                    "Properties": {
+                        "TaskDefinition": task_definition,
+                        "LoadBalancerInfo": {
+                            "ContainerName": svc.container_name,
+                            "ContainerPort": svc.container_port,
+                        },
+                    },
+                }
+            }
+        ],
+    }
+
+
+def production_target(status: ServiceStatus) -> str | None:
+    """The target group that receives all production traffic, if one does."""
+    full = [name for name, weight in status.production.items() if weight >= 100.0]
+    return full[0] if full else None
+
+
+__all__ = [
+    "Outcome",
+    "approve",
+    "confirm",
+    "follow",
+    "previous_success",
+    "production_target",
+    "rollback",
+    "stop",
+    "target_group_name",
+]

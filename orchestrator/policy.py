@@ -1,0 +1,353 @@
+"""Release policies: what a release does when the group is busy, when the build is older than the one
+running, and when the job running it is cancelled.
+
+- `--if-active fail|wait|replace`: a deployment already holds the group. fail names it; wait follows it
+  to its end, then deploys; replace stops it with rollback, follows the rollback, then deploys.
+- Re-attach (always): when the active deployment deploys exactly what this release would (same AppSpec
+  and an equal task definition), follow it instead of registering and deploying a copy.
+- Older build: refuse to replace the running build with an older one unless `--force`. Commit order
+  from `git merge-base --is-ancestor` when the repository has both commits, else deployment times.
+- `--stop-on-cancel`: on Ctrl-C or SIGTERM stop the deployment with rollback and report it.
+
+The release command calls `run_release(policy, target, plan, executor, reporter)` in place of
+`executor.execute(plan)`; nothing here writes before the policy checks pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.errors import DeploymentFailed, InputError
+from orchestrator.events import ActiveDeploymentFound, Message
+from orchestrator.history import (
+    DeploymentRecord,
+    active_deployment,
+    appspec_of,
+    git_sha_of,
+    load_history,
+)
+
+if TYPE_CHECKING:
+    from orchestrator.aws import Aws
+    from orchestrator.commands.common import Target
+    from orchestrator.contract import ServiceOutputs
+    from orchestrator.plan import Executor, ReleasePlan, Step
+    from orchestrator.report import Reporter
+
+IF_ACTIVE_CHOICES = ("fail", "wait", "replace")
+# A second release that loses the race to create_deployment retries the policy this many times.
+MAX_RACES = 5
+
+
+class ActiveDeploymentError(DeploymentFailed):
+    """--if-active fail met a deployment in progress (exit 1; nothing was written)."""
+
+
+class OlderBuildError(InputError):
+    """The build being released is older than the one running (exit 2; nothing was written)."""
+
+
+@dataclass(frozen=True)
+class ReleasePolicy:
+    if_active: str = "fail"
+    force: bool = False
+    stop_on_cancel: bool = False
+    repo_dir: Path | None = None  # where to look for the commits (default: the working directory)
+
+    def validate(self) -> None:
+        if self.if_active not in IF_ACTIVE_CHOICES:
+            raise InputError(f"--if-active {self.if_active!r} is not one of {', '.join(IF_ACTIVE_CHOICES)}")
+
+
+# --- build order -------------------------------------------------------------------------------
+
+
+def _git(repo_dir: Path | None, *args: str) -> int:
+    try:
+        return subprocess.run(["git", *args], cwd=repo_dir, capture_output=True, timeout=10, check=False).returncode
+    except (OSError, subprocess.TimeoutExpired):
+        return -1
+
+
+def commit_order(new: str, running: str, repo_dir: Path | None = None) -> str | None:
+    """'older', 'newer', 'same' or 'diverged' by the repository's history; None when it lacks a commit."""
+    if new == running or new.startswith(running) or running.startswith(new):
+        return "same"
+    for sha in (new, running):
+        if _git(repo_dir, "cat-file", "-e", f"{sha}^{{commit}}") != 0:
+            return None
+    if _git(repo_dir, "merge-base", "--is-ancestor", new, running) == 0:
+        return "older"
+    if _git(repo_dir, "merge-base", "--is-ancestor", running, new) == 0:
+        return "newer"
+    return "diverged"
+
+
+def _deployed_at(history: list[DeploymentRecord], sha: str) -> DeploymentRecord | None:
+    """The newest deployment that succeeded with this build."""
+    return next(
+        (
+            r
+            for r in history
+            if r.git_sha and (r.git_sha.startswith(sha) or sha.startswith(r.git_sha)) and r.status == "Succeeded"
+        ),
+        None,
+    )
+
+
+def running_build(history: list[DeploymentRecord], running_task_definition: str | None) -> DeploymentRecord | None:
+    """The deployment that put the running task definition in place (else the newest success)."""
+    successes = [r for r in history if r.status == "Succeeded"]
+    return next((r for r in successes if r.task_definition == running_task_definition), None) or (
+        successes[0] if successes else None
+    )
+
+
+def check_build_order(
+    new_sha: str | None,
+    against: DeploymentRecord | None,
+    history: list[DeploymentRecord],
+    reporter: Reporter,
+    *,
+    what: str = "running",
+    repo_dir: Path | None = None,
+) -> None:
+    """Raise OlderBuildError when `new_sha` is older than the build of `against`."""
+    if against is None or not against.git_sha:
+        return
+    if not new_sha:
+        reporter.emit(Message(f"no git SHA for this build: cannot compare it with the {what} one", level="warning"))
+        return
+    order = commit_order(new_sha, against.git_sha, repo_dir)
+    how = "commit order"
+    if order is None:
+        # The repository lacks a commit (shallow CI clone, another repo): the deployment times decide.
+        how = "deployment times"
+        earlier = _deployed_at(history, new_sha)
+        order = (
+            "older"
+            if earlier and against.created and earlier.created and earlier.created < against.created
+            else "newer"
+        )
+    if order == "older":
+        raise OlderBuildError(
+            f"refusing to replace the {what} build {against.git_sha[:12]} (deployment {against.deployment_id}) "
+            f"with the older build {new_sha[:12]} (by {how})",
+            hint="pass --force to deploy it anyway",
+        )
+    if order == "diverged":
+        reporter.emit(
+            Message(
+                f"build {new_sha[:12]} and the {what} build {against.git_sha[:12]} are on diverged branches",
+                level="warning",
+            )
+        )
+
+
+# --- re-attach ---------------------------------------------------------------------------------
+
+
+def _prune(value: Any) -> Any:
+    """Drop empty values recursively: describe_task_definition fills defaults nobody wrote."""
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in (None, [], {}, "")}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+def same_task_definition(aws: Aws, arn: str, rendered: dict[str, Any]) -> bool:
+    from orchestrator.taskdef import strip_read_only
+
+    td = aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    live = strip_read_only(td, arn)
+    return bool(_prune(live) == _prune(rendered))
+
+
+def identical_deployment(aws: Aws, active: DeploymentRecord, plan: ReleasePlan) -> bool:
+    """The active deployment's AppSpec equals ours with its task definition, and that task definition
+    equals the one we would register."""
+    from orchestrator.appspec import content
+
+    if not active.task_definition:
+        return False
+    info = aws.client("codedeploy").get_deployment(deploymentId=active.deployment_id)["deploymentInfo"]
+    ours = plan.appspec.with_task_definition(active.task_definition)
+    theirs = appspec_of(info.get("revision"))
+    _, our_sha = content(ours)
+    if active.appspec_sha256 != our_sha and _prune(theirs) != _prune(ours):
+        return False
+    return same_task_definition(aws, active.task_definition, plan.rendered.taskdef)
+
+
+# --- the active-deployment policy --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    reattach: DeploymentRecord | None = None
+
+
+def plan_git_sha(plan: ReleasePlan) -> str | None:
+    from orchestrator.plan import CreateDeployment
+
+    create = next((s for s in plan.steps if isinstance(s, CreateDeployment)), None)
+    return git_sha_of(create.description) if create else None
+
+
+def _plan_timeout(plan: ReleasePlan) -> float:
+    from orchestrator.plan import WaitForDeployment
+
+    wait = next((s for s in plan.steps if isinstance(s, WaitForDeployment)), None)
+    return wait.timeout if wait else 3600.0
+
+
+def before_create(
+    policy: ReleasePolicy, aws: Aws, svc: ServiceOutputs, plan: ReleasePlan, reporter: Reporter
+) -> Decision:
+    """Apply --if-active, re-attach and the build-order check; return once the group is free (or with
+    the deployment to re-attach to). Writes nothing unless --if-active replace stops a deployment."""
+    from orchestrator.aws import refusals
+    from orchestrator.operations import follow, stop
+    from orchestrator.status import read_status
+
+    new_sha = plan_git_sha(plan)
+    timeout = _plan_timeout(plan)
+    while True:
+        with refusals():
+            active = active_deployment(aws, svc)
+        if active is None:
+            if not policy.force:
+                with refusals():
+                    history = load_history(aws, svc, limit=50, images=False)
+                    running_td = read_status(aws, svc, with_deployments=False).task_definition
+                check_build_order(
+                    new_sha, running_build(history, running_td), history, reporter, repo_dir=policy.repo_dir
+                )
+            return Decision()
+        with refusals():
+            identical = identical_deployment(aws, active, plan)
+        if identical:
+            reporter.emit(
+                ActiveDeploymentFound(
+                    active.deployment_id,
+                    active.status,
+                    policy.if_active,
+                    "reattach",
+                    "it deploys this very AppSpec and task definition; following it",
+                )
+            )
+            return Decision(reattach=active)
+        if policy.if_active == "fail":
+            reporter.emit(ActiveDeploymentFound(active.deployment_id, active.status, policy.if_active, "fail"))
+            raise ActiveDeploymentError(
+                f"deployment {active.deployment_id} ({active.status}, "
+                f"{(active.task_definition or '?').rsplit('/', 1)[-1]}) is in progress in "
+                f"{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}; nothing was written",
+                hint="--if-active wait to deploy after it, --if-active replace to stop it and deploy",
+            )
+        if policy.if_active == "wait":
+            reporter.emit(
+                ActiveDeploymentFound(
+                    active.deployment_id, active.status, policy.if_active, "wait", "deploying after it ends"
+                )
+            )
+            follow(aws, active.deployment_id, reporter, timeout_s=timeout)
+            continue
+        # replace
+        if not policy.force:
+            with refusals():
+                history = load_history(aws, svc, limit=50, images=False)
+            check_build_order(new_sha, active, history, reporter, what="in-progress", repo_dir=policy.repo_dir)
+        reporter.emit(
+            ActiveDeploymentFound(
+                active.deployment_id, active.status, policy.if_active, "replace", "stopping it with rollback"
+            )
+        )
+        with contextlib.suppress(InputError):  # it ended by itself meanwhile: look again
+            stop(aws, svc, reporter, rollback=True, deployment_id=active.deployment_id, timeout_s=timeout)
+
+
+def run_release(
+    policy: ReleasePolicy, target: Target, plan: ReleasePlan, executor: Executor, reporter: Reporter
+) -> dict[str, Any]:
+    """Apply the policies, then run the plan (or only its wait and verify steps when re-attaching)."""
+    from orchestrator.aws import error_code
+    from orchestrator.plan import CreateDeployment, RegisterTaskDefinition
+
+    aws, svc = target.aws, target.service
+    if policy.stop_on_cancel:
+        executor.on_interrupt = stop_on_cancel(aws, svc, reporter, executor)
+    for _ in range(MAX_RACES):
+        decision = before_create(policy, aws, svc, plan, reporter)
+        if decision.reattach is not None:
+            active = decision.reattach
+            executor.values.update(deployment_id=active.deployment_id, task_definition_arn=active.task_definition)
+            executor.result.update(
+                deployment_id=active.deployment_id, task_definition_arn=active.task_definition, reattached=True
+            )
+            steps: list[Step] = [s for s in plan.steps if not isinstance(s, RegisterTaskDefinition | CreateDeployment)]
+            return executor.execute(replace(plan, steps=steps))
+        steps = list(plan.steps)
+        if "task_definition_arn" in executor.values:  # registered in a lost race: reuse it
+            steps = [s for s in steps if not isinstance(s, RegisterTaskDefinition)]
+        try:
+            return executor.execute(replace(plan, steps=steps))
+        except Exception as exc:
+            # Another release created its deployment between our check and our create.
+            if error_code(exc) != "DeploymentLimitExceededException" or "deployment_id" in executor.values:
+                raise
+            if policy.if_active == "fail":
+                from orchestrator.aws import error_message
+
+                raise ActiveDeploymentError(
+                    f"another deployment started meanwhile: {error_message(exc)}",
+                    hint="--if-active wait to deploy after it",
+                ) from None
+            reporter.emit(Message("another deployment started meanwhile; applying --if-active again", "warning"))
+            time.sleep(0.5)
+    raise ActiveDeploymentError(f"lost the race for the deployment group {MAX_RACES} times")
+
+
+# --- stop on cancel ----------------------------------------------------------------------------
+
+
+def stop_on_cancel(aws: Aws, svc: ServiceOutputs, reporter: Reporter, executor: Executor) -> Callable[[str], str]:
+    """The executor's on_interrupt: stop the deployment with rollback, follow the rollback, report it."""
+
+    def on_interrupt(deployment_id: str) -> str:
+        from orchestrator.operations import stop
+        from orchestrator.plan import sigterm_as_interrupt
+
+        reporter.emit(Message(f"cancelled: stopping {deployment_id} with rollback", level="warning"))
+        try:
+            with sigterm_as_interrupt():
+                outcome = stop(aws, svc, reporter, rollback=True, deployment_id=deployment_id, timeout_s=600.0)
+        except KeyboardInterrupt:
+            executor.result["status"] = "StopRequested"
+            return f"cancelled again while rolling back; stop of {deployment_id} was requested, the rollback runs on"
+        except InputError:
+            executor.result["status"] = "Ended"
+            return f"cancelled; deployment {deployment_id} had already ended"
+        except Exception as exc:  # the interruption stays the outcome; say what state is left
+            executor.result["status"] = "StopFailed"
+            return f"cancelled; stopping {deployment_id} failed: {exc}"
+        executor.result.update(
+            status="RolledBack" if outcome.rollback_deployment_id else outcome.status,
+            rollback_deployment_id=outcome.rollback_deployment_id,
+            running_task_definition=outcome.task_definition,
+        )
+        after = f" by {outcome.rollback_deployment_id}" if outcome.rollback_deployment_id else ""
+        return (
+            f"cancelled; deployment {deployment_id} stopped and rolled back{after}; "
+            f"production runs {outcome.task_definition}"
+        )
+
+    return on_interrupt

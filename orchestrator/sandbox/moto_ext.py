@@ -271,7 +271,7 @@ def _deployment_info(deployment: DeploymentInfo) -> dict[str, Any]:
     info["completeTime"] = deployment.complete_time
     info["startTime"] = deployment.start_time
     info["deploymentStyle"] = group.deployment_style or None
-    info["blueGreenDeploymentConfiguration"] = group.blue_green_deployment_configuration or None
+    info["blueGreenDeploymentConfiguration"] = blue_green_configuration(group)
     info["loadBalancerInfo"] = group.load_balancer_info or None
     info["targetInstances"] = None
     info["additionalDeploymentStatusInfo"] = None
@@ -282,8 +282,24 @@ def _deployment_info(deployment: DeploymentInfo) -> dict[str, Any]:
     return info
 
 
+def blue_green_configuration(group: Any) -> dict[str, Any] | None:
+    """The group's blue/green settings with the defaults AWS reports (clients index these keys)."""
+    config = group.blue_green_deployment_configuration
+    if group.application.compute_platform != "ECS":
+        return config or None
+    config = {key: dict(value) for key, value in (config or {}).items()}
+    ready = config.setdefault("deploymentReadyOption", {})
+    ready.setdefault("actionOnTimeout", "CONTINUE_DEPLOYMENT")
+    ready.setdefault("waitTimeInMinutes", 0)
+    terminate = config.setdefault("terminateBlueInstancesOnDeploymentSuccess", {})
+    terminate.setdefault("action", "TERMINATE")
+    terminate.setdefault("terminationWaitTimeInMinutes", 0)
+    return config
+
+
 def _deployment_group_info(group: Any) -> dict[str, Any]:
     info = _original_deployment_group_info(group)
+    info["blueGreenDeploymentConfiguration"] = blue_green_configuration(group)
     from moto.codedeploy.models import codedeploy_backends
 
     backend: Any = None

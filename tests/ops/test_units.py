@@ -1,0 +1,139 @@
+"""Pieces of the operations commands that need no AWS: build order, description parsing, history
+links, the rollback target, the IAM principal to simulate."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from orchestrator.doctor import principal_arn
+from orchestrator.events import Message
+from orchestrator.history import DeploymentRecord, complete, git_sha_of, parse_description
+from orchestrator.operations import previous_success
+from orchestrator.policy import OlderBuildError, check_build_order, commit_order, running_build
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    def emit(self, event: object) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        pass
+
+
+def rec(dep: str, status: str, td: str | None, sha: str | None, minutes: int, **kw: object) -> DeploymentRecord:
+    return DeploymentRecord(
+        deployment_id=dep,
+        status=status,
+        creator=str(kw.pop("creator", "user")),
+        description=f"orchestrator release git={sha} image=img" if sha else "",
+        task_definition=td,
+        git_sha=sha,
+        created=T0 + timedelta(minutes=minutes),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[Path, list[str]]:
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "config", "user.email", "t@example.com")
+    git(tmp_path, "config", "user.name", "t")
+    shas = []
+    for i in range(3):
+        (tmp_path / "f").write_text(str(i))
+        git(tmp_path, "add", "f")
+        git(tmp_path, "commit", "-q", "-m", f"c{i}")
+        shas.append(git(tmp_path, "rev-parse", "HEAD"))
+    return tmp_path, shas
+
+
+def test_description_tokens_give_git_sha_and_image() -> None:
+    text = "orchestrator release git=0123abcd4567 image=1234.dkr.ecr/x:y"
+    assert git_sha_of(text) == "0123abcd4567"
+    assert parse_description(text)["image"] == "1234.dkr.ecr/x:y"
+    assert git_sha_of("orchestrator release git=unknown image=x") is None
+    assert git_sha_of(None) is None
+
+
+def test_commit_order_from_the_repository(repo: tuple[Path, list[str]]) -> None:
+    path, (c0, c1, c2) = repo
+    assert commit_order(c0, c2, path) == "older"
+    assert commit_order(c2, c1, path) == "newer"
+    assert commit_order(c1[:12], c1, path) == "same"
+    assert commit_order("f" * 40, c1, path) is None  # not in this repository
+
+
+def test_older_build_is_refused_by_commit_order(repo: tuple[Path, list[str]]) -> None:
+    path, (c0, _, c2) = repo
+    running = rec("d-2", "Succeeded", "td:2", c2, 2)
+    with pytest.raises(OlderBuildError, match="older build") as err:
+        check_build_order(c0, running, [running], Collect(), repo_dir=path)
+    assert err.value.exit_code == 2
+    check_build_order(c2, running, [running], Collect(), repo_dir=path)  # the same build: allowed
+
+
+def test_older_build_by_deployment_times_without_the_repository(tmp_path: Path) -> None:
+    # Commits unknown here (no repository): the build deployed earlier than the running one is older.
+    old, new, fresh = "a" * 40, "b" * 40, "c" * 40
+    history = [rec("d-2", "Succeeded", "td:2", new, 2), rec("d-1", "Succeeded", "td:1", old, 1)]
+    running = running_build(history, "td:2")
+    assert running is not None and running.deployment_id == "d-2"
+    with pytest.raises(OlderBuildError, match="deployment times"):
+        check_build_order(old, running, history, Collect(), repo_dir=tmp_path)
+    check_build_order(fresh, running, history, Collect(), repo_dir=tmp_path)  # never deployed: newer
+
+
+def test_no_git_sha_warns_instead_of_guessing(tmp_path: Path) -> None:
+    running = rec("d-1", "Succeeded", "td:1", "a" * 40, 1)
+    sink = Collect()
+    check_build_order(None, running, [running], sink, repo_dir=tmp_path)
+    assert any(isinstance(e, Message) and e.level == "warning" for e in sink.events)
+
+
+def test_rollback_target_is_the_previous_successful_task_definition() -> None:
+    history = [
+        rec("d-4", "Failed", "td:4", None, 4),
+        rec("d-3", "Succeeded", "td:3", None, 3),
+        rec("d-2", "Succeeded", "td:3", None, 2),
+        rec("d-1", "Succeeded", "td:1", None, 1),
+    ]
+    current, previous = previous_success(history, "td:3")
+    assert current is not None and current.deployment_id == "d-3"
+    assert previous is not None and previous.task_definition == "td:1"
+
+
+def test_history_links_rollbacks_and_infers_their_task_definition() -> None:
+    records = [
+        rec("d-3", "Succeeded", None, None, 3, creator="autoRollback", rollback_of="d-2"),
+        rec("d-2", "Failed", "td:2", "b" * 40, 2),
+        rec("d-1", "Succeeded", "td:1", "a" * 40, 1),
+    ]
+    out = {r.deployment_id: r for r in complete(records, None)}
+    assert out["d-2"].rolled_back_by == "d-3"
+    assert out["d-3"].task_definition == "td:1"
+    assert out["d-3"].git_sha == "a" * 40
+
+
+@pytest.mark.parametrize(
+    ("caller", "principal"),
+    [
+        ("arn:aws:sts::123456789012:assumed-role/ci-deploy/gh-run-1", "arn:aws:iam::123456789012:role/ci-deploy"),
+        ("arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/alice"),
+        ("arn:aws:iam::123456789012:root", None),
+    ],
+)
+def test_principal_to_simulate(caller: str, principal: str | None) -> None:
+    assert principal_arn(caller)[0] == principal

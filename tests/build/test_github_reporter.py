@@ -1,0 +1,220 @@
+"""The GitHub Actions reporter: step outputs, job summary, annotations, masks, groups."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestrator.events import (
+    BuildOutput,
+    DeploymentCreated,
+    DeploymentFinished,
+    DeploymentProgress,
+    ImagePushed,
+    LifecycleStatus,
+    Message,
+    StepFinished,
+    StepStarted,
+    Summary,
+    TaskDefinitionRegistered,
+)
+from orchestrator.report import github
+from orchestrator.report.github import GithubReporter, escape_data, mask_secret, write_output
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo/web@sha256:" + "ab" * 32
+TD_ARN = "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-web:7"
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """Parse $GITHUB_OUTPUT as the runner does (name=value or name<<DELIM ... DELIM)."""
+    out: dict[str, str] = {}
+    lines = path.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if "<<" in line:
+            name, delim = line.split("<<", 1)
+            j = lines.index(delim, i + 1)
+            out[name] = "\n".join(lines[i + 1 : j])
+            i = j + 1
+        else:
+            name, value = line.split("=", 1)
+            out[name] = value
+            i += 1
+    return out
+
+
+@pytest.fixture
+def gh_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    paths = {"output": tmp_path / "github_output", "summary": tmp_path / "step_summary"}
+    for p in paths.values():
+        p.write_text("")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.delenv("ORCHESTRATOR_GITHUB", raising=False)
+    monkeypatch.setenv("GITHUB_OUTPUT", str(paths["output"]))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(paths["summary"]))
+    monkeypatch.setattr(github, "_annotated", False)
+    return paths
+
+
+def release_events(ok: bool) -> list:
+    lifecycle = (
+        LifecycleStatus("BeforeInstall", "Succeeded", duration_s=0.4),
+        LifecycleStatus("Install", "Succeeded", duration_s=12.0),
+        LifecycleStatus("AllowTraffic", "Succeeded" if ok else "Failed", duration_s=3.25),
+    )
+    events = [
+        StepStarted("register", "task definition"),
+        TaskDefinitionRegistered(task_definition_arn=TD_ARN, family="demo-web", revision=7, image=IMAGE),
+        StepFinished("register", duration_s=0.3),
+        DeploymentCreated("d-ABC123", "demo-web", "demo-web", console_url="https://console.example/d-ABC123"),
+        DeploymentProgress("d-ABC123", "InProgress", lifecycle, blue_weight=0, green_weight=100, elapsed_s=20),
+    ]
+    if ok:
+        events += [
+            DeploymentFinished("d-ABC123", "Succeeded"),
+            Summary("release", True, 0, {"image": IMAGE, "task_definition_arn": TD_ARN, "deployment_id": "d-ABC123"}),
+        ]
+    else:
+        events += [
+            DeploymentFinished("d-ABC123", "Failed", reason="AllowTraffic failed: health checks | 5xx\nsecond line"),
+            Summary("release", False, 1, {"deployment_id": "d-ABC123"}),
+        ]
+    return events
+
+
+def test_success_writes_outputs_and_summary(gh_env: dict[str, Path]) -> None:
+    stream = io.StringIO()
+    rep = GithubReporter.from_env(stream)
+    for e in release_events(ok=True):
+        rep.emit(e)
+    rep.close()
+
+    assert read_outputs(gh_env["output"]) == {
+        "task_definition_arn": TD_ARN,
+        "deployment_id": "d-ABC123",
+        "image": IMAGE,
+    }
+    summary = gh_env["summary"].read_text()
+    assert summary.startswith("### ✅ orchestrator release succeeded")
+    assert "| Install | Succeeded | 12.0 s |" in summary
+    assert "| register | 0.3 s |" in summary
+    assert "[`d-ABC123`](https://console.example/d-ABC123)" in summary
+    assert "blue 0% / green 100%" in summary
+    assert "::error" not in stream.getvalue()
+    # Groups are balanced.
+    log = stream.getvalue()
+    assert log.count("::group::") == log.count("::endgroup::") == 1
+
+
+def test_failure_annotates_with_the_reason_and_keeps_the_table_intact(gh_env: dict[str, Path]) -> None:
+    stream = io.StringIO()
+    rep = GithubReporter.from_env(stream)
+    for e in release_events(ok=False):
+        rep.emit(e)
+    rep.close()
+    errors = [line for line in stream.getvalue().splitlines() if line.startswith("::error")]
+    assert errors == [
+        "::error title=orchestrator release failed::AllowTraffic failed: health checks | 5xx%0Asecond line"
+    ]
+    summary = gh_env["summary"].read_text()
+    assert summary.startswith("### ❌ orchestrator release failed (exit 1)")
+    # The reason's pipe and newline cannot break the Markdown table.
+    assert "| reason | AllowTraffic failed: health checks \\| 5xx<br>second line |" in summary
+    assert "| AllowTraffic | Failed | 3.2 s |" in summary or "| AllowTraffic | Failed | 3.3 s |" in summary
+    # The deployment id is an output even though the release failed.
+    assert read_outputs(gh_env["output"])["deployment_id"] == "d-ABC123"
+
+
+def test_output_values_cannot_inject_other_outputs(gh_env: dict[str, Path]) -> None:
+    write_output(gh_env["output"], "image", "x\ninjected=1")
+    assert read_outputs(gh_env["output"]) == {"image": "x\ninjected=1"}
+
+
+def test_builder_output_cannot_issue_workflow_commands(gh_env: dict[str, Path]) -> None:
+    stream = io.StringIO()
+    rep = GithubReporter.from_env(stream)
+    rep.emit(StepStarted("build", "buildah"))
+    rep.emit(BuildOutput("build", "::add-mask::evil"))
+    rep.emit(BuildOutput("build", "STEP 2/2"))
+    rep.emit(StepFinished("build", duration_s=1.0))
+    rep.emit(ImagePushed(image=IMAGE, repository=IMAGE.split("@")[0], digest=IMAGE.split("@")[1], tags=("abc",)))
+    rep.close()
+    lines = stream.getvalue().splitlines()
+    stop = [line for line in lines if line.startswith("::stop-commands::")]
+    assert len(stop) == 1
+    token = stop[0].split("::")[2]
+    assert len(token) >= 32
+    # Commands stop before builder output and resume before the group ends.
+    assert lines.index(stop[0]) < lines.index(f"::{token}::") < lines.index("::endgroup::")
+    assert read_outputs(gh_env["output"]) == {"image": IMAGE}
+
+
+def test_warning_messages_become_warning_annotations(gh_env: dict[str, Path]) -> None:
+    stream = io.StringIO()
+    rep = GithubReporter.from_env(stream)
+    rep.emit(Message("tree is dirty: 50% done", "warning"))
+    rep.close()
+    assert "::warning::tree is dirty: 50%25 done" in stream.getvalue().splitlines()
+
+
+def test_mask_secret_only_under_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO()
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    mask_secret("s3cr3t", stream)
+    assert stream.getvalue() == ""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("ORCHESTRATOR_GITHUB", "off")
+    mask_secret("s3cr3t", stream)
+    assert stream.getvalue() == ""
+    monkeypatch.delenv("ORCHESTRATOR_GITHUB")
+    mask_secret("line1\nline2", stream)
+    assert stream.getvalue() == "::add-mask::line1\n::add-mask::line2\n"
+
+
+def test_escape_data_follows_the_runner_rules() -> None:
+    assert escape_data("a%b\r\nc") == "a%25b%0D%0Ac"
+
+
+def test_make_reporter_adds_github_only_under_actions(gh_env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.report import MultiReporter, make_reporter
+
+    rep = make_reporter("plain", io.StringIO())
+    assert isinstance(rep, MultiReporter)
+    assert isinstance(rep.reporters[0], GithubReporter)
+    monkeypatch.setenv("GITHUB_ACTIONS", "false")
+    assert not isinstance(make_reporter("plain", io.StringIO()), MultiReporter)
+
+
+def test_json_output_stays_json_under_actions(gh_env: dict[str, Path]) -> None:
+    """--output json under Actions: stdout is still one JSON object per line; commands go to stderr."""
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(gh_env["output"]),
+        "GITHUB_STEP_SUMMARY": str(gh_env["summary"]),
+        "PATH": "/usr/bin:/bin",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "build", "--output", "json", "--repository", "bad repo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    lines = proc.stdout.splitlines()
+    assert lines, proc.stderr
+    docs = [json.loads(line) for line in lines]
+    assert docs[-1]["event"] == "summary" and docs[-1]["ok"] is False
+    # One annotation, on stderr, with the reason.
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and "bad repo" in errors[0]
+    assert re.search(r"### ❌ orchestrator build failed \(exit 2\)", gh_env["summary"].read_text())

@@ -41,6 +41,7 @@ MIN_INTERVAL = 1.0
 MAX_INTERVAL = 10.0
 # A long wait of known length ends at a predicted time; wake this much before it.
 WAKE_EARLY = 1.5
+LONG_SLEEP = 30.0
 # Task start-up, health checks and hooks: what a release takes besides the configured waits.
 BASE_BUDGET_S = 15 * 60.0
 _THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
@@ -235,8 +236,8 @@ class PollPolicy:
         until = predicted_end - WAKE_EARLY - now
         if until <= 0:
             return self.min_interval
-        # Sleep through a known wait, but not beyond its predicted end (nor more than a minute blind).
-        return max(self.min_interval, min(until, 60.0))
+        # Sleep through a known wait, but not beyond its predicted end (nor long blind).
+        return max(self.min_interval, min(until, LONG_SLEEP))
 
 
 @dataclass

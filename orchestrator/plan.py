@@ -199,9 +199,18 @@ def _summary_of(step: Step) -> tuple[str, str, dict[str, Any]]:
     )
 
 
+def _pruned(doc: Any) -> Any:
+    """Without empty values: describe fills in defaults (mountPoints: [], ...) nobody wrote."""
+    if isinstance(doc, dict):
+        return {k: _pruned(v) for k, v in doc.items() if v not in (None, [], {})}
+    if isinstance(doc, list):
+        return [_pruned(v) for v in doc]
+    return doc
+
+
 def describe_plan(plan: ReleasePlan, live_taskdef: dict[str, Any] | None) -> PlanRendered:
-    new = json.dumps(plan.rendered.taskdef, indent=2, sort_keys=True).splitlines()
-    old = json.dumps(live_taskdef, indent=2, sort_keys=True).splitlines() if live_taskdef else []
+    new = json.dumps(_pruned(plan.rendered.taskdef), indent=2, sort_keys=True).splitlines()
+    old = json.dumps(_pruned(live_taskdef), indent=2, sort_keys=True).splitlines() if live_taskdef else []
     live_arn = plan.preflight.live_task_definition_arn
     diff = "\n".join(
         difflib.unified_diff(old, new, fromfile=live_arn or "(none)", tofile=plan.rendered.source, lineterm="")

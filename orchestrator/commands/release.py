@@ -183,13 +183,21 @@ def deploy(
 
 
 def _time_scale(target: Target) -> float:
-    """The sandbox runs its waits faster; predicted wait ends must follow (1.0 on AWS)."""
-    if not target.aws.sandbox:
-        return 1.0
+    """The sandbox runs its waits faster; predicted wait ends must follow (1.0 on AWS).
+
+    The sandbox is recognised by --sandbox or by its endpoint (AWS_ENDPOINT_URL, as `sandbox env` sets it).
+    """
+    import os
+
     from orchestrator.sandbox.state import load_info
 
     info = load_info()
-    return float(info.time_scale) if info else 1.0
+    if info is None:
+        return 1.0
+    endpoint = target.aws.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if target.aws.sandbox or (endpoint and endpoint.rstrip("/") == info.endpoint.rstrip("/")):
+        return float(info.time_scale)
+    return 1.0
 
 
 def _pipeline(

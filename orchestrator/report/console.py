@@ -1,0 +1,185 @@
+"""The rich live console: one panel that follows a deployment, with log lines above it.
+
+The panel shows the deployment id and its console link, the status, the elapsed time (ticking between
+polls), every lifecycle event with its status and duration, and a blue→green bar of production traffic.
+Other events print as lines above the panel; the summary ends the live display.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TextIO
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from orchestrator.events import (
+    DeploymentCreated,
+    DeploymentFinished,
+    DeploymentProgress,
+    Event,
+    LifecycleStatus,
+    Message,
+    PlanRendered,
+    StepStarted,
+    Summary,
+)
+
+ECS_LIFECYCLE = (
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "AllowTestTraffic",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+)
+_STYLE = {
+    "Succeeded": ("✔", "green"),
+    "InProgress": ("●", "yellow"),
+    "Pending": ("·", "dim"),
+    "Failed": ("✘", "bold red"),
+    "Skipped": ("-", "dim"),
+    "Ready": ("⏸", "cyan"),
+    "Unknown": ("?", "dim"),
+}
+_STATUS_STYLE = {
+    "Succeeded": "bold green",
+    "Failed": "bold red",
+    "Stopped": "bold red",
+    "InProgress": "yellow",
+    "Ready": "cyan",
+}
+BAR_WIDTH = 40
+
+
+def traffic_bar(blue: float | None, green: float | None, width: int = BAR_WIDTH) -> Text:
+    """`blue ██████░░░░ green` with the production weights."""
+    text = Text()
+    if green is None:
+        return text.append("production traffic: waiting for the replacement task set", style="dim")
+    blue = blue if blue is not None else 100.0 - green
+    g = round(width * green / 100)
+    text.append(f"blue {blue:>5.1f}% ", style="bold blue")
+    text.append("█" * (width - g), style="blue")
+    text.append("█" * g, style="green")
+    text.append(f" {green:5.1f}% green", style="bold green")
+    return text
+
+
+def _duration(event: LifecycleStatus) -> str:
+    if event.duration_s is not None:
+        return f"{event.duration_s:.1f}s"
+    return "…" if event.status == "InProgress" else ""
+
+
+class _Panel:
+    """What the live display renders; computes the elapsed time at each refresh."""
+
+    def __init__(self) -> None:
+        self.deployment_id = ""
+        self.console_url = ""
+        self.status = "Creating"
+        self.lifecycle: tuple[LifecycleStatus, ...] = ()
+        self.blue: float | None = None
+        self.green: float | None = None
+        self.started = time.monotonic()
+        self.ended: float | None = None
+        self.reason = ""
+
+    def __rich__(self) -> RenderableType:
+        elapsed = (self.ended or time.monotonic()) - self.started
+        head = Text()
+        head.append(self.deployment_id or "deployment", style="bold")
+        head.append("  ")
+        head.append(self.status, style=_STATUS_STYLE.get(self.status, ""))
+        head.append(f"  {elapsed:6.1f}s elapsed", style="dim")
+        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
+        table.add_column("lifecycle event")
+        table.add_column("status")
+        table.add_column("duration", justify="right")
+        known = {e.name: e for e in self.lifecycle}
+        names = list(ECS_LIFECYCLE) + [e.name for e in self.lifecycle if e.name not in ECS_LIFECYCLE]
+        for name in names:
+            event = known.get(name, LifecycleStatus(name, "Pending"))
+            icon, style = _STYLE.get(event.status, ("?", ""))
+            table.add_row(Text(name), Text(f"{icon} {event.status}", style=style), _duration(event))
+        parts: list[RenderableType] = [head, table, traffic_bar(self.blue, self.green)]
+        if self.reason:
+            parts.append(Text(self.reason, style="red"))
+        if self.console_url:
+            parts.append(Text(self.console_url, style=f"dim link {self.console_url}"))
+        return Panel(Group(*parts), title="blue/green deployment", border_style=_STATUS_STYLE.get(self.status, "blue"))
+
+
+class ConsoleReporter:
+    def __init__(self, stream: TextIO) -> None:
+        self.console = Console(file=stream, highlight=False)
+        self.panel: _Panel | None = None
+        self.live: Live | None = None
+
+    def _line(self, renderable: Any) -> None:
+        (self.live.console if self.live else self.console).print(renderable)
+
+    def _start_live(self) -> _Panel:
+        if self.panel is None:
+            self.panel = _Panel()
+            self.live = Live(self.panel, console=self.console, refresh_per_second=4, transient=False)
+            self.live.start()
+        return self.panel
+
+    def emit(self, event: Event) -> None:
+        if isinstance(event, DeploymentCreated):
+            panel = self._start_live()
+            panel.deployment_id, panel.console_url, panel.status = event.deployment_id, event.console_url, "Created"
+        elif isinstance(event, DeploymentProgress):
+            panel = self._start_live()
+            if panel.deployment_id and event.deployment_id != panel.deployment_id:
+                # Another deployment (the automatic rollback): a fresh panel under the first one.
+                self._stop_live()
+                panel = self._start_live()
+            panel.deployment_id = event.deployment_id
+            panel.status = event.status
+            panel.lifecycle = event.lifecycle
+            panel.blue, panel.green = event.blue_weight, event.green_weight
+            if self.live:
+                self.live.refresh()
+        elif isinstance(event, DeploymentFinished):
+            if self.panel is not None and self.panel.deployment_id == event.deployment_id:
+                self.panel.status = event.status
+                self.panel.reason = event.reason
+                self.panel.ended = time.monotonic()
+                if self.live:
+                    self.live.refresh()
+            elif event.reason:
+                self._line(Text(event.describe(), style="red"))
+        elif isinstance(event, Summary):
+            self._stop_live()
+            style = "bold green" if event.ok else "bold red"
+            self.console.print(Text(event.describe(), style=style))
+        elif isinstance(event, PlanRendered):
+            self.console.print(Text(event.describe()))
+        elif isinstance(event, StepStarted):
+            return  # the finished line says it all
+        elif isinstance(event, Message):
+            style = {"warning": "yellow", "error": "red"}.get(event.level, "")
+            self._line(Text(event.describe(), style=style))
+        else:
+            self._line(Text(event.describe(), style="dim" if event.kind.startswith("step_") else ""))
+
+    def _stop_live(self) -> None:
+        if self.live is not None:
+            if self.panel is not None and self.panel.ended is None:
+                self.panel.ended = time.monotonic()
+            self.live.stop()
+            if not self.console.is_terminal:
+                self.console.print()  # off a terminal the final render ends without a newline
+        self.live = None
+        self.panel = None
+
+    def close(self) -> None:
+        self._stop_live()

@@ -67,7 +67,7 @@ def up(
         return
     if found.stale and found.info is not None:
         process.remove_state()
-        _echo(f"removed stale sandbox state (pid {found.info.pid} is not running)")
+        _echo(f"removed stale sandbox state (pid {found.info.pid} is not a running sandbox)")
     if time_scale is None:
         from orchestrator.sandbox.engine import default_time_scale
 
@@ -174,7 +174,10 @@ def status(
         _echo("  start it with `orchestrator sandbox up`")
         return
     if found.stale:
-        _echo(f"sandbox: not running (stale state: pid {info.pid} is gone; `sandbox up` or `sandbox down` cleans it)")
+        _echo(
+            f"sandbox: not running (stale state: pid {info.pid} is not a running sandbox; "
+            "`sandbox up` or `sandbox down` cleans it)"
+        )
         return
     _echo(f"sandbox: running (pid {info.pid})")
     _echo(f"  endpoint:   {info.endpoint}{'' if found.healthy else '  (not answering!)'}")

@@ -28,6 +28,8 @@ from orchestrator.errors import InputError
 # The image the Terraform root bootstraps the service with, before the first release.
 BOOTSTRAP_IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:stable-alpine"
 CONTAINER_PORT = 8080
+TEST_LISTENER_PORT = 8080
+LOG_RETENTION_DAYS = 365
 HEALTH_CHECK_PATH = "/health"
 DESIRED_COUNT = 2
 TERMINATION_WAIT_MINUTES = 5
@@ -50,6 +52,34 @@ _DESCRIBE_ONLY_KEYS = {
     "registeredBy",
     "deregisteredAt",
 }
+_ECR_LIFECYCLE = json.dumps(
+    {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": "Expire untagged images after 7 days",
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": 7,
+                },
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 2,
+                "description": "Keep the 30 most recent tagged images",
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPatternList": ["*"],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 30,
+                },
+                "action": {"type": "expire"},
+            },
+        ]
+    }
+)
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _OUTPUT_TYPE: list[Any] = [
@@ -119,15 +149,25 @@ class _Network:
 
 def _network(ec2: Any, region: str, project: str) -> _Network:
     vpc_id = ec2.create_vpc(CidrBlock=VPC_CIDR, TagSpecifications=_tags("vpc", project, project))["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+    # aws_default_security_group with no rules: the VPC's default group allows nothing.
+    default_sg = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"][0]
+    _revoke_all(ec2, default_sg)
+    ec2.create_tags(Resources=[default_sg["GroupId"]], Tags=[{"Key": "Name", "Value": f"{project}-default-closed"}])
     azs = [f"{region}a", f"{region}b"]
     public: list[str] = []
     private: list[str] = []
     for i, az in enumerate(azs):
         for cidr, kind, bucket in ((PUBLIC_CIDRS[i], "public", public), (PRIVATE_CIDRS[i], "private", private)):
             name = f"{project}-{kind}-{az}"
-            subnet = ec2.create_subnet(
-                VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=az, TagSpecifications=_tags("subnet", name, project)
-            )["Subnet"]
+            tags = _tags("subnet", name, project)
+            tags[0]["Tags"].append({"Key": "Tier", "Value": kind})
+            subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=az, TagSpecifications=tags)[
+                "Subnet"
+            ]
             bucket.append(subnet["SubnetId"])
     igw = ec2.create_internet_gateway(TagSpecifications=_tags("internet-gateway", project, project))
     igw_id = igw["InternetGateway"]["InternetGatewayId"]
@@ -138,7 +178,28 @@ def _network(ec2: Any, region: str, project: str) -> _Network:
     ec2.create_route(RouteTableId=rt_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
     for subnet_id in public:
         ec2.associate_route_table(RouteTableId=rt_id, SubnetId=subnet_id)
+    # One NAT gateway (single_nat_gateway) for the tasks' outbound traffic; a private route table per AZ.
+    eip = ec2.allocate_address(Domain="vpc", TagSpecifications=_tags("elastic-ip", f"{project}-nat-0", project))
+    nat_id = ec2.create_nat_gateway(
+        SubnetId=public[0],
+        AllocationId=eip["AllocationId"],
+        TagSpecifications=_tags("natgateway", f"{project}-nat-0", project),
+    )["NatGateway"]["NatGatewayId"]
+    for az, subnet_id in zip(azs, private, strict=True):
+        private_rt = ec2.create_route_table(
+            VpcId=vpc_id, TagSpecifications=_tags("route-table", f"{project}-private-{az}", project)
+        )["RouteTable"]["RouteTableId"]
+        ec2.create_route(RouteTableId=private_rt, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id)
+        ec2.associate_route_table(RouteTableId=private_rt, SubnetId=subnet_id)
     return _Network(vpc_id, public, private)
+
+
+def _revoke_all(ec2: Any, group: dict[str, Any]) -> None:
+    """Drop a security group's rules (Terraform's aws_security_group keeps only the rules it declares)."""
+    if group.get("IpPermissions"):
+        ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
+    if group.get("IpPermissionsEgress"):
+        ec2.revoke_security_group_egress(GroupId=group["GroupId"], IpPermissions=group["IpPermissionsEgress"])
 
 
 def _role(iam: Any, name: str, principal: str, policy_arn: str | None) -> str:
@@ -156,34 +217,61 @@ def _service(
     prefix = f"{project}-{key}"
     port = CONTAINER_PORT
 
+    all_egress = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]  # AWS's default rule
     alb_sg = ec2.create_security_group(
         GroupName=f"{prefix}-alb",
-        Description=f"{prefix} load balancer",
+        Description=f"Load balancer of {prefix}: production and test listeners",
         VpcId=net.vpc_id,
         TagSpecifications=_tags("security-group", f"{prefix}-alb", project),
     )["GroupId"]
-    ec2.authorize_security_group_ingress(
-        GroupId=alb_sg,
-        IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": p, "ToPort": p, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]} for p in (80, port)
-        ],
-    )
     svc_sg = ec2.create_security_group(
         GroupName=f"{prefix}-service",
-        Description=f"{prefix} tasks",
+        Description=f"Tasks of {key}: traffic from the load balancer only",
         VpcId=net.vpc_id,
         TagSpecifications=_tags("security-group", f"{prefix}-service", project),
     )["GroupId"]
+    for sg in (alb_sg, svc_sg):
+        ec2.revoke_security_group_egress(GroupId=sg, IpPermissions=all_egress)
+    ec2.authorize_security_group_ingress(
+        GroupId=alb_sg,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": p,
+                "ToPort": p,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": desc}],
+            }
+            for p, desc in ((80, "Production listener port 80"), (TEST_LISTENER_PORT, "Test listener"))
+        ],
+    )
+    ec2.authorize_security_group_egress(
+        GroupId=alb_sg,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": svc_sg}]}
+        ],
+    )
     ec2.authorize_security_group_ingress(
         GroupId=svc_sg,
         IpPermissions=[
             {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": alb_sg}]}
         ],
     )
+    ec2.authorize_security_group_egress(
+        GroupId=svc_sg,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
 
     alb = elbv2.create_load_balancer(
         Name=prefix, Subnets=net.public, SecurityGroups=[alb_sg], Scheme="internet-facing", Type="application"
     )["LoadBalancers"][0]
+    elbv2.modify_load_balancer_attributes(
+        LoadBalancerArn=alb["LoadBalancerArn"],
+        Attributes=[
+            {"Key": "idle_timeout.timeout_seconds", "Value": "60"},
+            {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
+            {"Key": "deletion_protection.enabled", "Value": "false"},
+        ],
+    )
     tg_arns: dict[str, str] = {}
     for color in ("blue", "green"):
         tg_arns[color] = elbv2.create_target_group(
@@ -192,10 +280,20 @@ def _service(
             Port=port,
             VpcId=net.vpc_id,
             TargetType="ip",
+            HealthCheckEnabled=True,
             HealthCheckProtocol="HTTP",
             HealthCheckPath=HEALTH_CHECK_PATH,
+            HealthCheckPort="traffic-port",
+            HealthCheckIntervalSeconds=10,
+            HealthCheckTimeoutSeconds=5,
+            HealthyThresholdCount=2,
+            UnhealthyThresholdCount=3,
             Matcher={"HttpCode": "200"},
+            Tags=[{"Key": "Name", "Value": f"{prefix}-{color}"}, {"Key": "Color", "Value": color}],
         )["TargetGroups"][0]["TargetGroupArn"]
+        elbv2.modify_target_group_attributes(
+            TargetGroupArn=tg_arns[color], Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}]
+        )
     listeners = {
         listener_port: elbv2.create_listener(
             LoadBalancerArn=alb["LoadBalancerArn"],
@@ -203,14 +301,16 @@ def _service(
             Port=listener_port,
             DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arns["blue"]}],
         )["Listeners"][0]["ListenerArn"]
-        for listener_port in (80, port)
+        for listener_port in (80, TEST_LISTENER_PORT)
     }
 
     repo = ecr.create_repository(
         repositoryName=f"{project}/{key}",
         imageTagMutability="IMMUTABLE",
         imageScanningConfiguration={"scanOnPush": True},
+        encryptionConfiguration={"encryptionType": "KMS"},
     )["repository"]
+    ecr.put_lifecycle_policy(repositoryName=repo["repositoryName"], lifecyclePolicyText=_ECR_LIFECYCLE)
 
     execution_arn = _role(iam, f"{prefix}-execution", "ecs-tasks.amazonaws.com", EXECUTION_POLICY_ARN)
     task_arn = _role(iam, f"{prefix}-task", "ecs-tasks.amazonaws.com", None)
@@ -218,6 +318,7 @@ def _service(
 
     log_group = f"/ecs/{project}/{key}"
     logs.create_log_group(logGroupName=log_group)
+    logs.put_retention_policy(logGroupName=log_group, retentionInDays=LOG_RETENTION_DAYS)
 
     values: dict[str, Any] = {
         "cluster_name": project,
@@ -230,7 +331,7 @@ def _service(
         "task_role_arn": task_arn,
         "log_group_name": log_group,
         "prod_listener_arn": listeners[80],
-        "test_listener_arn": listeners[port],
+        "test_listener_arn": listeners[TEST_LISTENER_PORT],
         "blue_target_group_name": f"{prefix}-blue",
         "green_target_group_name": f"{prefix}-green",
         "alb_dns_name": alb["DNSName"],
@@ -261,7 +362,10 @@ def _service(
                 "assignPublicIp": "DISABLED",
             }
         },
-        healthCheckGracePeriodSeconds=60,
+        platformVersion="LATEST",
+        healthCheckGracePeriodSeconds=30,
+        enableECSManagedTags=True,
+        propagateTags="SERVICE",
     )
 
     codedeploy.create_application(applicationName=prefix, computePlatform="ECS")
@@ -272,20 +376,21 @@ def _service(
         deploymentConfigName="CodeDeployDefault.ECSAllAtOnce",
         deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
         blueGreenDeploymentConfiguration={
-            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
+            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0},
             "terminateBlueInstancesOnDeploymentSuccess": {
                 "action": "TERMINATE",
                 "terminationWaitTimeInMinutes": TERMINATION_WAIT_MINUTES,
             },
         },
-        autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]},
+        # The Terraform module drops DEPLOYMENT_STOP_ON_ALARM when the group has no alarms (the default).
+        autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE"]},
         ecsServices=[{"clusterName": project, "serviceName": key}],
         loadBalancerInfo={
             "targetGroupPairInfoList": [
                 {
                     "targetGroups": [{"name": f"{prefix}-blue"}, {"name": f"{prefix}-green"}],
                     "prodTrafficRoute": {"listenerArns": [listeners[80]]},
-                    "testTrafficRoute": {"listenerArns": [listeners[port]]},
+                    "testTrafficRoute": {"listenerArns": [listeners[TEST_LISTENER_PORT]]},
                 }
             ]
         },

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 DEFAULT_REGION = "eu-west-1"
@@ -37,11 +37,18 @@ def info_path() -> Path:
 
 
 def load_info() -> SandboxInfo | None:
+    """The recorded sandbox, or None; a damaged or foreign server.json counts as none."""
     try:
         raw = json.loads(info_path().read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
         return None
-    return SandboxInfo(**raw)
+    if not isinstance(raw, dict):
+        return None
+    known = {f.name for f in fields(SandboxInfo)}
+    try:
+        return SandboxInfo(**{k: v for k, v in raw.items() if k in known})
+    except TypeError:  # a required key is missing
+        return None
 
 
 def save_info(info: SandboxInfo) -> None:

@@ -10,7 +10,7 @@ IMAGE ?=
 ORCH := $(BIN)/orchestrator
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools test lint fmt demo bench infra plan destroy release clean
+.PHONY: help setup tools test lint fmt demo bench infra plan destroy release clean sandbox-up sandbox-down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -68,6 +68,13 @@ plan: setup ## Show what `make infra` would change (ENV=dev)
 
 destroy: setup ## Destroy the stack (ENV=dev; asks first unless AUTO_APPROVE=1)
 	$(ORCH) infra destroy --env $(ENV) $(TF_APPROVE)
+
+# The embedded AWS sandbox in the background (docs/sandbox.md). SANDBOX_ARGS="--port 4566 --time-scale 1"
+sandbox-up: setup ## Start the embedded AWS sandbox in the background with the example stack
+	$(ORCH) sandbox up $(SANDBOX_ARGS)
+
+sandbox-down: ## Stop the background sandbox
+	$(ORCH) sandbox down
 
 clean: ## Remove venvs and sandbox state
 	-$(ORCH) sandbox down 2>/dev/null

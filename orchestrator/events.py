@@ -209,6 +209,7 @@ class HistoryEntry(Event):
     deployment_id: str
     status: str
     creator: str
+    origin: str = ""  # user | autoRollback | stopRollback | the creator as CodeDeploy gives it
     task_definition: str | None = None
     image: str | None = None
     git_sha: str | None = None
@@ -226,7 +227,7 @@ class HistoryEntry(Event):
         parts = [
             self.deployment_id,
             f"{self.status:<10}",
-            f"{self.creator or '?':<12}",
+            f"{self.origin or self.creator or '?':<12}",
             td,
             self.image or "-",
             f"git {self.git_sha[:12]}" if self.git_sha else "git -",

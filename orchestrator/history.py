@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 # Deployments in these states hold the group: a second create_deployment is refused.
 ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
+# CodeDeploy's creator of the rollbacks it makes (AWS says codeDeployRollback; autoRollback is accepted too).
+ROLLBACK_CREATORS = ("codeDeployRollback", "autoRollback")
 DONE_STATUSES = ("Succeeded", "Failed", "Stopped")
 
 _TOKEN = re.compile(r"(?P<key>[A-Za-z_][\w.-]*)=(?P<value>\S+)")
@@ -105,6 +107,11 @@ class DeploymentRecord:
     rollback_of: str | None = None  # this deployment rolls back that one
     rolled_back_by: str | None = None  # that deployment rolled this one back
     inferred: tuple[str, ...] = field(default=())  # fields filled from neighbours, not from the record
+    origin: str = ""  # user | autoRollback (after a failure) | stopRollback (stop with rollback) | creator
+
+    @property
+    def is_rollback(self) -> bool:
+        return self.creator in ROLLBACK_CREATORS or self.rollback_of is not None
 
     @property
     def active(self) -> bool:
@@ -122,6 +129,7 @@ class DeploymentRecord:
             "deployment_id": self.deployment_id,
             "status": self.status,
             "creator": self.creator,
+            "origin": self.origin or self.creator,
             "task_definition": self.task_definition,
             "image": self.image,
             "git_sha": self.git_sha,
@@ -265,6 +273,11 @@ def complete(records: list[DeploymentRecord], images: TaskDefinitionImages | Non
             if prev is not None:
                 changes.update(task_definition=prev.task_definition, git_sha=r.git_sha or prev.git_sha)
                 inferred += ["task_definition", "git_sha"]
+        if target_of in by_id and (r.creator in ROLLBACK_CREATORS or target_of):
+            # Why CodeDeploy rolled back: the deployment failed (auto-rollback) or someone stopped it.
+            changes["origin"] = {"Failed": "autoRollback", "Stopped": "stopRollback"}.get(
+                by_id[target_of].status, r.creator
+            )
         task_def = changes.get("task_definition", r.task_definition)
         if task_def and not r.image and images is not None:
             changes["image"] = images.image(task_def)

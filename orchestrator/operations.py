@@ -16,6 +16,7 @@ from orchestrator.deployment import console_url, create_deployment, stop_deploym
 from orchestrator.errors import DeploymentFailed, InputError
 from orchestrator.events import DeploymentCreated, DeploymentFinished, Message
 from orchestrator.history import (
+    ROLLBACK_CREATORS,
     DeploymentRecord,
     active_deployment,
     appspec_of,
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
     from orchestrator.report import Reporter
 
 DEFAULT_TIMEOUT_S = 3600.0
-# CodeDeploy creates rollbacks as these: autoRollback on failure, codeDeployRollback on a stop.
-ROLLBACK_CREATORS = ("autoRollback", "codeDeployRollback")
 
 
 @dataclass(frozen=True)

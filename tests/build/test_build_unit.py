@@ -95,7 +95,10 @@ def test_no_git_needs_an_explicit_tag(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo/web", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo/web"),
+        (
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo/web",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo/web",
+        ),
         ("https://127.0.0.1:5000/demo/web", "127.0.0.1:5000/demo/web"),
     ],
 )

@@ -60,6 +60,13 @@ def up(
     for key in keys:
         if not key or not key.replace("-", "").isalnum() or not key[0].isalpha() or key != key.lower():
             raise InputError(f"--service {key!r}: use lower-case letters, digits and dashes, starting with a letter")
+    with process.locked():
+        _up_locked(process, keys, port, time_scale, region, project_root)
+
+
+def _up_locked(
+    process: Any, keys: tuple[str, ...], port: int, time_scale: float | None, region: str, project_root: Path
+) -> None:
     found = process.find()
     if found.running and found.info is not None:
         _echo(f"sandbox already running (pid {found.info.pid}) at {found.info.endpoint}")
@@ -87,6 +94,11 @@ def down() -> None:
     """Stop the background sandbox (only the process `sandbox up` started)."""
     from orchestrator.sandbox import process
 
+    with process.locked():
+        _down_locked(process)
+
+
+def _down_locked(process: Any) -> None:
     found = process.find()
     info = found.info
     if info is None:

@@ -13,6 +13,7 @@ import contextlib
 import os
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -748,7 +749,10 @@ class Engine:
             with LOCK:
                 active = [run for run in self.runs.values() if not run.done]
                 if active:
-                    self.tick(time.monotonic())
+                    try:
+                        self.tick(time.monotonic())
+                    except Exception:  # keep ticking for the other deployments; the log shows why
+                        traceback.print_exc()
             # Short naps while something runs; otherwise sleep until a deployment starts.
             if active:
                 self._wake.wait(0.01)

@@ -330,8 +330,10 @@ def create_deployment(self: CodeDeployBackend, *args: Any, **kwargs: Any) -> str
             raise InvalidDeploymentConfigNameException(
                 f"Deployment configuration {config_name} is not valid for the ECS compute platform."
             )
+        previous = _last_successful(self, group)
         deployment = _rekey(self, _original_create_deployment(self, *args, **kwargs))
         deployment.deployment_config_name = config_name
+        deployment.previous_revision = previous.revision if previous is not None else None  # type: ignore[attr-defined]
         ENGINE.begin(self, deployment, FAULTS.take_deployment_faults())
         return deployment.deployment_id
 

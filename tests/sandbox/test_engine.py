@@ -72,7 +72,9 @@ def test_second_deployment_goes_back_to_the_first_target_group(endpoint: str) ->
     first = stack.deploy()
     stack.wait(first, TERMINAL)
     second = stack.deploy()
-    assert stack.wait(second, TERMINAL)["status"] == "Succeeded"
+    info = stack.wait(second, TERMINAL)
+    assert info["status"] == "Succeeded"
+    assert info["previousRevision"] == stack.deployment(first)["revision"]
     assert stack.prod_weights() == {stack.blue_tg: 100, stack.green_tg: 0}
     (task_set,) = stack.ecs_service()["taskSets"]
     assert task_set["loadBalancers"][0]["targetGroupArn"] == stack.blue_tg

@@ -42,6 +42,12 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; errors become one line on stderr."""
     import click
 
+    # typer >= 0.2x parses with its own copy of click: its usage errors, Exit and Abort are not click's.
+    try:
+        from typer._click.exceptions import ClickException as TyperClickException
+    except ImportError:  # pragma: no cover - older typer
+        TyperClickException = click.ClickException  # type: ignore[misc,assignment]
+
     from orchestrator.errors import ExitCode, OrchestratorError
 
     try:
@@ -52,12 +58,12 @@ def run(argv: list[str] | None = None) -> int:
 
         annotate_error(str(exc))  # under GitHub Actions, unless a reporter already did
         return int(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except (click.exceptions.Exit, typer.Exit) as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
+    except (click.ClickException, TyperClickException) as exc:
         exc.show()
         return int(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
+    except (click.Abort, typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:

@@ -153,7 +153,9 @@ def _container(taskdef: dict[str, Any], name: str, source: str, flag: str) -> tu
         for i, c in enumerate(containers):
             if isinstance(c, dict) and c.get("name") == name:
                 return i, c
-    names = ", ".join(container_names(taskdef)) or "none"
+    if not container_names(taskdef):
+        raise InputError(f"{source}: containerDefinitions: at least one container is needed")
+    names = ", ".join(container_names(taskdef))
     raise InputError(f"{source}: containerDefinitions: no container named {name!r} ({flag}); containers: {names}")
 
 

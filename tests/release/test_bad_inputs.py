@@ -1,0 +1,311 @@
+"""A corpus of bad inputs to `orchestrator release` (and `deploy`): each gives one line naming the file and
+the field, exit code 2, and not a single mutating AWS call (the sandbox's request accounting proves it).
+
+The CLI runs in-process through orchestrator.cli.run (the same entry point as the `orchestrator` script)
+against the sandbox over HTTP; one provisioned stack is shared by the whole corpus, since nothing here
+may write to it — and the request counts are reset before each case.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.cli import run
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def stack(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The sandbox fixture's environment, provisioned once for the module."""
+    import conftest  # the shared fixtures module (tests/conftest.py)
+
+    from orchestrator.sandbox.control import SandboxControl
+    from orchestrator.sandbox.state import SandboxInfo
+
+    state_dir = tmp_path_factory.mktemp("sandbox-corpus")
+    env = conftest.SandboxEnv(
+        endpoint=sandbox_server.endpoint,
+        region=conftest.REGION,
+        outputs_path=state_dir / "outputs.json",
+        sandbox_dir=state_dir,
+        control=SandboxControl(sandbox_server.endpoint),
+        server=sandbox_server,
+        time_scale=sandbox_server.time_scale,
+    )
+    env.reprovision()
+    info = SandboxInfo(pid=0, port=int(sandbox_server.port), endpoint=sandbox_server.endpoint, time_scale=1.0)
+    (state_dir / "server.json").write_text(json.dumps(info.__dict__))
+    yield env
+
+
+def _template() -> dict[str, Any]:
+    return json.loads((REPO / "taskdef.json").read_text())
+
+
+def _appspec() -> dict[str, Any]:
+    return json.loads((REPO / "appspec.json").read_text())
+
+
+Case = Callable[[Path, Any], list[str]]
+
+
+def taskdef(mutate: Callable[[dict[str, Any]], Any], *extra: str) -> Case:
+    def build(tmp: Path, stack: Any) -> list[str]:
+        doc = _template()
+        mutate(doc)
+        path = tmp / "taskdef.json"
+        path.write_text(json.dumps(doc))
+        return ["release", "--sandbox", "--image", "repo/web:1", "--taskdef", str(path), *extra]
+
+    return build
+
+
+def taskdef_text(text: str) -> Case:
+    def build(tmp: Path, stack: Any) -> list[str]:
+        path = tmp / "taskdef.json"
+        path.write_text(text)
+        return ["release", "--sandbox", "--image", "repo/web:1", "--taskdef", str(path)]
+
+    return build
+
+
+def appspec(
+    mutate: Callable[[dict[str, Any]], Any] | None = None, text: str | None = None, name: str = "appspec.json"
+) -> Case:
+    def build(tmp: Path, stack: Any) -> list[str]:
+        path = tmp / name
+        if text is not None:
+            path.write_text(text)
+        else:
+            doc = _appspec()
+            assert mutate is not None
+            mutate(doc)
+            path.write_text(json.dumps(doc))
+        return ["release", "--sandbox", "--image", "repo/web:1", "--appspec", str(path)]
+
+    return build
+
+
+def flags(*args: str) -> Case:
+    return lambda tmp, stack: ["release", "--sandbox", *args]
+
+
+def outputs(mutate: Callable[[dict[str, Any]], Any]) -> Case:
+    def build(tmp: Path, stack: Any) -> list[str]:
+        doc = stack.outputs()
+        mutate(doc["services"]["value"]["web"])
+        path = tmp / "outputs.json"
+        path.write_text(json.dumps(doc))
+        return ["release", "--outputs-file", str(path), "--image", "repo/web:1"]
+
+    return build
+
+
+def _c0(d: dict[str, Any]) -> dict[str, Any]:
+    return d["containerDefinitions"][0]
+
+
+def _props(d: dict[str, Any]) -> dict[str, Any]:
+    return d["Resources"][0]["TargetService"]["Properties"]
+
+
+CORPUS = [
+    pytest.param(taskdef_text('{"family": "x",}'), "taskdef.json:1:16: invalid JSON", id="taskdef-json-syntax"),
+    pytest.param(taskdef_text("[1, 2]"), "taskdef.json: expected a JSON object", id="taskdef-not-object"),
+    pytest.param(taskdef(lambda d: d.update(familly="x")), "taskdef.json: familly: unknown field", id="unknown-key"),
+    pytest.param(taskdef(lambda d: d.pop("family")), "taskdef.json: family: required field missing", id="no-family"),
+    pytest.param(
+        taskdef(lambda d: _c0(d)["portMappings"][0].update(containerPort="80")),
+        'taskdef.json: containerDefinitions[0].portMappings[0].containerPort: expected int, got "80"',
+        id="port-as-string",
+    ),
+    pytest.param(
+        taskdef(lambda d: _c0(d).update(imagee="x")),
+        "taskdef.json: containerDefinitions[0].imagee: unknown field",
+        id="unknown-container-key",
+    ),
+    pytest.param(
+        taskdef(lambda d: _c0(d).update(essential="yes")),
+        'containerDefinitions[0].essential: expected boolean, got "yes"',
+        id="essential-string",
+    ),
+    pytest.param(
+        taskdef(lambda d: d.update(memory=512)), "taskdef.json: memory: expected string, got int", id="memory-int"
+    ),
+    pytest.param(taskdef(lambda d: d.update(networkMode="awsvp")), "networkMode: 'awsvp' is not one of", id="enum"),
+    pytest.param(
+        taskdef(lambda d: d.update(containerDefinitions=[])), "containerDefinitions: at least one", id="no-containers"
+    ),
+    pytest.param(
+        taskdef(lambda d: d["containerDefinitions"].append({"name": "sidecar"})),
+        "containerDefinitions[1].image: required field missing",
+        id="sidecar-without-image",
+    ),
+    pytest.param(
+        taskdef(lambda d: d["containerDefinitions"].append(dict(_c0(d)))),
+        "containerDefinitions[1].name: duplicate container name 'web'",
+        id="duplicate-container",
+    ),
+    pytest.param(
+        taskdef(lambda d: d.update(taskRoleArn="${task_role}")),
+        "taskdef.json: taskRoleArn: unknown placeholder ${task_role}; known: cluster_name",
+        id="unknown-placeholder",
+    ),
+    pytest.param(
+        taskdef(lambda d: d.update(family="${}")), "taskdef.json: family: malformed placeholder", id="bad-placeholder"
+    ),
+    pytest.param(
+        lambda tmp, stack: ["release", "--sandbox"],
+        "taskdef.json: containerDefinitions[0].image: unresolved placeholder ${image} (pass --image)",
+        id="image-placeholder-without-image",
+    ),
+    pytest.param(
+        taskdef(lambda d: d.update(networkMode="bridge")), "networkMode: FARGATE requires 'awsvpc'", id="fargate-bridge"
+    ),
+    pytest.param(taskdef(lambda d: d.update(family="demo web")), "family: 'demo web' must be", id="family-chars"),
+    pytest.param(
+        taskdef(lambda d: _c0(d)["portMappings"][0].update(hostPort=80)),
+        "portMappings[0].hostPort: must equal containerPort (8080) in awsvpc mode",
+        id="awsvpc-host-port",
+    ),
+    pytest.param(
+        taskdef(lambda d: _c0(d)["portMappings"][0].update(containerPort=70000)),
+        "portMappings[0].containerPort: 70000 is not a port",
+        id="port-range",
+    ),
+    pytest.param(
+        taskdef(lambda d: _c0(d).update(environment={"A": "1"}), "-e", "B=2"),
+        "containerDefinitions[0].environment: expected a list",
+        id="environment-not-list",
+    ),
+    pytest.param(
+        flags("--image", "repo/web:1", "--container", "api"),
+        "taskdef.json: containerDefinitions: no container named 'api' (--container); containers: web",
+        id="unknown-container-flag",
+    ),
+    pytest.param(
+        flags("--image", "repo/web:1", "-e", "NOEQUALS"),
+        "--container-env 'NOEQUALS': expected KEY=VALUE",
+        id="env-pair",
+    ),
+    pytest.param(flags("--image", "repo/web 1"), "--image: invalid image reference 'repo/web 1'", id="image-reference"),
+    pytest.param(
+        flags("--image", "repo/web:1", "--wait-until", "soon"), "--wait-until 'soon' is not one of", id="wait-until"
+    ),
+    pytest.param(flags("--image", "repo/web:1", "--timeout", "0"), "Invalid value for '--timeout'", id="timeout-zero"),
+    pytest.param(
+        flags("--image", "repo/web:1", "--no-wait", "--wait-until", "traffic-shifted"),
+        "--no-wait and --wait-until exclude each other",
+        id="no-wait-and-wait-until",
+    ),
+    pytest.param(
+        flags("--image", "repo/web:1", "--taskdef", "missing.json"),
+        "missing.json: no such task definition file",
+        id="taskdef-missing",
+    ),
+    pytest.param(
+        flags("--image", "repo/web:1", "--service", "api"), "no service 'api'; services are: web", id="service"
+    ),
+    pytest.param(
+        lambda tmp, stack: ["release", "--outputs-file", str(tmp / "nope.json"), "--image", "x:1"],
+        "nope.json: no such outputs file",
+        id="outputs-missing",
+    ),
+    pytest.param(appspec(text='{"version": 0.0,'), "appspec.json:1:17: invalid JSON", id="appspec-json-syntax"),
+    pytest.param(
+        appspec(text="version: 0.0\nResources: [\n", name="appspec.yaml"),
+        "appspec.yaml:3:1: invalid YAML",
+        id="appspec-yaml",
+    ),
+    pytest.param(appspec(lambda d: d.update(version=1.0)), "appspec.json: version: must be 0.0", id="appspec-version"),
+    pytest.param(
+        appspec(lambda d: d["Resources"].append(d["Resources"][0])),
+        "appspec.json: Resources: expected exactly one resource, got 2",
+        id="appspec-two-resources",
+    ),
+    pytest.param(
+        appspec(lambda d: d["Resources"][0]["TargetService"].update(Type="AWS::Lambda::Function")),
+        "Resources[0].TargetService.Type: must be AWS::ECS::Service",
+        id="appspec-type",
+    ),
+    pytest.param(
+        appspec(lambda d: _props(d)["LoadBalancerInfo"].update(ContainerName="api")),
+        "LoadBalancerInfo.ContainerName: no container 'api' in the task definition",
+        id="appspec-container",
+    ),
+    pytest.param(
+        appspec(lambda d: _props(d)["LoadBalancerInfo"].update(ContainerPort=80)),
+        "LoadBalancerInfo.ContainerPort: container 'web' maps no port 80",
+        id="appspec-port",
+    ),
+    pytest.param(
+        appspec(lambda d: _props(d).pop("TaskDefinition")), "Properties.TaskDefinition: required", id="appspec-taskdef"
+    ),
+    pytest.param(
+        appspec(lambda d: d.update(Hooks=[{"BeforeDeploy": "fn"}])),
+        "appspec.json: Hooks[0].BeforeDeploy: not an ECS lifecycle hook",
+        id="appspec-hook",
+    ),
+    pytest.param(
+        flags("--image", "repo/web:1", "--deployment-config", "CodeDeployDefault.Nope"),
+        "--deployment-config: deployment config 'CodeDeployDefault.Nope' does not exist",
+        id="config-missing",
+    ),
+    pytest.param(
+        flags("--image", "repo/web:1", "--deployment-config", "CodeDeployDefault.LambdaAllAtOnce"),
+        "deployment config 'CodeDeployDefault.LambdaAllAtOnce' is for Lambda, not ECS",
+        id="config-platform",
+    ),
+    pytest.param(
+        outputs(lambda s: s.update(codedeploy_deployment_group_name="nope")),
+        "codedeploy_deployment_group_name: deployment group 'nope' does not exist in 'demo-web'",
+        id="group-missing",
+    ),
+    pytest.param(
+        outputs(lambda s: s.update(codedeploy_app_name="nope")),
+        "codedeploy_app_name: CodeDeploy application 'nope' does not exist",
+        id="application-missing",
+    ),
+    pytest.param(
+        outputs(lambda s: s.update(service_name="api")),
+        "deployment group demo-web/demo-web: targets demo/web, not demo/api",
+        id="group-targets-other-service",
+    ),
+    pytest.param(
+        lambda tmp, stack: ["deploy", str(REPO / "taskdef.json"), "--sandbox"],
+        "taskdef.json: family: unresolved placeholder ${cluster_name} (render it with `orchestrator render`)",
+        id="deploy-unrendered-file",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "message"), CORPUS)
+def test_bad_input_is_refused_before_any_write(
+    case: Case,
+    message: str,
+    stack: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for key, value in stack.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(REPO)
+    args = case(tmp_path, stack)
+    stack.control.reset_requests()
+    code = run([*args, "--output", "plain"] if args[0] in ("release", "deploy") else args)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err
+    assert stack.mutating_calls() == []
+    lines = [line for line in err.splitlines() if line.strip()]
+    if "Invalid value" not in message:  # click's own usage errors come with a usage banner
+        assert len(lines) == 1 and lines[0].startswith("error: "), err

@@ -250,7 +250,8 @@ class GithubReporter:
             if result.get(key) not in (None, "", []):
                 value = result[key]
                 shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-                rows.append((key.replace("_", " "), _secs(value) if key == "duration_s" else _md(shown)))
+                label = "duration" if key == "duration_s" else key.replace("_", " ")
+                rows.append((label, _secs(value) if key == "duration_s" else _md(shown)))
         reason = self._reason()
         if reason and (s is None or not s.ok):
             rows.append(("reason", _md(reason)))

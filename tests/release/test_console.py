@@ -1,0 +1,54 @@
+"""The rich console reporter: what the live panel shows, rendered off a terminal into a string."""
+
+from __future__ import annotations
+
+import io
+
+from orchestrator.events import (
+    DeploymentCreated,
+    DeploymentFinished,
+    DeploymentProgress,
+    LifecycleStatus,
+    StepFinished,
+    Summary,
+)
+from orchestrator.report.console import ConsoleReporter, traffic_bar
+
+
+def test_panel_shows_lifecycle_traffic_id_link_and_outcome() -> None:
+    out = io.StringIO()
+    rep = ConsoleReporter(out)
+    rep.emit(StepFinished("register", "demo-web", 0.2))
+    rep.emit(DeploymentCreated("d-ABC123", "demo-web", "demo-web", "https://console.example/d-ABC123"))
+    rep.emit(
+        DeploymentProgress(
+            "d-ABC123",
+            "InProgress",
+            (
+                LifecycleStatus("BeforeInstall", "Succeeded", duration_s=0.5),
+                LifecycleStatus("Install", "Succeeded", duration_s=42.0),
+                LifecycleStatus("AllowTraffic", "InProgress"),
+            ),
+            blue_weight=90.0,
+            green_weight=10.0,
+            elapsed_s=50,
+        )
+    )
+    rep.emit(DeploymentFinished("d-ABC123", "Failed", "AllowTraffic failed: listener refused"))
+    rep.emit(Summary("release", False, 1))
+    rep.close()
+    text = out.getvalue()
+    assert "register done in 0.2s" in text
+    assert "d-ABC123" in text and "https://console.example/d-ABC123" in text
+    assert "Install" in text and "42.0s" in text
+    assert "AfterAllowTraffic" in text and "Pending" in text  # events not reached yet are listed
+    assert "AllowTraffic failed: listener refused" in text
+    assert "blue  90.0%" in text and "10.0% green" in text
+    assert "release failed (exit 1)" in text
+
+
+def test_traffic_bar_splits_the_width_by_weight() -> None:
+    bar = traffic_bar(75.0, 25.0, width=20).plain
+    assert bar.count("█") == 20
+    assert bar.startswith("blue  75.0%") and bar.endswith("25.0% green")
+    assert "waiting" in traffic_bar(None, None).plain

@@ -216,7 +216,7 @@ def before_create(
     the deployment to re-attach to). Writes nothing unless --if-active replace stops a deployment."""
     from orchestrator.aws import refusals
     from orchestrator.operations import follow, stop
-    from orchestrator.status import read_status
+    from orchestrator.status import running_task_definition
 
     new_sha = plan_git_sha(plan)
     timeout = _plan_timeout(plan)
@@ -227,7 +227,7 @@ def before_create(
             if not policy.force:
                 with refusals():
                     history = load_history(aws, svc, limit=50, images=False)
-                    running_td = read_status(aws, svc, with_deployments=False).task_definition
+                    running_td = running_task_definition(aws, svc)
                 check_build_order(
                     new_sha, running_build(history, running_td), history, reporter, repo_dir=policy.repo_dir
                 )

@@ -105,6 +105,13 @@ def describe_service(aws: Aws, svc: ServiceOutputs) -> dict[str, Any]:
     return dict(services[0])
 
 
+def running_task_definition(aws: Aws, svc: ServiceOutputs) -> str | None:
+    """The task definition of the primary task set (of the service when it has no task sets)."""
+    service = describe_service(aws, svc)
+    primary = next((t for t in service.get("taskSets") or [] if t.get("status") == "PRIMARY"), None)
+    return (primary or service).get("taskDefinition")
+
+
 def lifecycle_of(aws: Aws, deployment_id: str) -> tuple[tuple[LifecycleStatus, ...], list[dict[str, Any]]]:
     """The ECS target's lifecycle events and task sets of a deployment (empty before Install starts)."""
     cd = aws.client("codedeploy")

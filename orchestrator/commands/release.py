@@ -64,6 +64,18 @@ TimeoutOpt = Annotated[
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Print the plan (task definition diff, AppSpec, calls); write nothing.")
 ]
+# Release policies (orchestrator/policy.py, see docs/operations.md).
+IfActiveOpt = Annotated[
+    str,
+    typer.Option(
+        "--if-active",
+        help="When a deployment is in progress: fail (default), wait for it, or replace it (stop it with rollback).",
+    ),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Deploy even a build older than the one running.")]
+StopOnCancelOpt = Annotated[
+    bool, typer.Option("--stop-on-cancel", help="On Ctrl-C or SIGTERM stop the deployment with rollback.")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -121,6 +133,9 @@ def release(
     sandbox: SandboxOpt = False,
     service: ServiceOpt = None,
     output: OutputOpt = "auto",
+    if_active: IfActiveOpt = "fail",
+    force: ForceOpt = False,
+    stop_on_cancel: StopOnCancelOpt = False,
 ) -> None:
     """Render, validate, register the task definition, deploy it blue/green through CodeDeploy, and follow it."""
     from orchestrator.taskdef import load_and_render, parse_env_pairs
@@ -144,6 +159,7 @@ def release(
         dry_run=dry_run,
         where=(terraform_dir, env, outputs_file, sandbox, service),
         output=output,
+        policy=(if_active, force, stop_on_cancel),
     )
 
 
@@ -161,6 +177,9 @@ def deploy(
     sandbox: SandboxOpt = False,
     service: ServiceOpt = None,
     output: OutputOpt = "auto",
+    if_active: IfActiveOpt = "fail",
+    force: ForceOpt = False,
+    stop_on_cancel: StopOnCancelOpt = False,
 ) -> None:
     """Register exactly FILE and deploy it blue/green through CodeDeploy, then follow it (CI's deploy job)."""
     from orchestrator.taskdef import load_prerendered
@@ -179,6 +198,7 @@ def deploy(
         dry_run=dry_run,
         where=(terraform_dir, env, outputs_file, sandbox, service),
         output=output,
+        policy=(if_active, force, stop_on_cancel),
     )
 
 
@@ -212,6 +232,7 @@ def _pipeline(
     dry_run: bool,
     where: tuple[Path, str | None, Path | None, bool, str | None],
     output: str,
+    policy: tuple[str, bool, bool] = ("fail", False, False),
 ) -> None:
     """Validate everything, then plan; run the plan (or only describe it for --dry-run). Ends with a summary."""
     from orchestrator import appspec as appspec_mod
@@ -220,6 +241,7 @@ def _pipeline(
     from orchestrator.errors import InputError, OrchestratorError
     from orchestrator.events import Summary, Validated
     from orchestrator.plan import Executor, build_plan, describe_plan
+    from orchestrator.policy import ReleasePolicy, run_release
     from orchestrator.validate import preflight
 
     rep = reporter(output)
@@ -230,6 +252,8 @@ def _pipeline(
             raise InputError(f"--wait-until {wait_until!r} is not one of {', '.join(UNTIL_CHOICES)}")
         if no_wait and wait_until != "complete":
             raise InputError("--no-wait and --wait-until exclude each other")
+        release_policy = ReleasePolicy(*policy)
+        release_policy.validate()
         target = resolve_target(*where)
         result["service"] = target.service_key
         rendered = render_it(target)
@@ -256,7 +280,7 @@ def _pipeline(
             result["status"] = "DryRun"
         else:
             executor = Executor(target.aws, rep)
-            result.update(executor.execute(plan))
+            result.update(run_release(release_policy, target, plan, executor, rep))
     except OrchestratorError as exc:
         if executor is not None:
             result.update(executor.result)

@@ -135,7 +135,7 @@ def test_deploy_jobs() -> None:
     assert build["environment"] == deploy["environment"] == env_expr
     # Two deploys to one environment never race, and a running one is never cancelled.
     assert deploy["concurrency"] == {"group": "deploy-" + env_expr, "cancel-in-progress": False}
-    assert doc[True]["workflow_dispatch"]["inputs"]["environment"]["options"] == ["dev", "production"]
+    assert doc[True]["workflow_dispatch"]["inputs"]["environment"]["options"] == ["dev", "prod"]
     runs = [s.get("run", "") for s in build["steps"]]
     assert any(r.startswith("orchestrator build") for r in runs)
     assert any(r.startswith("orchestrator render -o taskdef-new.json") for r in runs)

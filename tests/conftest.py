@@ -145,6 +145,8 @@ def _fresh(env: SandboxEnv, services: tuple[str, ...], project: str) -> dict[str
 
     env.server.reset()
     env.control.clear_faults()
+    # A test may slow the engine down to watch a deployment mid-way; the next one starts at the default.
+    env.control.time_scale(env.time_scale)
     outputs = provision(env.endpoint, env.region, env.repo_root, project=project, services=services)
     env.outputs_path.write_text(json.dumps(outputs, indent=2) + "\n")
     env.control.reset_requests()

@@ -207,6 +207,7 @@ def test_each_test_starts_from_a_fresh_stack(sandbox) -> None:
     assert [s["serviceName"] for s in ecs.describe_services(cluster="demo", services=["web"])["services"]] == ["web"]
     # Leave something behind for the next test to not see.
     sandbox.control.set_faults(latency_ms=1)
+    sandbox.control.time_scale(sandbox.time_scale * 3)
     sandbox.client("logs").create_log_group(logGroupName="/leftover")
 
 
@@ -214,6 +215,7 @@ def test_the_next_test_does_not_see_the_leftovers(sandbox) -> None:
     groups = sandbox.client("logs").describe_log_groups(logGroupNamePrefix="/leftover")["logGroups"]
     assert groups == []
     assert not sandbox.control.faults().get("latency_ms")
+    assert sandbox.control.time_scale() == sandbox.time_scale
 
 
 def test_two_services_share_network_and_cluster(sandbox) -> None:

@@ -24,7 +24,7 @@ variable "aws_region" {
 
   validation {
     condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", var.aws_region))
-    error_message = "aws_region must be a region name such as eu-west-1."
+    error_message = "aws_region must be an AWS region name (as `aws ec2 describe-regions` lists them)."
   }
 }
 

@@ -50,6 +50,7 @@ resource "aws_vpc_security_group_ingress_rule" "test" {
 resource "aws_lb" "this" {
   #checkov:skip=CKV_AWS_91:Access logs are optional (access_logs_bucket); the bucket and its policy are an account-level decision.
   #checkov:skip=CKV_AWS_150:Deletion protection is a variable (enable_deletion_protection), true in envs/prod.tfvars; false by default so a dev stack can be destroyed.
+  #checkov:skip=CKV2_AWS_20:HTTP redirects to HTTPS whenever certificate_arn is given (aws_lb_listener.http_redirect); without a certificate there is no HTTPS to redirect to.
   #checkov:skip=CKV2_AWS_28:A WAF web ACL is an account/organisation decision; attach one with aws_wafv2_web_acl_association outside this module.
   name                       = var.name
   internal                   = var.internal

@@ -2,6 +2,7 @@
 # the tasks, and NAT for the tasks' outbound traffic (image pulls, CloudWatch Logs, CodeDeploy hooks).
 
 data "aws_availability_zones" "available" {
+  #checkov:skip=CKV_AWS_394:Only the first az_count zone names (in name order) are used, so a zone AWS adds later does not change the subnets; pin zones exactly with availability_zones.
   count = length(var.availability_zones) == 0 ? 1 : 0
   state = "available"
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +31,21 @@ def _unquote(value: Any) -> Any:
 
 
 def load_hcl(directory: Path) -> dict[str, Any]:
-    """All .tf files of a directory, merged: {"resource": {type: {name: body}}, "variable": {...}, ...}."""
+    """All .tf files of a directory, merged: {"resource": {type: {name: body}}, "variable": {...}, ...}.
+
+    Cached per directory and content (python-hcl2 is slow); callers must not modify the result.
+    """
+    files = tuple((p.name, p.read_text()) for p in sorted(directory.glob("*.tf")))
+    return _load_hcl(files)
+
+
+@functools.cache
+def _load_hcl(files: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     import hcl2
 
     merged: dict[str, Any] = {"resource": {}, "data": {}, "variable": {}, "output": {}, "module": {}, "locals": {}}
-    for path in sorted(directory.glob("*.tf")):
-        with path.open() as fh:
-            doc = _unquote(hcl2.load(fh))
+    for _name, text in files:
+        doc = _unquote(hcl2.loads(text))
         for kind in ("resource", "data"):
             for block in doc.get(kind, []):
                 for rtype, by_name in block.items():

@@ -173,3 +173,46 @@ def test_image_of_this_commit_already_in_ecr_is_reused(repo: Path, monkeypatch: 
         )
     assert result.reused and result.image == f"{repo_uri}@{digest}" and result.tags == (sha,)
     stub.assert_no_pending_responses()
+
+
+DOCKER_FAKE = """#!/bin/sh
+echo "$@" >> "$FAKE_LOG"
+case "$1" in
+  version) echo 28.2.2 ;;
+  build) echo "Successfully built 0123" ;;
+  push) echo "The push refers to repository [x]"; echo "$2: digest: sha256:__HEX__ size: 528" ;;
+  *) exit 3 ;;
+esac
+"""
+
+
+def test_docker_push_digest_is_read_from_its_output(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bindir = tmp_path / "dockerbin"
+    bindir.mkdir()
+    exe = bindir / "docker"
+    exe.write_text(DOCKER_FAKE.replace("__HEX__", "d0" * 32))
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    log = tmp_path / "docker.log"
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_LOG", str(log))
+    events = Collect()
+    result = build_and_push(
+        BuildSpec("127.0.0.1:5000/demo/web", context=repo / "app", tags=("stable",), login=False),
+        events,
+        None,
+        mask=lambda _v: None,
+    )
+    sha = git(repo, "rev-parse", "HEAD")
+    assert result.builder == "docker" and result.tags == (sha, "stable")
+    assert result.image == "127.0.0.1:5000/demo/web@sha256:" + "d0" * 32
+    calls = log.read_text().splitlines()
+    assert [c.split()[0] for c in calls] == ["version", "build", "push", "push"]
+    # docker trusts 127.0.0.1 itself; the flag is buildah's and podman's.
+    assert not any("--tls-verify" in c for c in calls)
+    assert (
+        f"--tag 127.0.0.1:5000/demo/web:{sha}" in calls[1] and "--label org.opencontainers.image.revision=" in calls[1]
+    )
+    kinds = [type(e).__name__ for e in events.events]
+    assert kinds[-1] == "ImagePushed" and "BuildOutput" in kinds

@@ -268,7 +268,12 @@ def _show_faults(faults: Any) -> None:
 @app.command()
 def fault(
     fail_at: Annotated[
-        str | None, typer.Option("--fail-at", metavar="EVENT", help="Fail this lifecycle event of the next deployment.")
+        str | None,
+        typer.Option(
+            "--fail-at",
+            metavar="EVENT",
+            help="Fail this lifecycle event of the next deployment: " + ", ".join(LIFECYCLE_EVENTS) + ".",
+        ),
     ] = None,
     message: Annotated[
         str | None, typer.Option("--message", metavar="TEXT", help="Diagnostics message of the --fail-at failure.")

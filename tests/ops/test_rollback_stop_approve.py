@@ -1,0 +1,153 @@
+"""`orchestrator rollback`, `stop` and `approve` end to end through the CLI against the sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ops_support import (
+    deployment,
+    lifecycle,
+    ops,
+    primary_task_definition,
+    release,
+    serving_group,
+    start_release,
+    summary,
+    wait_for,
+    wait_status,
+    write_outputs,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def image(sandbox, tag: str) -> str:
+    return f"{sandbox.service_outputs()['ecr_repository_url']}:{tag}"
+
+
+def test_rollback_during_a_deployment_puts_production_back_on_blue(sandbox) -> None:
+    out = sandbox.service_outputs()
+    blue, green = out["blue_target_group_name"], out["green_target_group_name"]
+    initial = primary_task_definition(sandbox)
+    dep = start_release(sandbox, image(sandbox, "bad"))
+    wait_for("production traffic on green", lambda: lifecycle(sandbox, dep).get("AllowTraffic") == "Succeeded")
+    assert serving_group(sandbox) == green
+
+    res = ops(sandbox, "rollback")
+    assert res.returncode == 0, res.stderr
+    s = summary(res.stdout)
+    assert s["status"] == "RolledBack" and s["deployment_id"] == dep
+    info = deployment(sandbox, dep)
+    assert info["status"] == "Stopped"
+    assert s["rollback_deployment_id"] == info["rollbackInfo"]["rollbackDeploymentId"]
+    assert deployment(sandbox, s["rollback_deployment_id"])["status"] == "Succeeded"
+    # The listener, not just CodeDeploy's word: production goes to blue, which runs what ran before.
+    assert serving_group(sandbox) == blue
+    assert s["production"] == {blue: 100.0, green: 0.0} or s["production"] == {blue: 100.0}
+    assert primary_task_definition(sandbox) == initial == s["task_definition"]
+
+
+def test_rollback_after_a_deployment_redeploys_the_previous_task_definition_through_codedeploy(sandbox) -> None:
+    first = release(sandbox, image(sandbox, "one"))
+    assert first.returncode == 0, first.stderr
+    second = release(sandbox, image(sandbox, "two"))
+    assert second.returncode == 0, second.stderr
+    good, newer = summary(first.stdout)["task_definition_arn"], summary(second.stdout)["task_definition_arn"]
+    assert primary_task_definition(sandbox) == newer
+    serving_before = serving_group(sandbox)
+
+    res = ops(sandbox, "rollback")
+    assert res.returncode == 0, res.stderr
+    s = summary(res.stdout)
+    assert s["status"] == "Succeeded" and s["task_definition"] == good
+    assert primary_task_definition(sandbox) == good
+    assert serving_group(sandbox) not in (None, serving_before)  # a blue/green swap, on the listener
+    info = deployment(sandbox, s["deployment_id"])
+    assert info["status"] == "Succeeded" and "rollback" in info["description"]
+    assert f"image={image(sandbox, 'one')}" in info["description"]
+    # Through CodeDeploy, never the service API.
+    counts = sandbox.counts()
+    assert counts["codedeploy"]["CreateDeployment"] == 3
+    assert "UpdateService" not in counts.get("ecs", {})
+    assert counts["ecs"]["RegisterTaskDefinition"] == 2  # the rollback registers nothing
+
+    # `--to` names the target; the running one is refused as a target.
+    same = ops(sandbox, "rollback", "--to", good)
+    assert same.returncode == 2 and "already runs" in same.stderr
+
+
+def test_stop_without_rollback_leaves_traffic_where_it_is(sandbox) -> None:
+    dep = start_release(sandbox, image(sandbox, "halt"))
+    wait_for("Install to finish", lambda: lifecycle(sandbox, dep).get("Install") == "Succeeded")
+    res = ops(sandbox, "stop", "--no-rollback")
+    assert res.returncode == 0, res.stderr
+    s = summary(res.stdout)
+    info = deployment(sandbox, dep)
+    assert info["status"] == "Stopped" == s["status"]
+    assert not (info.get("rollbackInfo") or {}).get("rollbackDeploymentId")
+    assert s["rollback_deployment_id"] is None
+    assert sandbox.counts()["codedeploy"]["StopDeployment"] == 1
+
+
+def test_stop_with_rollback_follows_the_rollback(sandbox) -> None:
+    blue = sandbox.service_outputs()["blue_target_group_name"]
+    dep = start_release(sandbox, image(sandbox, "halt"))
+    wait_for("Install to finish", lambda: lifecycle(sandbox, dep).get("Install") == "Succeeded")
+    res = ops(sandbox, "stop")
+    assert res.returncode == 0, res.stderr
+    s = summary(res.stdout)
+    assert s["status"] == "RolledBack" and deployment(sandbox, dep)["status"] == "Stopped"
+    assert deployment(sandbox, s["rollback_deployment_id"])["status"] == "Succeeded"
+    assert serving_group(sandbox) == blue
+
+
+def test_stop_and_approve_with_nothing_in_progress_fail_clearly_and_write_nothing(sandbox) -> None:
+    for command in ("stop", "approve", "rollback"):
+        res = ops(sandbox, command, *(("--to", "demo-web:99") if command == "rollback" else ()))
+        assert res.returncode == 2, (command, res.stderr)
+        assert summary(res.stdout)["ok"] is False
+    assert "no deployment is in progress" in ops(sandbox, "stop").stderr
+    assert "nothing waits for approval" in ops(sandbox, "approve").stderr
+    assert sandbox.mutating_calls() == []
+
+
+def test_approve_lets_a_waiting_deployment_shift_traffic(sandbox, tmp_path: Path) -> None:
+    out = sandbox.service_outputs()
+    blue, green = out["blue_target_group_name"], out["green_target_group_name"]
+    cd = sandbox.client("codedeploy")
+    group = cd.get_deployment_group(
+        applicationName=out["codedeploy_app_name"], deploymentGroupName=out["codedeploy_deployment_group_name"]
+    )["deploymentGroupInfo"]
+    # A group whose ready option waits for a person (the sandbox has no UpdateDeploymentGroup).
+    cd.create_deployment_group(
+        applicationName=out["codedeploy_app_name"],
+        deploymentGroupName="demo-web-approval",
+        serviceRoleArn=group["serviceRoleArn"],
+        deploymentConfigName=group["deploymentConfigName"],
+        deploymentStyle=group["deploymentStyle"],
+        blueGreenDeploymentConfiguration={
+            **group["blueGreenDeploymentConfiguration"],
+            "deploymentReadyOption": {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60},
+        },
+        ecsServices=group["ecsServices"],
+        loadBalancerInfo=group["loadBalancerInfo"],
+    )
+    outputs = write_outputs(sandbox, tmp_path / "outputs.json", codedeploy_deployment_group_name="demo-web-approval")
+    where = ("--outputs-file", str(outputs), "--output", "json")
+
+    res = sandbox.cli("release", *where, "--image", image(sandbox, "approved"), "--no-wait")
+    assert res.returncode == 0, res.stderr
+    dep = summary(res.stdout)["deployment_id"]
+    wait_status(sandbox, dep, "Ready")
+    assert serving_group(sandbox) == blue  # nothing shifted before the approval
+
+    res = sandbox.cli("approve", *where, timeout=90)
+    assert res.returncode == 0, res.stderr
+    s = summary(res.stdout)
+    assert s["deployment_id"] == dep and s["status"] == "Succeeded"
+    assert serving_group(sandbox) == green
+    assert deployment(sandbox, dep)["status"] == "Succeeded"
+
+    again = sandbox.cli("approve", *where)
+    assert again.returncode == 2 and "nothing waits for approval" in again.stderr

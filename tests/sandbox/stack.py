@@ -15,15 +15,22 @@ from botocore.config import Config
 REGION = "eu-west-1"
 
 
-def client(endpoint: str, service: str, **config: Any) -> Any:
-    return boto3.client(
-        service,
-        region_name=REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"mode": "standard", "max_attempts": config.pop("max_attempts", 1)}, **config),
-    )
+_CLIENTS: dict[tuple[str, str], Any] = {}
+
+
+def client(endpoint: str, service: str) -> Any:
+    """A boto3 client without retries (faults must surface), cached: creating one costs ~50 ms."""
+    key = (endpoint, service)
+    if key not in _CLIENTS:
+        _CLIENTS[key] = boto3.session.Session().client(
+            service,
+            region_name=REGION,
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"mode": "standard", "max_attempts": 1}),
+        )
+    return _CLIENTS[key]
 
 
 @dataclass
@@ -153,7 +160,7 @@ def make_stack(
     endpoint: str,
     *,
     ready_option: dict[str, Any] | None = None,
-    termination_wait: int = 1,
+    termination_wait: int = 0,
     auto_rollback: bool = False,
     config: str | None = None,
     desired: int = 2,

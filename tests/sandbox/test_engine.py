@@ -14,7 +14,7 @@ TERMINAL = ("Succeeded", "Failed", "Stopped")
 
 
 def test_all_at_once_runs_the_lifecycle_in_order_and_swaps_task_sets(endpoint: str) -> None:
-    stack = make_stack(endpoint)
+    stack = make_stack(endpoint, termination_wait=1)
     before = stack.ecs_service()
     assert [ts["status"] for ts in before["taskSets"]] == ["PRIMARY"]
     blue_task_set = before["taskSets"][0]["id"]
@@ -31,7 +31,7 @@ def test_all_at_once_runs_the_lifecycle_in_order_and_swaps_task_sets(endpoint: s
                 if event["status"] != "Pending" and event["lifecycleEventName"] not in seen:
                     seen.append(event["lifecycleEventName"])
             prod, test = stack.prod_weights(), stack.test_weights()
-            if test == {stack.green_tg: 1} and prod.get(stack.green_tg, 0) == 0:
+            if test == {stack.green_tg: 100, stack.blue_tg: 0} and prod.get(stack.green_tg, 0) == 0:
                 test_listener_on_green_before_prod = True
         if info["status"] in TERMINAL:
             break

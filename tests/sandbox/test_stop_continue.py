@@ -24,7 +24,7 @@ def test_stop_deployment_ready_option_waits_for_continue(endpoint: str) -> None:
     assert events["AfterAllowTestTraffic"] == "Succeeded"
     assert events["BeforeAllowTraffic"] == events["AllowTraffic"] == "Pending"
     # Test traffic reaches the replacement; production still the original.
-    assert stack.test_weights() == {stack.green_tg: 1}
+    assert stack.test_weights() == {stack.green_tg: 100, stack.blue_tg: 0}
     assert stack.prod_weights() == {stack.blue_tg: 1}
     time.sleep(0.3)
     assert stack.deployment(deployment_id)["status"] == "Ready"
@@ -78,7 +78,7 @@ def test_stop_with_rollback_returns_traffic_to_the_original(endpoint: str) -> No
     assert rollback["rollbackInfo"]["rollbackTriggeringDeploymentId"] == deployment_id
 
     assert stack.prod_weights() == {stack.blue_tg: 100, stack.green_tg: 0}
-    assert stack.test_weights() == {stack.blue_tg: 1}
+    assert stack.test_weights() == {stack.blue_tg: 100, stack.green_tg: 0}
     service = stack.ecs_service()
     assert [ts["status"] for ts in service["taskSets"]] == ["PRIMARY"]
     assert service["taskSets"][0]["loadBalancers"][0]["targetGroupArn"] == stack.blue_tg

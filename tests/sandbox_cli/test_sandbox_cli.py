@@ -214,14 +214,19 @@ BAD_FAULTS = [
 ]
 
 
-def test_fault_rejects_bad_settings_and_sets_nothing(sandbox) -> None:
+def test_fault_rejects_bad_settings_and_sets_nothing(sandbox, monkeypatch, capsys) -> None:
+    # In-process (orchestrator.cli.run): the same code path as the console script, without a
+    # Python start-up per case.
+    from orchestrator.cli import run
+
+    monkeypatch.setenv("ORCHESTRATOR_SANDBOX_DIR", str(sandbox.sandbox_dir))
     before = sandbox.control.faults()
     for args, message in BAD_FAULTS:
-        result = sandbox.cli("sandbox", "fault", *args)
-        _no_traceback(result)
-        assert result.returncode == 2, (args, result.stdout, result.stderr)
-        assert result.stderr.startswith("error: "), (args, result.stderr)
-        assert message in result.stderr, (args, result.stderr)
+        code = run(["sandbox", "fault", *args])
+        err = capsys.readouterr().err
+        assert code == 2, (args, err)
+        assert err.startswith("error: "), (args, err)
+        assert message in err, (args, err)
     assert sandbox.control.faults() == before
 
 

@@ -265,7 +265,7 @@ def start(
     """Start, provision and record a background sandbox. The caller has checked it is not running."""
     from orchestrator.sandbox.provision import provision
 
-    root = Path(project_root or Path.cwd())
+    root = Path(project_root or Path.cwd()).resolve()
     if not (root / "taskdef.json").is_file():
         raise InputError(f"{root / 'taskdef.json'}: no such file", hint="run from the project root")
     validate_start(port, time_scale)

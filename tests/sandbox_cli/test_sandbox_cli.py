@@ -276,3 +276,12 @@ def _no_leaked_launchers(tmp_path: Path):
             pid = int(json.loads((state / "server.json").read_text())["pid"])
             if is_launcher(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_up_outside_a_project_says_where_taskdef_is_missing(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    result = _cli(state, tmp_path, "sandbox", "up")
+    _no_traceback(result)
+    assert result.returncode == 2
+    assert f"{tmp_path / 'taskdef.json'}: no such file" in result.stderr
+    assert not (state / "server.json").exists()

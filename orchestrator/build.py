@@ -33,6 +33,7 @@ from orchestrator.events import BuildOutput, ImagePushed, Message, StepFinished,
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
+    from orchestrator.commands.common import Target
     from orchestrator.report import Reporter
 
 BUILDERS = ("docker", "buildah", "podman")
@@ -482,3 +483,64 @@ def _pushed_digest(builder: Builder, ref: str, digestfile: Path, lines: list[str
             if item.startswith(repo + "@"):
                 return item.split("@", 1)[1]
     return None
+
+
+def sandbox_repository(ecr_url: str) -> tuple[str, bool]:
+    """(repository, login) for the sandbox: the ECR repository's path on the sandbox's local registry.
+
+    Starts the registry when needed and records it in the sandbox state. The login still runs: its
+    token comes from the sandbox's GetAuthorizationToken.
+    """
+    from dataclasses import replace
+
+    from orchestrator.sandbox.registry import ensure_registry, running_registry
+    from orchestrator.sandbox.state import load_info, sandbox_dir, save_info
+
+    home = sandbox_dir()
+    addr = running_registry(home) or ensure_registry(home)
+    if addr is None:
+        raise InputError(
+            "the sandbox has no local registry to push to: docker-registry is not installed",
+            hint="apt-get install docker-registry, or build only with --no-push",
+        )
+    info = load_info()
+    if info is not None and info.registry != addr:
+        save_info(replace(info, registry=addr))
+    return f"{addr}/{check_repository(ecr_url).split('/', 1)[1]}", True
+
+
+def build_for_target(
+    target: Target,
+    reporter: Reporter,
+    *,
+    sandbox: bool,
+    context: Path | None = None,
+    dockerfile: Path | None = None,
+    tags: Sequence[str] = (),
+    builder: str = "auto",
+    build_args: Sequence[str] = (),
+    platform: str | None = None,
+    require_clean: bool = False,
+) -> BuildResult:
+    """Build and push the image of target's service to its ECR repository (the sandbox registry with
+    sandbox=True): what `release --build` chains before rendering with result.image."""
+    repo = check_repository(target.service.ecr_repository_url)
+    login = ECR_HOST.match(repo.split("/", 1)[0]) is not None
+    if sandbox:
+        repo, login = sandbox_repository(repo)
+    if context is None:
+        from orchestrator.commands.build import default_context
+
+        context = default_context()
+    spec = BuildSpec(
+        repository=repo,
+        context=context,
+        dockerfile=dockerfile,
+        tags=tuple(tags),
+        builder=builder,
+        build_args=tuple(build_args),
+        platform=platform,
+        login=login,
+        require_clean=require_clean,
+    )
+    return build_and_push(spec, reporter, target.aws)

@@ -148,8 +148,10 @@ def _spec(
         aws = target.aws
         repo = check_repository(repository or target.service.ecr_repository_url)
         login = ECR_HOST.match(repo.split("/", 1)[0]) is not None
-        if sandbox:
-            repo, login = _sandbox_repository(repo, push)
+        if sandbox and push:
+            from orchestrator.build import sandbox_repository
+
+            repo, login = sandbox_repository(repo)
     if push and login and aws is None:
         raise InputError("an ECR login needs AWS credentials and a region")
     return (
@@ -167,27 +169,3 @@ def _spec(
         ),
         aws,
     )
-
-
-def _sandbox_repository(ecr_url: str, push: bool) -> tuple[str, bool]:
-    """The sandbox's ECR repository path on its local registry (started when needed)."""
-    from dataclasses import replace
-
-    from orchestrator.errors import InputError
-    from orchestrator.sandbox.registry import ensure_registry, running_registry
-    from orchestrator.sandbox.state import load_info, sandbox_dir, save_info
-
-    if not push:
-        return ecr_url, False
-    home = sandbox_dir()
-    addr = running_registry(home) or ensure_registry(home)
-    if addr is None:
-        raise InputError(
-            "the sandbox has no local registry to push to: docker-registry is not installed",
-            hint="apt-get install docker-registry, or build only with --no-push",
-        )
-    info = load_info()
-    if info is not None and info.registry != addr:
-        save_info(replace(info, registry=addr))
-    # The login still runs: its token comes from the sandbox's GetAuthorizationToken.
-    return f"{addr}/{ecr_url.split('/', 1)[1]}", True

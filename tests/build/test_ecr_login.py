@@ -138,3 +138,35 @@ def test_under_github_actions_the_password_is_masked_and_shown_nowhere_else(
     assert mentions == [f"::add-mask::{password}"]
     assert password not in out.read_text() and password not in summ.read_text()
     assert f"{REPO}@{FAKE_DIGEST}" in out.read_text()
+
+
+def test_build_for_target_is_what_release_build_chains(
+    sandbox,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    fake_buildah: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from orchestrator.build import build_for_target
+    from orchestrator.commands.common import resolve_target
+
+    bindir, log = fake_buildah
+    for key, value in sandbox.env(PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}", FAKE_BUILDER_LOG=str(log)).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("GITHUB_ACTIONS", "false")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM scratch\n")
+    target = resolve_target(Path("terraform"), None, outputs_file(sandbox, tmp_path), False, None)
+    events: list = []
+
+    class Rep:
+        def emit(self, e) -> None:  # type: ignore[no-untyped-def]
+            events.append(e)
+
+        def close(self) -> None:
+            pass
+
+    result = build_for_target(target, Rep(), sandbox=False, context=ctx, tags=["t2"], builder="buildah")
+    assert result.image == f"{REPO}@{FAKE_DIGEST}"
+    assert [json.loads(line)["argv"][1] for line in log.read_text().splitlines()] == ["build", "login", "push"]
+    assert events[-1].kind == "image_pushed"

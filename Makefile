@@ -77,6 +77,17 @@ sandbox-up: setup ## Start the embedded AWS sandbox in the background with the e
 sandbox-down: ## Stop the background sandbox
 	$(ORCH) sandbox down
 
+# The release pipeline (docs/release.md).
+demo: setup ## Start the sandbox, release a new image of the example service live, show what serves it, stop
+	./scripts/demo.sh
+
+bench: setup tools ## orchestrator release vs aws ecs deploy on the same sandbox deployment, as ratios
+	$(BIN)/python bench/release_bench.py
+
+release: setup ## Release IMAGE=<uri> to ENV (SERVICE=<key> when there are several); RELEASE_ARGS for more
+	@test -n "$(IMAGE)" || { echo "make release: set IMAGE=<image uri>" >&2; exit 2; }
+	$(ORCH) release --env $(ENV) --image $(IMAGE) $(if $(SERVICE),--service $(SERVICE),) $(RELEASE_ARGS)
+
 clean: ## Remove venvs and sandbox state
 	-$(ORCH) sandbox down 2>/dev/null
 	rm -rf $(VENV) $(TOOLS) .sandbox .pytest_cache .mypy_cache .ruff_cache

@@ -17,9 +17,22 @@ import traceback
 import uuid
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from orchestrator.sandbox.engine_ecs import (
+    DeploymentError,
+    Resolved,
+    backends,
+    hooks_of,
+    listener_weights,
+    network_of,
+    parse_appspec,
+    service_event,
+    set_task_set_counts,
+    short_id,
+    target_service,
+    utcnow,
+)
 from orchestrator.sandbox.faults import DeploymentFaults
 
 LOCK = threading.RLock()
@@ -68,145 +81,12 @@ def default_time_scale() -> float:
     return DEFAULT_TIME_SCALE
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class DeploymentError(Exception):
-    """A deployment fails: errorInformation code/message, plus the lifecycle event's diagnostics."""
-
-    def __init__(self, code: str, message: str, diagnostics: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.diagnostics = diagnostics
-
-
 @dataclass
 class Hold:
     """Yielded by a run to wait for continue_deployment (or the simulated timeout)."""
 
     wait_type: str  # READY_WAIT | TERMINATION_WAIT
     timeout: float  # simulated seconds
-
-
-@dataclass
-class Resolved:
-    """What a deployment acts on, worked out from its group, the AppSpec and the listeners."""
-
-    cluster: str
-    service: str
-    service_arn: str
-    task_definition: str
-    container_name: str
-    container_port: int
-    network_configuration: dict[str, Any] | None
-    platform_version: str | None
-    hooks: dict[str, str]
-    prod_listener: str
-    test_listener: str | None
-    blue_tg_arn: str
-    blue_tg_name: str
-    green_tg_arn: str
-    green_tg_name: str
-
-
-def parse_appspec(revision: dict[str, Any] | None) -> dict[str, Any]:
-    import yaml
-
-    if not revision:
-        raise DeploymentError("INVALID_REVISION", "The deployment has no revision.")
-    kind = revision.get("revisionType")
-    if kind == "AppSpecContent":
-        content = (revision.get("appSpecContent") or {}).get("content")
-    elif kind == "String":
-        content = (revision.get("string") or {}).get("content")
-    else:
-        raise DeploymentError(
-            "INVALID_REVISION", f"The revision type {kind} is not supported for the ECS compute platform."
-        )
-    try:
-        spec = yaml.safe_load(content or "")
-    except yaml.YAMLError as exc:
-        raise DeploymentError("INVALID_REVISION", f"The AppSpec file cannot be parsed: {exc}") from exc
-    if not isinstance(spec, dict) or not spec.get("Resources"):
-        raise DeploymentError("INVALID_REVISION", "The AppSpec file is missing the Resources section.")
-    return spec
-
-
-def _target_service(spec: dict[str, Any]) -> dict[str, Any]:
-    for resource in spec.get("Resources") or []:
-        if not isinstance(resource, dict):
-            continue
-        for body in resource.values():
-            if isinstance(body, dict) and body.get("Type") == "AWS::ECS::Service":
-                return dict(body.get("Properties") or {})
-    raise DeploymentError("INVALID_REVISION", "The AppSpec file has no resource of type AWS::ECS::Service.")
-
-
-def _hooks(spec: dict[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for hook in spec.get("Hooks") or []:
-        if isinstance(hook, dict):
-            for name, target in hook.items():
-                out[str(name)] = str(target)
-    return out
-
-
-def _network(props: dict[str, Any]) -> dict[str, Any] | None:
-    awsvpc = (props.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration") or (
-        props.get("NetworkConfiguration") or {}
-    ).get("awsvpcConfiguration")
-    if not awsvpc:
-        return None
-    conf: dict[str, Any] = {"subnets": list(awsvpc.get("Subnets") or awsvpc.get("subnets") or [])}
-    groups = awsvpc.get("SecurityGroups") or awsvpc.get("securityGroups")
-    if groups:
-        conf["securityGroups"] = list(groups)
-    public = awsvpc.get("AssignPublicIp") or awsvpc.get("assignPublicIp")
-    if public:
-        conf["assignPublicIp"] = public
-    return {"awsvpcConfiguration": conf}
-
-
-def _backends(account_id: str, region: str) -> tuple[Any, Any]:
-    from moto.ecs.models import ecs_backends
-    from moto.elbv2.models import elbv2_backends
-
-    return ecs_backends[account_id][region], elbv2_backends[account_id][region]
-
-
-def listener_weights(listener: Any) -> dict[str, int]:
-    """Target group ARN -> weight of the listener's default forward action."""
-    if not listener.default_actions:
-        return {}
-    data = listener.default_actions[0].data
-    groups = (data.get("ForwardConfig") or {}).get("TargetGroups") or []
-    if groups:
-        return {g["TargetGroupArn"]: int(g.get("Weight", 1)) for g in groups}
-    if data.get("TargetGroupArn"):
-        return {data["TargetGroupArn"]: 1}
-    return {}
-
-
-def _service_event(service: Any, message: str) -> None:
-    service.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": utcnow(), "message": message})
-    del service.events[100:]
-
-
-def _short_id(task_set: Any) -> str:
-    return str(task_set.id)
-
-
-def set_task_set_counts(task_set: Any, desired: int, running: int, stable: bool) -> None:
-    task_set.computed_desired_count = desired
-    task_set.running_count = running
-    task_set.pending_count = max(desired - running, 0)
-    status = "STEADY_STATE" if stable else "STABILIZING"
-    if getattr(task_set, "stabilityStatus", None) != status:
-        task_set.stabilityStatus = status
-        task_set.stabilityStatusAt = utcnow()
-    task_set.updatedAt = utcnow()
 
 
 class Run:
@@ -294,7 +174,7 @@ class Run:
         if not services:
             raise DeploymentError("INVALID_ECS_SERVICE", "The deployment group has no ECS service.")
         cluster, service_name = services[0]["clusterName"], services[0]["serviceName"]
-        ecs, elbv2 = _backends(self.account_id, self.region)
+        ecs, elbv2 = backends(self.account_id, self.region)
         try:
             service = ecs._get_service(cluster, service_name)
         except Exception as exc:
@@ -324,7 +204,7 @@ class Run:
         # The replacement goes to whichever group does not carry production traffic now.
         blue_index = 0 if weights.get(arns[0], 0) >= weights.get(arns[1], 0) else 1
         spec = parse_appspec(self.deployment.revision)
-        props = _target_service(spec)
+        props = target_service(spec)
         lb = props.get("LoadBalancerInfo") or {}
         task_def = props.get("TaskDefinition")
         if not task_def or not lb.get("ContainerName") or lb.get("ContainerPort") is None:
@@ -339,9 +219,9 @@ class Run:
             task_definition=str(task_def),
             container_name=str(lb["ContainerName"]),
             container_port=int(lb["ContainerPort"]),
-            network_configuration=_network(props) or (service.network_configuration or None),
+            network_configuration=network_of(props) or (service.network_configuration or None),
             platform_version=props.get("PlatformVersion") or service.platform_version,
-            hooks=_hooks(spec),
+            hooks=hooks_of(spec),
             prod_listener=prod,
             test_listener=test,
             blue_tg_arn=arns[blue_index],
@@ -353,13 +233,13 @@ class Run:
     # ---- ECS / ELB effects -------------------------------------------------------------------
     def _ecs_service(self) -> Any:
         assert self.resolved is not None
-        ecs, _ = _backends(self.account_id, self.region)
+        ecs, _ = backends(self.account_id, self.region)
         return ecs._get_service(self.resolved.cluster, self.resolved.service)
 
     def _point_listener(self, arn: str | None, weights: list[tuple[str, int]]) -> None:
         if not arn:
             return
-        _, elbv2 = _backends(self.account_id, self.region)
+        _, elbv2 = backends(self.account_id, self.region)
         action: dict[str, Any]
         if len(weights) == 1:
             action = {"Type": "forward", "TargetGroupArn": weights[0][0]}
@@ -382,7 +262,7 @@ class Run:
     def create_green(self) -> Any:
         r = self.resolved
         assert r is not None
-        ecs, _ = _backends(self.account_id, self.region)
+        ecs, _ = backends(self.account_id, self.region)
         service = self._ecs_service()
         # Leftovers of an earlier failed deployment on the replacement group go first.
         for ts in list(service.task_sets):
@@ -422,20 +302,20 @@ class Run:
         info = self.task_set_info(task_set, label)
         info.update(runningCount=0, pendingCount=0, desiredCount=0, status="DRAINING", trafficWeight=0.0)
         self.gone[label] = info
-        ecs, _ = _backends(self.account_id, self.region)
+        ecs, _ = backends(self.account_id, self.region)
         with contextlib.suppress(Exception):
             ecs.delete_task_set(r.cluster, r.service, task_set.task_set_arn)
-        _service_event(self._ecs_service(), f"(service {r.service}) deleted task set {_short_id(task_set)}.")
+        service_event(self._ecs_service(), f"(service {r.service}) deleted task set {short_id(task_set)}.")
 
     def make_primary(self, task_set: Any) -> None:
         r = self.resolved
         assert r is not None
-        ecs, _ = _backends(self.account_id, self.region)
+        ecs, _ = backends(self.account_id, self.region)
         ecs.update_service_primary_task_set(r.cluster, r.service, task_set.task_set_arn)
         service = self._ecs_service()
         service.running_count = service.desired_count
         service.pending_count = 0
-        _service_event(service, f"(service {r.service}) updated the primary task set to {_short_id(task_set)}.")
+        service_event(service, f"(service {r.service}) updated the primary task set to {short_id(task_set)}.")
 
     def task_set_info(self, task_set: Any, label: str) -> dict[str, Any]:
         r = self.resolved
@@ -444,7 +324,7 @@ class Run:
             return dict(self.gone[label])
         weight = self.green_weight if label == "Green" else 100.0 - self.green_weight
         return {
-            "identifer": _short_id(task_set),  # sic: AWS's member name
+            "identifer": short_id(task_set),  # sic: AWS's member name
             "desiredCount": int(getattr(task_set, "computed_desired_count", 0)),
             "pendingCount": int(getattr(task_set, "pending_count", 0)),
             "runningCount": int(getattr(task_set, "running_count", 0)),
@@ -526,22 +406,22 @@ class Run:
         yield from self.check_fault("Install")
         self.green_ts = green = self.create_green()
         desired = service.desired_count
-        _service_event(
+        service_event(
             service,
-            f"(service {r.service}, taskSet {_short_id(green)}) has started {desired} tasks: "
+            f"(service {r.service}, taskSet {short_id(green)}) has started {desired} tasks: "
             + " ".join(f"(task {uuid.uuid4().hex})" for _ in range(max(desired, 1))),
         )
         yield Durations.INSTALL / 2
         if self.faults.unhealthy:
             for _ in range(3):
-                _service_event(
+                service_event(
                     service,
-                    f"(service {r.service}, taskSet {_short_id(green)}) (port {r.container_port}) is unhealthy in "
+                    f"(service {r.service}, taskSet {short_id(green)}) (port {r.container_port}) is unhealthy in "
                     f"(target-group {r.green_tg_arn}) due to (reason Health checks failed).",
                 )
-                _service_event(
+                service_event(
                     service,
-                    f"(service {r.service}, taskSet {_short_id(green)}) has stopped {max(desired, 1)} running tasks: "
+                    f"(service {r.service}, taskSet {short_id(green)}) has stopped {max(desired, 1)} running tasks: "
                     f"(task {uuid.uuid4().hex}). Reason: Task failed ELB health checks in "
                     f"(target-group {r.green_tg_arn})",
                 )
@@ -561,9 +441,9 @@ class Run:
         set_task_set_counts(green, desired, max(desired // 2, 0), stable=False)
         yield Durations.INSTALL / 2
         set_task_set_counts(green, desired, desired, stable=True)
-        _service_event(
+        service_event(
             service,
-            f"(service {r.service}, taskSet {_short_id(green)}) registered {desired} targets in "
+            f"(service {r.service}, taskSet {short_id(green)}) registered {desired} targets in "
             f"(target-group {r.green_tg_arn})",
         )
         self.end("Install")
@@ -616,7 +496,7 @@ class Run:
             if minutes > 0:
                 yield Hold("TERMINATION_WAIT", minutes * 60)
             self.delete_task_set(self.blue_ts, "Blue")
-        _service_event(service, f"(service {r.service}) has reached a steady state.")
+        service_event(service, f"(service {r.service}) has reached a steady state.")
         self.succeed()
 
     def rollback_steps(self) -> Generator[float | Hold, None, None]:

@@ -23,6 +23,7 @@ from moto.ecs.models import EC2ContainerServiceBackend, TaskSet
 
 from orchestrator.sandbox.deployment_configs import BUILTIN, ECS_DEFAULT, DeploymentConfig
 from orchestrator.sandbox.engine import ACTIVE_STATUSES, ENGINE, LOCK
+from orchestrator.sandbox.engine_ecs import set_task_set_counts
 from orchestrator.sandbox.faults import FAULTS
 
 MOTO_VERSION = "5.2.5"
@@ -584,8 +585,6 @@ def create_service(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) 
         )
         task_set.scale = {"value": 100.0, "unit": "PERCENT"}
         task_set.status = "PRIMARY"
-        from orchestrator.sandbox.engine import set_task_set_counts
-
         set_task_set_counts(task_set, service.desired_count, service.desired_count, stable=True)
         service.running_count = service.desired_count
         service.pending_count = 0

@@ -82,9 +82,12 @@ _ECR_LIFECYCLE = json.dumps(
 )
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-_OUTPUT_TYPE: list[Any] = [
-    "map",
-    ["object", {k: ("number" if k == "container_port" else "string") for k in SERVICE_KEYS}],
+# Terraform types a `{ for k, s in var.services : k => {...} }` output as an object (not a map), keyed
+# by service, with attribute names sorted: `terraform output -json` says
+# ["object", {"web": ["object", {"alb_dns_name": "string", ...}]}].
+_SERVICE_TYPE: list[Any] = [
+    "object",
+    {k: ("number" if k == "container_port" else "string") for k in sorted(SERVICE_KEYS)},
 ]
 
 # boto3 clients are slow to build (model loading) and provisioning runs before every test: keep one
@@ -399,10 +402,19 @@ def _service(
 
 
 def outputs_document(region: str, services: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Wrap plain values the way `terraform output -json` does."""
+    """Wrap plain values the way `terraform output -json` of terraform/ does (keys sorted, as it prints them).
+
+    The root's third output, ci_deploy_role_arn, is null without a CI role and Terraform then leaves it
+    out of `terraform output -json`; the sandbox has no CI role either.
+    """
+    keys = sorted(services)
     return {
         "aws_region": {"sensitive": False, "type": "string", "value": region},
-        "services": {"sensitive": False, "type": _OUTPUT_TYPE, "value": services},
+        "services": {
+            "sensitive": False,
+            "type": ["object", {k: _SERVICE_TYPE for k in keys}],
+            "value": {k: {attr: services[k][attr] for attr in sorted(services[k])} for k in keys},
+        },
     }
 
 

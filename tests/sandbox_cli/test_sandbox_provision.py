@@ -186,9 +186,18 @@ def test_outputs_file_is_terraform_output_json(sandbox) -> None:
         assert output["sensitive"] is False
     assert raw["aws_region"]["value"] == sandbox.region
     assert set(raw["services"]["value"]["web"]) == set(SERVICE_KEYS)
-    if EXAMPLE.exists():  # the design's example: same output names and the same declared types
+    # As Terraform types the root's `{ for k, s in var.services : k => {...} }` output.
+    assert raw["aws_region"]["type"] == "string"
+    kind, members = raw["services"]["type"]
+    assert (kind, list(members)) == ("object", ["web"])
+    assert members["web"] == [
+        "object",
+        {k: "number" if k == "container_port" else "string" for k in sorted(SERVICE_KEYS)},
+    ]
+    if EXAMPLE.exists():  # the design's example: the same outputs and service keys
         example = json.loads(EXAMPLE.read_text())
-        assert {k: v["type"] for k, v in raw.items()} == {k: v["type"] for k, v in example.items()}
+        assert set(raw) == set(example)
+        assert set(raw["services"]["value"]["web"]) == set(example["services"]["value"]["web"])
     outputs = load_outputs_file(sandbox.outputs_path)
     key, svc = outputs.service(None)
     assert (key, svc.cluster_name, svc.service_name, svc.container_name) == ("web", "demo", "web", "web")

@@ -22,6 +22,7 @@ from typing import Any
 from orchestrator.sandbox.engine_ecs import (
     DeploymentError,
     Resolved,
+    add_stopped_tasks,
     backends,
     hooks_of,
     listener_weights,
@@ -413,7 +414,11 @@ class Run:
         )
         yield Durations.INSTALL / 2
         if self.faults.unhealthy:
+            ecs, _ = backends(self.account_id, self.region)
+            reason = f"Task failed ELB health checks in (target-group {r.green_tg_arn})"
             for _ in range(3):
+                stopped = add_stopped_tasks(ecs, r.cluster, r.service, green, min(max(desired, 1), 3), reason)
+                names = " ".join(f"(task {arn.rsplit('/', 1)[-1]})" for arn in stopped) or f"(task {uuid.uuid4()})"
                 service_event(
                     service,
                     f"(service {r.service}, taskSet {short_id(green)}) (port {r.container_port}) is unhealthy in "
@@ -422,8 +427,7 @@ class Run:
                 service_event(
                     service,
                     f"(service {r.service}, taskSet {short_id(green)}) has stopped {max(desired, 1)} running tasks: "
-                    f"(task {uuid.uuid4().hex}). Reason: Task failed ELB health checks in "
-                    f"(target-group {r.green_tg_arn})",
+                    f"{names}. Reason: {reason}",
                 )
                 yield Durations.INSTALL_UNHEALTHY / 3
             raise DeploymentError(

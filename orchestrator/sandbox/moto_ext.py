@@ -82,6 +82,23 @@ INTERNALS: dict[str, tuple[str, ...] | None] = {
     ),
     "moto.ecs.models.EC2ContainerServiceBackend._get_service": ("self", "cluster_str", "service_str"),
     "moto.ecs.models.EC2ContainerServiceBackend.describe_task_definition": ("self", "task_definition_str"),
+    "moto.ecs.models.EC2ContainerServiceBackend._get_cluster": ("self", "name"),
+    "moto.ecs.models.Task.__init__": (
+        "self",
+        "cluster",
+        "task_definition",
+        "container_instance_arn",
+        "resource_requirements",
+        "backend",
+        "group",
+        "launch_type",
+        "overrides",
+        "started_by",
+        "tags",
+        "networking_configuration",
+        "platform_version",
+        "capacity_provider_name",
+    ),
     "moto.elbv2.models.ELBv2Backend.modify_listener": (
         "self",
         "arn",
@@ -161,6 +178,7 @@ MODEL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "task_definition",
     ),
     "FakeListener": ("arn", "default_actions"),
+    "EC2ContainerServiceBackend": ("tasks", "services"),
     "FakeAction": ("data",),
 }
 # CodeDeploy actions we add; moto must not have its own (ours would silently shadow it).

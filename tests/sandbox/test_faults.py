@@ -73,6 +73,11 @@ def test_unhealthy_replacement_fails_install(endpoint: str, control: SandboxCont
     messages = [e["message"] for e in stack.ecs_service()["events"]]
     assert any("is unhealthy in (target-group" in m for m in messages)
     assert any("Task failed ELB health checks" in m for m in messages)
+    ecs = stack.c("ecs")
+    stopped = ecs.list_tasks(cluster=stack.cluster, serviceName=stack.service, desiredStatus="STOPPED")["taskArns"]
+    assert stopped
+    tasks = ecs.describe_tasks(cluster=stack.cluster, tasks=stopped)["tasks"]
+    assert all(t["lastStatus"] == "STOPPED" and "failed ELB health checks" in t["stoppedReason"] for t in tasks)
     assert stack.prod_weights() == {stack.blue_tg: 1}
     assert control.faults()["unhealthy"] is False
 

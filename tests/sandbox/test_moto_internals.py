@@ -81,6 +81,7 @@ objects = {
     "TaskSet": task_set,
     "FakeListener": listener,
     "FakeAction": listener.default_actions[0],
+    "EC2ContainerServiceBackend": ecs,
 }
 for kind, names in moto_ext.MODEL_ATTRIBUTES.items():
     for name in names:

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import AwsRefused, DeploymentFailed, TimedOut
-from orchestrator.events import DeploymentProgress, LifecycleStatus, LiveVerified, Message
+from orchestrator.events import DeploymentProgress, LifecycleChanged, LifecycleStatus, LiveVerified, Message
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
@@ -323,6 +323,7 @@ def watch(
     deadline = clock() + timeout
     policy = PollPolicy()
     last_key: tuple[Any, ...] | None = None
+    last_view: DeploymentView | None = None
     changed_at = clock()
     throttled_in_a_row = 0
     polls = 0
@@ -356,7 +357,12 @@ def watch(
             view = fresh
             now = clock()
             if view.key() != last_key:
+                previous = {e.name: e.status for e in (last_view.lifecycle if last_view else ())}
+                for event in view.lifecycle:
+                    if event.status != previous.get(event.name, "Pending"):
+                        reporter.emit(LifecycleChanged(deployment_id, event.name, event.status, event.duration_s))
                 last_key = view.key()
+                last_view = view
                 changed_at = now
                 policy.changed()
                 reporter.emit(

@@ -145,6 +145,11 @@ class Summary(Event):
 # --- operations (status, history, doctor, release policies) ---
 
 
+def _short(arn: str | None) -> str:
+    """family:revision of a task definition ARN (plain lines; JSON keeps the ARN)."""
+    return arn.rsplit("/", 1)[-1] if arn else "-"
+
+
 def _pct(weights: dict[str, float]) -> str:
     return ", ".join(f"{name} {w:g}%" for name, w in weights.items()) or "none"
 
@@ -172,12 +177,12 @@ class StatusReport(Event):
         lines = [
             f"{self.service} (cluster {self.cluster}, {self.controller} controller): "
             f"{self.running}/{self.desired} tasks running",
-            f"  serving: {self.task_definition or '-'}  image {self.image or '-'}",
+            f"  serving: {_short(self.task_definition)}  image {self.image or '-'}",
             f"  production traffic: {_pct(self.production)} · test traffic: {_pct(self.test)}",
         ]
         for ts in self.task_sets:
             lines.append(
-                f"  task set {ts.get('id')} {ts.get('status')}: {ts.get('task_definition')} on "
+                f"  task set {ts.get('id')} {ts.get('status')}: {_short(ts.get('task_definition'))} on "
                 f"{ts.get('target_group') or '-'}, {ts.get('running')}/{ts.get('desired')} running, "
                 f"production {ts.get('production_weight', 0):g}%"
             )
@@ -185,7 +190,7 @@ class StatusReport(Event):
             a = self.active_deployment
             steps = " ".join(f"{e.name}:{e.status}" for e in self.lifecycle) or "no lifecycle yet"
             lines.append(
-                f"  active deployment {a.get('deployment_id')} {a.get('status')} → {a.get('task_definition') or '?'}"
+                f"  active deployment {a.get('deployment_id')} {a.get('status')} → {_short(a.get('task_definition'))}"
             )
             lines.append(f"    {steps}")
         else:
@@ -196,7 +201,7 @@ class StatusReport(Event):
             error = f": {last['error']}" if last.get("error") else ""
             lines.append(
                 f"  last deployment {last.get('deployment_id')} {last.get('status')}{took} "
-                f"({last.get('task_definition') or '?'}){error}"
+                f"({_short(last.get('task_definition'))}){error}"
             )
         return "\n".join(lines)
 
@@ -369,3 +374,18 @@ class ImagePushed(Event):
 
     def describe(self) -> str:
         return f"pushed {self.image} (tags {', '.join(self.tags)})"
+
+
+@dataclass(frozen=True)
+class LifecycleChanged(Event):
+    """One lifecycle event of a deployment changed status (plain logs get one line per step)."""
+
+    kind: ClassVar[str] = "lifecycle_event"
+    deployment_id: str
+    name: str
+    status: str
+    duration_s: float | None = None
+
+    def describe(self) -> str:
+        took = f" in {self.duration_s:.1f}s" if self.duration_s is not None and self.status != "InProgress" else ""
+        return f"{self.deployment_id} {self.name} {self.status}{took}"

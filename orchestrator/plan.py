@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.deployment import WaitModel
-from orchestrator.errors import DeploymentFailed, Interrupted
+from orchestrator.errors import DeploymentFailed, InputError, Interrupted, OrchestratorError
 from orchestrator.events import (
     DeploymentCreated,
     DeploymentFinished,
@@ -295,7 +295,14 @@ class Executor:
         from orchestrator.aws import refusals
 
         self.started = time.monotonic()
-        self.result.update(image=plan.image, status="NotStarted", phases=self.phases)
+        self.result.update(
+            image=plan.image,
+            status="NotStarted",
+            phases=self.phases,
+            task_definition_arn=None,
+            deployment_id=None,
+            rollback_deployment_id=None,
+        )
         try:
             with sigterm_as_interrupt(), refusals():
                 for step in plan.steps:
@@ -331,14 +338,19 @@ class Executor:
         if isinstance(step, RegisterTaskDefinition):
             # Results are recorded inside the deferred block: an interrupt raised at its end must see them.
             with self._timed("register", step.taskdef.get("family", "")), deferred_interrupts():
-                td = self.aws.client("ecs").register_task_definition(**step.taskdef)["taskDefinition"]
+                with _rejected("ecs refused the task definition", InputError):
+                    td = self.aws.client("ecs").register_task_definition(**step.taskdef)["taskDefinition"]
                 arn = str(td["taskDefinitionArn"])
                 self.values[step.output.name] = arn
                 self.result["task_definition_arn"] = arn
             self.reporter.emit(Registered(arn, str(td.get("family")), int(td.get("revision", 0)), step.image))
         elif isinstance(step, CreateDeployment):
             arn = self.resolve(step.task_definition)
-            with self._timed("create", f"{step.application}/{step.group}"), deferred_interrupts():
+            with (
+                self._timed("create", f"{step.application}/{step.group}"),
+                deferred_interrupts(),
+                _rejected(f"CodeDeploy refused the deployment (task definition {arn} is registered)", DeploymentFailed),
+            ):
                 dep = deployment.create_deployment(
                     self.aws,
                     step.application,
@@ -410,6 +422,19 @@ class Executor:
             self.result["rollback_status"] = "InProgress"
             return
         self.result["rollback_status"] = res.outcome
+
+
+@contextmanager
+def _rejected(what: str, error: type[OrchestratorError]) -> Iterator[None]:
+    """An AWS error on a write that is not a refusal (those are exit 4): one line with AWS's own words."""
+    from orchestrator.aws import as_refusal, error_code, error_message
+
+    try:
+        yield
+    except Exception as exc:
+        if not error_code(exc) or as_refusal(exc) is not None:
+            raise
+        raise error(f"{what}: {error_code(exc)}: {error_message(exc)}") from exc
 
 
 class _Timer:

@@ -275,6 +275,9 @@ def _pipeline(
         )
         result.update(image=plan.image, deployment_config=pre.config_name, timeout_s=budget)
         rep.emit(Validated(pre.checks, pre.config_name, budget))
+        # Release policies (--if-active, --force, re-attach) belong here: everything is validated and the
+        # plan is data; a policy may wait for or stop an active deployment, or replace the plan's
+        # register/create steps by following an existing deployment (Executor(values={"deployment_id": ...})).
         if dry_run:
             rep.emit(describe_plan(plan, _live_taskdef(target, pre.live_task_definition_arn)))
             result["status"] = "DryRun"

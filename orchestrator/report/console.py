@@ -21,6 +21,7 @@ from orchestrator.events import (
     DeploymentFinished,
     DeploymentProgress,
     Event,
+    LifecycleChanged,
     LifecycleStatus,
     Message,
     PlanRendered,
@@ -163,8 +164,8 @@ class ConsoleReporter:
             self.console.print(Text(event.describe(), style=style))
         elif isinstance(event, PlanRendered):
             self.console.print(Text(event.describe()))
-        elif isinstance(event, StepStarted):
-            return  # the finished line says it all
+        elif isinstance(event, StepStarted | LifecycleChanged):
+            return  # the panel (or the finished line) says it all
         elif isinstance(event, Message):
             style = {"warning": "yellow", "error": "red"}.get(event.level, "")
             self._line(Text(event.describe(), style=style))

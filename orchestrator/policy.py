@@ -280,15 +280,26 @@ def run_release(
 ) -> dict[str, Any]:
     """Apply the policies, then run the plan (or only its wait and verify steps when re-attaching)."""
     from orchestrator.aws import error_code
-    from orchestrator.plan import CreateDeployment, RegisterTaskDefinition
+    from orchestrator.errors import Interrupted
+    from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, sigterm_as_interrupt
 
     aws, svc = target.aws, target.service
     if policy.stop_on_cancel:
         executor.on_interrupt = stop_on_cancel(aws, svc, reporter, executor)
     for _ in range(MAX_RACES):
-        decision = before_create(policy, aws, svc, plan, reporter)
+        try:
+            # A cancelled CI job (SIGTERM) while waiting for or replacing another deployment: a clean exit.
+            with sigterm_as_interrupt():
+                decision = before_create(policy, aws, svc, plan, reporter)
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted before this release wrote anything") from None
         if decision.reattach is not None:
             active = decision.reattach
+            if policy.stop_on_cancel:
+                # Another release created it; cancelling this one must not stop theirs.
+                executor.on_interrupt = lambda dep: (
+                    f"interrupted; deployment {dep} (created by another release, re-attached) keeps running"
+                )
             executor.values.update(deployment_id=active.deployment_id, task_definition_arn=active.task_definition)
             executor.result.update(
                 deployment_id=active.deployment_id, task_definition_arn=active.task_definition, reattached=True

@@ -341,6 +341,10 @@ class Run:
         services = d.deployment_group.ecs_services or [{}]
         cluster = r.cluster if r else services[0].get("clusterName", "")
         name = r.service if r else services[0].get("serviceName", "")
+        arn = r.service_arn if r else ""
+        if not arn:
+            with contextlib.suppress(Exception):
+                arn = backends(self.account_id, self.region)[0]._get_service(cluster, name).arn
         infos = []
         if r is not None:
             for label, ts in (("Blue", self.blue_ts), ("Green", self.green_ts)):
@@ -351,7 +355,7 @@ class Run:
             "ecsTarget": {
                 "deploymentId": d.deployment_id,
                 "targetId": f"{cluster}:{name}",
-                "targetArn": r.service_arn if r else "",
+                "targetArn": arn,
                 "lastUpdatedAt": self.last_updated,
                 "lifecycleEvents": [dict(e) for e in self.events],
                 "status": self.target_status,

@@ -19,7 +19,7 @@ from moto.codedeploy.models import CodeDeployBackend, DeploymentInfo
 from moto.codedeploy.responses import CodeDeployResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.ecs.exceptions import InvalidParameterException
-from moto.ecs.models import EC2ContainerServiceBackend, TaskSet
+from moto.ecs.models import EC2ContainerServiceBackend, Service, TaskSet
 
 from orchestrator.sandbox.deployment_configs import BUILTIN, ECS_DEFAULT, DeploymentConfig
 from orchestrator.sandbox.engine import ACTIVE_STATUSES, ENGINE, LOCK
@@ -83,6 +83,7 @@ INTERNALS: dict[str, tuple[str, ...] | None] = {
     "moto.ecs.models.EC2ContainerServiceBackend._get_service": ("self", "cluster_str", "service_str"),
     "moto.ecs.models.EC2ContainerServiceBackend.describe_task_definition": ("self", "task_definition_str"),
     "moto.ecs.models.EC2ContainerServiceBackend._get_cluster": ("self", "name"),
+    "moto.ecs.models.Service._validate_network": ("self", "nc"),
     "moto.ecs.models.Task.__init__": (
         "self",
         "cluster",
@@ -621,6 +622,18 @@ def update_service(self: EC2ContainerServiceBackend, service_properties: dict[st
     return _original_update_service(self, service_properties)
 
 
+_original_validate_network = Service._validate_network
+
+
+def _validate_network(self: Service, nc: dict[str, Any]) -> Any:
+    awsvpc = nc.get("awsvpcConfiguration") or {}
+    if "securityGroups" in awsvpc:
+        return _original_validate_network(self, nc)
+    # AWS falls back to the VPC's default security group; moto's check needs the key (KeyError otherwise).
+    _original_validate_network(self, {**nc, "awsvpcConfiguration": {**awsvpc, "securityGroups": []}})
+    return nc
+
+
 _installed = False
 
 
@@ -642,6 +655,7 @@ def install() -> None:
         setattr(CodeDeployResponse, name, globals()[name])
     EC2ContainerServiceBackend.create_service = create_service  # type: ignore[method-assign]
     EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign]
+    Service._validate_network = _validate_network  # type: ignore[method-assign]
     # Task sets report their counts (AWS fills these; moto does not).
     TaskSet.computed_desired_count = 0  # type: ignore[attr-defined]
     TaskSet.running_count = 0  # type: ignore[attr-defined]

@@ -146,3 +146,20 @@ def test_update_service_task_definition_is_refused_on_a_code_deploy_service(endp
     # Scaling is still allowed.
     stack.c("ecs").update_service(cluster=stack.cluster, service=stack.service, desiredCount=3)
     assert stack.ecs_service()["desiredCount"] == 3
+
+
+def test_create_service_without_security_groups_is_accepted(endpoint: str) -> None:
+    stack = make_stack(endpoint)
+    ecs = stack.c("ecs")
+    subnets = stack.ecs_service()["networkConfiguration"]["awsvpcConfiguration"]["subnets"]
+    created = ecs.create_service(
+        cluster=stack.cluster,
+        serviceName="no-sg",
+        taskDefinition=stack.initial_task_definition,
+        desiredCount=1,
+        launchType="FARGATE",
+        deploymentController={"type": "CODE_DEPLOY"},
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}},
+    )["service"]
+    assert created["status"] == "ACTIVE"
+    assert [ts["status"] for ts in created["taskSets"]] == ["PRIMARY"]

@@ -110,6 +110,11 @@ class _Panel:
             icon, style = _STYLE.get(event.status, ("?", ""))
             table.add_row(Text(name), Text(f"{icon} {event.status}", style=style), _duration(event))
         parts: list[RenderableType] = [head, table, traffic_bar(self.blue, self.green)]
+        done = bool(self.lifecycle) and all(e.status in ("Succeeded", "Skipped") for e in self.lifecycle)
+        if done and self.status in ("InProgress", "Baking"):
+            parts.append(
+                Text("termination wait: the original task set is kept for a rollback, then removed", style="dim")
+            )
         if self.reason:
             parts.append(Text(self.reason, style="red"))
         if self.console_url:

@@ -270,14 +270,28 @@ class Run:
             on_green = any(lb.get("targetGroupArn") == r.green_tg_arn for lb in ts.load_balancers)
             if on_green and ts.status != "PRIMARY":
                 ecs.delete_task_set(r.cluster, r.service, ts.task_set_arn)
+        prefix = "The ECS service cannot be updated due to an unexpected error: "
         try:
-            ecs.describe_task_definition(r.task_definition)
+            task_definition = ecs.describe_task_definition(r.task_definition)
         except Exception as exc:
             raise DeploymentError(
-                "ECS_UPDATE_ERROR",
-                f"The ECS service cannot be updated due to an unexpected error: Unable to find task definition "
-                f"'{r.task_definition}'.",
+                "ECS_UPDATE_ERROR", f"{prefix}Unable to find task definition '{r.task_definition}'."
             ) from exc
+        # ECS refuses a task set whose load balancer names a container or port the task definition lacks.
+        containers = {c.get("name"): c for c in task_definition.container_definitions}
+        if r.container_name not in containers:
+            raise DeploymentError(
+                "ECS_UPDATE_ERROR",
+                f"{prefix}The container {r.container_name} does not exist in the task definition. "
+                "(Service: AmazonECS; Status Code: 400; Error Code: InvalidParameterException)",
+            )
+        ports = {m.get("containerPort") for m in containers[r.container_name].get("portMappings") or []}
+        if r.container_port not in ports:
+            raise DeploymentError(
+                "ECS_UPDATE_ERROR",
+                f"{prefix}The container {r.container_name} did not have a container port {r.container_port} "
+                "defined. (Service: AmazonECS; Status Code: 400; Error Code: InvalidParameterException)",
+            )
         # scale=None keeps moto from running tasks itself (its run_task needs container-level cpu/memory).
         task_set = ecs.create_task_set(
             r.service,

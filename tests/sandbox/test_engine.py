@@ -163,3 +163,37 @@ def test_create_service_without_security_groups_is_accepted(endpoint: str) -> No
     )["service"]
     assert created["status"] == "ACTIVE"
     assert [ts["status"] for ts in created["taskSets"]] == ["PRIMARY"]
+
+
+@pytest.mark.parametrize(
+    ("container", "port", "complaint"),
+    [("api", 8080, "container api does not exist"), ("web", 9999, "did not have a container port 9999")],
+)
+def test_appspec_naming_a_container_or_port_the_task_definition_lacks_fails_install(
+    endpoint: str, container: str, port: int, complaint: str
+) -> None:
+    import hashlib
+    import json
+
+    stack = make_stack(endpoint)
+    spec = json.loads(stack.appspec(stack.register_revision()))
+    spec["Resources"][0]["TargetService"]["Properties"]["LoadBalancerInfo"] = {
+        "ContainerName": container,
+        "ContainerPort": port,
+    }
+    content = json.dumps(spec)
+    deployment_id = stack.c("codedeploy").create_deployment(
+        applicationName=stack.app,
+        deploymentGroupName=stack.group,
+        revision={
+            "revisionType": "AppSpecContent",
+            "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()},
+        },
+    )["deploymentId"]
+    info = stack.wait(deployment_id, TERMINAL)
+    assert info["status"] == "Failed"
+    assert info["errorInformation"]["code"] == "ECS_UPDATE_ERROR"
+    assert complaint in info["errorInformation"]["message"]
+    events = {e["lifecycleEventName"]: e["status"] for e in stack.target(deployment_id)["lifecycleEvents"]}
+    assert events["Install"] == "Failed"
+    assert [ts["status"] for ts in stack.ecs_service()["taskSets"]] == ["PRIMARY"]

@@ -127,12 +127,15 @@ class SandboxMiddleware:
 
     @staticmethod
     def _read_body(environ: dict[str, Any]) -> bytes:
+        """Read the body for classification and put it back for moto (only when its length is known)."""
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
         stream = environ.get("wsgi.input")
-        body = stream.read(length) if (stream is not None and length > 0) else b""
+        if stream is None or length <= 0:
+            return b""
+        body: bytes = stream.read(length)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         return body

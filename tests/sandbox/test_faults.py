@@ -92,6 +92,9 @@ def test_throttle_answers_throttling_errors_until_cleared(endpoint: str, control
     with pytest.raises(ClientError) as query_protocol:
         elbv2.describe_load_balancers()
     assert query_protocol.value.response["Error"]["Code"] == "Throttling"
+    with pytest.raises(ClientError) as ec2_protocol:
+        client(endpoint, "ec2").describe_vpcs()
+    assert ec2_protocol.value.response["Error"]["Code"] == "RequestLimitExceeded"
     assert control.health()["status"] == "ok"  # the control endpoint is never throttled
     control.set_faults(throttle=0.0)
     ecs.list_clusters()

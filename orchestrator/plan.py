@@ -295,14 +295,11 @@ class Executor:
         from orchestrator.aws import refusals
 
         self.started = time.monotonic()
-        self.result.update(
-            image=plan.image,
-            status="NotStarted",
-            phases=self.phases,
-            task_definition_arn=None,
-            deployment_id=None,
-            rollback_deployment_id=None,
-        )
+        self.result.update(image=plan.image, phases=self.phases)
+        # Stable summary keys; a caller may have filled some in already (re-attaching to a deployment).
+        for key in ("task_definition_arn", "deployment_id", "rollback_deployment_id"):
+            self.result.setdefault(key, self.values.get(key))
+        self.result.setdefault("status", "NotStarted")
         try:
             with sigterm_as_interrupt(), refusals():
                 for step in plan.steps:

@@ -279,7 +279,6 @@ def run_release(
     policy: ReleasePolicy, target: Target, plan: ReleasePlan, executor: Executor, reporter: Reporter
 ) -> dict[str, Any]:
     """Apply the policies, then run the plan (or only its wait and verify steps when re-attaching)."""
-    from orchestrator.aws import error_code
     from orchestrator.errors import Interrupted
     from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, sigterm_as_interrupt
 
@@ -313,18 +312,31 @@ def run_release(
             return executor.execute(replace(plan, steps=steps))
         except Exception as exc:
             # Another release created its deployment between our check and our create.
-            if error_code(exc) != "DeploymentLimitExceededException" or "deployment_id" in executor.values:
+            cause = _limit_exceeded(exc)
+            if cause is None or "deployment_id" in executor.values:
                 raise
             if policy.if_active == "fail":
                 from orchestrator.aws import error_message
 
                 raise ActiveDeploymentError(
-                    f"another deployment started meanwhile: {error_message(exc)}",
+                    f"another deployment started meanwhile: {error_message(cause)}",
                     hint="--if-active wait to deploy after it",
                 ) from None
             reporter.emit(Message("another deployment started meanwhile; applying --if-active again", "warning"))
             time.sleep(0.5)
     raise ActiveDeploymentError(f"lost the race for the deployment group {MAX_RACES} times")
+
+
+def _limit_exceeded(exc: BaseException) -> BaseException | None:
+    """The DeploymentLimitExceededException behind `exc` (the executor wraps AWS's rejection), if any."""
+    from orchestrator.aws import error_code
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if error_code(seen) == "DeploymentLimitExceededException":
+            return seen
+        seen = seen.__cause__
+    return None
 
 
 # --- stop on cancel ----------------------------------------------------------------------------

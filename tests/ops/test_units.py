@@ -137,3 +137,78 @@ def test_history_links_rollbacks_and_infers_their_task_definition() -> None:
 )
 def test_principal_to_simulate(caller: str, principal: str | None) -> None:
     assert principal_arn(caller)[0] == principal
+
+
+class _Rejected(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.response = {"Error": {"Code": code, "Message": "the group has active deployment d-OTHER"}}
+
+
+class _FakeExecutor:
+    """Stands in for plan.Executor: the first create loses the race, as another release created first."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+        self.result: dict[str, object] = {}
+        self.on_interrupt = None
+        self.step_kinds: list[list[str]] = []
+
+    def execute(self, plan: object) -> dict[str, object]:
+        from orchestrator.errors import DeploymentFailed
+
+        self.step_kinds.append([type(s).__name__ for s in plan.steps])  # type: ignore[attr-defined]
+        if len(self.step_kinds) == 1:
+            self.values["task_definition_arn"] = "arn:td:7"
+            try:
+                raise _Rejected("DeploymentLimitExceededException")
+            except _Rejected as exc:  # the executor wraps AWS's rejection of the create
+                raise DeploymentFailed("CodeDeploy refused the deployment") from exc
+        return {"status": "Succeeded"}
+
+
+def _race(monkeypatch: pytest.MonkeyPatch, if_active: str) -> tuple[_FakeExecutor, object]:
+    from dataclasses import dataclass
+
+    from orchestrator import policy
+    from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, Var, VerifyLive
+
+    @dataclass
+    class Plan:
+        steps: list[object]
+
+    monkeypatch.setattr(policy, "before_create", lambda *a, **k: policy.Decision())
+    monkeypatch.setattr(policy.time, "sleep", lambda s: None)
+    plan = Plan(
+        [
+            RegisterTaskDefinition(taskdef={}, image="img"),
+            CreateDeployment("app", "grp", None, Var("task_definition_arn"), "d", None),  # type: ignore[arg-type]
+            VerifyLive("c", "s", Var("task_definition_arn")),
+        ]
+    )
+    target = type("T", (), {"aws": None, "service": None})()
+    ex = _FakeExecutor()
+    try:
+        result: object = policy.run_release(policy.ReleasePolicy(if_active=if_active), target, plan, ex, Collect())  # type: ignore[arg-type]
+    except Exception as exc:
+        result = exc
+    return ex, result
+
+
+def test_a_release_that_loses_the_create_race_applies_the_policy_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    ex, result = _race(monkeypatch, "wait")
+    assert result == {"status": "Succeeded"}
+    # The second attempt reuses the registered task definition: no second registration.
+    assert ex.step_kinds == [
+        ["RegisterTaskDefinition", "CreateDeployment", "VerifyLive"],
+        ["CreateDeployment", "VerifyLive"],
+    ]
+
+
+def test_a_lost_create_race_under_if_active_fail_names_the_other_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.policy import ActiveDeploymentError
+
+    ex, result = _race(monkeypatch, "fail")
+    assert isinstance(result, ActiveDeploymentError) and result.exit_code == 1
+    assert "d-OTHER" in str(result)
+    assert len(ex.step_kinds) == 1

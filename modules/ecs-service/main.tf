@@ -19,20 +19,27 @@ locals {
 
   # One source of truth: the repository's taskdef.json, rendered with the same placeholder names the
   # orchestrator uses at release time (the outputs-contract keys plus aws_region and image).
-  taskdef = jsondecode(templatefile(var.taskdef_template_path, merge(var.template_vars, {
-    cluster_name            = var.cluster_name
-    service_name            = var.service_name
-    container_name          = var.container_name
-    container_port          = tostring(var.container_port)
+  template_values = merge(var.template_vars, {
+    cluster_name   = var.cluster_name
+    service_name   = var.service_name
+    container_name = var.container_name
+    container_port = tostring(var.container_port)
+    log_group_name = local.log_group_name
+    aws_region     = data.aws_region.current.name
+    image          = var.bootstrap_image
+  })
+  taskdef = jsondecode(templatefile(var.taskdef_template_path, merge(local.template_values, {
     task_execution_role_arn = aws_iam_role.execution.arn
     task_role_arn           = aws_iam_role.task.arn
-    log_group_name          = local.log_group_name
-    aws_region              = data.aws_region.current.name
-    image                   = var.bootstrap_image
   })))
-  containers = local.taskdef.containerDefinitions
+  # The same render with the role ARNs (unknown until apply) left empty: its shape is known when
+  # planning, so a wrong container name or port fails the plan rather than the apply.
+  taskdef_shape = jsondecode(templatefile(var.taskdef_template_path, merge(local.template_values, {
+    task_execution_role_arn = ""
+    task_role_arn           = ""
+  })))
   lb_container = [
-    for c in local.containers : c
+    for c in local.taskdef_shape.containerDefinitions : c
     if c.name == var.container_name && contains([for p in try(c.portMappings, []) : p.containerPort], var.container_port)
   ]
 }
@@ -103,19 +110,19 @@ resource "aws_cloudwatch_log_group" "this" {
 # the resource is replaced or destroyed (the service may be running one).
 resource "aws_ecs_task_definition" "bootstrap" {
   #checkov:skip=CKV_AWS_336:The root filesystem setting belongs to the application's taskdef.json, which the release validates; this bootstrap revision only renders it.
-  family                   = local.taskdef.family
-  network_mode             = try(local.taskdef.networkMode, "awsvpc")
-  requires_compatibilities = try(local.taskdef.requiresCompatibilities, ["FARGATE"])
-  cpu                      = try(local.taskdef.cpu, null)
-  memory                   = try(local.taskdef.memory, null)
+  family                   = local.taskdef_shape.family
+  network_mode             = try(local.taskdef_shape.networkMode, "awsvpc")
+  requires_compatibilities = try(local.taskdef_shape.requiresCompatibilities, ["FARGATE"])
+  cpu                      = try(local.taskdef_shape.cpu, null)
+  memory                   = try(local.taskdef_shape.memory, null)
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.task.arn
-  container_definitions    = jsonencode(local.containers)
+  container_definitions    = jsonencode(local.taskdef.containerDefinitions)
   skip_destroy             = true
   tags                     = var.tags
 
   dynamic "runtime_platform" {
-    for_each = can(local.taskdef.runtimePlatform) ? [local.taskdef.runtimePlatform] : []
+    for_each = can(local.taskdef_shape.runtimePlatform) ? [local.taskdef_shape.runtimePlatform] : []
     content {
       operating_system_family = try(runtime_platform.value.operatingSystemFamily, null)
       cpu_architecture        = try(runtime_platform.value.cpuArchitecture, null)

@@ -93,14 +93,15 @@ def provider_env(tmp_path_factory: pytest.TempPathFactory, bundled_terraform: st
     return env
 
 
-@pytest.fixture
-def stack_copy(tmp_path: Path) -> Iterator[Path]:
+@pytest.fixture(scope="module")
+def stack_copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """modules/, terraform/ and taskdef.json copied to tmp (relative module sources keep working)."""
+    target = tmp_path_factory.mktemp("stack")
     for name in ("modules", "terraform"):
         shutil.copytree(
             REPO_ROOT / name,
-            tmp_path / name,
+            target / name,
             ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
         )
-    shutil.copy(REPO_ROOT / "taskdef.json", tmp_path / "taskdef.json")
-    yield tmp_path
+    shutil.copy(REPO_ROOT / "taskdef.json", target / "taskdef.json")
+    yield target

@@ -1,0 +1,337 @@
+"""`terraform plan` of the root and of each module (tftest, bundled Terraform), offline.
+
+They run whenever the AWS provider can be installed without the network (a provider mirror: see the
+provider_env fixture) and skip saying why otherwise. The provider is told not to call AWS; every
+resource is new and no data source used here calls an API, so the plans need no account.
+
+Starting the AWS provider costs seconds each time (its schema is huge), so there are three plans:
+the root with two services; a harness that calls every module directly, in the variants worth
+checking; and a harness of refused inputs, whose plan must fail naming each.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tftest
+from tfhelpers import OFFLINE_PROVIDER
+
+from orchestrator.contract import SERVICE_KEYS
+
+ACCOUNT = "111122223333"
+REGION = "eu-west-1"
+AZS = [f"{REGION}a", f"{REGION}b"]
+VPC = "vpc-0123456789abcdef0"
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+LISTENER = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/demo-web/0123456789abcdef/"
+TG = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/demo-web-blue/0123456789abcdef"
+CERT = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/00000000-0000-0000-0000-000000000000"
+pytestmark = pytest.mark.slow
+
+ROLES = [f"arn:aws:iam::{ACCOUNT}:role/demo-web-execution", f"arn:aws:iam::{ACCOUNT}:role/demo-web-task"]
+
+
+def _hcl(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _resources(plan: Any) -> dict[str, dict[str, Any]]:
+    """address -> planned values, across child modules."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def walk(module: dict[str, Any]) -> None:
+        for r in module.get("resources", []):
+            out[r["address"]] = r.get("values", {})
+        for child in module.get("child_modules", []):
+            walk(child)
+
+    walk(plan["planned_values"]["root_module"])
+    return out
+
+
+def _setup(path: Path, terraform: str, env: dict[str, str]) -> tftest.TerraformTest:
+    tf = tftest.TerraformTest(str(path), binary=terraform, env=env)
+    tf.setup()
+    return tf
+
+
+# --- the root ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def root_plan(stack_copy: Path, provider_env: dict[str, str], bundled_terraform: str) -> Any:
+    root = stack_copy / "terraform"
+    (root / "zz_offline_override.tf").write_text('terraform {\n  backend "local" {}\n}\n' + OFFLINE_PROVIDER)
+    # After the environment's own file (later files win): zones given so nothing asks AWS for them,
+    # a second service with HTTPS and an alarm, and the CI role.
+    (root / "zz_offline.tfvars").write_text(
+        f"network = {{\n  create_vpc = true\n  availability_zones = {_hcl(AZS)}\n}}\n"
+        "services = {\n"
+        '  web = { container_name = "web", container_port = 8080 }\n'
+        f'  api = {{ container_name = "web", container_port = 8080, certificate_arn = "{CERT}",'
+        ' alarm_names = ["demo-api-5xx"], test_listener_port = 9443 }\n'
+        "}\n"
+        'ci_deploy = { github_subjects = ["repo:acme/demo:environment:dev"] }\n'
+    )
+    tf = _setup(root, bundled_terraform, provider_env)
+    return tf.plan(output=True, tf_var_file=["envs/dev.tfvars", "zz_offline.tfvars"])
+
+
+def test_root_plan_outputs_the_contract(root_plan: Any) -> None:
+    outputs = root_plan["planned_values"]["outputs"]
+    assert outputs["aws_region"]["value"] == REGION
+    change = root_plan["output_changes"]["services"]
+    assert set(change["after"]) == {"web", "api"}
+    for key in ("web", "api"):
+        known = change["after"][key]
+        unknown = change["after_unknown"].get(key, {}) if isinstance(change["after_unknown"], dict) else {}
+        # Values known only after apply (ARNs, URLs) are in after_unknown; together: the contract.
+        assert set(known) | set(unknown) == set(SERVICE_KEYS)
+        assert known["cluster_name"] == "demo"
+        assert known["service_name"] == key
+        assert known["container_name"] == "web"
+        assert known["container_port"] == 8080
+        assert known["codedeploy_app_name"] == known["codedeploy_deployment_group_name"] == f"demo-{key}"
+        assert known["blue_target_group_name"] == f"demo-{key}-blue"
+        assert known["green_target_group_name"] == f"demo-{key}-green"
+        assert known["log_group_name"] == f"/ecs/demo/{key}"
+
+
+def test_root_plan_uses_the_agreed_names(root_plan: Any) -> None:
+    resources = _resources(root_plan)
+    assert resources['module.ecr["web"].aws_ecr_repository.this']["name"] == "demo/web"
+    assert resources["aws_ecs_cluster.this"]["name"] == "demo"
+    svc = 'module.ecs_service["web"]'
+    assert resources[f"{svc}.aws_ecs_task_definition.bootstrap"]["family"] == "demo-web"
+    assert resources[f"{svc}.aws_iam_role.execution"]["name"] == "demo-web-execution"
+    assert resources[f"{svc}.aws_iam_role.task"]["name"] == "demo-web-task"
+    assert resources[f"{svc}.aws_security_group.service"]["name"] == "demo-web-service"
+    assert resources[f"{svc}.aws_ecs_service.this"]["name"] == "web"
+    assert resources['module.codedeploy["web"].aws_iam_role.codedeploy']["name"] == "demo-web-codedeploy"
+    assert resources['module.alb["web"].aws_security_group.alb']["name"] == "demo-web-alb"
+    assert resources['module.alb["web"].aws_lb.this']["name"] == "demo-web"
+    assert resources["module.ci_deploy_role[0].aws_iam_role.this"]["name"] == "demo-ci-deploy"
+    # One VPC shared by the services, one ALB per service.
+    assert len([a for a in resources if a.endswith("aws_vpc.this")]) == 1
+    assert len([a for a in resources if a.endswith(".aws_lb.this")]) == 2
+
+
+def test_root_plan_https_service_redirects_and_keeps_its_test_port(root_plan: Any) -> None:
+    resources = _resources(root_plan)
+    prod = resources['module.alb["api"].aws_lb_listener.production']
+    assert (prod["port"], prod["protocol"]) == (443, "HTTPS")
+    assert resources['module.alb["api"].aws_lb_listener.http_redirect[0]']["port"] == 80
+    assert resources['module.alb["api"].aws_lb_listener.test']["port"] == 9443
+    web = resources['module.alb["web"].aws_lb_listener.production']
+    assert (web["port"], web["protocol"]) == (80, "HTTP")
+    assert 'module.alb["web"].aws_lb_listener.http_redirect[0]' not in resources
+
+
+# --- every module, called directly ------------------------------------------------------------
+
+
+def _module_harness(stack_copy: Path) -> Path:
+    harness = stack_copy / "harness"
+    harness.mkdir(exist_ok=True)
+    taskdef = stack_copy / "taskdef.json"
+    cd_common = (
+        f'  cluster_name = "demo"\n  service_name = "web"\n'
+        f'  prod_listener_arns = ["{LISTENER}1"]\n  test_listener_arns = ["{LISTENER}2"]\n'
+        '  blue_target_group_name = "demo-web-blue"\n  green_target_group_name = "demo-web-green"\n'
+    )
+    (harness / "main.tf").write_text(
+        OFFLINE_PROVIDER
+        + f"""
+module "network" {{
+  source             = "../modules/network"
+  name               = "demo"
+  availability_zones = {_hcl(AZS)}
+}}
+
+module "ecr" {{
+  source = "../modules/ecr"
+  name   = "demo/web"
+}}
+
+module "alb" {{
+  source         = "../modules/alb"
+  name           = "demo-web"
+  vpc_id         = "{VPC}"
+  subnet_ids     = {_hcl(SUBNETS)}
+  container_port = 8080
+}}
+
+module "ecs_service" {{
+  source                = "../modules/ecs-service"
+  name                  = "demo-web"
+  service_name          = "web"
+  cluster_name          = "demo"
+  vpc_id                = "{VPC}"
+  subnet_ids            = {_hcl(SUBNETS)}
+  alb_security_group_id = "sg-0123456789abcdef0"
+  blue_target_group_arn = "{TG}"
+  listener_arns         = ["{LISTENER}1"]
+  container_name        = "web"
+  container_port        = 8080
+  taskdef_template_path = "{taskdef}"
+}}
+
+module "codedeploy" {{
+  source = "../modules/codedeploy"
+  name   = "demo-web"
+{cd_common}}}
+
+module "codedeploy_alarms" {{
+  source      = "../modules/codedeploy"
+  name        = "demo-alarmed"
+  alarm_names = ["demo-web-5xx"]
+{cd_common}}}
+
+module "ci_deploy_role" {{
+  source                           = "../modules/ci-deploy-role"
+  name                             = "demo-ci-deploy"
+  github_subjects                  = ["repo:acme/demo:environment:prod"]
+  ecr_repository_arns              = ["arn:aws:ecr:{REGION}:{ACCOUNT}:repository/demo/web"]
+  pass_role_arns                   = {_hcl(ROLES)}
+  ecs_service_arns                 = ["arn:aws:ecs:{REGION}:{ACCOUNT}:service/demo/web"]
+  ecs_cluster_arns                 = ["arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/demo"]
+  codedeploy_application_arns      = ["arn:aws:codedeploy:{REGION}:{ACCOUNT}:application:demo-web"]
+  codedeploy_deployment_group_arns = ["arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentgroup:demo-web/demo-web"]
+}}
+"""
+    )
+    return harness
+
+
+@pytest.fixture(scope="module")
+def modules_plan(stack_copy: Path, provider_env: dict[str, str], bundled_terraform: str) -> dict[str, Any]:
+    tf = _setup(_module_harness(stack_copy), bundled_terraform, provider_env)
+    return _resources(tf.plan(output=True))
+
+
+def test_network_module_plan(modules_plan: dict[str, Any]) -> None:
+    public = [v for a, v in modules_plan.items() if a.startswith("module.network.aws_subnet.public")]
+    private = [v for a, v in modules_plan.items() if a.startswith("module.network.aws_subnet.private")]
+    assert sorted(s["availability_zone"] for s in public) == AZS
+    assert sorted(s["availability_zone"] for s in private) == AZS
+    assert not {s["cidr_block"] for s in public} & {s["cidr_block"] for s in private}
+    assert all(s["map_public_ip_on_launch"] is False for s in public + private)
+    assert len([a for a in modules_plan if a.startswith("module.network.aws_nat_gateway.")]) == 1
+    assert "module.network.aws_default_security_group.this" in modules_plan
+
+
+def test_ecr_module_plan(modules_plan: dict[str, Any]) -> None:
+    repo = modules_plan["module.ecr.aws_ecr_repository.this"]
+    assert repo["image_tag_mutability"] == "IMMUTABLE"
+    assert repo["image_scanning_configuration"] == [{"scan_on_push": True}]
+    assert repo["encryption_configuration"][0]["encryption_type"] == "KMS"
+    rules = json.loads(modules_plan["module.ecr.aws_ecr_lifecycle_policy.this"]["policy"])["rules"]
+    assert [r["selection"]["tagStatus"] for r in rules] == ["untagged", "tagged"]
+
+
+def test_alb_module_plan(modules_plan: dict[str, Any]) -> None:
+    tgs = {v["name"]: v for a, v in modules_plan.items() if a.startswith("module.alb.aws_lb_target_group.this")}
+    assert set(tgs) == {"demo-web-blue", "demo-web-green"}
+    for tg in tgs.values():
+        assert (tg["target_type"], tg["protocol"], tg["port"]) == ("ip", "HTTP", 8080)
+        assert tg["health_check"][0]["path"] == "/health"
+    prod = modules_plan["module.alb.aws_lb_listener.production"]
+    assert (prod["port"], prod["protocol"]) == (80, "HTTP")
+    assert modules_plan["module.alb.aws_lb_listener.test"]["port"] == 8080
+    assert modules_plan["module.alb.aws_lb.this"]["drop_invalid_header_fields"] is True
+
+
+def test_ecs_service_module_plan(modules_plan: dict[str, Any]) -> None:
+    service = modules_plan["module.ecs_service.aws_ecs_service.this"]
+    assert service["deployment_controller"] == [{"type": "CODE_DEPLOY"}]
+    assert service["launch_type"] == "FARGATE"
+    assert service["desired_count"] == 2
+    load_balancers = [
+        {k: v for k, v in lb.items() if k in ("container_name", "container_port", "target_group_arn")}
+        for lb in service["load_balancer"]
+    ]
+    assert load_balancers == [{"container_name": "web", "container_port": 8080, "target_group_arn": TG}]
+    cluster = modules_plan["module.ecs_service.aws_ecs_cluster.this[0]"]
+    assert cluster["setting"] == [{"name": "containerInsights", "value": "enabled"}]
+    assert modules_plan["module.ecs_service.aws_cloudwatch_log_group.this"]["name"] == "/ecs/demo/web"
+    task_definition = modules_plan["module.ecs_service.aws_ecs_task_definition.bootstrap"]
+    assert task_definition["family"] == "demo-web"
+    assert (task_definition["cpu"], task_definition["memory"]) == ("256", "512")
+    assert task_definition["requires_compatibilities"] == ["FARGATE"]
+    assert task_definition["skip_destroy"] is True
+
+
+def test_codedeploy_module_plan(modules_plan: dict[str, Any]) -> None:
+    group = modules_plan["module.codedeploy.aws_codedeploy_deployment_group.this"]
+    assert group["deployment_style"] == [{"deployment_option": "WITH_TRAFFIC_CONTROL", "deployment_type": "BLUE_GREEN"}]
+    pair = group["load_balancer_info"][0]["target_group_pair_info"][0]
+    assert pair["prod_traffic_route"][0]["listener_arns"] == [f"{LISTENER}1"]
+    assert pair["test_traffic_route"][0]["listener_arns"] == [f"{LISTENER}2"]
+    assert [t["name"] for t in pair["target_group"]] == ["demo-web-blue", "demo-web-green"]
+    config = group["blue_green_deployment_config"][0]
+    assert config["terminate_blue_instances_on_deployment_success"][0] == {
+        "action": "TERMINATE",
+        "termination_wait_time_in_minutes": 5,
+    }
+    assert config["deployment_ready_option"][0]["action_on_timeout"] == "CONTINUE_DEPLOYMENT"
+    assert modules_plan["module.codedeploy.aws_codedeploy_app.this"]["compute_platform"] == "ECS"
+    # Without alarms, nothing to stop on: only DEPLOYMENT_FAILURE rolls back.
+    assert group["auto_rollback_configuration"] == [{"enabled": True, "events": ["DEPLOYMENT_FAILURE"]}]
+    assert group["alarm_configuration"] == []
+
+    alarmed = modules_plan["module.codedeploy_alarms.aws_codedeploy_deployment_group.this"]
+    events = sorted(alarmed["auto_rollback_configuration"][0]["events"])
+    assert events == ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
+    assert alarmed["alarm_configuration"][0]["alarms"] == ["demo-web-5xx"]
+
+
+def test_ci_deploy_role_module_plan(modules_plan: dict[str, Any]) -> None:
+    policy = json.loads(modules_plan["module.ci_deploy_role.aws_iam_role_policy.release"]["policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    pass_role = statements["PassTaskRoles"]
+    assert sorted(pass_role["Resource"]) == sorted(ROLES)
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    config_arn = f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentconfig:*"
+    assert statements["DeploymentConfigs"]["Resource"] == config_arn
+    assert "module.ci_deploy_role.aws_iam_openid_connect_provider.github[0]" in modules_plan
+
+
+# --- refused inputs ---------------------------------------------------------------------------
+
+
+def _refused_plan(stack_copy: Path, name: str, text: str, terraform: str, env: dict[str, str]) -> str:
+    harness = stack_copy / name
+    harness.mkdir()
+    (harness / "main.tf").write_text(text)
+    tf = _setup(harness, terraform, env)
+    with pytest.raises(tftest.TerraformTestError) as failure:
+        tf.plan()
+    return " ".join(str(a) for a in failure.value.args)
+
+
+def test_keep_alive_and_wildcard_subjects_fail_the_plan(
+    stack_copy: Path, provider_env: dict[str, str], bundled_terraform: str
+) -> None:
+    text = (_module_harness(stack_copy) / "main.tf").read_text()
+    keep_alive = '  name   = "demo-web"\n  termination_action = "KEEP_ALIVE"\n  cluster_name'
+    text = text.replace('  name   = "demo-web"\n  cluster_name', keep_alive)
+    text = text.replace("repo:acme/demo:environment:prod", "repo:acme/demo:*")
+    assert text.count("KEEP_ALIVE") == 1 and "demo:*" in text
+    message = _refused_plan(stack_copy, "refused-vars", text, bundled_terraform, provider_env)
+    assert "KEEP_ALIVE" in message
+    assert "without wildcards" in message
+
+
+def test_template_without_the_load_balanced_container_fails_the_plan(
+    stack_copy: Path, provider_env: dict[str, str], bundled_terraform: str
+) -> None:
+    text = (_module_harness(stack_copy) / "main.tf").read_text()
+    start = text.index('module "ecs_service"')
+    block = text[start : text.index("\n}\n", start) + 3]
+    text = OFFLINE_PROVIDER + block.replace('  container_name        = "web"', '  container_name        = "nope"')
+    assert '"nope"' in text
+    message = _refused_plan(stack_copy, "refused-container", text, bundled_terraform, provider_env)
+    assert 'no container "nope"' in message

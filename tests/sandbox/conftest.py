@@ -6,14 +6,10 @@ session's server without resetting it.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 from orchestrator.sandbox.control import SandboxControl
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from stack import client, make_stack
-
 from orchestrator.sandbox.control import SandboxControl
+
+from .stack import client, make_stack
 
 
 def test_calls_are_counted_per_service_and_action(endpoint: str, control: SandboxControl) -> None:

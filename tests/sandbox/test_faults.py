@@ -6,9 +6,10 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from stack import client, make_stack
 
 from orchestrator.sandbox.control import ControlError, SandboxControl
+
+from .stack import client, make_stack
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 

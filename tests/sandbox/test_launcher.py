@@ -7,9 +7,9 @@ import signal
 import subprocess
 import sys
 
-from stack import client
-
 from orchestrator.sandbox.control import SandboxControl
+
+from .stack import client
 
 
 def test_launcher_runs_until_sigterm_and_resets_everything() -> None:

@@ -6,7 +6,8 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from stack import make_stack
+
+from .stack import make_stack
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 

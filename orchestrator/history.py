@@ -236,10 +236,29 @@ def get_records(aws: Aws, ids: list[str]) -> list[DeploymentRecord]:
     return sorted(records, key=lambda r: r.created.timestamp() if r.created else 0.0, reverse=True)
 
 
+def newest_records(aws: Aws, ids: list[str], count: int) -> list[DeploymentRecord]:
+    """The `count` newest deployments among `ids`, newest first, without fetching them all.
+
+    ListDeployments does not document its order (AWS lists newest first in practice): a long list is
+    probed at both ends to see which end is newer, and only that end is fetched.
+    """
+    if count <= 0 or not ids:
+        return []
+    if len(ids) <= count + 25:
+        return get_records(aws, ids)[:count]
+    head, tail = get_records(aws, ids[:25]), get_records(aws, ids[-25:])
+
+    def newest(records: list[DeploymentRecord]) -> float:
+        return max((r.created.timestamp() for r in records if r.created), default=0.0)
+
+    chosen = ids[: count + 25] if newest(head) >= newest(tail) else ids[-(count + 25) :]
+    return get_records(aws, chosen)[:count]
+
+
 def load_history(aws: Aws, svc: ServiceOutputs, limit: int = 20, images: bool = True) -> list[DeploymentRecord]:
     """The group's most recent deployments, newest first, with rollback links (and images) filled in."""
     ids = list_deployment_ids(aws, svc)
-    records = get_records(aws, ids)[: max(limit, 0)] if ids else []
+    records = newest_records(aws, ids, limit)
     return complete(records, TaskDefinitionImages(aws, svc.container_name) if images else None)
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.events import LifecycleStatus
-from orchestrator.history import DeploymentRecord, TaskDefinitionImages, active_deployment, get_records
+from orchestrator.history import DeploymentRecord, TaskDefinitionImages, active_deployment, newest_records
 from orchestrator.history import list_deployment_ids as _list_ids
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def lifecycle_of(aws: Aws, deployment_id: str) -> tuple[tuple[LifecycleStatus, .
 
 def last_finished(aws: Aws, svc: ServiceOutputs) -> DeploymentRecord | None:
     ids = _list_ids(aws, svc, ("Succeeded", "Failed", "Stopped"))
-    records = get_records(aws, ids) if ids else []
+    records = newest_records(aws, ids, 1)
     return records[0] if records else None
 
 

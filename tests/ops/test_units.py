@@ -212,3 +212,26 @@ def test_a_lost_create_race_under_if_active_fail_names_the_other_deployment(monk
     assert isinstance(result, ActiveDeploymentError) and result.exit_code == 1
     assert "d-OTHER" in str(result)
     assert len(ex.step_kinds) == 1
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_newest_records_fetches_only_the_newer_end_of_a_long_list(newest_first: bool) -> None:
+    from orchestrator.history import newest_records
+
+    created = {f"d-{i:03d}": T0 + timedelta(minutes=i) for i in range(300)}
+    listed = sorted(created, reverse=newest_first)
+    fetched: list[str] = []
+
+    class CodeDeploy:
+        def batch_get_deployments(self, deploymentIds: list[str]) -> dict[str, object]:
+            fetched.extend(deploymentIds)
+            return {
+                "deploymentsInfo": [
+                    {"deploymentId": d, "status": "Succeeded", "createTime": created[d]} for d in deploymentIds
+                ]
+            }
+
+    aws = type("Aws", (), {"client": lambda self, name: CodeDeploy()})()
+    records = newest_records(aws, listed, 10)  # type: ignore[arg-type]
+    assert [r.deployment_id for r in records] == [f"d-{i:03d}" for i in range(299, 289, -1)]
+    assert len(fetched) <= 100  # not all 300

@@ -116,8 +116,12 @@ def _rollback_id(
         time.sleep(0.25)
 
 
-def confirm(aws: Aws, svc: ServiceOutputs, reporter: Reporter, expected_task_definition: str | None) -> ServiceStatus:
-    """Read back what serves production; fail if it is not what the operation promised."""
+def confirm(
+    aws: Aws, svc: ServiceOutputs, reporter: Reporter, expected_task_definition: str | None, strict: bool = True
+) -> ServiceStatus:
+    """Read back what serves production; fail if it is not what the operation promised.
+
+    strict=False only reports (a stop without rollback may leave traffic split on purpose)."""
     status = read_status(aws, svc, with_deployments=False)
     live = [name for name, weight in status.production.items() if weight > 0]
     serving = ", ".join(f"{n} {w:g}%" for n, w in status.production.items() if w > 0) or "nothing"
@@ -127,6 +131,8 @@ def confirm(aws: Aws, svc: ServiceOutputs, reporter: Reporter, expected_task_def
             f" (image {status.image or '?'})"
         )
     )
+    if not strict:
+        return status
     if expected_task_definition and status.task_definition != expected_task_definition:
         raise DeploymentFailed(
             f"after the operation the primary task set runs {status.task_definition}, "
@@ -188,7 +194,7 @@ def stop(
         reporter.emit(
             DeploymentFinished(deployment_id=dep_id, status=stopped.status, reason="stopped without rollback")
         )
-        status = confirm(aws, svc, reporter, None)
+        status = confirm(aws, svc, reporter, None, strict=False)
         return Outcome(dep_id, stopped.status, None, status.task_definition, status.image, status.production)
     with refusals():
         stopped, rollback_id = _rollback_id(aws, dep_id)

@@ -610,13 +610,24 @@ def create_service(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) 
     return service
 
 
+# What UpdateService refuses on a CODE_DEPLOY service ("create a new CodeDeploy deployment" instead).
+_CODE_DEPLOY_REFUSED = {
+    "task_definition": "Unable to update task definition",
+    "network_configuration": "Unable to update network parameters",
+    "platform_version": "Unable to update platform version",
+    "load_balancers": "Unable to update load balancers",
+    "force_new_deployment": "Unable to force a new deployment",
+}
+
+
 @functools.wraps(_original_update_service)
 def update_service(self: EC2ContainerServiceBackend, service_properties: dict[str, Any]) -> Any:
-    if service_properties.get("task_definition"):
+    asked = [key for key in _CODE_DEPLOY_REFUSED if service_properties.get(key)]
+    if asked:
         service = self._get_service(service_properties.get("cluster", "default"), service_properties["service"])
         if (service.deployment_controller or {}).get("type") == "CODE_DEPLOY":
             raise InvalidParameterException(
-                "Unable to update task definition on services with a CODE_DEPLOY deployment controller. "
+                f"{_CODE_DEPLOY_REFUSED[asked[0]]} on services with a CODE_DEPLOY deployment controller. "
                 "Use AWS CodeDeploy to trigger a new deployment."
             )
     return _original_update_service(self, service_properties)

@@ -144,6 +144,9 @@ def test_update_service_task_definition_is_refused_on_a_code_deploy_service(endp
     assert error["Code"] == "InvalidParameterException"
     assert "CODE_DEPLOY deployment controller" in error["Message"]
     assert stack.ecs_service()["taskDefinition"] == stack.initial_task_definition
+    with pytest.raises(ClientError) as forced:
+        stack.c("ecs").update_service(cluster=stack.cluster, service=stack.service, forceNewDeployment=True)
+    assert "Unable to force a new deployment" in forced.value.response["Error"]["Message"]
     # Scaling is still allowed.
     stack.c("ecs").update_service(cluster=stack.cluster, service=stack.service, desiredCount=3)
     assert stack.ecs_service()["desiredCount"] == 3

@@ -3,8 +3,10 @@
 Modules (see each one's docstring):
 - state:     where the background sandbox keeps its files (.sandbox/) and how to find it.
 - launcher:  moto's ThreadedMotoServer with the engine installed (`SandboxServer`).
-- engine:    the CodeDeploy ECS blue/green engine driven by wall-clock time.
-- faults:    fault injection and request accounting, behind the control endpoint.
+- engine:    the CodeDeploy ECS blue/green engine driven by wall-clock time (engine_ecs: its ECS/ELB
+             effects; deployment_configs: built-in and custom deployment configs).
+- moto_ext:  the patches of moto's CodeDeploy/ECS backends and responses that install the engine.
+- faults:    fault injection and request accounting, behind the control endpoint (middleware).
 - control:   the HTTP client of the control endpoint (`SandboxControl`).
 - provision: creates the example stack exactly as the Terraform root does; writes outputs.json.
 - process:   `sandbox up|down|status` background process management.

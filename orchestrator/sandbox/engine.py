@@ -753,6 +753,7 @@ class Engine:
         return {
             "time_scale": self.time_scale,
             "active_deployments": sorted(i for i, r in self.runs.items() if not r.done),
+            "durations": {k: v for k, v in vars(Durations).items() if k.isupper()},  # simulated seconds
         }
 
 

@@ -255,12 +255,23 @@ def test_root_outputs_match_the_shared_example_when_present() -> None:
     assert set(data) <= set(load_hcl(ROOT_DIR)["output"])
 
 
-def test_sandbox_outputs_use_the_same_keys() -> None:
-    provision = REPO_ROOT / "orchestrator" / "sandbox" / "provision.py"
-    if not provision.is_file():
-        pytest.skip("the sandbox provisioner is not in this tree")
-    text = provision.read_text()
-    assert "SERVICE_KEYS" in text or all(f'"{k}"' in text for k in SERVICE_KEYS)
+def test_sandbox_twin_uses_the_module_defaults() -> None:
+    """The sandbox provisions the same stack in moto; its fixed values are these modules' defaults."""
+    provision = pytest.importorskip("orchestrator.sandbox.provision")
+    ecs = _module("ecs-service")["variable"]
+    alb = _module("alb")["variable"]
+    cd = _module("codedeploy")["variable"]
+    root_services = load_hcl(ROOT_DIR)["variable"]["services"]["type"]
+    assert ecs["bootstrap_image"]["default"] == provision.BOOTSTRAP_IMAGE
+    assert ecs["desired_count"]["default"] == provision.DESIRED_COUNT
+    assert ecs["log_retention_days"]["default"] == provision.LOG_RETENTION_DAYS
+    assert alb["health_check_path"]["default"] == provision.HEALTH_CHECK_PATH
+    assert alb["test_listener_port"]["default"] == provision.TEST_LISTENER_PORT
+    assert cd["termination_wait_minutes"]["default"] == provision.TERMINATION_WAIT_MINUTES
+    assert _module("network")["variable"]["cidr_block"]["default"] == provision.VPC_CIDR
+    assert f'bootstrap_image = optional(string, "{provision.BOOTSTRAP_IMAGE}")' in root_services
+    assert provision.EXECUTION_POLICY_ARN.endswith(":iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+    assert provision.CODEDEPLOY_POLICY_ARN.endswith(":iam::aws:policy/AWSCodeDeployRoleForECS")
 
 
 # --- no hard-coded accounts or regions ---------------------------------------------------------

@@ -23,24 +23,22 @@ def test_all_at_once_runs_the_lifecycle_in_order_and_swaps_task_sets(endpoint: s
 
     deployment_id = stack.deploy()
     assert deployment_id.startswith("d-") and len(deployment_id) == 11
-    seen: list[str] = []  # lifecycle events in the order they started
-    test_listener_on_green_before_prod = False
+    seen: list[str] = []  # lifecycle events in the order they were first seen running or done
     while True:
         info = stack.deployment(deployment_id)
         if info["status"] != "Created":
             for event in stack.target(deployment_id)["lifecycleEvents"]:
                 if event["status"] != "Pending" and event["lifecycleEventName"] not in seen:
                     seen.append(event["lifecycleEventName"])
-            prod, test = stack.prod_weights(), stack.test_weights()
-            if test == {stack.green_tg: 100, stack.blue_tg: 0} and prod.get(stack.green_tg, 0) == 0:
-                test_listener_on_green_before_prod = True
         if info["status"] in TERMINAL:
             break
         time.sleep(0.01)
 
     assert info["status"] == "Succeeded"
     assert seen == list(LIFECYCLE)
-    assert test_listener_on_green_before_prod
+    events = stack.target(deployment_id)["lifecycleEvents"]
+    assert [e["lifecycleEventName"] for e in sorted(events, key=lambda e: e["startTime"])] == list(LIFECYCLE)
+    assert stack.test_weights() == {stack.green_tg: 100, stack.blue_tg: 0}
     assert info["deploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"
     assert info["creator"] == "user"
     assert info["deploymentOverview"]["Succeeded"] == 1
@@ -86,7 +84,7 @@ def test_second_deployment_goes_back_to_the_first_target_group(endpoint: str) ->
 
 
 def test_a_second_deployment_while_one_is_active_is_refused(endpoint: str) -> None:
-    stack = make_stack(endpoint)
+    stack = make_stack(endpoint, config="CodeDeployDefault.ECSCanary10Percent5Minutes")  # stays active ~4 s
     active = stack.deploy()
     with pytest.raises(ClientError) as refused:
         stack.deploy()

@@ -39,7 +39,7 @@ def test_stop_deployment_ready_option_waits_for_continue(endpoint: str) -> None:
 
 
 def test_continue_is_refused_when_not_waiting(endpoint: str) -> None:
-    stack = make_stack(endpoint)
+    stack = make_stack(endpoint, config="CodeDeployDefault.ECSCanary10Percent5Minutes")  # stays active ~4 s
     deployment_id = stack.deploy()
     with pytest.raises(ClientError) as refused:
         stack.c("codedeploy").continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
@@ -87,7 +87,8 @@ def test_stop_with_rollback_returns_traffic_to_the_original(endpoint: str) -> No
 
 
 def test_stop_without_rollback_then_deploy_again(endpoint: str) -> None:
-    stack = make_stack(endpoint, auto_rollback=True)  # the explicit False wins over the group
+    # Auto-rollback on the group: the explicit autoRollbackEnabled=False wins. Canary: stays active ~4 s.
+    stack = make_stack(endpoint, auto_rollback=True, config="CodeDeployDefault.ECSCanary10Percent5Minutes")
     cd = stack.c("codedeploy")
     deployment_id = stack.deploy()
     stack.wait(deployment_id, ("InProgress",))
@@ -99,6 +100,6 @@ def test_stop_without_rollback_then_deploy_again(endpoint: str) -> None:
         cd.stop_deployment(deploymentId=deployment_id)
     assert done.value.response["Error"]["Code"] == "DeploymentAlreadyCompletedException"
 
-    again = stack.deploy()
+    again = stack.deploy(config="CodeDeployDefault.ECSAllAtOnce")
     assert stack.wait(again, TERMINAL)["status"] == "Succeeded"
     assert [ts["status"] for ts in stack.ecs_service()["taskSets"]] == ["PRIMARY"]

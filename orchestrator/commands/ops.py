@@ -39,10 +39,12 @@ def run_command(command: str, output: str, body: Callable[[Reporter], dict[str, 
     from orchestrator.commands.common import reporter
     from orchestrator.errors import ExitCode, Interrupted, OrchestratorError
     from orchestrator.events import Summary
+    from orchestrator.plan import sigterm_as_interrupt
 
     rep = reporter(output)
     try:
-        result = body(rep)
+        with sigterm_as_interrupt():  # a cancelled CI job ends like Ctrl-C: summary, exit 130
+            result = body(rep)
     except OrchestratorError as exc:
         rep.emit(Summary(command, False, int(exc.exit_code), {"error": str(exc), **getattr(exc, "result", {})}))
         raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -235,3 +236,24 @@ def test_newest_records_fetches_only_the_newer_end_of_a_long_list(newest_first: 
     records = newest_records(aws, listed, 10)  # type: ignore[arg-type]
     assert [r.deployment_id for r in records] == [f"d-{i:03d}" for i in range(299, 289, -1)]
     assert len(fetched) <= 100  # not all 300
+
+
+def test_rollback_without_history_takes_the_familys_previous_good_revision() -> None:
+    from orchestrator.operations import _previous_revision
+
+    arns = [f"arn:aws:ecs:eu-west-1:1:task-definition/demo-web:{i}" for i in (1, 2, 3, 4)]
+    arns.append("arn:aws:ecs:eu-west-1:1:task-definition/demo-web-other:9")
+
+    class Paginator:
+        def paginate(self, **kw: object) -> list[dict[str, object]]:
+            assert kw == {"familyPrefix": "demo-web", "status": "ACTIVE"}
+            return [{"taskDefinitionArns": arns}]
+
+    class Ecs:
+        def get_paginator(self, name: str) -> Paginator:
+            return Paginator()
+
+    aws: Any = type("Aws", (), {"client": lambda self, name: Ecs()})()
+    assert _previous_revision(aws, arns[3], set()) == arns[2]
+    assert _previous_revision(aws, arns[3], {arns[2]}) == arns[1]  # a revision whose deployment failed is skipped
+    assert _previous_revision(aws, arns[0], set()) is None

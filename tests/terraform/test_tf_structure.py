@@ -125,7 +125,8 @@ def test_service_is_created_after_the_listeners() -> None:
 def test_task_definition_comes_from_the_repository_template_once() -> None:
     svc = _module("ecs-service")
     taskdef = strip_expr(svc["locals"]["taskdef"])
-    assert taskdef.startswith("jsondecode(templatefile(var.taskdef_template_path")
+    assert taskdef.startswith("jsondecode(templatefile(var.taskdef_template_path, merge(local.template_values")
+    supplied = strip_expr(svc["locals"]["template_values"]) + taskdef
     for name in (
         "cluster_name",
         "service_name",
@@ -135,7 +136,11 @@ def test_task_definition_comes_from_the_repository_template_once() -> None:
         "aws_region",
         "image",
     ):
-        assert re.search(rf"\b{name}\s*=", taskdef), f"placeholder {name} is not supplied"
+        assert re.search(rf"\b{name}\s*=", supplied), f"placeholder {name} is not supplied"
+    # The plan-time shape check renders the same file with the same values.
+    assert strip_expr(svc["locals"]["taskdef_shape"]).startswith(
+        "jsondecode(templatefile(var.taskdef_template_path, merge(local.template_values"
+    )
     td = svc["resource"]["aws_ecs_task_definition"]["bootstrap"]
     lifecycle = _lifecycle(td)
     assert lifecycle["ignore_changes"] in ("all", "${all}", ["all"])

@@ -220,11 +220,14 @@ def before_create(
 
     new_sha = plan_git_sha(plan)
     timeout = _plan_timeout(plan)
+    if not new_sha and not policy.force:
+        reporter.emit(Message("no git SHA for this build: the older-build check is skipped", level="warning"))
+    check_order = bool(new_sha) and not policy.force
     while True:
         with refusals():
             active = active_deployment(aws, svc)
         if active is None:
-            if not policy.force:
+            if check_order:
                 with refusals():
                     history = load_history(aws, svc, limit=50, images=False)
                     running_td = running_task_definition(aws, svc)
@@ -262,7 +265,7 @@ def before_create(
             follow(aws, active.deployment_id, reporter, timeout_s=timeout)
             continue
         # replace
-        if not policy.force:
+        if check_order:
             with refusals():
                 history = load_history(aws, svc, limit=50, images=False)
             check_build_order(new_sha, active, history, reporter, what="in-progress", repo_dir=policy.repo_dir)

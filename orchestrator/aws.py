@@ -50,7 +50,13 @@ class Aws:
 
             kwargs: dict[str, Any] = {"region_name": self.region}
             if self.sandbox:
-                kwargs.update(SANDBOX_CREDENTIALS)
+                import botocore.session
+
+                # The sandbox must not depend on the user's AWS config: a stale AWS_PROFILE would
+                # otherwise fail with ProfileNotFound before the first call.
+                core = botocore.session.Session()
+                core.set_config_variable("profile", None)
+                kwargs.update(SANDBOX_CREDENTIALS, botocore_session=core)
             self._session = boto3.session.Session(**kwargs)
         return self._session
 

@@ -238,9 +238,9 @@ def _pipeline(
     from orchestrator import appspec as appspec_mod
     from orchestrator.commands.common import reporter, resolve_target
     from orchestrator.deployment import UNTIL_CHOICES, default_timeout
-    from orchestrator.errors import InputError, OrchestratorError
+    from orchestrator.errors import InputError, Interrupted, OrchestratorError
     from orchestrator.events import Summary, Validated
-    from orchestrator.plan import Executor, build_plan, describe_plan
+    from orchestrator.plan import Executor, build_plan, describe_plan, sigterm_as_interrupt
     from orchestrator.policy import ReleasePolicy, run_release
     from orchestrator.validate import preflight
 
@@ -248,42 +248,47 @@ def _pipeline(
     result: dict[str, Any] = {"dry_run": dry_run} if dry_run else {}
     executor: Executor | None = None
     try:
-        if wait_until not in UNTIL_CHOICES:
-            raise InputError(f"--wait-until {wait_until!r} is not one of {', '.join(UNTIL_CHOICES)}")
-        if no_wait and wait_until != "complete":
-            raise InputError("--no-wait and --wait-until exclude each other")
-        release_policy = ReleasePolicy(*policy)
-        release_policy.validate()
-        target = resolve_target(*where)
-        result["service"] = target.service_key
-        rendered = render_it(target)
-        spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
-        pre = preflight(target.aws, target.service, deployment_config)
-        budget = float(timeout) if timeout else default_timeout(pre.group, pre.config, wait_until)
-        plan = build_plan(
-            command,
-            target.outputs.aws_region,
-            target.service,
-            rendered,
-            spec,
-            pre,
-            deployment_config=deployment_config,
-            until=wait_until,
-            no_wait=no_wait,
-            timeout=budget,
-            time_scale=_time_scale(target),
-        )
-        result.update(image=plan.image, deployment_config=pre.config_name, timeout_s=budget)
-        rep.emit(Validated(pre.checks, pre.config_name, budget))
-        # Release policies (--if-active, --force, re-attach) belong here: everything is validated and the
-        # plan is data; a policy may wait for or stop an active deployment, or replace the plan's
-        # register/create steps by following an existing deployment (Executor(values={"deployment_id": ...})).
-        if dry_run:
-            rep.emit(describe_plan(plan, _live_taskdef(target, pre.live_task_definition_arn)))
-            result["status"] = "DryRun"
-        else:
-            executor = Executor(target.aws, rep)
-            result.update(run_release(release_policy, target, plan, executor, rep))
+        with sigterm_as_interrupt():
+            try:
+                if wait_until not in UNTIL_CHOICES:
+                    raise InputError(f"--wait-until {wait_until!r} is not one of {', '.join(UNTIL_CHOICES)}")
+                if no_wait and wait_until != "complete":
+                    raise InputError("--no-wait and --wait-until exclude each other")
+                release_policy = ReleasePolicy(*policy)
+                release_policy.validate()
+                target = resolve_target(*where)
+                result["service"] = target.service_key
+                rendered = render_it(target)
+                spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
+                pre = preflight(target.aws, target.service, deployment_config)
+                budget = float(timeout) if timeout else default_timeout(pre.group, pre.config, wait_until)
+                plan = build_plan(
+                    command,
+                    target.outputs.aws_region,
+                    target.service,
+                    rendered,
+                    spec,
+                    pre,
+                    deployment_config=deployment_config,
+                    until=wait_until,
+                    no_wait=no_wait,
+                    timeout=budget,
+                    time_scale=_time_scale(target),
+                )
+                result.update(image=plan.image, deployment_config=pre.config_name, timeout_s=budget)
+                rep.emit(Validated(pre.checks, pre.config_name, budget))
+                # Release policies (--if-active, --force, --stop-on-cancel, re-attach; orchestrator/policy.py) run
+                # here: everything is validated and the plan is data.
+                if dry_run:
+                    rep.emit(describe_plan(plan, _live_taskdef(target, pre.live_task_definition_arn)))
+                    result["status"] = "DryRun"
+                else:
+                    executor = Executor(target.aws, rep)
+                    result.update(run_release(release_policy, target, plan, executor, rep))
+            except KeyboardInterrupt:
+                # The executor reports interrupts after its first write itself; this one came before.
+                written = executor is not None and bool(executor.values)
+                raise Interrupted("interrupted" if written else "interrupted before anything was written") from None
     except OrchestratorError as exc:
         if executor is not None:
             result.update(executor.result)

@@ -8,7 +8,9 @@ may write to it — and the request counts are reset before each case.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,12 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def stack(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The sandbox fixture's environment, provisioned once for the module."""
-    import conftest  # the shared fixtures module (tests/conftest.py)
+    # tests/conftest.py by path: several conftest modules share the name `conftest`.
+    spec = importlib.util.spec_from_file_location("_shared_conftest", REPO / "tests" / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    conftest = sys.modules.setdefault("_shared_conftest", importlib.util.module_from_spec(spec))
+    if not hasattr(conftest, "SandboxEnv"):
+        spec.loader.exec_module(conftest)
 
     from orchestrator.sandbox.control import SandboxControl
     from orchestrator.sandbox.state import SandboxInfo

@@ -54,8 +54,7 @@ class Aws:
 
                 # The sandbox must not depend on the user's AWS config: a stale AWS_PROFILE would
                 # otherwise fail with ProfileNotFound before the first call.
-                core = botocore.session.Session()
-                core.set_config_variable("profile", None)
+                core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
                 kwargs.update(SANDBOX_CREDENTIALS, botocore_session=core)
             self._session = boto3.session.Session(**kwargs)
         return self._session

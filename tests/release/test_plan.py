@@ -1,0 +1,129 @@
+"""The plan and its executor, with fake AWS clients (no sandbox).
+
+A signal that arrives while a write is in flight must not leave the report and AWS disagreeing: the
+write completes, its result is recorded, then the interrupt ends the command saying what exists.
+The dry run describes the same steps the executor runs, without calling anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator import appspec, taskdef
+from orchestrator.contract import SERVICE_KEYS, parse_outputs
+from orchestrator.errors import ExitCode
+from orchestrator.plan import DeploymentInterrupted, Executor, build_plan, describe_plan
+from orchestrator.validate import Preflight
+
+ROOT = Path(__file__).resolve().parents[2]
+LIVE = "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-web:1"
+NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-web:2"
+
+
+def _plan(no_wait: bool = True) -> Any:
+    svc = {k: f"v-{k}" for k in SERVICE_KEYS} | {"container_port": 8080, "container_name": "web"}
+    outputs = parse_outputs({"aws_region": "eu-west-1", "services": {"web": svc}}, "test")
+    _, service = outputs.service(None)
+    rendered = taskdef.load_and_render(ROOT / "taskdef.json", outputs, service, image="repo/web:new")
+    spec = appspec.load_and_validate(ROOT / "appspec.json", rendered.taskdef)
+    pre = Preflight(
+        group={}, config={}, config_name="CodeDeployDefault.ECSAllAtOnce", service={"taskDefinition": LIVE}, checks=()
+    )
+    return build_plan(
+        "release", "eu-west-1", service, rendered, spec, pre, deployment_config=None, no_wait=no_wait, timeout=60
+    )
+
+
+class Events:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def emit(self, event: Any) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        pass
+
+
+class FakeAws:
+    """Records calls; `interrupt_on` sends SIGINT to this process in the middle of that call."""
+
+    def __init__(self, interrupt_on: str | None = None) -> None:
+        self.interrupt_on = interrupt_on
+        self.calls: list[str] = []
+
+    def client(self, name: str) -> Any:
+        return self
+
+    def _call(self, op: str) -> None:
+        self.calls.append(op)
+        if op == self.interrupt_on:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def register_task_definition(self, **kw: Any) -> dict[str, Any]:
+        self._call("RegisterTaskDefinition")
+        return {"taskDefinition": {"taskDefinitionArn": NEW, "family": kw["family"], "revision": 2}}
+
+    def create_deployment(self, **kw: Any) -> dict[str, Any]:
+        self._call("CreateDeployment")
+        content = json.loads(kw["revision"]["appSpecContent"]["content"])
+        assert content["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"] == NEW
+        return {"deploymentId": "d-FAKE"}
+
+
+def test_interrupt_during_register_keeps_the_registration_and_stops_before_create() -> None:
+    aws = FakeAws(interrupt_on="RegisterTaskDefinition")
+    ex = Executor(aws, Events())  # type: ignore[arg-type]
+    with pytest.raises(DeploymentInterrupted) as err:
+        ex.execute(_plan())
+    assert aws.calls == ["RegisterTaskDefinition"]
+    assert err.value.task_definition_arn == NEW and err.value.deployment_id is None
+    assert "registered but unused" in str(err.value)
+    assert err.value.exit_code == ExitCode.INTERRUPTED
+    assert ex.result["task_definition_arn"] == NEW and ex.result["status"] == "Interrupted"
+
+
+def test_interrupt_during_create_reports_the_running_deployment_and_calls_the_hook() -> None:
+    aws = FakeAws(interrupt_on="CreateDeployment")
+    seen: list[str] = []
+    ex = Executor(aws, Events(), on_interrupt=lambda dep: seen.append(dep) or None)  # type: ignore[arg-type]
+    with pytest.raises(DeploymentInterrupted) as err:
+        ex.execute(_plan())
+    assert aws.calls == ["RegisterTaskDefinition", "CreateDeployment"]
+    assert err.value.deployment_id == "d-FAKE" and seen == ["d-FAKE"]
+    assert "deployment d-FAKE is still running" in str(err.value)
+
+
+def test_no_wait_plan_registers_then_creates() -> None:
+    aws = FakeAws()
+    events = Events()
+    result = Executor(aws, events).execute(_plan())  # type: ignore[arg-type]
+    assert aws.calls == ["RegisterTaskDefinition", "CreateDeployment"]
+    assert result["deployment_id"] == "d-FAKE" and result["task_definition_arn"] == NEW
+    assert result["image"] == "repo/web:new"
+    kinds = [e.kind for e in events.events]
+    assert kinds.index("task_definition_registered") < kinds.index("deployment_created")
+
+
+def test_dry_run_describes_the_same_steps_and_calls_nothing() -> None:
+    plan = _plan(no_wait=False)
+    live = dict(plan.rendered.taskdef)
+    live["containerDefinitions"] = [dict(live["containerDefinitions"][0], image="repo/web:old", mountPoints=[])]
+    rendered = describe_plan(plan, live)
+    assert [c["call"].split(" ")[0] for c in rendered.calls] == [
+        "ecs.RegisterTaskDefinition",
+        "codedeploy.CreateDeployment",
+        "codedeploy.GetDeployment",
+        "ecs.DescribeServices",
+    ]
+    assert '-      "image": "repo/web:old",' in rendered.taskdef_diff
+    assert '+      "image": "repo/web:new",' in rendered.taskdef_diff
+    assert "mountPoints" not in rendered.taskdef_diff  # describe's empty defaults are no change
+    assert rendered.live_task_definition_arn == LIVE
+    assert "nothing was written" in rendered.describe()

@@ -236,6 +236,7 @@ def _pipeline(
 ) -> None:
     """Validate everything, then plan; run the plan (or only describe it for --dry-run). Ends with a summary."""
     from orchestrator import appspec as appspec_mod
+    from orchestrator.aws import as_refusal
     from orchestrator.commands.common import reporter, resolve_target
     from orchestrator.deployment import UNTIL_CHOICES, default_timeout
     from orchestrator.errors import InputError, Interrupted, OrchestratorError
@@ -289,6 +290,11 @@ def _pipeline(
                 # The executor reports interrupts after its first write itself; this one came before.
                 written = executor is not None and bool(executor.values)
                 raise Interrupted("interrupted" if written else "interrupted before anything was written") from None
+            except Exception as exc:
+                refused = as_refusal(exc)  # e.g. the endpoint went away mid-watch: exit 4, still with a summary
+                if refused is None:
+                    raise
+                raise refused from exc
     except OrchestratorError as exc:
         if executor is not None:
             result.update(executor.result)

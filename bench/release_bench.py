@@ -42,8 +42,11 @@ def sh(
     return took, res
 
 
-def calls(control: Any) -> int:
-    return sum(n for actions in control.request_counts().values() for n in actions.values())
+def calls(control: Any) -> tuple[int, str]:
+    """Total AWS calls counted by the sandbox, and a breakdown per action."""
+    counts = control.request_counts()
+    flat = sorted(((f"{svc}:{action}", n) for svc, actions in counts.items() for action, n in actions.items()))
+    return sum(n for _, n in flat), ", ".join(f"{name} {n}" for name, n in flat)
 
 
 def codedeploy(env: dict[str, str]) -> Any:
@@ -116,7 +119,7 @@ def main() -> int:
         wall, res = sh([*ORCH, "release", "--sandbox", "--image", f"{repo}:bench-ours", "--output", "json"], env)
         exited = time.time()
         summary = json.loads(res.stdout.strip().splitlines()[-1])
-        n = calls(control)
+        n, ours_detail = calls(control)
         lag = exited - complete_time(env, summary["deployment_id"])
         results["orchestrator release"] = {"lag": lag, "wall": wall, "calls": n}
 
@@ -137,7 +140,7 @@ def main() -> int:
             env,
         )  # fmt: skip
         exited = time.time()
-        n = calls(control)
+        n, theirs_detail = calls(control)
         dep = latest_deployment(env, svc["codedeploy_app_name"], svc["codedeploy_deployment_group_name"])
         lag = exited - complete_time(env, dep)
         results["aws ecs deploy"] = {"lag": lag, "wall": wall, "calls": n}
@@ -160,6 +163,8 @@ def main() -> int:
         fmt = "{:>10.0f}" if name.startswith("API") else "{:>10.2f}"
         ratio = ours / theirs if theirs else float("inf")
         print(f"{name:<40} {fmt.format(ours)} {fmt.format(theirs)} {ratio:>12.2f}")
+    print(f"calls, ours:   {ours_detail}")
+    print(f"calls, theirs: {theirs_detail}")
     return 0
 
 

@@ -78,6 +78,10 @@ def status(
     sandbox: SandboxOpt = False,
     service: ServiceOpt = None,
     output: OutputOpt = "auto",
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Follow the active deployment live to its end, then show the status again.")
+    ] = False,
+    timeout: TimeoutOpt = 3600.0,
 ) -> None:
     """What runs now: primary task set, image, traffic split, counts, the active and the last deployment."""
 
@@ -87,27 +91,35 @@ def status(
         from orchestrator.status import read_status
 
         target = _target(terraform_dir, env, outputs_file, sandbox, service)
-        with refusals():
-            st = read_status(target.aws, target.service)
-        active = st.active.to_dict() if st.active else None
-        last = st.last.to_dict() if st.last else None
-        rep.emit(
-            StatusReport(
-                service=st.service,
-                cluster=st.cluster,
-                controller=st.controller,
-                task_definition=st.task_definition,
-                image=st.image,
-                running=st.running,
-                desired=st.desired,
-                production=st.production,
-                test=st.test,
-                task_sets=tuple(t.to_dict() for t in st.task_sets),
-                active_deployment=active,
-                lifecycle=st.lifecycle,
-                last_deployment=last,
+
+        def report() -> Any:
+            with refusals():
+                st = read_status(target.aws, target.service)
+            rep.emit(
+                StatusReport(
+                    service=st.service,
+                    cluster=st.cluster,
+                    controller=st.controller,
+                    task_definition=st.task_definition,
+                    image=st.image,
+                    running=st.running,
+                    desired=st.desired,
+                    production=st.production,
+                    test=st.test,
+                    task_sets=tuple(t.to_dict() for t in st.task_sets),
+                    active_deployment=st.active.to_dict() if st.active else None,
+                    lifecycle=st.lifecycle,
+                    last_deployment=st.last.to_dict() if st.last else None,
+                )
             )
-        )
+            return st
+
+        st = report()
+        if watch and st.active is not None:
+            from orchestrator.operations import follow
+
+            follow(target.aws, st.active.deployment_id, rep, timeout_s=timeout)
+            st = report()
         return {
             "service": target.service_key,
             "task_definition": st.task_definition,

@@ -109,3 +109,27 @@ def write_outputs(sandbox: Any, path: Path, **changes: Any) -> Path:
     doc["services"]["value"]["web"].update(changes)
     path.write_text(json.dumps(doc))
     return path
+
+
+def approval_group(sandbox: Any, path: Path, name: str = "demo-web-approval") -> Path:
+    """A deployment group on the same service whose ready option waits for a person (STOP_DEPLOYMENT),
+    and an outputs file pointing at it. (The sandbox has no UpdateDeploymentGroup.)"""
+    out = sandbox.service_outputs()
+    cd = sandbox.client("codedeploy")
+    group = cd.get_deployment_group(
+        applicationName=out["codedeploy_app_name"], deploymentGroupName=out["codedeploy_deployment_group_name"]
+    )["deploymentGroupInfo"]
+    cd.create_deployment_group(
+        applicationName=out["codedeploy_app_name"],
+        deploymentGroupName=name,
+        serviceRoleArn=group["serviceRoleArn"],
+        deploymentConfigName=group["deploymentConfigName"],
+        deploymentStyle=group["deploymentStyle"],
+        blueGreenDeploymentConfiguration={
+            **group["blueGreenDeploymentConfiguration"],
+            "deploymentReadyOption": {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60},
+        },
+        ecsServices=group["ecsServices"],
+        loadBalancerInfo=group["loadBalancerInfo"],
+    )
+    return write_outputs(sandbox, path, codedeploy_deployment_group_name=name)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from ops_support import (
+    approval_group,
     deployment,
     lifecycle,
     ops,
@@ -16,7 +17,6 @@ from ops_support import (
     summary,
     wait_for,
     wait_status,
-    write_outputs,
 )
 
 pytestmark = pytest.mark.e2e
@@ -115,25 +115,7 @@ def test_stop_and_approve_with_nothing_in_progress_fail_clearly_and_write_nothin
 def test_approve_lets_a_waiting_deployment_shift_traffic(sandbox, tmp_path: Path) -> None:
     out = sandbox.service_outputs()
     blue, green = out["blue_target_group_name"], out["green_target_group_name"]
-    cd = sandbox.client("codedeploy")
-    group = cd.get_deployment_group(
-        applicationName=out["codedeploy_app_name"], deploymentGroupName=out["codedeploy_deployment_group_name"]
-    )["deploymentGroupInfo"]
-    # A group whose ready option waits for a person (the sandbox has no UpdateDeploymentGroup).
-    cd.create_deployment_group(
-        applicationName=out["codedeploy_app_name"],
-        deploymentGroupName="demo-web-approval",
-        serviceRoleArn=group["serviceRoleArn"],
-        deploymentConfigName=group["deploymentConfigName"],
-        deploymentStyle=group["deploymentStyle"],
-        blueGreenDeploymentConfiguration={
-            **group["blueGreenDeploymentConfiguration"],
-            "deploymentReadyOption": {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60},
-        },
-        ecsServices=group["ecsServices"],
-        loadBalancerInfo=group["loadBalancerInfo"],
-    )
-    outputs = write_outputs(sandbox, tmp_path / "outputs.json", codedeploy_deployment_group_name="demo-web-approval")
+    outputs = approval_group(sandbox, tmp_path / "outputs.json")
     where = ("--outputs-file", str(outputs), "--output", "json")
 
     res = sandbox.cli("release", *where, "--image", image(sandbox, "approved"), "--no-wait")

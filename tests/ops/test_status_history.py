@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from ops_support import (
-    lifecycle,
+    approval_group,
     of_kind,
     ops,
     primary_task_definition,
     release,
-    start_release,
     summary,
-    wait_for,
     wait_status,
 )
 
 pytestmark = pytest.mark.e2e
 
 
-def test_status_before_during_and_after_a_deployment(sandbox) -> None:
+def test_status_before_during_and_after_a_deployment(sandbox, tmp_path: Path) -> None:
     out = sandbox.service_outputs()
     blue, green = out["blue_target_group_name"], out["green_target_group_name"]
     initial = primary_task_definition(sandbox)
+    # A group that holds the deployment in Ready until approved: "during" lasts as long as the test needs.
+    outputs = approval_group(sandbox, tmp_path / "outputs.json")
+    where = ("--outputs-file", str(outputs))
 
-    res = ops(sandbox, "status")
+    res = sandbox.cli("status", *where, "--output", "json")
     assert res.returncode == 0, res.stderr
     (st,) = of_kind(res.stdout, "status")
     assert st["task_definition"] == initial
@@ -33,34 +38,59 @@ def test_status_before_during_and_after_a_deployment(sandbox) -> None:
     assert [ts["status"] for ts in st["task_sets"]] == ["PRIMARY"]
 
     image = out["ecr_repository_url"] + ":status-2"
-    dep = start_release(sandbox, image)
-    wait_for("Install to finish", lambda: lifecycle(sandbox, dep).get("Install") == "Succeeded")
-    res = ops(sandbox, "status")
+    started = sandbox.cli("release", *where, "--output", "json", "--image", image, "--no-wait")
+    assert started.returncode == 0, started.stderr
+    dep = summary(started.stdout)["deployment_id"]
+    wait_status(sandbox, dep, "Ready")
+    res = sandbox.cli("status", *where, "--output", "json")
     assert res.returncode == 0, res.stderr
     (st,) = of_kind(res.stdout, "status")
     assert st["active_deployment"]["deployment_id"] == dep
-    assert st["active_deployment"]["status"] == "InProgress"
+    assert st["active_deployment"]["status"] == "Ready"
     assert st["active_deployment"]["image"] == image
-    names = [e["name"] for e in st["lifecycle"]]
-    assert names[:2] == ["BeforeInstall", "Install"]
+    steps = {e["name"]: e["status"] for e in st["lifecycle"]}
+    assert steps["Install"] == "Succeeded" and steps["AllowTraffic"] != "Succeeded"
+    assert st["production"] == {blue: 100.0, green: 0.0} or st["production"] == {blue: 100.0}
+    assert st["test"].get(green) == 100.0  # the replacement takes test traffic
+    assert sorted(ts["status"] for ts in st["task_sets"]) == ["ACTIVE", "PRIMARY"]
     assert summary(res.stdout)["active_deployment_id"] == dep
 
     # Plain lines say the same for people.
-    plain = sandbox.cli("status", "--sandbox", "--output", "plain")
+    plain = sandbox.cli("status", *where, "--output", "plain")
     assert plain.returncode == 0, plain.stderr
-    assert f"active deployment {dep}" in plain.stdout
+    assert f"active deployment {dep} Ready" in plain.stdout
 
-    wait_status(sandbox, dep, "Succeeded")
-    res = ops(sandbox, "status")
-    (st,) = of_kind(res.stdout, "status")
+    # --watch follows the deployment live to its end, then shows the status again.
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "status", *where, "--output", "json", "--watch", "--timeout", "60"],
+        env=sandbox.env(),
+        cwd=sandbox.repo_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert watcher.stdout is not None
+        first = watcher.stdout.readline()  # the first status: the deployment waits
+        assert '"event":"status"' in first
+        approved = sandbox.cli("approve", *where, "--output", "json", "--no-wait")
+        assert approved.returncode == 0, approved.stderr
+        rest, errors = watcher.communicate(timeout=60)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+    assert watcher.returncode == 0, errors
+    (after,) = of_kind(rest, "status")
+    progress = of_kind(rest, "deployment_progress")
+    assert progress and progress[-1]["deployment_id"] == dep and progress[-1]["status"] == "Succeeded"
     new_td = primary_task_definition(sandbox)
     assert new_td != initial
-    assert st["task_definition"] == new_td and st["image"] == image
-    assert st["production"].get(green) == 100.0
-    assert st["active_deployment"] is None
-    assert st["last_deployment"]["deployment_id"] == dep
-    assert st["last_deployment"]["status"] == "Succeeded"
-    assert summary(res.stdout)["last_status"] == "Succeeded"
+    assert after["task_definition"] == new_td and after["image"] == image
+    assert after["production"].get(green) == 100.0
+    assert after["active_deployment"] is None
+    assert after["last_deployment"]["deployment_id"] == dep
+    assert after["last_deployment"]["status"] == "Succeeded"
+    assert summary(rest)["last_status"] == "Succeeded"
 
 
 def test_history_after_releases_and_an_auto_rollback(sandbox) -> None:

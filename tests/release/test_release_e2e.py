@@ -18,6 +18,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 CANARY = "CodeDeployDefault.ECSCanary10Percent5Minutes"
+RELEASE = [sys.executable, "-m", "orchestrator", "release", "--sandbox", "--output", "json"]
 
 
 def events(stdout: str) -> list[dict[str, Any]]:
@@ -241,3 +242,35 @@ def test_sigterm_while_watching_reports_what_still_runs(sandbox) -> None:
     assert s["exit_code"] == 130 and s["status"] == "Interrupted"
     info = sandbox.client("codedeploy").get_deployment(deploymentId=dep)["deploymentInfo"]
     assert info["status"] in ("InProgress", "Created")
+
+
+def test_deployment_stopped_by_someone_else_exits_1_with_the_reason(sandbox) -> None:
+    proc = subprocess.Popen(
+        [
+            *RELEASE,
+            "--image",
+            "repo/web:stopped",
+            "--deployment-config",
+            "CodeDeployDefault.ECSCanary10Percent15Minutes",
+        ],
+        env=sandbox.env(),
+        cwd=sandbox.repo_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if '"deployment_created"' in line:
+            break
+    dep = json.loads(lines[-1])["deployment_id"]
+    sandbox.client("codedeploy").stop_deployment(deploymentId=dep, autoRollbackEnabled=True)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    error = err.strip().splitlines()[-1]
+    assert error.startswith(f"error: deployment {dep} stopped: ")
+    assert "MANUAL_STOP" in error
+    s = summary("".join(lines) + out)
+    assert s["status"] == "Stopped" and s["rollback_deployment_id"].startswith("d-")

@@ -161,9 +161,18 @@ def test_wait_until_traffic_shifted_returns_before_the_termination_wait_ends(san
     s = summary(res.stdout)
     assert s["status"] == "traffic-shifted"
     assert primary_task_definition(sandbox) == s["task_definition_arn"]
-    # The simulated 5-minute termination wait is still running: the deployment is not complete yet.
-    info = sandbox.client("codedeploy").get_deployment(deploymentId=s["deployment_id"])["deploymentInfo"]
-    assert info["status"] == "InProgress"
+    # It returned during the termination wait: the last status it saw was InProgress, with all traffic on green.
+    progress = [e for e in events(res.stdout) if e["event"] == "deployment_progress"]
+    assert progress[-1]["status"] == "InProgress" and progress[-1]["green_weight"] == 100.0
+    assert all(e["status"] != "Succeeded" for e in progress)
+    # ...and the deployment completes without us (the simulated 5-minute wait takes seconds here).
+    cd = sandbox.client("codedeploy")
+    for _ in range(100):
+        status = cd.get_deployment(deploymentId=s["deployment_id"])["deploymentInfo"]["status"]
+        if status != "InProgress":
+            break
+        time.sleep(0.2)
+    assert status == "Succeeded"
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(sandbox) -> None:

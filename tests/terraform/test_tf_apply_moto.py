@@ -1,0 +1,127 @@
+"""Apply the root against moto, simulate a release, and check that Terraform would not undo it.
+
+This is the claim the whole design rests on: after CodeDeploy has registered a new revision, moved the
+service to it and switched the listeners to green (and someone scaled the service), `terraform plan`
+proposes nothing for the listeners, the service's task definition / target group / count, or the
+task definition. Opt-in (ORCHESTRATOR_TF_APPLY_TESTS=1): the apply waits on provider pollers for
+about two minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tftest
+
+from orchestrator.contract import parse_outputs
+
+pytestmark = pytest.mark.slow
+
+SERVICES = ("ec2", "ecr", "ecs", "elbv2", "iam", "logs", "codedeploy", "sts")
+REGION = "eu-west-1"
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("ORCHESTRATOR_TF_APPLY_TESTS") != "1":
+        pytest.skip("set ORCHESTRATOR_TF_APPLY_TESTS=1 to apply the root against moto (about two minutes)")
+    moto_server = Path(sys.executable).parent / "moto_server"
+    if not moto_server.is_file():
+        pytest.skip("moto[server] is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    proc = subprocess.Popen(
+        [str(moto_server), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def _boto(endpoint: str, service: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def test_a_release_leaves_nothing_for_terraform_to_undo(
+    stack_copy: Path, provider_env: dict[str, str], bundled_terraform: str, moto_endpoint: str
+) -> None:
+    root = stack_copy / "terraform"
+    endpoints = "\n".join(f'    {s} = "{moto_endpoint}"' for s in SERVICES)
+    (root / "zz_moto_override.tf").write_text(
+        'terraform {\n  backend "local" {}\n}\n\n'
+        'provider "aws" {\n'
+        f'  region                      = "{REGION}"\n'
+        '  access_key                  = "testing"\n'
+        '  secret_key                  = "testing"\n'
+        "  skip_credentials_validation = true\n"
+        "  skip_requesting_account_id  = true\n"
+        "  skip_metadata_api_check     = true\n"
+        "  skip_region_validation      = true\n"
+        f"  endpoints {{\n{endpoints}\n  }}\n"
+        "}\n"
+    )
+    (root / "zz_moto.tfvars").write_text(
+        'project = "tfx"\nnetwork = { create_vpc = true, availability_zones = ["eu-west-1a", "eu-west-1b"] }\n'
+    )
+    var_files = ["envs/dev.tfvars", "zz_moto.tfvars"]
+    tf = tftest.TerraformTest(str(root), binary=bundled_terraform, env=provider_env)
+    tf.setup()
+    tf.apply(tf_var_file=var_files)
+    outputs = parse_outputs(json.loads(tf.execute_command("output", "-json").out), "moto")
+    svc = outputs.services["web"]
+    assert (svc.cluster_name, svc.blue_target_group_name) == ("tfx", "tfx-web-blue")
+
+    # What a release and an operator do, behind Terraform's back.
+    ecs, elb = _boto(moto_endpoint, "ecs"), _boto(moto_endpoint, "elbv2")
+    current = ecs.describe_task_definition(taskDefinition="tfx-web")["taskDefinition"]
+    keys = ("family", "containerDefinitions", "networkMode", "requiresCompatibilities", "cpu", "memory")
+    revision = {k: current[k] for k in keys}
+    revision["containerDefinitions"][0]["image"] = "example.org/web:v2"
+    revision.update(executionRoleArn=current["executionRoleArn"], taskRoleArn=current["taskRoleArn"])
+    new_arn = ecs.register_task_definition(**revision)["taskDefinition"]["taskDefinitionArn"]
+    assert new_arn.endswith(":2")
+    green = elb.describe_target_groups(Names=[svc.green_target_group_name])["TargetGroups"][0]["TargetGroupArn"]
+    for listener in (svc.prod_listener_arn, svc.test_listener_arn):
+        elb.modify_listener(ListenerArn=listener, DefaultActions=[{"Type": "forward", "TargetGroupArn": green}])
+    ecs.update_service(cluster=svc.cluster_name, service=svc.service_name, desiredCount=4)
+
+    plan = tf.plan(output=True, tf_var_file=var_files)
+    changes = {c["address"]: c for c in plan["resource_changes"] if c["change"]["actions"] != ["no-op"]}
+    touched = [a for a in changes if "aws_lb_listener" in a or "aws_ecs_task_definition" in a]
+    assert not touched, f"Terraform would undo the release: {touched}"
+    assert not [a for a, c in changes.items() if c["change"]["actions"] != ["update"]], "replacement planned"
+    service = changes.get('module.ecs_service["web"].aws_ecs_service.this')
+    if service is not None:
+        before, after = service["change"]["before"], service["change"]["after"]
+        changed = {k for k in after if before.get(k) != after.get(k)}
+        assert not changed & {"task_definition", "load_balancer", "desired_count"}, changed

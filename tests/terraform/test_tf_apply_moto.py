@@ -24,7 +24,13 @@ import tftest
 
 from orchestrator.contract import parse_outputs
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.environ.get("ORCHESTRATOR_TF_APPLY_TESTS") != "1",
+        reason="set ORCHESTRATOR_TF_APPLY_TESTS=1 to apply the root against moto (about two minutes)",
+    ),
+]
 
 SERVICES = ("ec2", "ecr", "ecs", "elbv2", "iam", "logs", "codedeploy", "sts")
 REGION = "eu-west-1"
@@ -32,8 +38,6 @@ REGION = "eu-west-1"
 
 @pytest.fixture(scope="module")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if os.environ.get("ORCHESTRATOR_TF_APPLY_TESTS") != "1":
-        pytest.skip("set ORCHESTRATOR_TF_APPLY_TESTS=1 to apply the root against moto (about two minutes)")
     moto_server = Path(sys.executable).parent / "moto_server"
     if not moto_server.is_file():
         pytest.skip("moto[server] is not installed")

@@ -111,25 +111,58 @@ def write_outputs(sandbox: Any, path: Path, **changes: Any) -> Path:
     return path
 
 
-def approval_group(sandbox: Any, path: Path, name: str = "demo-web-approval") -> Path:
-    """A deployment group on the same service whose ready option waits for a person (STOP_DEPLOYMENT),
-    and an outputs file pointing at it. (The sandbox has no UpdateDeploymentGroup.)"""
+def custom_group(
+    sandbox: Any, path: Path, name: str, *, wait_for_approval: bool = False, termination_minutes: int | None = None
+) -> Path:
+    """Another deployment group on the same service, and an outputs file pointing at it.
+
+    wait_for_approval: the ready option STOP_DEPLOYMENT (held in Ready until approved);
+    termination_minutes: how long the deployment stays InProgress after traffic moved (scaled).
+    Both give tests a "during a deployment" that does not race the fast sandbox. (The sandbox has no
+    UpdateDeploymentGroup, hence a new group.)"""
     out = sandbox.service_outputs()
     cd = sandbox.client("codedeploy")
     group = cd.get_deployment_group(
         applicationName=out["codedeploy_app_name"], deploymentGroupName=out["codedeploy_deployment_group_name"]
     )["deploymentGroupInfo"]
+    blue_green = dict(group["blueGreenDeploymentConfiguration"])
+    if wait_for_approval:
+        blue_green["deploymentReadyOption"] = {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60}
+    if termination_minutes is not None:
+        blue_green["terminateBlueInstancesOnDeploymentSuccess"] = {
+            "action": "TERMINATE",
+            "terminationWaitTimeInMinutes": termination_minutes,
+        }
     cd.create_deployment_group(
         applicationName=out["codedeploy_app_name"],
         deploymentGroupName=name,
         serviceRoleArn=group["serviceRoleArn"],
         deploymentConfigName=group["deploymentConfigName"],
         deploymentStyle=group["deploymentStyle"],
-        blueGreenDeploymentConfiguration={
-            **group["blueGreenDeploymentConfiguration"],
-            "deploymentReadyOption": {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60},
-        },
+        blueGreenDeploymentConfiguration=blue_green,
+        autoRollbackConfiguration=group.get("autoRollbackConfiguration") or {"enabled": False},
         ecsServices=group["ecsServices"],
         loadBalancerInfo=group["loadBalancerInfo"],
     )
     return write_outputs(sandbox, path, codedeploy_deployment_group_name=name)
+
+
+def approval_group(sandbox: Any, path: Path, name: str = "demo-web-approval") -> Path:
+    return custom_group(sandbox, path, name, wait_for_approval=True)
+
+
+def slow_termination_group(sandbox: Any, path: Path, name: str = "demo-web-slow") -> Path:
+    """Blue stays up an hour (scaled: about half a minute) after production traffic moved to green."""
+    return custom_group(sandbox, path, name, termination_minutes=60)
+
+
+def read_events_until(proc: Any, kind: str) -> list[dict[str, Any]]:
+    """Read a running command's JSON lines until one of `kind` (the command keeps running)."""
+    seen = []
+    while True:
+        line = proc.stdout.readline()
+        assert line, f"the command ended before a {kind!r} event: {seen}"
+        if line.startswith("{"):
+            seen.append(json.loads(line))
+            if seen[-1]["event"] == kind:
+                return seen

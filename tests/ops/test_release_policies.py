@@ -1,5 +1,9 @@
 """Release policies end to end: --if-active fail|wait|replace with two concurrent releases, re-attach,
-the older-build refusal, and --stop-on-cancel on SIGTERM."""
+the older-build refusal, and --stop-on-cancel on SIGTERM.
+
+The first release of each pair deploys to a group that holds it in Ready until approved (or keeps
+blue for a long termination wait), so "a deployment is in progress" does not race the fast sandbox.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,19 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ops_support import (
+    approval_group,
     deployment,
     events,
     lifecycle,
     of_kind,
     primary_task_definition,
-    release,
+    read_events_until,
     serving_group,
-    start_release,
+    slow_termination_group,
     summary,
     wait_for,
     wait_status,
@@ -26,45 +32,100 @@ from ops_support import (
 pytestmark = pytest.mark.e2e
 
 
-def image(sandbox, tag: str) -> str:
+def image(sandbox: Any, tag: str) -> str:
     return f"{sandbox.service_outputs()['ecr_repository_url']}:{tag}"
 
 
-def test_if_active_fail_names_the_active_deployment_and_writes_nothing(sandbox) -> None:
-    first = start_release(sandbox, image(sandbox, "a"))
-    before = sandbox.mutating_calls()
-    res = release(sandbox, image(sandbox, "b"))  # --if-active fail is the default
+def release(sandbox: Any, outputs: Path, tag: str, *args: str, **kw: Any) -> Any:
+    return sandbox.cli(
+        "release", "--outputs-file", str(outputs), "--output", "json", "--image", image(sandbox, tag), *args, **kw
+    )
+
+
+def start(sandbox: Any, outputs: Path, tag: str) -> str:
+    res = release(sandbox, outputs, tag, "--no-wait")
+    assert res.returncode == 0, res.stderr
+    return str(summary(res.stdout)["deployment_id"])
+
+
+def popen_release(sandbox: Any, outputs: Path, tag: str, *args: str) -> subprocess.Popen[str]:
+    cmd = ["release", "--outputs-file", str(outputs), "--output", "json", "--image", image(sandbox, tag), *args]
+    return subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", *cmd],
+        env=sandbox.env(),
+        cwd=sandbox.repo_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def approve(sandbox: Any, dep: str) -> None:
+    wait_status(sandbox, dep, "Ready")
+    sandbox.client("codedeploy").continue_deployment(deploymentId=dep, deploymentWaitType="READY_WAIT")
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    try:
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return out, err
+
+
+def test_if_active_fail_names_the_active_deployment_and_writes_nothing(sandbox, tmp_path: Path) -> None:
+    outputs = approval_group(sandbox, tmp_path / "o.json")
+    first = start(sandbox, outputs, "a")
+    before = sandbox.counts()
+    res = release(sandbox, outputs, "b")  # --if-active fail is the default
     assert res.returncode == 1, res.stderr
     assert first in res.stderr and "in progress" in res.stderr
     (found,) = of_kind(res.stdout, "active_deployment")
     assert found["deployment_id"] == first and found["action"] == "fail"
     s = summary(res.stdout)
     assert s["ok"] is False and s["exit_code"] == 1
-    assert sandbox.mutating_calls() == before  # no task definition registered, no deployment created
-    assert deployment(sandbox, first)["status"] in ("Created", "InProgress")
+    after = sandbox.counts()  # no task definition registered, no deployment created
+    assert after["ecs"]["RegisterTaskDefinition"] == before["ecs"]["RegisterTaskDefinition"]
+    assert after["codedeploy"]["CreateDeployment"] == before["codedeploy"]["CreateDeployment"] == 1
+    assert deployment(sandbox, first)["status"] == "Ready"
 
 
-def test_if_active_wait_deploys_after_the_active_one(sandbox) -> None:
-    first = start_release(sandbox, image(sandbox, "a"))
-    res = release(sandbox, image(sandbox, "b"), "--if-active", "wait")
-    assert res.returncode == 0, res.stderr
-    s = summary(res.stdout)
-    assert s["deployment_id"] != first and s["status"] == "Succeeded"
-    assert deployment(sandbox, first)["status"] == "Succeeded"
-    kinds = [e["event"] for e in events(res.stdout)]
-    assert kinds.index("active_deployment") < kinds.index("task_definition_registered")
-    # The waited-for deployment finished before ours was created.
-    first_done = deployment(sandbox, first)["completeTime"]
-    assert deployment(sandbox, s["deployment_id"])["createTime"] >= first_done
+def test_if_active_wait_deploys_after_the_active_one(sandbox, tmp_path: Path) -> None:
+    outputs = approval_group(sandbox, tmp_path / "o.json")
+    first = start(sandbox, outputs, "a")
+    proc = popen_release(sandbox, outputs, "b", "--if-active", "wait")
+    seen = read_events_until(proc, "active_deployment")
+    assert seen[-1]["deployment_id"] == first and seen[-1]["action"] == "wait"
+    assert sandbox.counts()["codedeploy"]["CreateDeployment"] == 1  # it waits; nothing created yet
+    approve(sandbox, first)
+    wait_for(
+        "the waiting release to create its deployment", lambda: sandbox.counts()["codedeploy"]["CreateDeployment"] == 2
+    )
+    ids = sandbox.client("codedeploy").list_deployments(
+        applicationName=sandbox.service_outputs()["codedeploy_app_name"], deploymentGroupName="demo-web-approval"
+    )["deployments"]
+    (dep,) = [d for d in ids if d != first]
+    approve(sandbox, dep)
+    out, err = finish(proc)
+    assert proc.returncode == 0, err
+    s = summary(out)
+    assert s["deployment_id"] == dep and s["status"] == "Succeeded"
+    kinds = [e["event"] for e in events(out)]
+    assert "task_definition_registered" in kinds
+    assert deployment(sandbox, dep)["createTime"] >= deployment(sandbox, first)["completeTime"]
     assert primary_task_definition(sandbox) == s["task_definition_arn"]
 
 
-def test_if_active_replace_stops_rolls_back_then_deploys(sandbox) -> None:
+def test_if_active_replace_stops_rolls_back_then_deploys(sandbox, tmp_path: Path) -> None:
     blue = sandbox.service_outputs()["blue_target_group_name"]
     initial = primary_task_definition(sandbox)
-    first = start_release(sandbox, image(sandbox, "a"))
-    wait_for("Install to finish", lambda: lifecycle(sandbox, first).get("Install") == "Succeeded")
-    res = release(sandbox, image(sandbox, "b"), "--if-active", "replace")
+    outputs = slow_termination_group(sandbox, tmp_path / "o.json")
+    first = start(sandbox, outputs, "a")
+    wait_for("traffic on green", lambda: lifecycle(sandbox, first).get("AllowTraffic") == "Succeeded")
+    assert serving_group(sandbox) != blue
+    # The group keeps blue for a long termination wait: the replacing release returns once traffic moved.
+    res = release(sandbox, outputs, "b", "--if-active", "replace", "--wait-until", "traffic-shifted")
     assert res.returncode == 0, res.stderr
     s = summary(res.stdout)
     stopped = deployment(sandbox, first)
@@ -77,19 +138,22 @@ def test_if_active_replace_stops_rolls_back_then_deploys(sandbox) -> None:
     confirm = [e["text"] for e in of_kind(res.stdout, "message") if e["text"].startswith("production traffic")]
     assert confirm and blue in confirm[0] and initial in confirm[0]
     assert deployment(sandbox, rollback_id)["completeTime"] <= deployment(sandbox, s["deployment_id"])["createTime"]
-    assert s["status"] == "Succeeded"
+    assert s["status"] == "traffic-shifted"
     assert primary_task_definition(sandbox) == s["task_definition_arn"]
 
 
-def test_identical_release_reattaches_to_the_active_deployment(sandbox) -> None:
-    first = start_release(sandbox, image(sandbox, "same"))
+def test_identical_release_reattaches_to_the_active_deployment(sandbox, tmp_path: Path) -> None:
+    outputs = approval_group(sandbox, tmp_path / "o.json")
+    first = start(sandbox, outputs, "same")
     registered = sandbox.counts()["ecs"]["RegisterTaskDefinition"]
-    res = release(sandbox, image(sandbox, "same"))
-    assert res.returncode == 0, res.stderr
-    s = summary(res.stdout)
+    proc = popen_release(sandbox, outputs, "same")
+    seen = read_events_until(proc, "active_deployment")
+    assert seen[-1]["deployment_id"] == first and seen[-1]["action"] == "reattach"
+    approve(sandbox, first)
+    out, err = finish(proc)
+    assert proc.returncode == 0, err
+    s = summary(out)
     assert s["deployment_id"] == first and s["reattached"] is True and s["status"] == "Succeeded"
-    (found,) = of_kind(res.stdout, "active_deployment")
-    assert found["action"] == "reattach"
     assert sandbox.counts()["ecs"]["RegisterTaskDefinition"] == registered  # nothing registered again
     assert sandbox.counts()["codedeploy"]["CreateDeployment"] == 1
 
@@ -110,69 +174,42 @@ def test_older_build_is_refused_unless_forced(sandbox, tmp_path: Path) -> None:
         shas.append(_git(repo, "rev-parse", "HEAD"))
     old, new = shas
     files = ("--taskdef", str(sandbox.repo_root / "taskdef.json"), "--appspec", str(sandbox.repo_root / "appspec.json"))
-    ok = release(sandbox, image(sandbox, "new"), *files, cwd=repo, env={"GITHUB_SHA": new})
+    outputs = sandbox.outputs_path
+    ok = release(sandbox, outputs, "new", *files, cwd=repo, env={"GITHUB_SHA": new})
     assert ok.returncode == 0, ok.stderr
     running = primary_task_definition(sandbox)
 
-    refused = release(sandbox, image(sandbox, "old"), *files, cwd=repo, env={"GITHUB_SHA": old})
+    refused = release(sandbox, outputs, "old", *files, cwd=repo, env={"GITHUB_SHA": old})
     assert refused.returncode == 2, refused.stderr
     assert "older build" in refused.stderr and old[:12] in refused.stderr and "--force" in refused.stderr
     assert "commit order" in refused.stderr
     assert primary_task_definition(sandbox) == running
     assert sandbox.counts()["codedeploy"]["CreateDeployment"] == 1
 
-    forced = release(sandbox, image(sandbox, "old"), *files, "--force", "--no-wait", cwd=repo, env={"GITHUB_SHA": old})
+    forced = release(sandbox, outputs, "old", *files, "--force", "--no-wait", cwd=repo, env={"GITHUB_SHA": old})
     assert forced.returncode == 0, forced.stderr
     assert sandbox.counts()["codedeploy"]["CreateDeployment"] == 2
 
 
-def test_stop_on_cancel_stops_and_rolls_back_a_cancelled_release(sandbox) -> None:
+def test_stop_on_cancel_stops_and_rolls_back_a_cancelled_release(sandbox, tmp_path: Path) -> None:
     blue = sandbox.service_outputs()["blue_target_group_name"]
     initial = primary_task_definition(sandbox)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestrator",
-            "release",
-            "--sandbox",
-            "--output",
-            "json",
-            "--stop-on-cancel",
-            "--image",
-            image(sandbox, "cancel"),
-        ],
-        env=sandbox.env(),
-        cwd=sandbox.repo_root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    outputs = slow_termination_group(sandbox, tmp_path / "o.json")
+    proc = popen_release(sandbox, outputs, "cancel", "--stop-on-cancel")
     try:
-        cd = sandbox.client("codedeploy")
-        out = sandbox.service_outputs()
-        dep = wait_for(
-            "the release to create its deployment",
-            lambda: (
-                cd.list_deployments(
-                    applicationName=out["codedeploy_app_name"],
-                    deploymentGroupName=out["codedeploy_deployment_group_name"],
-                )["deployments"]
-                or [None]
-            )[0],
-        )
+        created = read_events_until(proc, "deployment_created")
+        dep = created[-1]["deployment_id"]
         wait_for("production traffic on green", lambda: lifecycle(sandbox, dep).get("AllowTraffic") == "Succeeded")
+        assert serving_group(sandbox) != blue
         proc.send_signal(signal.SIGTERM)  # what a cancelled CI job gets
-        stdout, stderr = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        stdout, stderr = finish(proc)
     assert proc.returncode == 130, stderr
     assert "stopped and rolled back" in stderr
     info = deployment(sandbox, dep)
     assert info["status"] == "Stopped"
     rollback_id = info["rollbackInfo"]["rollbackDeploymentId"]
-    assert wait_status(sandbox, rollback_id, "Succeeded")
+    assert deployment(sandbox, rollback_id)["status"] == "Succeeded"
     assert serving_group(sandbox) == blue
     assert primary_task_definition(sandbox) == initial
     s = summary(stdout)

@@ -13,7 +13,7 @@ from ops_support import (
     primary_task_definition,
     release,
     serving_group,
-    start_release,
+    slow_termination_group,
     summary,
     wait_for,
     wait_status,
@@ -26,15 +26,19 @@ def image(sandbox, tag: str) -> str:
     return f"{sandbox.service_outputs()['ecr_repository_url']}:{tag}"
 
 
-def test_rollback_during_a_deployment_puts_production_back_on_blue(sandbox) -> None:
+def test_rollback_during_a_deployment_puts_production_back_on_blue(sandbox, tmp_path: Path) -> None:
     out = sandbox.service_outputs()
     blue, green = out["blue_target_group_name"], out["green_target_group_name"]
     initial = primary_task_definition(sandbox)
-    dep = start_release(sandbox, image(sandbox, "bad"))
+    # Blue stays up for a long termination wait after traffic moved: the deployment is still in progress.
+    where = ("--outputs-file", str(slow_termination_group(sandbox, tmp_path / "o.json")), "--output", "json")
+    started = sandbox.cli("release", *where, "--image", image(sandbox, "bad"), "--no-wait")
+    assert started.returncode == 0, started.stderr
+    dep = summary(started.stdout)["deployment_id"]
     wait_for("production traffic on green", lambda: lifecycle(sandbox, dep).get("AllowTraffic") == "Succeeded")
     assert serving_group(sandbox) == green
 
-    res = ops(sandbox, "rollback")
+    res = sandbox.cli("rollback", *where)
     assert res.returncode == 0, res.stderr
     s = summary(res.stdout)
     assert s["status"] == "RolledBack" and s["deployment_id"] == dep
@@ -44,7 +48,7 @@ def test_rollback_during_a_deployment_puts_production_back_on_blue(sandbox) -> N
     assert deployment(sandbox, s["rollback_deployment_id"])["status"] == "Succeeded"
     # The listener, not just CodeDeploy's word: production goes to blue, which runs what ran before.
     assert serving_group(sandbox) == blue
-    assert s["production"] == {blue: 100.0, green: 0.0} or s["production"] == {blue: 100.0}
+    assert s["production"].get(blue) == 100.0
     assert primary_task_definition(sandbox) == initial == s["task_definition"]
 
 
@@ -77,24 +81,32 @@ def test_rollback_after_a_deployment_redeploys_the_previous_task_definition_thro
     assert same.returncode == 2 and "already runs" in same.stderr
 
 
-def test_stop_without_rollback_leaves_traffic_where_it_is(sandbox) -> None:
-    dep = start_release(sandbox, image(sandbox, "halt"))
-    wait_for("Install to finish", lambda: lifecycle(sandbox, dep).get("Install") == "Succeeded")
-    res = ops(sandbox, "stop", "--no-rollback")
+def test_stop_without_rollback_leaves_traffic_where_it_is(sandbox, tmp_path: Path) -> None:
+    blue = sandbox.service_outputs()["blue_target_group_name"]
+    where = ("--outputs-file", str(approval_group(sandbox, tmp_path / "o.json")), "--output", "json")
+    started = sandbox.cli("release", *where, "--image", image(sandbox, "halt"), "--no-wait")
+    assert started.returncode == 0, started.stderr
+    dep = summary(started.stdout)["deployment_id"]
+    wait_status(sandbox, dep, "Ready")
+    res = sandbox.cli("stop", *where, "--no-rollback")
     assert res.returncode == 0, res.stderr
     s = summary(res.stdout)
     info = deployment(sandbox, dep)
     assert info["status"] == "Stopped" == s["status"]
     assert not (info.get("rollbackInfo") or {}).get("rollbackDeploymentId")
     assert s["rollback_deployment_id"] is None
+    assert serving_group(sandbox) == blue  # it never moved, and nothing moved it
     assert sandbox.counts()["codedeploy"]["StopDeployment"] == 1
 
 
-def test_stop_with_rollback_follows_the_rollback(sandbox) -> None:
+def test_stop_with_rollback_follows_the_rollback(sandbox, tmp_path: Path) -> None:
     blue = sandbox.service_outputs()["blue_target_group_name"]
-    dep = start_release(sandbox, image(sandbox, "halt"))
-    wait_for("Install to finish", lambda: lifecycle(sandbox, dep).get("Install") == "Succeeded")
-    res = ops(sandbox, "stop")
+    where = ("--outputs-file", str(slow_termination_group(sandbox, tmp_path / "o.json")), "--output", "json")
+    started = sandbox.cli("release", *where, "--image", image(sandbox, "halt"), "--no-wait")
+    assert started.returncode == 0, started.stderr
+    dep = summary(started.stdout)["deployment_id"]
+    wait_for("production traffic on green", lambda: lifecycle(sandbox, dep).get("AllowTraffic") == "Succeeded")
+    res = sandbox.cli("stop", *where)
     assert res.returncode == 0, res.stderr
     s = summary(res.stdout)
     assert s["status"] == "RolledBack" and deployment(sandbox, dep)["status"] == "Stopped"

@@ -56,6 +56,7 @@ lint: setup ## ruff and mypy
 fmt: setup ## Format Python and HCL
 	$(BIN)/ruff format orchestrator tests bench
 	$(BIN)/ruff check --fix orchestrator tests bench
+	$(BIN)/python -m orchestrator.tfbin fmt -recursive modules terraform
 
 # Terraform for one environment: terraform/envs/$(ENV).tfvars and $(ENV).backend.hcl. AUTO_APPROVE=1
 # applies without asking (CI); otherwise the plan is shown and confirmed.

@@ -116,6 +116,12 @@ data "aws_iam_policy_document" "release" {
   }
 
   statement {
+    sid       = "ReadClusters"
+    actions   = ["ecs:DescribeClusters"]
+    resources = var.ecs_cluster_arns
+  }
+
+  statement {
     sid       = "ReadTasks"
     actions   = ["ecs:DescribeTasks", "ecs:ListTasks"]
     resources = ["*"]
@@ -134,6 +140,8 @@ data "aws_iam_policy_document" "release" {
       "codedeploy:CreateDeployment",
       "codedeploy:GetDeployment",
       "codedeploy:GetDeploymentGroup",
+      "codedeploy:GetDeploymentTarget",
+      "codedeploy:ListDeploymentTargets",
       "codedeploy:ListDeployments",
       "codedeploy:StopDeployment",
     ]

@@ -17,7 +17,8 @@ services = {
   }
 }
 
-# Uncomment to create the GitHub Actions release role.
+# Uncomment to create the GitHub Actions release role (output ci_deploy_role_arn). Jobs that name a
+# GitHub environment (.github/workflows/deploy.yml does) present the subject ...:environment:<name>.
 # ci_deploy = {
-#   github_subjects = ["repo:acme/demo:ref:refs/heads/main"]
+#   github_subjects = ["repo:acme/demo:environment:dev"]
 # }

@@ -16,8 +16,6 @@ SKIP_COMMENT = re.compile(r"#checkov:skip=([A-Z0-9_]+)(?::(.*))?$")
 
 
 def _checkov(directory: Path) -> dict[str, Any]:
-    if not CHECKOV.is_file():
-        pytest.skip(f"{CHECKOV.relative_to(REPO_ROOT)} is missing: run `make tools`")
     proc = subprocess.run(
         [
             str(CHECKOV),
@@ -45,9 +43,21 @@ def _checkov(directory: Path) -> dict[str, Any]:
     return terraform
 
 
+@pytest.fixture(scope="module")
+def reports() -> dict[Path, dict[str, Any]]:
+    """Both scans at once: each takes seconds of mostly single-threaded work."""
+    if not CHECKOV.is_file():
+        pytest.skip(f"{CHECKOV.relative_to(REPO_ROOT)} is missing: run `make tools`")
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {d: pool.submit(_checkov, d) for d in (MODULES_DIR, ROOT_DIR)}
+        return {d: f.result() for d, f in futures.items()}
+
+
 @pytest.mark.parametrize("directory", [MODULES_DIR, ROOT_DIR], ids=["modules", "terraform"])
-def test_checkov_finds_no_failed_checks(directory: Path) -> None:
-    report = _checkov(directory)
+def test_checkov_finds_no_failed_checks(directory: Path, reports: dict[Path, dict[str, Any]]) -> None:
+    report = reports[directory]
     summary = report["summary"]
     failed = [
         f"{c['check_id']} {c['resource']} ({c['file_path']}:{c['file_line_range'][0]})"

@@ -94,6 +94,18 @@ def _waits(aws: Aws, deployment_id: str) -> WaitModel | None:
     return wait_model(group, config.get("deploymentConfigInfo") or {}, scale)
 
 
+def _given(aws: Aws, deployment_id: str) -> DeploymentRecord:
+    """The deployment named by --deployment-id; an unknown id is bad input (nothing written yet)."""
+    from orchestrator.aws import error_code, error_message
+
+    try:
+        return get_record(aws, deployment_id)
+    except Exception as exc:
+        if error_code(exc) in ("DeploymentDoesNotExistException", "InvalidDeploymentIdException"):
+            raise InputError(f"--deployment-id {deployment_id}: {error_message(exc)}") from None
+        raise
+
+
 def _rollback_id(
     aws: Aws, deployment_id: str, grace_s: float = 3.0, wait_s: float = 30.0
 ) -> tuple[DeploymentRecord, str | None]:
@@ -164,7 +176,7 @@ def stop(
     from orchestrator.aws import refusals
 
     with refusals():
-        record = get_record(aws, deployment_id) if deployment_id else active_deployment(aws, svc)
+        record = _given(aws, deployment_id) if deployment_id else active_deployment(aws, svc)
         if record is None or not record.active:
             what = f"deployment {deployment_id} is {record.status}" if record else "no deployment is in progress"
             raise InputError(f"{what} in {svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}")
@@ -254,7 +266,7 @@ def approve(
 
     group = f"{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}"
     with refusals():
-        record = get_record(aws, deployment_id) if deployment_id else active_deployment(aws, svc)
+        record = _given(aws, deployment_id) if deployment_id else active_deployment(aws, svc)
         if record is None:
             raise InputError(f"nothing waits for approval: no deployment is in progress in {group}")
         if record.status != "Ready":
@@ -313,7 +325,7 @@ def rollback(
     with refusals():
         now = read_status(aws, svc, with_deployments=False)
         running = now.task_definition
-        history = load_history(aws, svc, limit=50)
+        history = load_history(aws, svc, limit=50, images=False)
         current, previous = previous_success(history, running)
         if to:
             target_td = _resolve_task_definition(aws, to)

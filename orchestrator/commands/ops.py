@@ -33,11 +33,14 @@ DeploymentIdOpt = Annotated[
 ]
 
 
-def run_command(command: str, output: str, body: Callable[[Reporter], dict[str, Any]]) -> None:
-    """Run a command body with a reporter; always end the event stream with the summary."""
-    from orchestrator.aws import as_refusal
+def run_command(command: str, output: str, body: Callable[[Reporter], dict[str, Any]], writes: bool = False) -> None:
+    """Run a command body with a reporter; always end the event stream with the summary.
+
+    Any other AWS error becomes one line: exit 2 for the read-only commands (a missing or miswired
+    resource), exit 1 for those that act on a deployment."""
+    from orchestrator.aws import as_refusal, error_code, error_message
     from orchestrator.commands.common import reporter
-    from orchestrator.errors import ExitCode, Interrupted, OrchestratorError
+    from orchestrator.errors import DeploymentFailed, ExitCode, InputError, Interrupted, OrchestratorError
     from orchestrator.events import Summary
     from orchestrator.plan import sigterm_as_interrupt
 
@@ -52,7 +55,10 @@ def run_command(command: str, output: str, body: Callable[[Reporter], dict[str, 
         rep.emit(Summary(command, False, int(ExitCode.INTERRUPTED), {"error": "interrupted"}))
         raise Interrupted(f"{command} interrupted") from None
     except Exception as exc:
-        refused = as_refusal(exc)
+        refused: OrchestratorError | None = as_refusal(exc)
+        if refused is None and error_code(exc):
+            kind = DeploymentFailed if writes else InputError
+            refused = kind(f"AWS {error_code(exc)}: {error_message(exc)}")
         if refused is None:
             raise
         rep.emit(Summary(command, False, int(refused.exit_code), {"error": str(refused)}))
@@ -193,7 +199,7 @@ def rollback(
         target = _target(terraform_dir, env, outputs_file, sandbox, service)
         return operations.rollback(target.aws, target.service, rep, to=to, timeout_s=timeout).to_dict()
 
-    run_command("rollback", output, body)
+    run_command("rollback", output, body, writes=True)
 
 
 def stop(
@@ -225,7 +231,7 @@ def stop(
         )
         return outcome.to_dict()
 
-    run_command("stop", output, body)
+    run_command("stop", output, body, writes=True)
 
 
 def approve(
@@ -250,7 +256,7 @@ def approve(
         )
         return outcome.to_dict()
 
-    run_command("approve", output, body)
+    run_command("approve", output, body, writes=True)
 
 
 def doctor(

@@ -121,6 +121,8 @@ def test_stop_and_approve_with_nothing_in_progress_fail_clearly_and_write_nothin
         assert summary(res.stdout)["ok"] is False
     assert "no deployment is in progress" in ops(sandbox, "stop").stderr
     assert "nothing waits for approval" in ops(sandbox, "approve").stderr
+    unknown = ops(sandbox, "stop", "--deployment-id", "d-NOSUCH00")
+    assert unknown.returncode == 2 and "d-NOSUCH00" in unknown.stderr
     assert sandbox.mutating_calls() == []
 
 

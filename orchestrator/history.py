@@ -278,7 +278,12 @@ def complete(records: list[DeploymentRecord], images: TaskDefinitionImages | Non
         if not r.rollback_of and r.deployment_id in rollback_of:
             changes["rollback_of"] = rollback_of[r.deployment_id]
         target_of = changes.get("rollback_of") or r.rollback_of
-        if r.task_definition is None and target_of in by_id:
+        # A rollback whose revision names the very task definition it rolls back says nothing true
+        # about what it restored (the sandbox does that when nothing succeeded before).
+        contradictory = target_of in by_id and r.task_definition == by_id[target_of].task_definition
+        if contradictory:
+            changes.update(task_definition=None)
+        if (r.task_definition is None or contradictory) and target_of in by_id:
             # What ran before the rolled-back deployment: the latest success older than it.
             before = by_id[target_of]
             prev = next(

@@ -257,3 +257,13 @@ def test_rollback_without_history_takes_the_familys_previous_good_revision() -> 
     assert _previous_revision(aws, arns[3], set()) == arns[2]
     assert _previous_revision(aws, arns[3], {arns[2]}) == arns[1]  # a revision whose deployment failed is skipped
     assert _previous_revision(aws, arns[0], set()) is None
+
+
+def test_a_rollback_naming_the_task_definition_it_rolls_back_is_not_believed() -> None:
+    records = [
+        rec("d-2", "Succeeded", "td:9", None, 2, creator="codeDeployRollback", rollback_of="d-1"),
+        rec("d-1", "Stopped", "td:9", "b" * 40, 1),
+    ]
+    out = {r.deployment_id: r for r in complete(records, None)}
+    assert out["d-2"].task_definition is None  # unknown, rather than the stopped deployment's
+    assert out["d-2"].origin == "stopRollback"

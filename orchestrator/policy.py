@@ -163,12 +163,22 @@ def _prune(value: Any) -> Any:
     return value
 
 
+def covers(live: Any, ours: Any) -> bool:
+    """Everything we set is set the same in `live`; keys only `live` has are ECS's defaults (hostPort
+    under awsvpc, say). Lists must match element by element."""
+    if isinstance(ours, dict):
+        return isinstance(live, dict) and all(k in live and covers(live[k], v) for k, v in ours.items())
+    if isinstance(ours, list):
+        return isinstance(live, list) and len(live) == len(ours) and all(map(covers, live, ours))
+    return bool(live == ours)
+
+
 def same_task_definition(aws: Aws, arn: str, rendered: dict[str, Any]) -> bool:
     from orchestrator.taskdef import strip_read_only
 
     td = aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
     live = strip_read_only(td, arn)
-    return bool(_prune(live) == _prune(rendered))
+    return covers(_prune(live), _prune(rendered))
 
 
 def identical_deployment(aws: Aws, active: DeploymentRecord, plan: ReleasePlan) -> bool:

@@ -267,3 +267,21 @@ def test_a_rollback_naming_the_task_definition_it_rolls_back_is_not_believed() -
     out = {r.deployment_id: r for r in complete(records, None)}
     assert out["d-2"].task_definition is None  # unknown, rather than the stopped deployment's
     assert out["d-2"].origin == "stopRollback"
+
+
+def test_an_equal_task_definition_tolerates_what_ecs_fills_in_but_not_changes() -> None:
+    from orchestrator.policy import covers
+
+    ours = {
+        "family": "f",
+        "containerDefinitions": [{"name": "web", "image": "i:1", "portMappings": [{"containerPort": 80}]}],
+    }
+    live = {
+        "family": "f",
+        "containerDefinitions": [
+            {"name": "web", "image": "i:1", "portMappings": [{"containerPort": 80, "hostPort": 80}], "essential": True}
+        ],
+    }
+    assert covers(live, ours)
+    assert not covers({**live, "containerDefinitions": [{**live["containerDefinitions"][0], "image": "i:2"}]}, ours)
+    assert not covers({**live, "containerDefinitions": live["containerDefinitions"] * 2}, ours)

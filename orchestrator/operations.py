@@ -72,19 +72,18 @@ def follow(
 def _waits(aws: Aws, deployment_id: str) -> WaitModel | None:
     """The deployment's known waits (canary/linear step, termination wait), so that the watcher sleeps
     through them and wakes near their ends. Only where the time scale is known: AWS, or the sandbox
-    reached through --sandbox; otherwise plain adaptive polling."""
+    (--sandbox, or its endpoint in AWS_ENDPOINT_URL); otherwise plain adaptive polling."""
     from orchestrator.deployment import wait_model
 
     scale = 1.0
-    if aws.sandbox:
+    endpoint = aws.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if aws.sandbox or endpoint:
         from orchestrator.sandbox.state import load_info
 
         info = load_info()
-        if info is None:
-            return None
+        if info is None or not (aws.sandbox or (endpoint or "").rstrip("/") == info.endpoint.rstrip("/")):
+            return None  # some emulator with an unknown clock
         scale = float(info.time_scale)
-    elif aws.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"):
-        return None  # some emulator with an unknown clock
     cd = aws.client("codedeploy")
     info_d = cd.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
     group = cd.get_deployment_group(
@@ -197,8 +196,15 @@ def stop(
         reporter.emit(Message(f"stopping {dep_id} ({record.status}){' with rollback' if rollback else ''}"))
         from orchestrator.plan import deferred_interrupts
 
-        with deferred_interrupts():  # a stop request in flight completes, even on a second Ctrl-C
-            resp = stop_deployment(aws, dep_id, rollback=rollback)
+        try:
+            with deferred_interrupts():  # a stop request in flight completes, even on a second Ctrl-C
+                resp = stop_deployment(aws, dep_id, rollback=rollback)
+        except Exception as exc:
+            from orchestrator.aws import error_code
+
+            if error_code(exc) == "DeploymentAlreadyCompletedException":
+                raise InputError(f"deployment {dep_id} ended before it could be stopped") from None
+            raise
         if resp.get("statusMessage"):
             reporter.emit(Message(f"CodeDeploy: {resp['statusMessage']}"))
     stopped = follow(aws, dep_id, reporter, timeout_s=timeout_s)

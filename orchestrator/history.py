@@ -228,10 +228,19 @@ def list_deployment_ids(aws: Aws, svc: ServiceOutputs, statuses: tuple[str, ...]
 
 def get_records(aws: Aws, ids: list[str]) -> list[DeploymentRecord]:
     """Records for these ids, newest first (batch_get_deployments takes at most 25 at a time)."""
+    from orchestrator.aws import error_code
+
     cd = aws.client("codedeploy")
     infos: list[dict[str, Any]] = []
     for i in range(0, len(ids), 25):
-        infos.extend(cd.batch_get_deployments(deploymentIds=ids[i : i + 25]).get("deploymentsInfo") or [])
+        chunk = ids[i : i + 25]
+        try:
+            infos.extend(cd.batch_get_deployments(deploymentIds=chunk).get("deploymentsInfo") or [])
+        except Exception as exc:
+            # A role granted GetDeployment but not BatchGetDeployments: one call per deployment.
+            if error_code(exc) not in ("AccessDenied", "AccessDeniedException"):
+                raise
+            infos.extend(cd.get_deployment(deploymentId=d)["deploymentInfo"] for d in chunk)
     records = [record_from_info(info) for info in infos]
     return sorted(records, key=lambda r: r.created.timestamp() if r.created else 0.0, reverse=True)
 

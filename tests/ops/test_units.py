@@ -285,3 +285,17 @@ def test_an_equal_task_definition_tolerates_what_ecs_fills_in_but_not_changes() 
     assert covers(live, ours)
     assert not covers({**live, "containerDefinitions": [{**live["containerDefinitions"][0], "image": "i:2"}]}, ours)
     assert not covers({**live, "containerDefinitions": live["containerDefinitions"] * 2}, ours)
+
+
+def test_history_reads_one_by_one_when_batch_reads_are_not_granted() -> None:
+    from orchestrator.history import get_records
+
+    class CodeDeploy:
+        def batch_get_deployments(self, deploymentIds: list[str]) -> dict[str, object]:
+            raise _Rejected("AccessDeniedException")
+
+        def get_deployment(self, deploymentId: str) -> dict[str, object]:
+            return {"deploymentInfo": {"deploymentId": deploymentId, "status": "Succeeded", "createTime": T0}}
+
+    aws: Any = type("Aws", (), {"client": lambda self, name: CodeDeploy()})()
+    assert [r.deployment_id for r in get_records(aws, ["d-1", "d-2"])] == ["d-1", "d-2"]

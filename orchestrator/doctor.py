@@ -22,10 +22,11 @@ if TYPE_CHECKING:
 PASS, FAIL, SKIPPED = "pass", "fail", "skipped"
 
 # What `orchestrator release` (and rollback/stop/approve) call; checked with the IAM policy simulator.
+# (BatchGetDeployments is used when granted; history falls back to GetDeployment.)
 RELEASE_ACTIONS = (
+    "ecs:DescribeClusters",
     "ecs:DescribeServices",
     "ecs:DescribeTaskDefinition",
-    "ecs:DescribeTaskSets",
     "ecs:RegisterTaskDefinition",
     "codedeploy:CreateDeployment",
     "codedeploy:GetDeployment",
@@ -34,7 +35,6 @@ RELEASE_ACTIONS = (
     "codedeploy:GetDeploymentTarget",
     "codedeploy:ListDeploymentTargets",
     "codedeploy:ListDeployments",
-    "codedeploy:BatchGetDeployments",
     "codedeploy:StopDeployment",
     "codedeploy:ContinueDeployment",
     "elasticloadbalancing:DescribeListeners",

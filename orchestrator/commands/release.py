@@ -25,6 +25,7 @@ from orchestrator.commands.common import (
 
 if TYPE_CHECKING:
     from orchestrator.commands.common import Target
+    from orchestrator.report import Reporter
     from orchestrator.taskdef import Rendered
 
 TaskdefOpt = Annotated[Path, typer.Option("--taskdef", help="Task definition template (JSON).")]
@@ -76,6 +77,17 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Deploy even a build old
 StopOnCancelOpt = Annotated[
     bool, typer.Option("--stop-on-cancel", help="On Ctrl-C or SIGTERM stop the deployment with rollback.")
 ]
+BuildOpt = Annotated[
+    bool,
+    typer.Option(
+        "--build",
+        help="Build and push the image first (`orchestrator build`), once every check has passed; release its digest.",
+    ),
+]
+BuildContextOpt = Annotated[
+    Path | None, typer.Option("--build-context", help="With --build: the build context (default as `build`).")
+]
+BuilderOpt = Annotated[str, typer.Option("--builder", help="With --build: auto, docker, buildah or podman.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -136,17 +148,29 @@ def release(
     if_active: IfActiveOpt = "fail",
     force: ForceOpt = False,
     stop_on_cancel: StopOnCancelOpt = False,
+    build: BuildOpt = False,
+    build_context: BuildContextOpt = None,
+    builder: BuilderOpt = "auto",
 ) -> None:
     """Render, validate, register the task definition, deploy it blue/green through CodeDeploy, and follow it."""
+    from orchestrator.errors import InputError
     from orchestrator.taskdef import load_and_render, parse_env_pairs
 
     env_pairs = parse_env_pairs(container_env)
-    # `release --build` belongs here: build and push first, then release the pushed image (URI@digest).
+    if build and image:
+        raise InputError("--build and --image exclude each other", hint="--build releases the image it pushes")
 
-    def render_it(target: Target) -> Rendered:
+    def render_it(target: Target, built: str | None) -> Rendered:
+        # Before the build, checks run against a stand-in for the image the build will push.
+        chosen = built or image or (f"{target.service.ecr_repository_url}:to-be-built" if build else None)
         return load_and_render(
-            taskdef, target.outputs, target.service, image=image, container=container, container_env=env_pairs
+            taskdef, target.outputs, target.service, image=chosen, container=container, container_env=env_pairs
         )
+
+    def build_it(target: Target, rep: Reporter) -> str:
+        from orchestrator.build import build_for_target
+
+        return build_for_target(target, rep, sandbox=sandbox, context=build_context, builder=builder).image
 
     _pipeline(
         "release",
@@ -160,6 +184,7 @@ def release(
         where=(terraform_dir, env, outputs_file, sandbox, service),
         output=output,
         policy=(if_active, force, stop_on_cancel),
+        build=build_it if build else None,
     )
 
 
@@ -184,7 +209,7 @@ def deploy(
     """Register exactly FILE and deploy it blue/green through CodeDeploy, then follow it (CI's deploy job)."""
     from orchestrator.taskdef import load_prerendered
 
-    def render_it(target: Target) -> Rendered:
+    def render_it(target: Target, built: str | None) -> Rendered:
         return load_prerendered(file)
 
     _pipeline(
@@ -222,7 +247,7 @@ def _time_scale(target: Target) -> float:
 
 def _pipeline(
     command: str,
-    render_it: Callable[[Target], Rendered],
+    render_it: Callable[[Target, str | None], Rendered],
     appspec_path: Path,
     *,
     deployment_config: str | None,
@@ -233,6 +258,7 @@ def _pipeline(
     where: tuple[Path, str | None, Path | None, bool, str | None],
     output: str,
     policy: tuple[str, bool, bool] = ("fail", False, False),
+    build: Callable[[Target, Reporter], str] | None = None,
 ) -> None:
     """Validate everything, then plan; run the plan (or only describe it for --dry-run). Ends with a summary."""
     from orchestrator import appspec as appspec_mod
@@ -259,9 +285,13 @@ def _pipeline(
                 release_policy.validate()
                 target = resolve_target(*where)
                 result["service"] = target.service_key
-                rendered = render_it(target)
+                rendered = render_it(target, None)
                 spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
                 pre = preflight(target.aws, target.service, deployment_config)
+                if build is not None and not dry_run:
+                    # The push is the first write, so it comes only after every check above has passed.
+                    rendered = render_it(target, build(target, rep))
+                    spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
                 budget = float(timeout) if timeout else default_timeout(pre.group, pre.config, wait_until)
                 plan = build_plan(
                     command,

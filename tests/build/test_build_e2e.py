@@ -126,3 +126,38 @@ def test_build_push_render_deploy(sandbox, tmp_path: Path, buildah_env: dict[str
         assert "### ✅ orchestrator build succeeded" in text and "### ✅ orchestrator deploy succeeded" in text
     finally:
         stop_registry(sandbox.sandbox_dir)
+
+
+def test_release_build_pushes_then_releases_the_pushed_digest(  # type: ignore[no-untyped-def]
+    sandbox, tmp_path: Path, buildah_env: dict[str, str]
+) -> None:
+    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "app")], check=True, capture_output=True, timeout=120)
+    try:
+        # Bad input is found before the build: nothing is built, pushed or registered.
+        bad = tmp_path / "appspec.json"
+        bad.write_text(json.dumps({"version": 0.0, "Resources": []}))
+        r = sandbox.cli(
+            "release", "--sandbox", "--build", "--builder", "buildah", "--build-context", "app",
+            "--appspec", str(bad), env=buildah_env, timeout=120,
+        )  # fmt: skip
+        assert r.returncode == 2, r.stderr
+        assert "appspec.json" in r.stderr
+        assert sandbox.mutating_calls() == []
+        # No registry was even started for the push.
+        assert json.loads((sandbox.sandbox_dir / "server.json").read_text()).get("registry") is None
+
+        r = sandbox.cli(
+            "release", "--sandbox", "--build", "--builder", "buildah", "--build-context", "app",
+            "--output", "json", env=buildah_env, timeout=300,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr + r.stdout[-3000:]
+        events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+        pushed = next(e for e in events if e["event"] == "image_pushed")
+        s = events[-1]
+        assert s["event"] == "summary" and s["status"] == "Succeeded"
+        assert "@sha256:" in s["image"] and s["image"] == pushed["image"]
+        assert registry_digest(f"{s['image'].split('@')[0]}:{pushed['tags'][0]}") == s["image"].split("@")[1]
+        live = sandbox.client("ecs").describe_task_definition(taskDefinition=s["task_definition_arn"])
+        assert live["taskDefinition"]["containerDefinitions"][0]["image"] == s["image"]
+    finally:
+        stop_registry(sandbox.sandbox_dir)

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import InputError
+from orchestrator.lifecycle import HOOK_EVENTS
 
 TASK_DEFINITION_PLACEHOLDER = "<TASK_DEFINITION>"
-HOOK_EVENTS = ("BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic")
 _PROPERTIES = {
     "TaskDefinition",
     "LoadBalancerInfo",

@@ -13,21 +13,11 @@ from typing import Annotated, Any
 
 import typer
 
+from orchestrator.lifecycle import LIFECYCLE_EVENTS
+
 app = typer.Typer(
     help="The embedded AWS sandbox (moto + a CodeDeploy blue/green engine) on 127.0.0.1.",
     no_args_is_help=True,
-)
-
-# The ECS blue/green lifecycle events a fault can fail, in the order a deployment runs them.
-LIFECYCLE_EVENTS = (
-    "BeforeInstall",
-    "Install",
-    "AfterInstall",
-    "AllowTestTraffic",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AllowTraffic",
-    "AfterAllowTraffic",
 )
 
 

@@ -28,17 +28,8 @@ from orchestrator.events import (
     StepStarted,
     Summary,
 )
+from orchestrator.lifecycle import LIFECYCLE_EVENTS
 
-ECS_LIFECYCLE = (
-    "BeforeInstall",
-    "Install",
-    "AfterInstall",
-    "AllowTestTraffic",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AllowTraffic",
-    "AfterAllowTraffic",
-)
 _STYLE = {
     "Succeeded": ("✔", "green"),
     "InProgress": ("●", "yellow"),
@@ -104,7 +95,7 @@ class _Panel:
         table.add_column("status")
         table.add_column("duration", justify="right")
         known = {e.name: e for e in self.lifecycle}
-        names = list(ECS_LIFECYCLE) + [e.name for e in self.lifecycle if e.name not in ECS_LIFECYCLE]
+        names = list(LIFECYCLE_EVENTS) + [e.name for e in self.lifecycle if e.name not in LIFECYCLE_EVENTS]
         for name in names:
             event = known.get(name, LifecycleStatus(name, "Pending"))
             icon, style = _STYLE.get(event.status, ("?", ""))

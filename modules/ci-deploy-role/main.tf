@@ -92,8 +92,9 @@ data "aws_iam_policy_document" "release" {
   }
 
   statement {
-    sid       = "TaskDefinitions"
-    actions   = ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"]
+    sid = "TaskDefinitions"
+    # ListTaskDefinitions: `orchestrator rollback` falls back to the family's previous revision.
+    actions   = ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"]
     resources = ["*"]
   }
 
@@ -136,6 +137,7 @@ data "aws_iam_policy_document" "release" {
   statement {
     sid = "Deployments"
     actions = [
+      "codedeploy:BatchGetDeployments", # `orchestrator history` reads deployments in batches
       "codedeploy:ContinueDeployment",
       "codedeploy:CreateDeployment",
       "codedeploy:GetDeployment",

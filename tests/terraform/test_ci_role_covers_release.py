@@ -1,0 +1,44 @@
+"""The CI release role (modules/ci-deploy-role) allows every AWS action the orchestrator really makes
+when CI releases, checks and rolls back: measured by the sandbox's request accounting, not listed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from tfhelpers import MODULES_DIR, load_hcl
+
+# Calls that need no IAM permission (GetCallerIdentity) or only evaluate policies (doctor's simulation).
+NEEDS_NO_GRANT = {"sts:GetCallerIdentity", "iam:SimulatePrincipalPolicy"}
+
+
+def _granted_actions() -> set[str]:
+    doc = load_hcl(MODULES_DIR / "ci-deploy-role")["data"]["aws_iam_policy_document"]["release"]
+    return {action for stmt in doc["statement"] for action in stmt["actions"]}
+
+
+def _summary(stdout: str) -> dict[str, Any]:
+    last = json.loads(stdout.strip().splitlines()[-1])
+    assert last["event"] == "summary", stdout[-2000:]
+    return last
+
+
+@pytest.mark.e2e
+def test_ci_role_grants_every_action_of_release_history_status_and_rollback(sandbox) -> None:  # type: ignore[no-untyped-def]
+    repo = sandbox.service_outputs()["ecr_repository_url"]
+    for args in (
+        ("release", "--image", f"{repo}:1111111"),
+        ("release", "--image", f"{repo}:2222222", "--force"),
+        ("history",),
+        ("status",),
+        ("rollback",),
+    ):
+        r = sandbox.cli(*args, "--sandbox", "--output", "json", timeout=180)
+        assert r.returncode == 0, f"{args}: {r.stderr}{r.stdout[-2000:]}"
+        assert _summary(r.stdout)["ok"] is True
+    used = {f"{service}:{action}" for service, actions in sandbox.counts().items() for action in actions}
+    assert "codedeploy:CreateDeployment" in used and "ecs:RegisterTaskDefinition" in used
+    missing = sorted(used - _granted_actions() - NEEDS_NO_GRANT)
+    assert missing == [], f"the CI role lacks {missing}: add them to modules/ci-deploy-role/main.tf"

@@ -324,6 +324,7 @@ def test_ci_role_policy_has_no_wildcard_actions_and_unscoped_only_where_aws_allo
         "ecr:GetAuthorizationToken",
         "ecs:RegisterTaskDefinition",
         "ecs:DescribeTaskDefinition",
+        "ecs:ListTaskDefinitions",  # no resource-level permissions in IAM
         "ecs:DescribeTasks",
         "ecs:ListTasks",
         "elasticloadbalancing:DescribeListeners",

@@ -85,9 +85,9 @@ demo: setup ## Start the sandbox, release a new image of the example service liv
 bench: setup tools ## orchestrator release vs aws ecs deploy on the same sandbox deployment, as ratios
 	$(BIN)/python bench/release_bench.py
 
-release: setup ## Release IMAGE=<uri> to ENV (SERVICE=<key> when there are several); RELEASE_ARGS for more
-	@test -n "$(IMAGE)" || { echo "make release: set IMAGE=<image uri>" >&2; exit 2; }
-	$(ORCH) release --env $(ENV) --image $(IMAGE) $(if $(SERVICE),--service $(SERVICE),) $(RELEASE_ARGS)
+release: setup ## Release IMAGE=<uri> (or BUILD=1: build and push first) to ENV; SERVICE=<key>; RELEASE_ARGS for more
+	@test -n "$(IMAGE)$(BUILD)" || { echo "make release: set IMAGE=<image uri>, or BUILD=1 to build and push it" >&2; exit 2; }
+	$(ORCH) release --env $(ENV) $(if $(IMAGE),--image $(IMAGE),--build) $(if $(SERVICE),--service $(SERVICE),) $(RELEASE_ARGS)
 
 clean: ## Remove venvs and sandbox state
 	-$(ORCH) sandbox down 2>/dev/null

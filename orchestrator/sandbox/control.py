@@ -8,6 +8,13 @@ import urllib.request
 from typing import Any
 
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet")
+# Reads without a read prefix: IAM's policy simulator only evaluates policies.
+READ_ACTIONS = frozenset({"SimulatePrincipalPolicy", "SimulateCustomPolicy"})
+
+
+def is_read(action: str) -> bool:
+    """Whether a counted action ("Action" or REST "METHOD /path") only reads."""
+    return action.startswith(READ_PREFIXES) or action in READ_ACTIONS or action.startswith(("GET ", "HEAD "))
 
 
 class ControlError(RuntimeError):
@@ -80,12 +87,12 @@ class SandboxControl:
         self._call("POST", "/requests/reset")
 
     def mutating_calls(self) -> list[str]:
-        """ "service:Action" of every counted call that is not a read (Describe*/List*/Get*/BatchGet*)."""
+        """ "service:Action" of every counted call that is not a read (see is_read)."""
         return sorted(
             f"{service}:{action}"
             for service, actions in self.request_counts().items()
             for action in actions
-            if not action.startswith(READ_PREFIXES) and not action.startswith(("GET ", "HEAD "))
+            if not is_read(action)
         )
 
     def reset(self) -> None:

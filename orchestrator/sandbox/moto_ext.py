@@ -8,13 +8,14 @@ tests/sandbox/test_moto_internals.py fails loudly when one of them changes in a 
 
 from __future__ import annotations
 
+import copy
 import functools
 import secrets
 import string
 from typing import Any
 
 from moto.codedeploy import responses as cd_responses
-from moto.codedeploy.exceptions import CodeDeployException
+from moto.codedeploy.exceptions import CodeDeployException, DeploymentGroupAlreadyExistsException
 from moto.codedeploy.models import CodeDeployBackend, DeploymentInfo
 from moto.codedeploy.responses import CodeDeployResponse
 from moto.core.responses import ActionResult, EmptyResult
@@ -46,6 +47,13 @@ INTERNALS: dict[str, tuple[str, ...] | None] = {
         "override_alarm_configuration",
     ),
     "moto.codedeploy.models.CodeDeployBackend.create_deployment_group": None,
+    "moto.codedeploy.models.CodeDeployBackend._deployment_group_arn": (
+        "self",
+        "application_name",
+        "deployment_group_name",
+    ),
+    "moto.utilities.tagging_service.TaggingService.copy_tags": ("self", "from_arn", "to_arn"),
+    "moto.utilities.tagging_service.TaggingService.delete_all_tags_for_resource": ("self", "arn"),
     "moto.codedeploy.models.CodeDeployBackend.get_deployment_group": (
         "self",
         "application_name",
@@ -143,6 +151,7 @@ MODEL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     ),
     "DeploymentGroup": (
         "application",
+        "deployment_group_id",
         "deployment_group_name",
         "deployment_config_name",
         "ecs_services",
@@ -150,6 +159,17 @@ MODEL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "blue_green_deployment_configuration",
         "auto_rollback_configuration",
         "deployment_style",
+        "alarm_configuration",
+        # UpdateDeploymentGroup sets these too (_GROUP_SETTINGS).
+        "ec2_tag_filters",
+        "on_premises_instance_tag_filters",
+        "auto_scaling_groups",
+        "service_role_arn",
+        "trigger_configurations",
+        "outdated_instances_strategy",
+        "ec2_tag_set",
+        "on_premises_tag_set",
+        "termination_hook_enabled",
     ),
     "Service": (
         "name",
@@ -180,6 +200,7 @@ MODEL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     ),
     "FakeListener": ("arn", "default_actions"),
     "EC2ContainerServiceBackend": ("tasks", "services"),
+    "CodeDeployBackend": ("deployment_groups", "tagger"),
     "FakeAction": ("data",),
 }
 # CodeDeploy actions we add; moto must not have its own (ours would silently shadow it).
@@ -193,6 +214,7 @@ ADDED_ACTIONS = (
     "batch_get_deployment_targets",
     "stop_deployment",
     "continue_deployment",
+    "update_deployment_group",
 )
 
 
@@ -309,11 +331,9 @@ def create_rollback_deployment(backend: Any, failed: DeploymentInfo) -> Deployme
 
 
 def _group_deployments(backend: Any, group: Any) -> list[DeploymentInfo]:
+    # By id: UpdateDeploymentGroup replaces the group object and may rename it; the id stays, as on AWS.
     return [
-        d
-        for d in backend.deployments.values()
-        if d.application_name == group.application.application_name
-        and d.deployment_group_name == group.deployment_group_name
+        d for d in backend.deployments.values() if d.deployment_group.deployment_group_id == group.deployment_group_id
     ]
 
 
@@ -438,7 +458,7 @@ def _deployment_group_info(group: Any) -> dict[str, Any]:
         info["lastAttemptedDeployment"] = None
         info["lastSuccessfulDeployment"] = None
         info["targetRevision"] = None
-    info["alarmConfiguration"] = None
+    info["alarmConfiguration"] = group.alarm_configuration if isinstance(group.alarm_configuration, dict) else None
     return info
 
 
@@ -570,6 +590,67 @@ def continue_deployment(self: CodeDeployResponse) -> EmptyResult:
             )
         ENGINE.request_continue(deployment.deployment_id)
     return EmptyResult()
+
+
+# UpdateDeploymentGroup's request keys -> moto's DeploymentGroup attributes (ec2DeploymentOptions: not kept).
+_GROUP_SETTINGS = {
+    "deploymentConfigName": "deployment_config_name",
+    "ec2TagFilters": "ec2_tag_filters",
+    "onPremisesInstanceTagFilters": "on_premises_instance_tag_filters",
+    "autoScalingGroups": "auto_scaling_groups",
+    "serviceRoleArn": "service_role_arn",
+    "triggerConfigurations": "trigger_configurations",
+    "alarmConfiguration": "alarm_configuration",
+    "autoRollbackConfiguration": "auto_rollback_configuration",
+    "outdatedInstancesStrategy": "outdated_instances_strategy",
+    "deploymentStyle": "deployment_style",
+    "blueGreenDeploymentConfiguration": "blue_green_deployment_configuration",
+    "loadBalancerInfo": "load_balancer_info",
+    "ec2TagSet": "ec2_tag_set",
+    "ecsServices": "ecs_services",
+    "onPremisesTagSet": "on_premises_tag_set",
+    "terminationHookEnabled": "termination_hook_enabled",
+}
+
+
+def update_deployment_group(self: CodeDeployResponse) -> ActionResult:
+    backend = self.codedeploy_backend
+    app_name = self._get_param("applicationName")
+    current = self._get_param("currentDeploymentGroupName")
+    new_name = self._get_param("newDeploymentGroupName") or current
+    with LOCK:
+        group = backend.get_deployment_group(app_name, current)  # Application/DeploymentGroupDoesNotExist
+        groups = backend.deployment_groups[app_name]
+        if new_name != current and new_name in groups:
+            raise DeploymentGroupAlreadyExistsException(f"Deployment group {new_name} already exists.")
+        config_name = self._get_param("deploymentConfigName")
+        if config_name is not None:
+            config = find_config(backend, config_name)
+            if config.compute_platform != group.application.compute_platform:
+                raise InvalidDeploymentConfigNameException(
+                    f"Deployment configuration {config_name} is not valid for the "
+                    f"{group.application.compute_platform} compute platform."
+                )
+        # A new object, so deployments already running keep the settings they started with (as on AWS);
+        # the next CreateDeployment finds this one. Omitted settings keep their value.
+        updated = copy.copy(group)
+        for key, attribute in _GROUP_SETTINGS.items():
+            value = self._get_param(key)
+            if value is not None:
+                setattr(updated, attribute, value)
+        updated.deployment_group_name = new_name
+        # Same place in the listing, under the new name.
+        backend.deployment_groups[app_name] = {
+            (new_name if name == current else name): (updated if name == current else other)
+            for name, other in groups.items()
+        }
+        if new_name != current:
+            for deployment in _group_deployments(backend, group):
+                deployment.deployment_group_name = new_name  # ListDeployments & co. follow the group
+            old_arn = backend._deployment_group_arn(app_name, current)
+            backend.tagger.copy_tags(old_arn, backend._deployment_group_arn(app_name, new_name))
+            backend.tagger.delete_all_tags_for_resource(old_arn)
+    return ActionResult({"hooksNotCleanedUp": []})
 
 
 _original_get_deployment_group = CodeDeployBackend.get_deployment_group

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from orchestrator.sandbox.control import SandboxControl
+import contextlib
+
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
+
+from orchestrator.sandbox.control import SandboxControl, is_read
 
 from .stack import client, make_stack
 
@@ -29,6 +34,29 @@ def test_calls_are_counted_per_service_and_action(endpoint: str, control: Sandbo
     assert control.request_counts() == counts
     control.reset_requests()
     assert control.request_counts() == {}
+
+
+def test_policy_simulation_counts_as_a_read(endpoint: str, control: SandboxControl) -> None:
+    iam = client(endpoint, "iam")
+    control.reset_requests()
+    # moto lacks the simulator (HTTP 500); the call is counted all the same.
+    with contextlib.suppress(ClientError, ResponseParserError):
+        iam.simulate_principal_policy(
+            PolicySourceArn="arn:aws:iam::123456789012:role/ci", ActionNames=["ecs:DescribeServices"]
+        )
+    with contextlib.suppress(ClientError, ResponseParserError):
+        iam.simulate_custom_policy(PolicyInputList=["{}"], ActionNames=["ecs:DescribeServices"])
+    assert control.request_counts()["iam"] == {"SimulatePrincipalPolicy": 1, "SimulateCustomPolicy": 1}
+    assert control.mutating_calls() == []
+    iam.create_role(RoleName=f"r{id(iam)}", AssumeRolePolicyDocument="{}")
+    assert control.mutating_calls() == ["iam:CreateRole"]
+
+
+def test_read_classification() -> None:
+    reads = ["DescribeServices", "ListTasks", "GetDeployment", "BatchGetDeployments", "SimulatePrincipalPolicy"]
+    assert all(is_read(action) for action in [*reads, "SimulateCustomPolicy", "GET /v2/", "HEAD /v2/x"])
+    writes = ["CreateDeployment", "UpdateDeploymentGroup", "PutRolePolicy", "RegisterTaskDefinition", "PUT /v2/x"]
+    assert not any(is_read(action) for action in writes)
 
 
 def test_health(control: SandboxControl) -> None:

@@ -82,6 +82,7 @@ objects = {
     "FakeListener": listener,
     "FakeAction": listener.default_actions[0],
     "EC2ContainerServiceBackend": ecs,
+    "CodeDeployBackend": cd,
 }
 for kind, names in moto_ext.MODEL_ATTRIBUTES.items():
     for name in names:

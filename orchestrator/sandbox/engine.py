@@ -19,6 +19,8 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.lifecycle import HOOK_EVENTS as APPSPEC_HOOK_EVENTS
+from orchestrator.lifecycle import LIFECYCLE_EVENTS
 from orchestrator.sandbox.engine_ecs import (
     DeploymentError,
     Resolved,
@@ -38,19 +40,8 @@ from orchestrator.sandbox.faults import DeploymentFaults
 
 LOCK = threading.RLock()
 
-LIFECYCLE = (
-    "BeforeInstall",
-    "Install",
-    "AfterInstall",
-    "AllowTestTraffic",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AllowTraffic",
-    "AfterAllowTraffic",
-)
-HOOK_EVENTS = frozenset(
-    {"BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"}
-)
+LIFECYCLE = LIFECYCLE_EVENTS
+HOOK_EVENTS = frozenset(APPSPEC_HOOK_EVENTS)
 ACTIVE_STATUSES = frozenset({"Created", "Queued", "InProgress", "Baking", "Ready"})
 
 DEFAULT_TIME_SCALE = 0.05

@@ -237,13 +237,6 @@ def test_fault_needs_a_running_sandbox(tmp_path: Path, repo_root: Path) -> None:
     assert "the sandbox is not running" in result.stderr
 
 
-def test_fault_events_are_the_engines_lifecycle_events() -> None:
-    from orchestrator.commands.sandbox import LIFECYCLE_EVENTS
-    from orchestrator.sandbox.faults import LIFECYCLE_EVENTS as ENGINE_EVENTS
-
-    assert LIFECYCLE_EVENTS == ENGINE_EVENTS
-
-
 def test_status_and_env_of_the_fixture_sandbox(sandbox) -> None:
     env = sandbox.cli("sandbox", "env")
     assert env.returncode == 0, env.stderr

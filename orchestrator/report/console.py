@@ -2,7 +2,8 @@
 
 The panel shows the deployment id and its console link, the status, the elapsed time (ticking between
 polls), every lifecycle event with its status and duration, and a blue→green bar of production traffic.
-Other events print as lines above the panel; the summary ends the live display.
+Other events print as lines above the panel; the summary ends the live display. `doctor` checks and
+`history` entries are collected and printed as one table each when the summary (or close) arrives.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any, TextIO
 
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.panel import Panel
@@ -20,7 +22,9 @@ from orchestrator.events import (
     DeploymentCreated,
     DeploymentFinished,
     DeploymentProgress,
+    DoctorCheck,
     Event,
+    HistoryEntry,
     LifecycleChanged,
     LifecycleStatus,
     Message,
@@ -46,6 +50,7 @@ _STATUS_STYLE = {
     "InProgress": "yellow",
     "Ready": "cyan",
 }
+_CHECK_STYLE = {"pass": "bold green", "fail": "bold red", "skipped": "yellow"}
 BAR_WIDTH = 40
 
 
@@ -113,11 +118,70 @@ class _Panel:
         return Panel(Group(*parts), title="blue/green deployment", border_style=_STATUS_STYLE.get(self.status, "blue"))
 
 
+def short_image(image: str | None) -> str:
+    """repository:tag without the registry host; a digest cut to 12 hex digits."""
+    if not image:
+        return "-"
+    name = image.rsplit("/", 1)[-1]
+    if "@" in name:
+        repo, digest = name.split("@", 1)
+        algo, _, hexes = digest.partition(":")
+        return f"{repo}@{algo}:{hexes[:12]}" if hexes else name
+    return name
+
+
+def doctor_table(checks: list[DoctorCheck]) -> Table:
+    table = Table(title="doctor", title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
+    table.add_column("check", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    for c in checks:
+        table.add_row(c.check, Text(c.status.upper(), style=_CHECK_STYLE.get(c.status, "")), c.detail)
+    return table
+
+
+def history_table(entries: list[HistoryEntry]) -> Table:
+    table = Table(title="history (newest first)", title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
+    # On a narrow terminal names and times wrap (the start date over its time) before the links do.
+    table.add_column("id", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("origin", overflow="fold")
+    table.add_column("task definition", overflow="fold")
+    table.add_column("image", overflow="fold")
+    table.add_column("git sha", no_wrap=True)
+    table.add_column("start")
+    table.add_column("duration", justify="right", no_wrap=True)
+    table.add_column("links", overflow="fold")
+    for e in entries:
+        links = Text()
+        if e.rollback_of:
+            links.append(f"rolls back {e.rollback_of}")
+        if e.rolled_back_by:
+            links.append(("; " if links.plain else "") + f"rolled back by {e.rolled_back_by}")
+        if e.error:
+            links.append("; " if links.plain else "")
+            links.append(e.error, style="red")
+        table.add_row(
+            e.deployment_id,
+            Text(e.status, style=_STATUS_STYLE.get(e.status, "")),
+            e.origin or e.creator or "?",
+            (e.task_definition or "-").rsplit("/", 1)[-1],
+            short_image(e.image),
+            e.git_sha[:12] if e.git_sha else "-",
+            (e.created or "-")[:19].replace("T", " "),
+            f"{e.duration_s:.1f}s" if e.duration_s is not None else "-",
+            links,
+        )
+    return table
+
+
 class ConsoleReporter:
     def __init__(self, stream: TextIO) -> None:
         self.console = Console(file=stream, highlight=False)
         self.panel: _Panel | None = None
         self.live: Live | None = None
+        self.checks: list[DoctorCheck] = []
+        self.history: list[HistoryEntry] = []
 
     def _line(self, renderable: Any) -> None:
         (self.live.console if self.live else self.console).print(renderable)
@@ -154,8 +218,13 @@ class ConsoleReporter:
                     self.live.refresh()
             elif event.reason:
                 self._line(Text(event.describe(), style="red"))
+        elif isinstance(event, DoctorCheck):
+            self.checks.append(event)
+        elif isinstance(event, HistoryEntry):
+            self.history.append(event)
         elif isinstance(event, Summary):
             self._stop_live()
+            self._print_tables()
             style = "bold green" if event.ok else "bold red"
             self.console.print(Text(event.describe(), style=style))
         elif isinstance(event, PlanRendered):
@@ -178,5 +247,13 @@ class ConsoleReporter:
         self.live = None
         self.panel = None
 
+    def _print_tables(self) -> None:
+        if self.checks:
+            self.console.print(doctor_table(self.checks))
+        if self.history:
+            self.console.print(history_table(self.history))
+        self.checks, self.history = [], []
+
     def close(self) -> None:
         self._stop_live()
+        self._print_tables()

@@ -111,20 +111,19 @@ def write_outputs(sandbox: Any, path: Path, **changes: Any) -> Path:
     return path
 
 
-def custom_group(
-    sandbox: Any, path: Path, name: str, *, wait_for_approval: bool = False, termination_minutes: int | None = None
-) -> Path:
-    """Another deployment group on the same service, and an outputs file pointing at it.
+def hold_deployments(sandbox: Any, *, wait_for_approval: bool = False, termination_minutes: int | None = None) -> Path:
+    """Change the provisioned deployment group so that its next deployment stays in progress; returns
+    the outputs file (unchanged: same group, same service).
 
     wait_for_approval: the ready option STOP_DEPLOYMENT (held in Ready until approved);
     termination_minutes: how long the deployment stays InProgress after traffic moved (scaled).
-    Both give tests a "during a deployment" that does not race the fast sandbox. (The sandbox has no
-    UpdateDeploymentGroup, hence a new group.)"""
+    Both give tests a "during a deployment" that does not race the fast sandbox. On AWS an ECS service
+    belongs to one deployment group, so the group is updated in place rather than a second one made."""
     out = sandbox.service_outputs()
     cd = sandbox.client("codedeploy")
-    group = cd.get_deployment_group(
-        applicationName=out["codedeploy_app_name"], deploymentGroupName=out["codedeploy_deployment_group_name"]
-    )["deploymentGroupInfo"]
+    app, name = out["codedeploy_app_name"], out["codedeploy_deployment_group_name"]
+    group = cd.get_deployment_group(applicationName=app, deploymentGroupName=name)["deploymentGroupInfo"]
+    # The whole blue/green configuration goes at once (parts left out would read as AWS's defaults).
     blue_green = dict(group["blueGreenDeploymentConfiguration"])
     if wait_for_approval:
         blue_green["deploymentReadyOption"] = {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60}
@@ -133,32 +132,28 @@ def custom_group(
             "action": "TERMINATE",
             "terminationWaitTimeInMinutes": termination_minutes,
         }
-    cd.create_deployment_group(
-        applicationName=out["codedeploy_app_name"],
-        deploymentGroupName=name,
-        serviceRoleArn=group["serviceRoleArn"],
-        deploymentConfigName=group["deploymentConfigName"],
-        deploymentStyle=group["deploymentStyle"],
-        blueGreenDeploymentConfiguration=blue_green,
-        autoRollbackConfiguration=group.get("autoRollbackConfiguration") or {"enabled": False},
-        ecsServices=group["ecsServices"],
-        loadBalancerInfo=group["loadBalancerInfo"],
+    answer = cd.update_deployment_group(
+        applicationName=app, currentDeploymentGroupName=name, blueGreenDeploymentConfiguration=blue_green
     )
-    return write_outputs(sandbox, path, codedeploy_deployment_group_name=name)
+    assert answer["hooksNotCleanedUp"] == []
+    updated = cd.get_deployment_group(applicationName=app, deploymentGroupName=name)["deploymentGroupInfo"]
+    assert updated["blueGreenDeploymentConfiguration"] == blue_green
+    return Path(sandbox.outputs_path)
 
 
-def approval_group(sandbox: Any, path: Path, name: str = "demo-web-approval") -> Path:
-    return custom_group(sandbox, path, name, wait_for_approval=True)
+def approval_group(sandbox: Any) -> Path:
+    """The group holds its next deployment in Ready until approved."""
+    return hold_deployments(sandbox, wait_for_approval=True)
 
 
-def slow_termination_group(sandbox: Any, path: Path, name: str = "demo-web-slow") -> Path:
+def slow_termination_group(sandbox: Any) -> Path:
     """Blue stays up an hour (scaled: about half a minute) after production traffic moved to green."""
-    return custom_group(sandbox, path, name, termination_minutes=60)
+    return hold_deployments(sandbox, termination_minutes=60)
 
 
 def read_events_until(proc: Any, kind: str) -> list[dict[str, Any]]:
     """Read a running command's JSON lines until one of `kind` (the command keeps running)."""
-    seen = []
+    seen: list[dict[str, Any]] = []
     while True:
         line = proc.stdout.readline()
         assert line, f"the command ended before a {kind!r} event: {seen}"

@@ -1,8 +1,9 @@
 """Release policies end to end: --if-active fail|wait|replace with two concurrent releases, re-attach,
 the older-build refusal, and --stop-on-cancel on SIGTERM.
 
-The first release of each pair deploys to a group that holds it in Ready until approved (or keeps
-blue for a long termination wait), so "a deployment is in progress" does not race the fast sandbox.
+The provisioned deployment group is first updated (UpdateDeploymentGroup) to hold the first release of
+each pair in Ready until approved (or to keep blue for a long termination wait), so "a deployment is in
+progress" does not race the fast sandbox.
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ def finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
     return out, err
 
 
-def test_if_active_fail_names_the_active_deployment_and_writes_nothing(sandbox, tmp_path: Path) -> None:
-    outputs = approval_group(sandbox, tmp_path / "o.json")
+def test_if_active_fail_names_the_active_deployment_and_writes_nothing(sandbox) -> None:
+    outputs = approval_group(sandbox)
     first = start(sandbox, outputs, "a")
     before = sandbox.counts()
     res = release(sandbox, outputs, "b")  # --if-active fail is the default
@@ -91,8 +92,8 @@ def test_if_active_fail_names_the_active_deployment_and_writes_nothing(sandbox, 
     assert deployment(sandbox, first)["status"] == "Ready"
 
 
-def test_if_active_wait_deploys_after_the_active_one(sandbox, tmp_path: Path) -> None:
-    outputs = approval_group(sandbox, tmp_path / "o.json")
+def test_if_active_wait_deploys_after_the_active_one(sandbox) -> None:
+    outputs = approval_group(sandbox)
     first = start(sandbox, outputs, "a")
     proc = popen_release(sandbox, outputs, "b", "--if-active", "wait")
     seen = read_events_until(proc, "active_deployment")
@@ -102,8 +103,9 @@ def test_if_active_wait_deploys_after_the_active_one(sandbox, tmp_path: Path) ->
     wait_for(
         "the waiting release to create its deployment", lambda: sandbox.counts()["codedeploy"]["CreateDeployment"] == 2
     )
+    out = sandbox.service_outputs()
     ids = sandbox.client("codedeploy").list_deployments(
-        applicationName=sandbox.service_outputs()["codedeploy_app_name"], deploymentGroupName="demo-web-approval"
+        applicationName=out["codedeploy_app_name"], deploymentGroupName=out["codedeploy_deployment_group_name"]
     )["deployments"]
     (dep,) = [d for d in ids if d != first]
     approve(sandbox, dep)
@@ -117,10 +119,10 @@ def test_if_active_wait_deploys_after_the_active_one(sandbox, tmp_path: Path) ->
     assert primary_task_definition(sandbox) == s["task_definition_arn"]
 
 
-def test_if_active_replace_stops_rolls_back_then_deploys(sandbox, tmp_path: Path) -> None:
+def test_if_active_replace_stops_rolls_back_then_deploys(sandbox) -> None:
     blue = sandbox.service_outputs()["blue_target_group_name"]
     initial = primary_task_definition(sandbox)
-    outputs = slow_termination_group(sandbox, tmp_path / "o.json")
+    outputs = slow_termination_group(sandbox)
     first = start(sandbox, outputs, "a")
     wait_for("traffic on green", lambda: lifecycle(sandbox, first).get("AllowTraffic") == "Succeeded")
     assert serving_group(sandbox) != blue
@@ -142,8 +144,8 @@ def test_if_active_replace_stops_rolls_back_then_deploys(sandbox, tmp_path: Path
     assert primary_task_definition(sandbox) == s["task_definition_arn"]
 
 
-def test_identical_release_reattaches_to_the_active_deployment(sandbox, tmp_path: Path) -> None:
-    outputs = approval_group(sandbox, tmp_path / "o.json")
+def test_identical_release_reattaches_to_the_active_deployment(sandbox) -> None:
+    outputs = approval_group(sandbox)
     first = start(sandbox, outputs, "same")
     registered = sandbox.counts()["ecs"]["RegisterTaskDefinition"]
     proc = popen_release(sandbox, outputs, "same")
@@ -191,10 +193,10 @@ def test_older_build_is_refused_unless_forced(sandbox, tmp_path: Path) -> None:
     assert sandbox.counts()["codedeploy"]["CreateDeployment"] == 2
 
 
-def test_stop_on_cancel_stops_and_rolls_back_a_cancelled_release(sandbox, tmp_path: Path) -> None:
+def test_stop_on_cancel_stops_and_rolls_back_a_cancelled_release(sandbox) -> None:
     blue = sandbox.service_outputs()["blue_target_group_name"]
     initial = primary_task_definition(sandbox)
-    outputs = slow_termination_group(sandbox, tmp_path / "o.json")
+    outputs = slow_termination_group(sandbox)
     proc = popen_release(sandbox, outputs, "cancel", "--stop-on-cancel")
     try:
         created = read_events_until(proc, "deployment_created")

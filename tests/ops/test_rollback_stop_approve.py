@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from ops_support import (
     approval_group,
@@ -26,12 +24,12 @@ def image(sandbox, tag: str) -> str:
     return f"{sandbox.service_outputs()['ecr_repository_url']}:{tag}"
 
 
-def test_rollback_during_a_deployment_puts_production_back_on_blue(sandbox, tmp_path: Path) -> None:
+def test_rollback_during_a_deployment_puts_production_back_on_blue(sandbox) -> None:
     out = sandbox.service_outputs()
     blue, green = out["blue_target_group_name"], out["green_target_group_name"]
     initial = primary_task_definition(sandbox)
-    # Blue stays up for a long termination wait after traffic moved: the deployment is still in progress.
-    where = ("--outputs-file", str(slow_termination_group(sandbox, tmp_path / "o.json")), "--output", "json")
+    # The group keeps blue up for a long termination wait after traffic moved: the deployment is still in progress.
+    where = ("--outputs-file", str(slow_termination_group(sandbox)), "--output", "json")
     started = sandbox.cli("release", *where, "--image", image(sandbox, "bad"), "--no-wait")
     assert started.returncode == 0, started.stderr
     dep = summary(started.stdout)["deployment_id"]
@@ -81,9 +79,9 @@ def test_rollback_after_a_deployment_redeploys_the_previous_task_definition_thro
     assert same.returncode == 2 and "already runs" in same.stderr
 
 
-def test_stop_without_rollback_leaves_traffic_where_it_is(sandbox, tmp_path: Path) -> None:
+def test_stop_without_rollback_leaves_traffic_where_it_is(sandbox) -> None:
     blue = sandbox.service_outputs()["blue_target_group_name"]
-    where = ("--outputs-file", str(approval_group(sandbox, tmp_path / "o.json")), "--output", "json")
+    where = ("--outputs-file", str(approval_group(sandbox)), "--output", "json")
     started = sandbox.cli("release", *where, "--image", image(sandbox, "halt"), "--no-wait")
     assert started.returncode == 0, started.stderr
     dep = summary(started.stdout)["deployment_id"]
@@ -99,9 +97,9 @@ def test_stop_without_rollback_leaves_traffic_where_it_is(sandbox, tmp_path: Pat
     assert sandbox.counts()["codedeploy"]["StopDeployment"] == 1
 
 
-def test_stop_with_rollback_follows_the_rollback(sandbox, tmp_path: Path) -> None:
+def test_stop_with_rollback_follows_the_rollback(sandbox) -> None:
     blue = sandbox.service_outputs()["blue_target_group_name"]
-    where = ("--outputs-file", str(slow_termination_group(sandbox, tmp_path / "o.json")), "--output", "json")
+    where = ("--outputs-file", str(slow_termination_group(sandbox)), "--output", "json")
     started = sandbox.cli("release", *where, "--image", image(sandbox, "halt"), "--no-wait")
     assert started.returncode == 0, started.stderr
     dep = summary(started.stdout)["deployment_id"]
@@ -126,10 +124,10 @@ def test_stop_and_approve_with_nothing_in_progress_fail_clearly_and_write_nothin
     assert sandbox.mutating_calls() == []
 
 
-def test_approve_lets_a_waiting_deployment_shift_traffic(sandbox, tmp_path: Path) -> None:
+def test_approve_lets_a_waiting_deployment_shift_traffic(sandbox) -> None:
     out = sandbox.service_outputs()
     blue, green = out["blue_target_group_name"], out["green_target_group_name"]
-    outputs = approval_group(sandbox, tmp_path / "outputs.json")
+    outputs = approval_group(sandbox)
     where = ("--outputs-file", str(outputs), "--output", "json")
 
     res = sandbox.cli("release", *where, "--image", image(sandbox, "approved"), "--no-wait")

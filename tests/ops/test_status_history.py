@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from ops_support import (
@@ -20,12 +19,12 @@ from ops_support import (
 pytestmark = pytest.mark.e2e
 
 
-def test_status_before_during_and_after_a_deployment(sandbox, tmp_path: Path) -> None:
+def test_status_before_during_and_after_a_deployment(sandbox) -> None:
     out = sandbox.service_outputs()
     blue, green = out["blue_target_group_name"], out["green_target_group_name"]
     initial = primary_task_definition(sandbox)
-    # A group that holds the deployment in Ready until approved: "during" lasts as long as the test needs.
-    outputs = approval_group(sandbox, tmp_path / "outputs.json")
+    # The group holds the deployment in Ready until approved: "during" lasts as long as the test needs.
+    outputs = approval_group(sandbox)
     where = ("--outputs-file", str(outputs))
 
     res = sandbox.cli("status", *where, "--output", "json")

@@ -233,7 +233,7 @@ def test_newest_records_fetches_only_the_newer_end_of_a_long_list(newest_first: 
             }
 
     aws = type("Aws", (), {"client": lambda self, name: CodeDeploy()})()
-    records = newest_records(aws, listed, 10)  # type: ignore[arg-type]
+    records = newest_records(aws, listed, 10)
     assert [r.deployment_id for r in records] == [f"d-{i:03d}" for i in range(299, 289, -1)]
     assert len(fetched) <= 100  # not all 300
 
@@ -276,15 +276,16 @@ def test_an_equal_task_definition_tolerates_what_ecs_fills_in_but_not_changes() 
         "family": "f",
         "containerDefinitions": [{"name": "web", "image": "i:1", "portMappings": [{"containerPort": 80}]}],
     }
-    live = {
-        "family": "f",
-        "containerDefinitions": [
-            {"name": "web", "image": "i:1", "portMappings": [{"containerPort": 80, "hostPort": 80}], "essential": True}
-        ],
+    container: dict[str, Any] = {
+        "name": "web",
+        "image": "i:1",
+        "portMappings": [{"containerPort": 80, "hostPort": 80}],
+        "essential": True,
     }
+    live: dict[str, Any] = {"family": "f", "containerDefinitions": [container]}
     assert covers(live, ours)
-    assert not covers({**live, "containerDefinitions": [{**live["containerDefinitions"][0], "image": "i:2"}]}, ours)
-    assert not covers({**live, "containerDefinitions": live["containerDefinitions"] * 2}, ours)
+    assert not covers({**live, "containerDefinitions": [{**container, "image": "i:2"}]}, ours)
+    assert not covers({**live, "containerDefinitions": [container, container]}, ours)
 
 
 def test_history_reads_one_by_one_when_batch_reads_are_not_granted() -> None:

@@ -297,5 +297,11 @@ def check_credentials() -> None:
 
 
 def output_json(terraform_dir: Path, env: str | None = None) -> dict[str, Any]:
-    """`terraform output -json` of the root module, as a dict."""
-    return Workspace(terraform_dir, env).output_json()
+    """`terraform output -json` of the root module, as a dict (what release and the other commands read)."""
+    try:
+        return Workspace(terraform_dir, env).output_json()
+    except InputError as exc:
+        if env is None and exc.hint == "run it again with --init":
+            # Without an environment there is no backend configuration to initialise with.
+            exc.hint = "pass --env NAME (as in `make infra ENV=NAME`), or --outputs-file FILE / --sandbox"
+        raise

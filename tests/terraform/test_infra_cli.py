@@ -19,6 +19,7 @@ from orchestrator.contract import SERVICE_KEYS, parse_outputs
 from orchestrator.errors import AwsRefused, InputError
 
 ORCH = [sys.executable, "-m", "orchestrator"]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _path_without_terraform() -> str:
@@ -112,6 +113,15 @@ def test_output_without_state_is_a_clear_error(cli_env: dict[str, str], tmp_path
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "nothing applied yet" in proc.stderr
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
+
+
+def test_release_without_env_on_an_s3_backend_root_says_to_pass_env(cli_env: dict[str, str]) -> None:
+    """The repository's root has an S3 backend: reading its outputs needs the environment's backend."""
+    proc = _run(["release", "--image", "repo/web:1", "--terraform-dir", str(REPO_ROOT / "terraform")], cli_env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    error = proc.stderr.strip().splitlines()[-1]
+    assert "Backend initialization required" in error
+    assert "pass --env NAME" in error and "--init" not in error
 
 
 def test_output_of_a_missing_directory_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) -> None:

@@ -112,6 +112,22 @@ def _substitute(value: Any, values: dict[str, str], source: str, path: tuple[str
     return _PLACEHOLDER.sub(repl, value)
 
 
+def resolve_placeholders(doc: Any, values: dict[str, str], source: str) -> Any:
+    """Replace every `${name}` in the document's strings (`$${name}` stays a literal `${name}`)."""
+    return _substitute(doc, values, source, ())
+
+
+def placeholder_names(doc: Any) -> set[str]:
+    """The names of the unescaped `${name}` placeholders anywhere in a document."""
+    if isinstance(doc, dict):
+        return set().union(*(placeholder_names(v) for v in doc.values()))
+    if isinstance(doc, list):
+        return set().union(*(placeholder_names(v) for v in doc))
+    if isinstance(doc, str):
+        return {m.group(2) for m in _PLACEHOLDER.finditer(doc) if not m.group(1)}
+    return set()
+
+
 def find_unresolved(doc: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, str]]:
     """Yield (field, placeholder) for every known `${name}` left in a document.
 

@@ -17,7 +17,6 @@ The result has exactly the shape of `terraform output -json` of the root module.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -41,17 +40,6 @@ PRIVATE_CIDRS = ("10.0.10.0/24", "10.0.11.0/24")
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 CODEDEPLOY_POLICY_ARN = "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS"
 
-# Keys of a described task definition that register_task_definition does not accept.
-_DESCRIBE_ONLY_KEYS = {
-    "taskDefinitionArn",
-    "revision",
-    "status",
-    "requiresAttributes",
-    "compatibilities",
-    "registeredAt",
-    "registeredBy",
-    "deregisteredAt",
-}
 _ECR_LIFECYCLE = json.dumps(
     {
         "rules": [
@@ -80,7 +68,6 @@ _ECR_LIFECYCLE = json.dumps(
         ]
     }
 )
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # Terraform types a `{ for k, s in var.services : k => {...} }` output as an object (not a map), keyed
 # by service, with attribute names sorted: `terraform output -json` says
@@ -121,18 +108,24 @@ def _tags(resource: str, name: str, project: str) -> list[dict[str, Any]]:
 
 
 def render_taskdef(text: str, values: dict[str, Any], source: str = "taskdef.json") -> dict[str, Any]:
-    """Resolve `${name}` placeholders (JSON-escaped) and return register_task_definition arguments."""
-    unknown = sorted({m.group(1) for m in _PLACEHOLDER.finditer(text)} - set(values))
-    if unknown:
-        raise InputError(f"{source}: unknown placeholders {', '.join('${' + u + '}' for u in unknown)}")
-    rendered = _PLACEHOLDER.sub(lambda m: json.dumps(str(values[m.group(1)]))[1:-1], text)
+    """Resolve `${name}` placeholders and return register_task_definition arguments.
+
+    Placeholders resolve exactly as `orchestrator render` resolves them (orchestrator.taskdef), so the
+    sandbox's first revision is what the product itself would register.
+    """
+    from orchestrator.taskdef import placeholder_names, resolve_placeholders, strip_read_only
+
     try:
-        doc = json.loads(rendered)
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    unknown = sorted(placeholder_names(doc) - set(values))
+    if unknown:
+        raise InputError(f"{source}: unknown placeholders {', '.join('${' + u + '}' for u in unknown)}")
     if not isinstance(doc, dict) or not doc.get("containerDefinitions"):
         raise InputError(f"{source}: expected a task definition with containerDefinitions")
-    return {k: v for k, v in doc.items() if k not in _DESCRIBE_ONLY_KEYS}
+    resolved = resolve_placeholders(strip_read_only(doc, source), {k: str(v) for k, v in values.items()}, source)
+    return dict(resolved)
 
 
 def _main_container(taskdef: dict[str, Any], port: int) -> str:

@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from orchestrator.errors import InputError
+from orchestrator.sandbox.process import pid_alive
 
 REGISTRY_BINARY = "docker-registry"
 _START_TIMEOUT_S = 10.0
@@ -48,27 +49,12 @@ def _addr_path(sandbox_dir: Path) -> Path:
     return _dir(sandbox_dir) / "address"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still answers kill(0); it is not serving.
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rsplit(")", 1)[-1].split()[0] == "Z":
-            return False
-    return True
-
-
 def _is_ours(pid: int, sandbox_dir: Path) -> bool:
     """True when pid is a docker-registry serving this sandbox's config (pids get reused)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
-        return _alive(pid)  # no /proc (not Linux): trust the pid file
+        return pid_alive(pid)  # no /proc (not Linux): trust the pid file
     config = str((_dir(sandbox_dir) / "config.yml").resolve()).encode()
     return any(config == arg for arg in cmdline)
 
@@ -94,7 +80,7 @@ def running_registry(sandbox_dir: Path) -> str | None:
         addr = _addr_path(sandbox_dir).read_text().strip()
     except (FileNotFoundError, ValueError):
         return None
-    if _alive(pid) and _is_ours(pid, sandbox_dir) and _answers(addr):
+    if pid_alive(pid) and _is_ours(pid, sandbox_dir) and _answers(addr):
         return addr
     return None
 
@@ -172,13 +158,13 @@ def stop_registry(sandbox_dir: Path) -> bool:
     except (FileNotFoundError, ValueError):
         return False
     stopped = False
-    if _alive(pid) and _is_ours(pid, sandbox_dir):
+    if pid_alive(pid) and _is_ours(pid, sandbox_dir):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 5
-        while _alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _alive(pid):
+        if pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         stopped = True

@@ -250,3 +250,22 @@ def test_bad_taskdef_is_refused_before_any_aws_write(sandbox, tmp_path: Path) ->
     assert sandbox.mutating_calls() == []
     with pytest.raises(InputError, match="no such file"):
         provision(sandbox.endpoint, sandbox.region, tmp_path / "missing")
+
+
+def test_first_revision_renders_placeholders_as_orchestrator_render_does() -> None:
+    """An escaped `$${HOME}` stays a literal `${HOME}` in the sandbox too, and read-only keys are dropped."""
+    import json
+
+    from orchestrator.sandbox.provision import render_taskdef
+
+    text = json.dumps(
+        {
+            "family": "${cluster_name}-web",
+            "revision": 7,
+            "containerDefinitions": [{"name": "web", "image": "${image}", "command": ["echo $${HOME}"]}],
+        }
+    )
+    out = render_taskdef(text, {"cluster_name": "demo", "image": "repo/web:1"})
+    assert out["family"] == "demo-web" and "revision" not in out
+    assert out["containerDefinitions"][0]["command"] == ["echo ${HOME}"]
+    assert out["containerDefinitions"][0]["image"] == "repo/web:1"

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from orchestrator.lifecycle import LIFECYCLE_EVENTS
+from orchestrator.lifecycle import HOOK_EVENTS, LIFECYCLE_EVENTS
 
 app = typer.Typer(
     help="The embedded AWS sandbox (moto + a CodeDeploy blue/green engine) on 127.0.0.1.",
@@ -255,6 +255,32 @@ def _show_faults(faults: Any) -> None:
         _echo(f"  {key}: {value if isinstance(value, str) else json.dumps(value)}")
 
 
+def _hook_rule(hook: str | None, result: str | None, delay: float | None) -> tuple[str, str, float | None] | None:
+    from orchestrator.errors import InputError
+
+    if hook is None:
+        if result is not None or delay is not None:
+            raise InputError("--hook-result and --hook-delay go with --hook EVENT_OR_FUNCTION")
+        return None
+    if not hook.strip():
+        raise InputError("--hook: give a lifecycle event (e.g. AfterInstall) or a Lambda function name")
+    if result not in ("succeed", "fail", "silent"):
+        raise InputError(f"--hook-result {result!r}: must be succeed, fail or silent")
+    if delay is not None and delay < 0:
+        raise InputError(f"--hook-delay {delay:g}: must be 0 or more (simulated seconds)")
+    by_lower = {e.lower(): e for e in HOOK_EVENTS}
+    return by_lower.get(hook.strip().lower(), hook.strip()), result, delay
+
+
+def _show_hook_rules(rules: Any) -> None:
+    if not rules:
+        return
+    _echo("hook rules:")
+    for key, rule in sorted(rules.items()):
+        delay = "" if rule.get("result") == "silent" else f" after {rule.get('delay', 0):g}s"
+        _echo(f"  {key}: {rule.get('result')}{delay}")
+
+
 @app.command()
 def fault(
     fail_at: Annotated[
@@ -281,15 +307,36 @@ def fault(
     error_rate: Annotated[
         float | None, typer.Option("--error-rate", metavar="FRACTION", help="Answer this fraction of calls HTTP 500.")
     ] = None,
-    clear: Annotated[bool, typer.Option("--clear", help="Remove every fault.")] = False,
+    hook: Annotated[
+        str | None,
+        typer.Option(
+            "--hook",
+            metavar="EVENT_OR_FUNCTION",
+            help="Answer the AppSpec hook of this lifecycle event (or this Lambda function) with --hook-result.",
+        ),
+    ] = None,
+    hook_result: Annotated[
+        str | None,
+        typer.Option(
+            "--hook-result",
+            metavar="succeed|fail|silent",
+            help="With --hook: report Succeeded, report Failed, or never report (the event times out after an hour).",
+        ),
+    ] = None,
+    hook_delay: Annotated[
+        float | None,
+        typer.Option("--hook-delay", metavar="SECONDS", help="With --hook: simulated seconds before it reports (8)."),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove every fault (hook rules too).")] = False,
 ) -> None:
     """Inject faults into the running sandbox; with no option, show the current ones.
 
     --fail-at and --unhealthy apply to the next deployment; --throttle, --latency-ms and --error-rate
-    to every call until --clear.
+    to every call until --clear; --hook rules to every deployment's hooks until --clear.
     """
     from orchestrator.errors import InputError
 
+    rule = _hook_rule(hook, hook_result, hook_delay)
     settings: dict[str, Any] = {}
     if fail_at is not None:
         settings["fail_at"] = _event(fail_at)
@@ -307,7 +354,7 @@ def fault(
         if latency_ms < 0:
             raise InputError(f"--latency-ms {latency_ms}: must be 0 or more")
         settings["latency_ms"] = latency_ms
-    if clear and settings:
+    if clear and (settings or rule):
         raise InputError("--clear cannot be combined with other fault options")
 
     from orchestrator.sandbox import process
@@ -323,12 +370,17 @@ def fault(
     try:
         if clear:
             control.clear_faults()
+            control.clear_hook_rules()
             _echo("faults cleared")
             return
         if settings:
             control.set_faults(**settings)
             _echo("faults set: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+        if rule:
+            control.set_hook_rule(*rule)
+            _echo(f"hook rule set: {rule[0]} -> {rule[1]}" + (f" after {rule[2]:g}s" if rule[2] is not None else ""))
         _show_faults(control.faults())
+        _show_hook_rules(control.hook_rules())
     except ControlError as exc:
         import urllib.error
 

@@ -80,6 +80,20 @@ class SandboxControl:
     def clear_faults(self) -> dict[str, Any]:
         return dict(self._call("DELETE", "/faults"))
 
+    def hook_rules(self) -> dict[str, dict[str, Any]]:
+        """Hook rules by lifecycle event or function name: {"result": ..., "delay": simulated seconds}."""
+        return dict(self._call("GET", "/hooks"))
+
+    def set_hook_rule(self, hook: str, result: str, delay: float | None = None) -> dict[str, dict[str, Any]]:
+        """Answer the hook of this lifecycle event or function: succeed | fail (after delay) | silent."""
+        body: dict[str, Any] = {"hook": hook, "result": result}
+        if delay is not None:
+            body["delay"] = delay
+        return dict(self._call("POST", "/hooks", body))
+
+    def clear_hook_rules(self) -> None:
+        self._call("DELETE", "/hooks")
+
     def request_counts(self) -> dict[str, dict[str, int]]:
         return {service: dict(actions) for service, actions in self._call("GET", "/requests").items()}
 

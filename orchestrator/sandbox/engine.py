@@ -21,6 +21,7 @@ from typing import Any
 
 from orchestrator.lifecycle import HOOK_EVENTS as APPSPEC_HOOK_EVENTS
 from orchestrator.lifecycle import LIFECYCLE_EVENTS
+from orchestrator.sandbox.alarms import poll as poll_alarms
 from orchestrator.sandbox.engine_ecs import (
     DeploymentError,
     Resolved,
@@ -37,6 +38,7 @@ from orchestrator.sandbox.engine_ecs import (
     utcnow,
 )
 from orchestrator.sandbox.faults import DeploymentFaults
+from orchestrator.sandbox.hooks import run_hook
 
 LOCK = threading.RLock()
 
@@ -398,7 +400,12 @@ class Run:
     def hook(self, name: str) -> Iterator[float]:
         self.begin(name)
         yield from self.check_fault(name)
-        yield self.duration(name)
+        assert self.resolved is not None
+        function = self.resolved.hooks.get(name)
+        if function is None:
+            yield Durations.NO_HOOK
+        else:  # invoke the function and wait for PutLifecycleEventHookExecutionStatus (hooks.py)
+            yield from run_hook(self, name, function)
         self.end(name)
 
     def steps(self) -> Generator[float | Hold, None, None]:
@@ -664,6 +671,8 @@ class Engine:
                 run.gen.close()
                 run.stop(auto)
                 continue
+            if poll_alarms(run):  # an alarm in ALARM stops the deployment (alarms.py)
+                continue
             steps = 0
             while not run.done and run.due <= now and steps < 1000:
                 steps += 1
@@ -734,6 +743,11 @@ class Engine:
         run = self.runs[deployment_id]
         run.continued = True
         run.due = 0.0
+        self._wake.set()
+
+    def wake(self, deployment_id: str) -> None:
+        """Resume a run now (a hook reported before its timeout)."""
+        self.runs[deployment_id].due = 0.0
         self._wake.set()
 
     def target_of(self, deployment_id: str) -> dict[str, Any] | None:

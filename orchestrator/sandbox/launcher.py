@@ -68,6 +68,9 @@ class SandboxServer:
         server.start()
         self._server = server
         self.port = int(server.get_host_and_port()[1])
+        from orchestrator.sandbox.hooks import set_endpoint
+
+        set_endpoint(self.endpoint)  # hook functions' AWS calls come back here
         return self
 
     def stop(self) -> None:
@@ -87,6 +90,10 @@ class SandboxServer:
             ENGINE.reset()
         FAULTS.clear()
         REQUESTS.reset()
+        from orchestrator.sandbox.hooks import EXECUTIONS, RULES
+
+        RULES.clear()
+        EXECUTIONS.clear()
 
     def __enter__(self) -> SandboxServer:
         return self.start()

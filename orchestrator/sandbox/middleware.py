@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 
 from orchestrator.sandbox.engine import ENGINE, LOCK
 from orchestrator.sandbox.faults import FAULTS, REQUESTS, FaultError
+from orchestrator.sandbox.hooks import HookRuleError
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -147,7 +148,7 @@ class SandboxMiddleware:
         try:
             payload = self._json_body(environ)
             status, result = self._route(method, path, payload)
-        except FaultError as exc:
+        except (FaultError, HookRuleError) as exc:
             status, result = "400", {"error": str(exc)}
         except ValueError as exc:
             status, result = "400", {"error": f"bad request: {exc}"}
@@ -181,7 +182,14 @@ class SandboxMiddleware:
             if method in ("POST", "PUT"):
                 return "200", FAULTS.update(payload)
             if method == "DELETE":
+                from orchestrator.sandbox.hooks import RULES
+
+                RULES.clear()  # "remove every fault" includes the hook rules
                 return "200", FAULTS.clear()
+        if route == "/hooks":
+            from orchestrator.sandbox.hooks import control as hook_control
+
+            return hook_control(method, payload)
         if route == "/requests" and method == "GET":
             return "200", REQUESTS.snapshot()
         if route == "/requests/reset" and method == "POST":

@@ -26,6 +26,7 @@ from orchestrator.sandbox.deployment_configs import BUILTIN, ECS_DEFAULT, Deploy
 from orchestrator.sandbox.engine import ACTIVE_STATUSES, ENGINE, LOCK
 from orchestrator.sandbox.engine_ecs import set_task_set_counts
 from orchestrator.sandbox.faults import FAULTS
+from orchestrator.sandbox.hooks import put_lifecycle_event_hook_execution_status  # noqa: F401 (ADDED_ACTIONS)
 
 MOTO_VERSION = "5.2.5"
 
@@ -124,6 +125,8 @@ INTERNALS: dict[str, tuple[str, ...] | None] = {
         "target_group_arns",
         "names",
     ),
+    "moto.awslambda.models.LambdaBackend.get_function": ("self", "function_name_or_arn", "qualifier"),  # hooks.py
+    "moto.cloudwatch.models.CloudWatchBackend.put_metric_alarm": None,  # alarms.py reads its `alarms`
     "moto.moto_server.threaded_moto_server.ThreadedMotoServer._server_entry": ("self",),
     "moto.moto_server.threaded_moto_server.ThreadedMotoServer.get_host_and_port": ("self",),
     "moto.moto_server.werkzeug_app.DomainDispatcherApplication.__init__": ("self", "create_app"),
@@ -215,6 +218,7 @@ ADDED_ACTIONS = (
     "stop_deployment",
     "continue_deployment",
     "update_deployment_group",
+    "put_lifecycle_event_hook_execution_status",  # hooks.py
 )
 
 

@@ -11,7 +11,7 @@ API for other commands (status, rollback, stop, approve, the release policies):
   stopped or rolled-back deployment is a result (`result.ok` False), not an exception.
 - `explain_failure(aws, view, cluster, service) -> str`: the reason in one line.
 - `verify_live(aws, cluster, service, task_definition_arn) -> LiveVerified`.
-- `default_timeout(group, config, until) -> float`: the wait budget in seconds.
+- `default_timeout(group, config, until, hooks) -> float`: the wait budget in seconds.
 - `stop_deployment(aws, deployment_id, rollback=True)`, `continue_deployment(aws, deployment_id)`.
 
 Polling: about once a second while anything moves; when nothing changes the interval grows (x1.5 up to
@@ -22,6 +22,7 @@ seen within a second or two. Throttling doubles the interval instead of failing.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ WAKE_EARLY = 1.5
 LONG_SLEEP = 30.0
 # Task start-up, health checks and hooks: what a release takes besides the configured waits.
 BASE_BUDGET_S = 15 * 60.0
+HOOK_REPORT_S = 60 * 60.0  # a hook function has an hour to call PutLifecycleEventHookExecutionStatus
 _THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 _NO_TARGET = {
     "DeploymentTargetDoesNotExistException",
@@ -265,13 +267,14 @@ def wait_model(group: dict[str, Any], config: dict[str, Any], time_scale: float 
     )
 
 
-def default_timeout(group: dict[str, Any], config: dict[str, Any], until: str = "complete") -> float:
-    """Seconds to wait: a base for start-up and hooks plus the ready wait, traffic shifting and
-    (for until=complete) the termination wait, as configured. aws ecs deploy's fixed waiter ignores
+def default_timeout(group: dict[str, Any], config: dict[str, Any], until: str = "complete", hooks: int = 0) -> float:
+    """Seconds to wait: a base for start-up plus, per AppSpec hook, the hour CodeDeploy gives its function
+    to report (user guide, AppSpec 'hooks' section for ECS), the ready wait, traffic shifting and (for
+    until=complete) the termination wait, as configured. aws ecs deploy's fixed waiter ignores
     canary/linear time (aws/aws-cli#5963)."""
     bg = group.get("blueGreenDeploymentConfiguration") or {}
     ready = bg.get("deploymentReadyOption") or {}
-    budget = BASE_BUDGET_S
+    budget = BASE_BUDGET_S + hooks * HOOK_REPORT_S
     if ready.get("actionOnTimeout") == "STOP_DEPLOYMENT":
         budget += float(ready.get("waitTimeInMinutes", 0)) * 60
     routing = config.get("trafficRoutingConfig") or {}
@@ -407,13 +410,16 @@ def explain_failure(aws: Aws, view: DeploymentView, cluster: str | None = None, 
         )
         diag = raw.get("diagnostics") or {}
         text = f"{event.name} failed"
+        if diag.get("scriptName"):  # the AppSpec hook's Lambda function
+            text += f" (hook function {diag['scriptName']})"
         detail = " ".join(str(x) for x in (diag.get("errorCode"), diag.get("message")) if x)
-        if diag.get("scriptName"):
-            detail += f" (hook {diag['scriptName']})"
         if diag.get("logTail"):
             detail += f" log: {str(diag['logTail']).strip().splitlines()[-1][:200]}"
         parts.append(f"{text}: {detail.strip()}" if detail.strip() else text)
     err = view.info.get("errorInformation") or {}
+    alarms = alarm_names(err)
+    if alarms:
+        parts.insert(0, f"stopped by CloudWatch alarm{'s' if len(alarms) > 1 else ''} {', '.join(alarms)}")
     if err:
         parts.append(f"CodeDeploy {err.get('code', 'error')}: {err.get('message', '')}".strip())
     rb = view.info.get("rollbackInfo") or {}
@@ -428,6 +434,15 @@ def explain_failure(aws: Aws, view: DeploymentView, cluster: str | None = None, 
         parts.append(f"deployment {view.status.lower()} with no error information")
     # One line: the CLI prints it after `error: `.
     return "; ".join(p.replace("\n", " ") for p in parts)
+
+
+def alarm_names(error_information: dict[str, Any]) -> list[str]:
+    """The alarms an ALARM_ACTIVE stop names ("... Activated alarms: <name> <name>", as AWS words it)."""
+    if error_information.get("code") != "ALARM_ACTIVE":
+        return []
+    message = str(error_information.get("message") or "")
+    _, _, listed = message.partition("Activated alarms:")
+    return re.findall(r"<([^>]+)>", listed)
 
 
 def _ecs_clues(aws: Aws, cluster: str, service: str, since: Any) -> list[str]:

@@ -214,7 +214,7 @@ class HistoryEntry(Event):
     deployment_id: str
     status: str
     creator: str
-    origin: str = ""  # user | autoRollback | stopRollback | the creator as CodeDeploy gives it
+    origin: str = ""  # user | autoRollback | alarmRollback | stopRollback | the creator as CodeDeploy gives it
     task_definition: str | None = None
     image: str | None = None
     git_sha: str | None = None

@@ -107,7 +107,9 @@ class DeploymentRecord:
     rollback_of: str | None = None  # this deployment rolls back that one
     rolled_back_by: str | None = None  # that deployment rolled this one back
     inferred: tuple[str, ...] = field(default=())  # fields filled from neighbours, not from the record
-    origin: str = ""  # user | autoRollback (after a failure) | stopRollback (stop with rollback) | creator
+    origin: str = (
+        ""  # user | autoRollback (after a failure) | alarmRollback | stopRollback (stop with rollback) | creator
+    )
 
     @property
     def is_rollback(self) -> bool:
@@ -307,10 +309,15 @@ def complete(records: list[DeploymentRecord], images: TaskDefinitionImages | Non
                 changes.update(task_definition=prev.task_definition, git_sha=r.git_sha or prev.git_sha)
                 inferred += ["task_definition", "git_sha"]
         if target_of in by_id and (r.creator in ROLLBACK_CREATORS or target_of):
-            # Why CodeDeploy rolled back: the deployment failed (auto-rollback) or someone stopped it.
-            changes["origin"] = {"Failed": "autoRollback", "Stopped": "stopRollback"}.get(
-                by_id[target_of].status, r.creator
-            )
+            # Why CodeDeploy rolled back: the deployment failed (auto-rollback), a CloudWatch alarm stopped it
+            # (errorInformation ALARM_ACTIVE) or someone stopped it.
+            rolled_back = by_id[target_of]
+            if rolled_back.status == "Stopped" and rolled_back.error.startswith("ALARM_ACTIVE"):
+                changes["origin"] = "alarmRollback"
+            else:
+                changes["origin"] = {"Failed": "autoRollback", "Stopped": "stopRollback"}.get(
+                    rolled_back.status, r.creator
+                )
         task_def = changes.get("task_definition", r.task_definition)
         if task_def and not r.image and images is not None:
             changes["image"] = images.image(task_def)

@@ -292,7 +292,8 @@ def _pipeline(
                     # The push is the first write, so it comes only after every check above has passed.
                     rendered = render_it(target, build(target, rep))
                     spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
-                budget = float(timeout) if timeout else default_timeout(pre.group, pre.config, wait_until)
+                hooks = len(spec.doc.get("Hooks") or [])
+                budget = float(timeout) if timeout else default_timeout(pre.group, pre.config, wait_until, hooks)
                 plan = build_plan(
                     command,
                     target.outputs.aws_region,

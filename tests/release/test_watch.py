@@ -172,6 +172,8 @@ def test_budget_counts_canary_linear_ready_and_termination_waits() -> None:
         }
     }
     assert default_timeout(manual, _config("AllAtOnce")) == base - 5 * 60 + 30 * 60
+    # Each AppSpec hook may take the hour CodeDeploy gives its function to report (user guide, ECS hooks).
+    assert default_timeout(GROUP, _config("AllAtOnce"), "complete", hooks=2) - base == 2 * 60 * 60
 
 
 def test_wait_model_follows_the_time_scale() -> None:

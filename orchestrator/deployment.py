@@ -419,7 +419,7 @@ def explain_failure(aws: Aws, view: DeploymentView, cluster: str | None = None, 
     err = view.info.get("errorInformation") or {}
     alarms = alarm_names(err)
     if alarms:
-        parts.insert(0, f"stopped by CloudWatch alarm{'s' if len(alarms) > 1 else ''} {', '.join(alarms)}")
+        parts.insert(0, f"CloudWatch alarm{'s' if len(alarms) > 1 else ''} {', '.join(alarms)} in ALARM")
     if err:
         parts.append(f"CodeDeploy {err.get('code', 'error')}: {err.get('message', '')}".strip())
     rb = view.info.get("rollbackInfo") or {}

@@ -140,7 +140,7 @@ def _failure(event: str, function: str, error_code: str, message: str, log: str 
     # errorInformation's message for hook failures is not documented; it names the event and function.
     return DeploymentError(
         "HOOK_EXECUTION_FAILURE",
-        f"The deployment failed because the {event} lifecycle event hook {function} failed: {message}",
+        f"The deployment failed because the {event} lifecycle event hook {function} failed ({error_code}).",
         diagnostics={"errorCode": error_code, "scriptName": function, "message": message, "logTail": log[-2048:]},
     )
 

@@ -300,3 +300,29 @@ def test_history_reads_one_by_one_when_batch_reads_are_not_granted() -> None:
 
     aws: Any = type("Aws", (), {"client": lambda self, name: CodeDeploy()})()
     assert [r.deployment_id for r in get_records(aws, ["d-1", "d-2"])] == ["d-1", "d-2"]
+
+
+def test_a_rollback_after_an_alarm_stop_is_an_alarm_rollback() -> None:
+    # botocore's ErrorCode enum: ALARM_ACTIVE is how CodeDeploy says an alarm stopped the deployment.
+    alarm_error = "ALARM_ACTIVE: One or more alarms have been activated ... Activated alarms: <web-5xx>"
+    records = [
+        rec("d-4", "Succeeded", None, None, 4, creator="codeDeployRollback", rollback_of="d-3"),
+        rec("d-3", "Stopped", "td:3", "c" * 40, 3, error=alarm_error),
+        rec("d-2", "Succeeded", None, None, 2, creator="codeDeployRollback", rollback_of="d-1"),
+        rec("d-1", "Stopped", "td:1", "a" * 40, 1, error="MANUAL_STOP: The deployment was stopped by the user."),
+    ]
+    out = {r.deployment_id: r for r in complete(records, None)}
+    assert out["d-4"].origin == "alarmRollback"
+    assert out["d-2"].origin == "stopRollback"
+
+
+def test_alarm_names_come_from_an_alarm_active_stop_only() -> None:
+    from orchestrator.deployment import alarm_names
+
+    message = (
+        "One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and "
+        "the affected deployments have been stopped. Activated alarms: <web-5xx> <web-latency>"
+    )
+    assert alarm_names({"code": "ALARM_ACTIVE", "message": message}) == ["web-5xx", "web-latency"]
+    assert alarm_names({"code": "HOOK_EXECUTION_FAILURE", "message": message}) == []
+    assert alarm_names({}) == []

@@ -264,6 +264,8 @@ def _hook_rule(hook: str | None, result: str | None, delay: float | None) -> tup
         return None
     if not hook.strip():
         raise InputError("--hook: give a lifecycle event (e.g. AfterInstall) or a Lambda function name")
+    if result is None:
+        raise InputError("--hook needs --hook-result succeed|fail|silent")
     if result not in ("succeed", "fail", "silent"):
         raise InputError(f"--hook-result {result!r}: must be succeed, fail or silent")
     if delay is not None and delay < 0:

@@ -211,6 +211,11 @@ BAD_FAULTS = [
     (["--latency-ms", "-5"], "--latency-ms -5: must be 0 or more"),
     (["--message", "why"], "--message goes with --fail-at EVENT"),
     (["--clear", "--unhealthy"], "--clear cannot be combined"),
+    (["--hook", "AfterInstall"], "--hook needs --hook-result succeed|fail|silent"),
+    (["--hook", "AfterInstall", "--hook-result", "maybe"], "--hook-result 'maybe': must be succeed, fail or silent"),
+    (["--hook", "AfterInstall", "--hook-result", "fail", "--hook-delay", "-1"], "--hook-delay -1: must be 0 or more"),
+    (["--hook-result", "fail"], "--hook-result and --hook-delay go with --hook EVENT_OR_FUNCTION"),
+    (["--clear", "--hook", "x", "--hook-result", "fail"], "--clear cannot be combined"),
 ]
 
 
@@ -228,6 +233,25 @@ def test_fault_rejects_bad_settings_and_sets_nothing(sandbox, monkeypatch, capsy
         assert err.startswith("error: "), (args, err)
         assert message in err, (args, err)
     assert sandbox.control.faults() == before
+    assert sandbox.control.hook_rules() == {}
+
+
+def test_fault_hook_rules_are_set_shown_and_cleared(sandbox) -> None:
+    set_event = sandbox.cli("sandbox", "fault", "--hook", "afterallowtesttraffic", "--hook-result", "silent")
+    assert set_event.returncode == 0, set_event.stderr
+    set_fn = sandbox.cli("sandbox", "fault", "--hook", "smoke-test", "--hook-result", "succeed", "--hook-delay", "30")
+    assert set_fn.returncode == 0, set_fn.stderr
+    # Event names are matched case-insensitively and stored as AWS spells them; function names as given.
+    assert sandbox.control.hook_rules() == {
+        "AfterAllowTestTraffic": {"result": "silent", "delay": 8.0},
+        "smoke-test": {"result": "succeed", "delay": 30.0},
+    }
+    shown = sandbox.cli("sandbox", "fault")
+    assert "AfterAllowTestTraffic: silent" in shown.stdout
+    assert "smoke-test: succeed after 30s" in shown.stdout
+    cleared = sandbox.cli("sandbox", "fault", "--clear")
+    assert cleared.returncode == 0, cleared.stderr
+    assert sandbox.control.hook_rules() == {}
 
 
 def test_fault_needs_a_running_sandbox(tmp_path: Path, repo_root: Path) -> None:

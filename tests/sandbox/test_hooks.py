@@ -280,3 +280,34 @@ def test_bad_hook_rules_are_refused(endpoint: str, rules: SandboxControl) -> Non
         with pytest.raises(ControlError):
             rules.set_hook_rule(hook, result, delay)
     assert rules.hook_rules() == {}
+
+
+def test_the_fail_at_fault_still_fails_a_hook_event_naming_its_function(endpoint: str, rules: SandboxControl) -> None:
+    # Sandbox fault (docs/sandbox-control.md): fail_at fails the event before the function is asked.
+    stack = make_stack(endpoint)
+    fn = make_function(endpoint, {"REPORT": "Succeeded"})
+    rules.set_faults(fail_at="AfterInstall", message="smoke test said no")
+    dep = deploy_with_hooks(stack, {"AfterInstall": fn})
+    assert stack.wait(dep, TERMINAL)["status"] == "Failed"
+    diagnostics = event_of(stack, dep, "AfterInstall")["diagnostics"]
+    assert diagnostics["scriptName"] == fn
+    assert diagnostics["message"] == "smoke test said no"
+
+
+def test_a_report_after_the_deployment_was_stopped_is_already_completed(
+    endpoint: str, rules: SandboxControl, tmp_path: Path
+) -> None:
+    # API reference, PutLifecycleEventHookExecutionStatus: LifecycleEventAlreadyCompletedException, "An attempt
+    # to return the status of an already completed lifecycle event occurred."
+    stack = make_stack(endpoint)
+    out = tmp_path / "event.json"
+    fn = make_function(endpoint, {"OUT": str(out)})  # never reports
+    dep = deploy_with_hooks(stack, {"BeforeInstall": fn})
+    execution_id = wait_file(out)["LifecycleEventHookExecutionId"]
+    stack.c("codedeploy").stop_deployment(deploymentId=dep, autoRollbackEnabled=False)
+    assert stack.wait(dep, TERMINAL)["status"] == "Stopped"
+    with pytest.raises(ClientError) as err:
+        stack.c("codedeploy").put_lifecycle_event_hook_execution_status(
+            deploymentId=dep, lifecycleEventHookExecutionId=execution_id, status="Succeeded"
+        )
+    assert err.value.response["Error"]["Code"] == "LifecycleEventAlreadyCompletedException"

@@ -311,3 +311,23 @@ def test_a_report_after_the_deployment_was_stopped_is_already_completed(
             deploymentId=dep, lifecycleEventHookExecutionId=execution_id, status="Succeeded"
         )
     assert err.value.response["Error"]["Code"] == "LifecycleEventAlreadyCompletedException"
+
+
+def test_a_handler_that_raises_never_reports_and_its_error_is_in_the_log_tail(
+    endpoint: str, rules: SandboxControl
+) -> None:
+    # User guide (ECS hooks): only a PutLifecycleEventHookExecutionStatus call reports; a function that dies
+    # first leaves CodeDeploy waiting out the hour. The handler's output goes to the diagnostics' logTail.
+    stack = make_stack(endpoint)
+    fn = make_function(endpoint, {"REPORT": "Succeeded", "OUT": "/nonexistent-dir/event.json"})  # open() raises
+    scale = rules.time_scale()
+    rules.time_scale(0.002)
+    try:
+        dep = deploy_with_hooks(stack, {"AfterInstall": fn})
+        info = stack.wait(dep, TERMINAL, timeout=60)
+    finally:
+        rules.time_scale(scale)
+    assert info["status"] == "Failed"
+    diagnostics = event_of(stack, dep, "AfterInstall")["diagnostics"]
+    assert diagnostics["errorCode"] == "ScriptTimedOut"
+    assert "FileNotFoundError" in diagnostics["logTail"]

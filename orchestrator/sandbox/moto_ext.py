@@ -26,7 +26,7 @@ from orchestrator.sandbox.deployment_configs import BUILTIN, ECS_DEFAULT, Deploy
 from orchestrator.sandbox.engine import ACTIVE_STATUSES, ENGINE, LOCK
 from orchestrator.sandbox.engine_ecs import set_task_set_counts
 from orchestrator.sandbox.faults import FAULTS
-from orchestrator.sandbox.hooks import put_lifecycle_event_hook_execution_status  # noqa: F401 (ADDED_ACTIONS)
+from orchestrator.sandbox.hooks_api import put_lifecycle_event_hook_execution_status  # noqa: F401 (ADDED_ACTIONS)
 
 MOTO_VERSION = "5.2.5"
 
@@ -218,7 +218,7 @@ ADDED_ACTIONS = (
     "stop_deployment",
     "continue_deployment",
     "update_deployment_group",
-    "put_lifecycle_event_hook_execution_status",  # hooks.py
+    "put_lifecycle_event_hook_execution_status",  # hooks_api.py
 )
 
 

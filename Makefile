@@ -10,7 +10,7 @@ IMAGE ?=
 ORCH := $(BIN)/orchestrator
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools test lint fmt demo bench infra plan destroy release clean sandbox-up sandbox-down
+.PHONY: help setup tools test lint fmt lock demo bench infra plan destroy release clean sandbox-up sandbox-down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,19 @@ $(TOOLS)/awscli/.installed:
 
 test: setup tools ## Run the whole test suite (sandbox, Terraform, CLI end to end)
 	$(BIN)/pytest -q
+
+# The hash-locked requirements the workflows install (pip install --require-hashes): regenerate them
+# after changing pyproject.toml's dependencies. tests/workflows checks that they still cover it.
+PIP_COMPILE = $(TOOLS)/piptools/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+
+$(TOOLS)/piptools/.installed:
+	$(PY) -m venv $(TOOLS)/piptools
+	$(TOOLS)/piptools/bin/pip install -q pip-tools==7.6.2
+	touch $@
+
+lock: $(TOOLS)/piptools/.installed ## Regenerate requirements/ci.txt and build.txt (with hashes) from pyproject.toml
+	$(PIP_COMPILE) --upgrade --output-file requirements/ci.txt pyproject.toml
+	$(PIP_COMPILE) --upgrade --output-file requirements/build.txt requirements/build.in
 
 lint: setup ## ruff and mypy
 	$(BIN)/ruff check orchestrator tests bench

@@ -13,7 +13,13 @@ MODULE_NAMES = ("network", "ecr", "alb", "ecs-service", "codedeploy", "ci-deploy
 CONFIG_DIRS = [MODULES_DIR / m for m in MODULE_NAMES] + [ROOT_DIR]
 # Places a provider mirror (registry.terraform.io/hashicorp/aws/<version>/<os_arch>/...) is looked for
 # when TF_CLI_CONFIG_FILE does not name an existing CLI configuration.
-MIRROR_CANDIDATES = ("/opt/tf-plugins", "~/.terraform.d/plugins", "/usr/share/terraform/plugins")
+# `make tools` mirrors the provider into .venv-tools/tf-providers when none of the others exists.
+MIRROR_CANDIDATES = (
+    "/opt/tf-plugins",
+    "~/.terraform.d/plugins",
+    "/usr/share/terraform/plugins",
+    str(REPO_ROOT / ".venv-tools" / "tf-providers"),
+)
 PROBE_TIMEOUT_S = 60
 
 

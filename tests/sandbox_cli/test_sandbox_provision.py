@@ -53,7 +53,9 @@ def test_security_groups_let_only_the_alb_reach_the_tasks(sandbox) -> None:
     }
     assert set(groups) == {"demo-web-alb", "demo-web-service"}
     alb, svc = groups["demo-web-alb"], groups["demo-web-service"]
-    assert sorted(p["FromPort"] for p in alb["IpPermissions"]) == [80, 8080]
+    # As modules/alb's defaults: production open to all, the test listener to the VPC only.
+    cidrs = {p["FromPort"]: [r["CidrIp"] for r in p["IpRanges"]] for p in alb["IpPermissions"]}
+    assert cidrs == {80: ["0.0.0.0/0"], 8080: [ec2.describe_vpcs(VpcIds=[alb["VpcId"]])["Vpcs"][0]["CidrBlock"]]}
     (ingress,) = svc["IpPermissions"]
     assert (ingress["FromPort"], ingress["ToPort"]) == (8080, 8080)
     assert [p["GroupId"] for p in ingress["UserIdGroupPairs"]] == [alb["GroupId"]]

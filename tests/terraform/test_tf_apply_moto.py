@@ -5,8 +5,9 @@ service to it and switched the listeners to green (and someone scaled the servic
 proposes nothing for the listeners, the service's task definition / target group / count, or the
 task definition. It runs by default (`make test`, CI): about 90 s on 2 busy cores, of which the AWS
 provider's own wait for the new load balancer to become active is about 60 s of the 80 s apply
-(measured with `terraform apply -json`): its waiter sleeps 30 s before the first poll
-(terraform-provider-aws internal/service/elbv2 waitLoadBalancerActive), and no argument shortens it.
+(measured with `terraform apply -json` and TF_LOG): its waiter (waitLoadBalancerActive) sleeps 30 s
+before its first poll, once after CreateLoadBalancer and once after ModifyLoadBalancerAttributes
+(drop_invalid_header_fields, which the module wants); no argument shortens either.
 ORCHESTRATOR_TF_APPLY_TESTS=0 skips it (a quick local loop).
 """
 

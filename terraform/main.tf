@@ -11,6 +11,8 @@ locals {
   vpc_id             = var.network.create_vpc ? module.network[0].vpc_id : var.network.vpc_id
   public_subnet_ids  = var.network.create_vpc ? module.network[0].public_subnet_ids : var.network.public_subnet_ids
   private_subnet_ids = var.network.create_vpc ? module.network[0].private_subnet_ids : var.network.private_subnet_ids
+  # The test listener's default audience. An existing VPC's block is read from AWS (data.aws_vpc).
+  vpc_cidr_block = var.network.create_vpc ? var.network.cidr_block : one(data.aws_vpc.existing[*].cidr_block)
 
   names = { for k, s in var.services : k => "${var.project}-${k}" }
 }
@@ -23,6 +25,11 @@ module "network" {
   cidr_block         = var.network.cidr_block
   availability_zones = var.network.availability_zones
   single_nat_gateway = var.network.single_nat_gateway
+}
+
+data "aws_vpc" "existing" {
+  count = var.network.create_vpc ? 0 : 1
+  id    = var.network.vpc_id
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -54,8 +61,14 @@ module "alb" {
   certificate_arn            = each.value.certificate_arn
   test_listener_port         = each.value.test_listener_port
   ingress_cidr_blocks        = each.value.ingress_cidr_blocks
+  vpc_cidr_block             = local.vpc_cidr_block
   test_ingress_cidr_blocks   = each.value.test_ingress_cidr_blocks
   enable_deletion_protection = each.value.deletion_protection
+  require_https              = var.environment_type == "production"
+
+  access_logs_bucket  = var.access_logs.bucket
+  access_logs_prefix  = var.access_logs.prefix == null ? null : "${var.access_logs.prefix}/${local.names[each.key]}"
+  access_logs_enabled = var.access_logs.enabled
 }
 
 module "ecs_service" {
@@ -111,6 +124,7 @@ module "codedeploy" {
   alarm_names                   = each.value.alarm_names
 }
 
+# The deploy job's role: register, deploy, watch, stop. Not the build job's (it runs repository code).
 module "ci_deploy_role" {
   source = "../modules/ci-deploy-role"
   count  = length(var.ci_deploy.github_subjects) > 0 ? 1 : 0
@@ -125,4 +139,15 @@ module "ci_deploy_role" {
   ecs_cluster_arns                 = [aws_ecs_cluster.this.arn]
   codedeploy_application_arns      = [for k, m in module.codedeploy : m.app_arn]
   codedeploy_deployment_group_arns = [for k, m in module.codedeploy : m.deployment_group_arn]
+}
+
+# The build job's role: push images to the services' repositories, nothing else.
+module "ci_build_role" {
+  source = "../modules/ci-build-role"
+  count  = length(var.ci_deploy.build_github_subjects) > 0 ? 1 : 0
+
+  name                = "${var.project}-ci-build"
+  github_subjects     = var.ci_deploy.build_github_subjects
+  oidc_provider_arn   = var.ci_deploy.create_oidc_provider ? one(module.ci_deploy_role[*].oidc_provider_arn) : var.ci_deploy.oidc_provider_arn
+  ecr_repository_arns = [for k, m in module.ecr : m.repository_arn]
 }

@@ -30,6 +30,11 @@ output "services" {
 }
 
 output "ci_deploy_role_arn" {
-  description = "ARN of the GitHub Actions release role (null when ci_deploy.github_subjects is empty)."
+  description = "ARN of the GitHub Actions release role, for the deploy job (vars.AWS_ROLE_ARN of the <env> environment); null when ci_deploy.github_subjects is empty."
   value       = one(module.ci_deploy_role[*].role_arn)
+}
+
+output "ci_build_role_arn" {
+  description = "ARN of the GitHub Actions build role, for the build job (vars.AWS_BUILD_ROLE_ARN of the build-<env> environment): pushes to the services' ECR repositories only; null when ci_deploy.build_github_subjects is empty."
+  value       = one(module.ci_build_role[*].role_arn)
 }

@@ -18,6 +18,17 @@ variable "environment" {
   }
 }
 
+variable "environment_type" {
+  description = "\"production\" or \"non-production\". A production environment refuses to plan unless every service has certificate_arn (HTTPS production listener)."
+  type        = string
+  default     = "non-production"
+
+  validation {
+    condition     = contains(["production", "non-production"], var.environment_type)
+    error_message = "environment_type must be \"production\" or \"non-production\"."
+  }
+}
+
 variable "aws_region" {
   description = "AWS region of the stack."
   type        = string
@@ -66,7 +77,7 @@ variable "services" {
     certificate_arn          = optional(string)
     test_listener_port       = optional(number, 8080)
     ingress_cidr_blocks      = optional(list(string), ["0.0.0.0/0"])
-    test_ingress_cidr_blocks = optional(list(string))
+    test_ingress_cidr_blocks = optional(list(string)) # null: the VPC's CIDR block; never 0.0.0.0/0
     deployment_config_name   = optional(string, "CodeDeployDefault.ECSAllAtOnce")
     deployment_ready_action  = optional(string, "CONTINUE_DEPLOYMENT")
     deployment_ready_wait    = optional(number, 60)
@@ -82,6 +93,18 @@ variable "services" {
   }
 
   validation {
+    # The test listener serves the replacement (green) tasks before they are live.
+    condition     = alltrue([for k, s in var.services : s.test_ingress_cidr_blocks == null || !anytrue([for c in coalesce(s.test_ingress_cidr_blocks, []) : endswith(c, "/0")])])
+    error_message = "services.<key>.test_ingress_cidr_blocks must not hold 0.0.0.0/0: the test listener serves the not-yet-live green tasks. Leave it unset (the VPC's CIDR block) or give the ranges that test them."
+  }
+
+  validation {
+    # A full ACM ARN, so that envs/prod.tfvars's placeholder is refused by name until it is replaced.
+    condition     = alltrue([for k, s in var.services : s.certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$", coalesce(s.certificate_arn, "x")))])
+    error_message = "services.<key>.certificate_arn must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>): replace the placeholder of envs/<env>.tfvars with the ARN of the service's certificate."
+  }
+
+  validation {
     condition     = alltrue([for k in keys(var.services) : can(regex("^[a-z][a-z0-9-]*$", k))])
     error_message = "Service keys must be lower-case letters, digits or hyphens, starting with a letter."
   }
@@ -94,11 +117,42 @@ variable "services" {
 }
 
 variable "ci_deploy" {
-  description = "The GitHub Actions release role (modules/ci-deploy-role). Empty github_subjects: no role."
+  description = "The GitHub Actions roles. github_subjects: the release role (modules/ci-deploy-role, the deploy job); build_github_subjects: the build role (modules/ci-build-role, the build job: push to the services' ECR repositories only). Empty: no such role. The two lists must not share a subject, or the build job could assume the release role."
   type = object({
-    github_subjects      = optional(list(string), [])
-    create_oidc_provider = optional(bool, true)
-    oidc_provider_arn    = optional(string)
+    github_subjects       = optional(list(string), [])
+    build_github_subjects = optional(list(string), [])
+    create_oidc_provider  = optional(bool, true)
+    oidc_provider_arn     = optional(string)
   })
   default = {}
+
+  validation {
+    condition     = length(setintersection(toset(var.ci_deploy.github_subjects), toset(var.ci_deploy.build_github_subjects))) == 0
+    error_message = "ci_deploy.github_subjects and ci_deploy.build_github_subjects share a subject: the build job (which runs repository code) could then assume the release role. Give the build job its own GitHub environment (build-<env>)."
+  }
+
+  validation {
+    condition     = length(var.ci_deploy.build_github_subjects) == 0 || length(var.ci_deploy.github_subjects) > 0 || !var.ci_deploy.create_oidc_provider
+    error_message = "ci_deploy.build_github_subjects without github_subjects: the OIDC provider is made with the release role; set create_oidc_provider = false and oidc_provider_arn."
+  }
+}
+
+variable "access_logs" {
+  description = "ALB access logs of every service: S3 bucket (its policy must let the region's ELB account write), key prefix (each service logs under <prefix>/<project>-<service>), enabled. Without a bucket: no access logs."
+  type = object({
+    enabled = optional(bool, true)
+    bucket  = optional(string)
+    prefix  = optional(string)
+  })
+  default = {}
+
+  validation {
+    condition     = !var.access_logs.enabled || var.access_logs.bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", coalesce(var.access_logs.bucket, "x")))
+    error_message = "access_logs.bucket must be an S3 bucket name (not an ARN or s3:// URL)."
+  }
+
+  validation {
+    condition     = var.access_logs.prefix == null || var.access_logs.bucket != null
+    error_message = "access_logs.prefix is set without access_logs.bucket: give the bucket too."
+  }
 }

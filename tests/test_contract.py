@@ -1,38 +1,155 @@
-"""The outputs contract: parsing `terraform output -json`, and the errors users see."""
+"""The outputs contract, read only from the repository: what terraform/outputs.tf declares, what
+orchestrator/contract.py's dataclasses expect, and tests/outputs.example.json (a `terraform output
+-json` of the root) checked against both. Then parsing and the errors users see.
+"""
 
+from __future__ import annotations
+
+import copy
+import functools
 import json
+import re
+import typing
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from orchestrator.contract import SERVICE_KEYS, load_outputs_file, parse_outputs
+from orchestrator.contract import SERVICE_KEYS, Outputs, ServiceOutputs, load_outputs_file, parse_outputs
 from orchestrator.errors import ExitCode, InputError
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "design" / "outputs.example.json"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ROOT_DIR = REPO_ROOT / "terraform"
+EXAMPLE = Path(__file__).resolve().parent / "outputs.example.json"
+# Terraform's type of an output value <-> the dataclass field's Python type.
+TF_TYPES = {"string": str, "number": int}
 
 
-def _example() -> dict:
-    return json.loads(EXAMPLE.read_text()) if EXAMPLE.exists() else _fallback()
+def _unquote(value: Any) -> Any:
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
 
 
-def _fallback() -> dict:
-    svc = {k: f"v-{k}" for k in SERVICE_KEYS} | {"container_port": 8080}
-    return {
-        "aws_region": {"value": "eu-west-1", "type": "string", "sensitive": False},
-        "services": {"value": {"web": svc}, "type": "map", "sensitive": False},
-    }
+@functools.cache
+def _parse(text: str) -> dict[str, Any]:
+    import hcl2  # slow: each file's text is parsed once
+
+    return dict(hcl2.loads(text))
 
 
-def test_parses_terraform_output_json_shape() -> None:
-    outputs = parse_outputs(_example(), "example")
+def _blocks(directory: Path, kind: str) -> dict[str, dict[str, Any]]:
+    """name -> body of every `kind` block (output, variable, module) of a directory's .tf files."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(directory.glob("*.tf")):
+        for block in _parse(path.read_text()).get(kind, []):
+            found.update({_unquote(name): body for name, body in block.items()})
+    return found
+
+
+def _expr(value: Any) -> str:
+    text = str(value)
+    return text[2:-1] if text.startswith("${") and text.endswith("}") else text
+
+
+def _value_type(directory: Path, expression: str) -> str:
+    """ "number" or "string": the type of an output's value expression in a module directory.
+
+    `var.x` has its variable's declared type; anything else the modules give the contract (resource
+    names, ARNs, URLs, templates) is a string.
+    """
+    match = re.fullmatch(r"var\.(\w+)", expression)
+    if not match:
+        return "string"
+    declared = _blocks(directory, "variable")[match.group(1)]["type"]
+    return _expr(declared)
+
+
+def _service_output_types() -> dict[str, str]:
+    """Each key of terraform/outputs.tf's `services` value, in order, with the type of its value."""
+    expression = _expr(_blocks(ROOT_DIR, "output")["services"]["value"])
+    modules = _blocks(ROOT_DIR, "module")
+    types: dict[str, str] = {}
+    for key, module, output in re.findall(r"(\w+) = module\.(\w+)\[k\]\.(\w+)", expression):
+        directory = (ROOT_DIR / _unquote(modules[module]["source"])).resolve()
+        types[key] = _value_type(directory, _expr(_blocks(directory, "output")[output]["value"]))
+    assert types, f"no `key = module.<name>[k].<output>` pairs in {expression[:200]}"
+    return types
+
+
+def _field_types(cls: type) -> dict[str, type]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in fields(cls)}
+
+
+def _example() -> dict[str, Any]:
+    return dict(json.loads(EXAMPLE.read_text()))
+
+
+# --- terraform/outputs.tf <-> orchestrator/contract.py ------------------------------------------
+
+
+def test_outputs_tf_services_match_the_dataclass_in_names_order_and_types() -> None:
+    declared = _service_output_types()
+    expected = _field_types(ServiceOutputs)
+    assert list(declared) == list(expected) == list(SERVICE_KEYS)
+    assert {k: TF_TYPES[t] for k, t in declared.items()} == expected
+
+
+def test_outputs_tf_aws_region_is_the_string_variable() -> None:
+    outputs = _blocks(ROOT_DIR, "output")
+    assert _expr(outputs["aws_region"]["value"]) == "var.aws_region"
+    assert _value_type(ROOT_DIR, "var.aws_region") == "string"
+    assert _field_types(Outputs)["aws_region"] is str
+
+
+def test_the_shape_reader_sees_a_number(tmp_path: Path) -> None:
+    # The type check above must be able to fail: a port declared as a string is seen as one.
+    (tmp_path / "variables.tf").write_text('variable "port" {\n  type = string\n}\n')
+    assert _value_type(tmp_path, "var.port") == "string"
+    (tmp_path / "variables.tf").write_text('variable "port" {\n  type = number\n}\n')
+    assert _value_type(tmp_path, "var.port") == "number"
+
+
+# --- the committed example <-> both ------------------------------------------------------------
+
+
+def test_example_has_exactly_the_outputs_terraform_declares() -> None:
+    assert set(_example()) == set(_blocks(ROOT_DIR, "output"))
+
+
+def test_example_services_have_the_declared_keys_types_and_json_values() -> None:
+    declared = _service_output_types()
+    services = _example()["services"]
+    kind, (obj, attribute_types) = services["type"]
+    assert (kind, obj) == ("map", "object")
+    assert attribute_types == declared
+    for key, service in services["value"].items():
+        assert set(service) == set(declared), key
+        for name, value in service.items():
+            assert isinstance(value, TF_TYPES[declared[name]]), f"services.{key}.{name} = {value!r}"
+
+
+def test_example_parses_into_the_dataclasses_with_each_value_kept() -> None:
+    raw = _example()
+    outputs = parse_outputs(raw, "example")
+    assert outputs.aws_region == raw["aws_region"]["value"]
     key, svc = outputs.service(None)
     assert key == "web"
-    assert svc.container_port == 8080
-    assert outputs.aws_region
+    assert {f: getattr(svc, f) for f in SERVICE_KEYS} == raw["services"]["value"]["web"]
+
+
+# --- parsing and its errors --------------------------------------------------------------------
+
+
+def test_plain_values_without_terraform_wrappers_are_accepted() -> None:
+    raw = {k: v["value"] for k, v in _example().items()}
+    assert parse_outputs(raw, "plain") == parse_outputs(_example(), "plain")
 
 
 def test_missing_key_names_the_service_and_key(tmp_path: Path) -> None:
-    raw = _example()
+    raw = copy.deepcopy(_example())
     del raw["services"]["value"]["web"]["test_listener_arn"]
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(raw))
@@ -40,6 +157,13 @@ def test_missing_key_names_the_service_and_key(tmp_path: Path) -> None:
         load_outputs_file(path)
     assert "services.web is missing test_listener_arn" in str(err.value)
     assert err.value.exit_code == ExitCode.BAD_INPUT
+
+
+def test_a_port_that_is_not_a_number_is_refused() -> None:
+    raw = copy.deepcopy(_example())
+    raw["services"]["value"]["web"]["container_port"] = "http"
+    with pytest.raises(InputError, match=r"services\.web\.container_port must be a number"):
+        parse_outputs(raw, "example")
 
 
 def test_unknown_service_lists_what_exists() -> None:

@@ -6,9 +6,10 @@
 # never put them back: `ignore_changes = [default_action]` (terraform-provider-aws#632).
 
 locals {
-  https                    = var.certificate_arn != null
-  prod_port                = local.https ? 443 : 80
-  test_ingress_cidr_blocks = coalesce(var.test_ingress_cidr_blocks, var.ingress_cidr_blocks)
+  https     = var.certificate_arn != null
+  prod_port = local.https ? 443 : 80
+  # Default: the VPC only (the orchestrator's checks and people on the VPN); never the internet.
+  test_ingress_cidr_blocks = coalesce(var.test_ingress_cidr_blocks, [var.vpc_cidr_block])
   target_groups            = toset(["blue", "green"])
   ingress_ports            = toset(local.https ? [80, 443] : [80])
 }
@@ -48,7 +49,7 @@ resource "aws_vpc_security_group_ingress_rule" "test" {
 # Egress to the tasks is added by the ecs-service module, which owns the tasks' security group.
 
 resource "aws_lb" "this" {
-  #checkov:skip=CKV_AWS_91:Access logs are optional (access_logs_bucket); the bucket and its policy are an account-level decision.
+  #checkov:skip=CKV_AWS_91:Access logs are configurable (access_logs_bucket, access_logs_prefix, access_logs_enabled; the root's access_logs); the bucket and its policy are an account-level decision.
   #checkov:skip=CKV_AWS_150:Deletion protection is a variable (enable_deletion_protection), true in envs/prod.tfvars; false by default so a dev stack can be destroyed.
   #checkov:skip=CKV2_AWS_20:HTTP redirects to HTTPS whenever certificate_arn is given (aws_lb_listener.http_redirect); without a certificate there is no HTTPS to redirect to.
   #checkov:skip=CKV2_AWS_28:A WAF web ACL is an account/organisation decision; attach one with aws_wafv2_web_acl_association outside this module.
@@ -65,8 +66,8 @@ resource "aws_lb" "this" {
     for_each = var.access_logs_bucket == null ? [] : [var.access_logs_bucket]
     content {
       bucket  = access_logs.value
-      prefix  = var.name
-      enabled = true
+      prefix  = coalesce(var.access_logs_prefix, var.name)
+      enabled = var.access_logs_enabled
     }
   }
 
@@ -119,6 +120,12 @@ resource "aws_lb_listener" "production" {
   lifecycle {
     # CodeDeploy switches the live target group; Terraform must not switch it back.
     ignore_changes = [default_action]
+
+    # A precondition fails the plan (a `check` block would only warn).
+    precondition {
+      condition     = !var.require_https || var.certificate_arn != null
+      error_message = "A production environment (require_https; the root sets it from environment_type = \"production\") needs certificate_arn: without it the production listener would be plain HTTP. Give the ARN of an ACM certificate for the service's domain."
+    }
   }
 
   tags = var.tags

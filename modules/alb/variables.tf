@@ -155,14 +155,35 @@ variable "ingress_cidr_blocks" {
   }
 }
 
+variable "vpc_cidr_block" {
+  description = "IPv4 CIDR block of the VPC: the test listener's default audience (test_ingress_cidr_blocks = null)."
+  type        = string
+
+  validation {
+    condition     = can(cidrnetmask(var.vpc_cidr_block)) && !endswith(var.vpc_cidr_block, "/0")
+    error_message = "vpc_cidr_block must be the VPC's IPv4 CIDR block, such as \"10.0.0.0/16\"."
+  }
+}
+
 variable "test_ingress_cidr_blocks" {
-  description = "IPv4 ranges allowed to reach the test listener (the release's checks of the green tasks). null: the same as ingress_cidr_blocks."
+  description = "IPv4 ranges allowed to reach the test listener, which serves the not-yet-live replacement (green) tasks during a deployment. null: the VPC's CIDR block only. Never 0.0.0.0/0."
   type        = list(string)
   default     = null
 
   validation {
     condition     = var.test_ingress_cidr_blocks == null || alltrue([for c in coalesce(var.test_ingress_cidr_blocks, []) : can(cidrnetmask(c))])
-    error_message = "test_ingress_cidr_blocks must hold IPv4 CIDR blocks, or be null."
+    error_message = "test_ingress_cidr_blocks must hold IPv4 CIDR blocks, or be null (the VPC's CIDR block)."
+  }
+
+  validation {
+    # The green tasks are not live yet: the whole internet must never reach them.
+    condition     = var.test_ingress_cidr_blocks == null || !anytrue([for c in coalesce(var.test_ingress_cidr_blocks, []) : endswith(c, "/0")])
+    error_message = "test_ingress_cidr_blocks must not hold 0.0.0.0/0 (nor any /0): the test listener serves the not-yet-live green tasks; give the ranges of the people and checks that test them (default: the VPC's CIDR block)."
+  }
+
+  validation {
+    condition     = var.test_ingress_cidr_blocks == null || length(coalesce(var.test_ingress_cidr_blocks, [])) > 0
+    error_message = "test_ingress_cidr_blocks must hold at least one CIDR block, or be null (the VPC's CIDR block)."
   }
 }
 
@@ -184,9 +205,37 @@ variable "enable_deletion_protection" {
 }
 
 variable "access_logs_bucket" {
-  description = "S3 bucket for the load balancer's access logs; null disables them."
+  description = "S3 bucket for the load balancer's access logs (its policy must let the region's ELB account write); null: no access logs."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.access_logs_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", coalesce(var.access_logs_bucket, "x")))
+    error_message = "access_logs_bucket must be an S3 bucket name (not an ARN or s3:// URL), or null."
+  }
+}
+
+variable "access_logs_prefix" {
+  description = "Key prefix of the access logs in the bucket; null: the load balancer's name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.access_logs_prefix == null || !can(regex("(^/|/$|AWSLogs)", coalesce(var.access_logs_prefix, "x")))
+    error_message = "access_logs_prefix must not start or end with \"/\" nor contain \"AWSLogs\" (ELB adds it)."
+  }
+}
+
+variable "access_logs_enabled" {
+  description = "Write access logs to access_logs_bucket. false keeps the bucket configured but stops logging."
+  type        = bool
+  default     = true
+}
+
+variable "require_https" {
+  description = "Refuse to plan without certificate_arn: the production listener of a production environment must be HTTPS."
+  type        = bool
+  default     = false
 }
 
 variable "tags" {

@@ -26,12 +26,18 @@ variable "oidc_provider_arn" {
 }
 
 variable "github_subjects" {
-  description = "Exact OIDC subjects allowed to assume the role, such as \"repo:acme/shop:ref:refs/heads/main\" or \"repo:acme/shop:environment:prod\". No wildcards."
+  description = "Exact OIDC subjects allowed to assume the role, such as \"repo:acme/shop:environment:prod\" or \"repo:acme/shop:ref:refs/heads/main\". No wildcards, and never :pull_request (any pull request, forks included, could release)."
   type        = list(string)
 
   validation {
-    condition     = length(var.github_subjects) > 0 && alltrue([for s in var.github_subjects : can(regex("^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:(ref:refs/(heads|tags)/[^*?]+|environment:[^*?]+|pull_request)$", s))])
-    error_message = "github_subjects must be exact subjects: repo:<owner>/<repo>:ref:refs/heads/<branch>, :ref:refs/tags/<tag>, :environment:<name> or :pull_request, without wildcards."
+    condition     = length(var.github_subjects) > 0 && alltrue([for s in var.github_subjects : can(regex("^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:(ref:refs/(heads|tags)/[^*?]+|environment:[^*?]+)$", s))])
+    error_message = "github_subjects must be exact subjects: repo:<owner>/<repo>:ref:refs/heads/<branch>, :ref:refs/tags/<tag> or :environment:<name>, without wildcards."
+  }
+
+  validation {
+    # A pull_request subject is presented by workflows of any pull request, including a fork's code.
+    condition     = !anytrue([for s in var.github_subjects : endswith(s, ":pull_request")])
+    error_message = "github_subjects must not hold a :pull_request subject: any pull request (a fork's code too) could then assume the release role. Use the deploy job's environment, :environment:<name>."
   }
 }
 

@@ -235,9 +235,13 @@ def _service(
                 "IpProtocol": "tcp",
                 "FromPort": p,
                 "ToPort": p,
-                "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": desc}],
+                "IpRanges": [{"CidrIp": cidr, "Description": desc}],
             }
-            for p, desc in ((80, "Production listener port 80"), (TEST_LISTENER_PORT, "Test listener"))
+            # As modules/alb: production open, the test listener (green tasks, not live yet) the VPC's only.
+            for p, cidr, desc in (
+                (80, "0.0.0.0/0", "Production listener port 80"),
+                (TEST_LISTENER_PORT, VPC_CIDR, "Test listener (CodeDeploy test traffic route)"),
+            )
         ],
     )
     ec2.authorize_security_group_egress(

@@ -17,8 +17,10 @@ services = {
   }
 }
 
-# Uncomment to create the GitHub Actions release role (output ci_deploy_role_arn). Jobs that name a
-# GitHub environment (.github/workflows/deploy.yml does) present the subject ...:environment:<name>.
+# Uncomment to create the GitHub Actions roles (outputs ci_deploy_role_arn and ci_build_role_arn).
+# Jobs that name a GitHub environment (.github/workflows/deploy.yml does) present the subject
+# ...:environment:<name>: the deploy job names `dev`, the build job `build-dev`.
 # ci_deploy = {
-#   github_subjects = ["repo:acme/demo:environment:dev"]
+#   github_subjects       = ["repo:acme/demo:environment:dev"]
+#   build_github_subjects = ["repo:acme/demo:environment:build-dev"]
 # }

@@ -1,6 +1,8 @@
 project     = "demo"
 environment = "prod"
-aws_region  = "eu-west-1"
+# Production: every service needs certificate_arn (HTTPS), or the plan is refused.
+environment_type = "production"
+aws_region       = "eu-west-1"
 
 network = {
   create_vpc         = true
@@ -14,7 +16,9 @@ services = {
     container_port    = 8080
     desired_count     = 3
     health_check_path = "/health"
-    # certificate_arn        = "arn:aws:acm:eu-west-1:123456789012:certificate/..."
+    # A placeholder on purpose: `make plan ENV=prod` is refused, naming certificate_arn, until it holds
+    # the ARN of the service's ACM certificate (arn:aws:acm:<region>:<account>:certificate/<id>).
+    certificate_arn          = "REPLACE-WITH-THE-ACM-CERTIFICATE-ARN"
     deployment_config_name   = "CodeDeployDefault.ECSCanary10Percent5Minutes"
     termination_wait_minutes = 30
     deletion_protection      = true
@@ -22,6 +26,19 @@ services = {
   }
 }
 
+# The test listener (8080) admits the VPC's CIDR block by default; add the ranges of whoever checks
+# the green tasks before the traffic shift (a VPN, say). Never 0.0.0.0/0.
+#   test_ingress_cidr_blocks = ["10.30.0.0/16", "192.0.2.0/24"]   (in services.web)
+
+# ALB access logs (the bucket's policy must let the region's ELB account write to it).
+# access_logs = {
+#   bucket = "acme-prod-alb-logs"
+#   prefix = "demo"
+# }
+
+# The deploy job (GitHub environment prod) assumes the release role; the build job (environment
+# build-prod) the build role, which can only push to the ECR repository.
 ci_deploy = {
-  github_subjects = ["repo:acme/demo:environment:prod"]
+  github_subjects       = ["repo:acme/demo:environment:prod"]
+  build_github_subjects = ["repo:acme/demo:environment:build-prod"]
 }

@@ -29,6 +29,10 @@ SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
 LISTENER = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/demo-web/0123456789abcdef/"
 TG = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/demo-web-blue/0123456789abcdef"
 CERT = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/00000000-0000-0000-0000-000000000000"
+VPC_CIDR = "10.20.0.0/16"
+TESTERS = ["192.0.2.0/24"]  # who checks the green tasks of `api` (a VPN, say)
+ECR_ARN = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/demo/web"
+OIDC_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
 pytestmark = pytest.mark.slow
 
 ROLES = [f"arn:aws:iam::{ACCOUNT}:role/demo-web-execution", f"arn:aws:iam::{ACCOUNT}:role/demo-web-task"]
@@ -68,13 +72,17 @@ def root_plan(stack_copy: Path, provider_env: dict[str, str], bundled_terraform:
     # After the environment's own file (later files win): zones given so nothing asks AWS for them,
     # a second service with HTTPS and an alarm, and the CI role.
     (root / "zz_offline.tfvars").write_text(
-        f"network = {{\n  create_vpc = true\n  availability_zones = {_hcl(AZS)}\n}}\n"
+        f'network = {{\n  create_vpc = true\n  cidr_block = "{VPC_CIDR}"\n  availability_zones = {_hcl(AZS)}\n}}\n'
         "services = {\n"
         '  web = { container_name = "web", container_port = 8080 }\n'
         f'  api = {{ container_name = "web", container_port = 8080, certificate_arn = "{CERT}",'
-        ' alarm_names = ["demo-api-5xx"], test_listener_port = 9443 }\n'
+        f' alarm_names = ["demo-api-5xx"], test_listener_port = 9443, test_ingress_cidr_blocks = {_hcl(TESTERS)} }}\n'
         "}\n"
-        'ci_deploy = { github_subjects = ["repo:acme/demo:environment:dev"] }\n'
+        'access_logs = { bucket = "acme-alb-logs", prefix = "demo" }\n'
+        "ci_deploy = {\n"
+        '  github_subjects       = ["repo:acme/demo:environment:dev"]\n'
+        '  build_github_subjects = ["repo:acme/demo:environment:build-dev"]\n'
+        "}\n"
     )
     tf = _setup(root, bundled_terraform, provider_env)
     return tf.plan(output=True, tf_var_file=["envs/dev.tfvars", "zz_offline.tfvars"])
@@ -160,8 +168,22 @@ module "alb" {{
   source         = "../modules/alb"
   name           = "demo-web"
   vpc_id         = "{VPC}"
+  vpc_cidr_block = "{VPC_CIDR}"
   subnet_ids     = {_hcl(SUBNETS)}
   container_port = 8080
+}}
+
+module "alb_logged" {{
+  source              = "../modules/alb"
+  name                = "demo-logged"
+  vpc_id              = "{VPC}"
+  vpc_cidr_block      = "{VPC_CIDR}"
+  subnet_ids          = {_hcl(SUBNETS)}
+  container_port      = 8080
+  certificate_arn     = "{CERT}"
+  require_https       = true
+  access_logs_bucket  = "acme-alb-logs"
+  access_logs_enabled = false
 }}
 
 module "ecs_service" {{
@@ -194,12 +216,20 @@ module "ci_deploy_role" {{
   source                           = "../modules/ci-deploy-role"
   name                             = "demo-ci-deploy"
   github_subjects                  = ["repo:acme/demo:environment:prod"]
-  ecr_repository_arns              = ["arn:aws:ecr:{REGION}:{ACCOUNT}:repository/demo/web"]
+  ecr_repository_arns              = ["{ECR_ARN}"]
   pass_role_arns                   = {_hcl(ROLES)}
   ecs_service_arns                 = ["arn:aws:ecs:{REGION}:{ACCOUNT}:service/demo/web"]
   ecs_cluster_arns                 = ["arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/demo"]
   codedeploy_application_arns      = ["arn:aws:codedeploy:{REGION}:{ACCOUNT}:application:demo-web"]
   codedeploy_deployment_group_arns = ["arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentgroup:demo-web/demo-web"]
+}}
+
+module "ci_build_role" {{
+  source              = "../modules/ci-build-role"
+  name                = "demo-ci-build"
+  github_subjects     = ["repo:acme/demo:environment:build-prod"]
+  oidc_provider_arn   = "{OIDC_ARN}"
+  ecr_repository_arns = ["{ECR_ARN}"]
 }}
 """
     )
@@ -309,7 +339,8 @@ def _refused_plan(stack_copy: Path, name: str, text: str, terraform: str, env: d
     tf = _setup(harness, terraform, env)
     with pytest.raises(tftest.TerraformTestError) as failure:
         tf.plan()
-    return " ".join(str(a) for a in failure.value.args)
+    # Terraform wraps messages at 78 columns: compare them with whitespace collapsed.
+    return " ".join(" ".join(str(a) for a in failure.value.args).split())
 
 
 def test_keep_alive_and_wildcard_subjects_fail_the_plan(
@@ -335,3 +366,129 @@ def test_template_without_the_load_balanced_container_fails_the_plan(
     assert '"nope"' in text
     message = _refused_plan(stack_copy, "refused-container", text, bundled_terraform, provider_env)
     assert 'no container "nope"' in message
+
+
+# --- safe defaults (issue 11) -----------------------------------------------------------------
+
+
+def _test_listener_cidrs(resources: dict[str, Any], module: str) -> set[str]:
+    prefix = f"{module}.aws_vpc_security_group_ingress_rule.test["
+    return {v["cidr_ipv4"] for a, v in resources.items() if a.startswith(prefix)}
+
+
+def test_test_listener_admits_the_vpc_by_default_and_only_the_cidrs_given(
+    root_plan: Any, modules_plan: dict[str, Any]
+) -> None:
+    resources = _resources(root_plan)
+    assert _test_listener_cidrs(resources, 'module.alb["web"]') == {VPC_CIDR}
+    assert _test_listener_cidrs(resources, 'module.alb["api"]') == set(TESTERS)
+    assert _test_listener_cidrs(modules_plan, "module.alb") == {VPC_CIDR}
+    # The production listener stays public: only the test port narrowed.
+    prod = [
+        v for a, v in resources.items() if a.startswith('module.alb["web"].aws_vpc_security_group_ingress_rule.prod')
+    ]
+    assert {(r["from_port"], r["cidr_ipv4"]) for r in prod} == {(80, "0.0.0.0/0")}
+    test_port = {v["from_port"] for a, v in resources.items() if ".aws_vpc_security_group_ingress_rule.test[" in a}
+    assert test_port == {8080, 9443}
+
+
+def test_access_logs_are_wired_from_the_root(root_plan: Any, modules_plan: dict[str, Any]) -> None:
+    resources = _resources(root_plan)
+    for key in ("web", "api"):
+        logs = resources[f'module.alb["{key}"].aws_lb.this']["access_logs"]
+        assert logs == [{"bucket": "acme-alb-logs", "prefix": f"demo/demo-{key}", "enabled": True}]
+    assert modules_plan["module.alb.aws_lb.this"]["access_logs"] == []
+    # enabled = false: logging off (the provider then plans the bucket as "").
+    (logged,) = modules_plan["module.alb_logged.aws_lb.this"]["access_logs"]
+    assert logged["enabled"] is False
+
+
+def test_root_makes_a_build_role_beside_the_release_role(root_plan: Any) -> None:
+    resources = _resources(root_plan)
+    assert resources["module.ci_build_role[0].aws_iam_role.this"]["name"] == "demo-ci-build"
+    assert resources["module.ci_deploy_role[0].aws_iam_role.this"]["name"] == "demo-ci-deploy"
+    assert {"ci_build_role_arn", "ci_deploy_role_arn"} <= set(root_plan["output_changes"])
+
+
+def test_build_role_can_only_push_to_its_repository(modules_plan: dict[str, Any]) -> None:
+    policy = json.loads(modules_plan["module.ci_build_role.aws_iam_role_policy.push"]["policy"])
+    statements = policy["Statement"]
+    actions: set[str] = set()
+    for stmt in statements:
+        assert stmt["Effect"] == "Allow"
+        stmt_actions = {stmt["Action"]} if isinstance(stmt["Action"], str) else set(stmt["Action"])
+        actions |= stmt_actions
+        if stmt_actions == {"ecr:GetAuthorizationToken"}:
+            assert stmt["Resource"] == "*"  # no resource-level permissions; it only returns a login
+        else:
+            assert stmt["Resource"] == ECR_ARN, stmt
+    assert {"ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"} <= actions
+    assert all(a.startswith("ecr:") and "*" not in a for a in actions), actions
+    assert not actions & {"ecr:DeleteRepository", "ecr:BatchDeleteImage", "ecr:SetRepositoryPolicy"}
+    trust = json.loads(modules_plan["module.ci_build_role.aws_iam_role.this"]["assume_role_policy"])
+    (stmt,) = trust["Statement"]
+    assert stmt["Principal"] == {"Federated": OIDC_ARN}
+    sub = stmt["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+    assert sub == "repo:acme/demo:environment:build-prod"
+
+
+def test_pull_request_subjects_and_a_public_test_listener_fail_the_plan(
+    stack_copy: Path, provider_env: dict[str, str], bundled_terraform: str
+) -> None:
+    text = (_module_harness(stack_copy) / "main.tf").read_text()
+    text = text.replace("repo:acme/demo:environment:prod", "repo:acme/demo:pull_request")
+    text = text.replace("repo:acme/demo:environment:build-prod", "repo:acme/demo:pull_request")
+    text = text.replace(
+        '  vpc_cidr_block = "10.20.0.0/16"\n',
+        '  vpc_cidr_block = "10.20.0.0/16"\n  test_ingress_cidr_blocks = ["0.0.0.0/0"]\n',
+    )
+    assert text.count("pull_request") == 2 and text.count('["0.0.0.0/0"]') == 1
+    message = _refused_plan(stack_copy, "refused-defaults", text, bundled_terraform, provider_env)
+    assert "must not hold a :pull_request subject: any pull request (a fork's code too) could then assume" in message
+    assert "must not hold a :pull_request subject: any pull request (a fork's code too) could then push" in message
+    assert "test_ingress_cidr_blocks must not hold 0.0.0.0/0" in message
+
+
+def _root_refusal(stack_copy: Path, terraform: str, env: dict[str, str], var_files: list[str], extra: str) -> str:
+    root = stack_copy / "terraform"
+    (root / "zz_offline_override.tf").write_text('terraform {\n  backend "local" {}\n}\n' + OFFLINE_PROVIDER)
+    name = f"zz_refused_{len(list(root.glob('zz_refused_*')))}.tfvars"
+    (root / name).write_text(f"network = {{ create_vpc = true, availability_zones = {_hcl(AZS)} }}\n" + extra)
+    tf = _setup(root, terraform, env)
+    with pytest.raises(tftest.TerraformTestError) as failure:
+        tf.plan(tf_var_file=[*var_files, name])
+    # Terraform wraps messages at 78 columns: compare them with whitespace collapsed.
+    return " ".join(" ".join(str(a) for a in failure.value.args).split())
+
+
+def test_production_without_a_certificate_refuses_to_plan(
+    stack_copy: Path, provider_env: dict[str, str], bundled_terraform: str
+) -> None:
+    extra = 'environment_type = "production"\n'
+    message = _root_refusal(stack_copy, bundled_terraform, provider_env, ["envs/dev.tfvars"], extra)
+    assert "A production environment" in message and "needs certificate_arn" in message
+    assert 'module.alb["web"]' in message
+
+
+def test_prod_tfvars_as_committed_refuses_to_plan_naming_the_certificate(
+    stack_copy: Path, provider_env: dict[str, str], bundled_terraform: str
+) -> None:
+    prod = (stack_copy / "terraform" / "envs" / "prod.tfvars").read_text()
+    assert 'environment_type = "production"' in prod
+    message = _root_refusal(stack_copy, bundled_terraform, provider_env, ["envs/prod.tfvars"], "")
+    assert "certificate_arn must be an ACM certificate ARN" in message
+    assert "replace the placeholder" in message
+
+
+def test_root_refuses_a_public_test_listener_and_a_subject_shared_by_both_roles(
+    stack_copy: Path, provider_env: dict[str, str], bundled_terraform: str
+) -> None:
+    extra = (
+        'services = { web = { container_name = "web", container_port = 8080,'
+        ' test_ingress_cidr_blocks = ["0.0.0.0/0"] } }\n'
+        'ci_deploy = { github_subjects = ["repo:acme/demo:environment:dev"], '
+        'build_github_subjects = ["repo:acme/demo:environment:dev"] }\n'
+    )
+    message = _root_refusal(stack_copy, bundled_terraform, provider_env, ["envs/dev.tfvars"], extra)
+    assert "test_ingress_cidr_blocks must not hold 0.0.0.0/0" in message
+    assert "could then assume the release role" in message

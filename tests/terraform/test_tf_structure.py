@@ -250,16 +250,6 @@ def test_root_outputs_are_the_contract() -> None:
     assert tuple(_root_service_output_keys()) == SERVICE_KEYS
 
 
-def test_root_outputs_match_the_shared_example_when_present() -> None:
-    example = Path("/work/shared/design/outputs.example.json")
-    if not example.is_file():
-        pytest.skip(f"{example} is not here (it lives beside the repository, in shared/)")
-    data = json.loads(example.read_text())
-    (service,) = data["services"]["value"].values()
-    assert set(_root_service_output_keys()) == set(service)
-    assert set(data) <= set(load_hcl(ROOT_DIR)["output"])
-
-
 def test_sandbox_twin_uses_the_module_defaults() -> None:
     """The sandbox provisions the same stack in moto; its fixed values are these modules' defaults."""
     provision = pytest.importorskip("orchestrator.sandbox.provision")
@@ -354,12 +344,33 @@ def test_ci_role_trust_is_limited_to_the_given_subjects() -> None:
     assert conditions["${local.oidc_url}:aud"]["values"] == ["sts.amazonaws.com"]
 
 
-def test_ci_role_subjects_validation_refuses_wildcards() -> None:
-    (condition,) = _validations(_module("ci-deploy-role")["variable"]["github_subjects"])
-    match = re.search(r'regex\("(.+?)", s\)', condition)
+@pytest.mark.parametrize("module", ["ci-deploy-role", "ci-build-role"])
+def test_ci_role_subjects_validation_refuses_wildcards_and_pull_requests(module: str) -> None:
+    conditions = _validations(_module(module)["variable"]["github_subjects"])
+    (pattern,) = [c for c in conditions if "regex(" in c]
+    match = re.search(r'regex\("(.+?)", s\)', pattern)
     assert match is not None
     regex = match.group(1).replace("\\\\", "\\")
     assert re.fullmatch(regex, "repo:acme/shop:ref:refs/heads/main")
     assert re.fullmatch(regex, "repo:acme/shop:environment:prod")
-    for bad in ("repo:acme/shop:*", "repo:acme/*:ref:refs/heads/main", "repo:acme/shop:ref:refs/heads/*", "*"):
+    for bad in (
+        "repo:acme/shop:*",
+        "repo:acme/*:ref:refs/heads/main",
+        "repo:acme/shop:ref:refs/heads/*",
+        "*",
+        "repo:acme/shop:pull_request",
+    ):
         assert not re.fullmatch(regex, bad), bad
+    # And said by name, not only as a pattern mismatch (the plan test shows the message).
+    assert any('endswith(s, ":pull_request")' in c for c in conditions)
+
+
+def test_build_role_policy_is_ecr_push_on_the_given_repositories_only() -> None:
+    role = _module("ci-build-role")
+    push = _statements(role["data"]["aws_iam_policy_document"]["push"])
+    assert set(push) == {"EcrLogin", "EcrPush"}
+    assert push["EcrLogin"]["actions"] == ["ecr:GetAuthorizationToken"]
+    assert strip_expr(push["EcrPush"]["resources"]) == "var.ecr_repository_arns"
+    assert all(a.startswith("ecr:") for a in push["EcrPush"]["actions"])
+    root = load_hcl(ROOT_DIR)["module"]["ci_build_role"]
+    assert "m.repository_arn" in root["ecr_repository_arns"]

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODULES_DIR = REPO_ROOT / "modules"
 ROOT_DIR = REPO_ROOT / "terraform"
-MODULE_NAMES = ("network", "ecr", "alb", "ecs-service", "codedeploy", "ci-deploy-role")
+MODULE_NAMES = ("network", "ecr", "alb", "ecs-service", "codedeploy", "ci-deploy-role", "ci-build-role")
 CONFIG_DIRS = [MODULES_DIR / m for m in MODULE_NAMES] + [ROOT_DIR]
 # Places a provider mirror (registry.terraform.io/hashicorp/aws/<version>/<os_arch>/...) is looked for
 # when TF_CLI_CONFIG_FILE does not name an existing CLI configuration.
-MIRROR_CANDIDATES = ("/opt/tf-plugins", "~/.terraform.d/plugins", "/usr/share/terraform/plugins")
+# `make tools` mirrors the provider into .venv-tools/tf-providers when none of the others exists.
+MIRROR_CANDIDATES = (
+    "/opt/tf-plugins",
+    "~/.terraform.d/plugins",
+    "/usr/share/terraform/plugins",
+    str(REPO_ROOT / ".venv-tools" / "tf-providers"),
+)
 PROBE_TIMEOUT_S = 60
 
 
@@ -81,3 +91,80 @@ provider "aws" {
   skip_region_validation      = true
 }
 """
+
+
+def skip_or_fail(reason: str) -> None:
+    """CI sets ORCHESTRATOR_TF_REQUIRED=1: there a missing provider fails the run instead of skipping."""
+    if os.environ.get("ORCHESTRATOR_TF_REQUIRED") == "1":
+        pytest.fail(f"ORCHESTRATOR_TF_REQUIRED=1: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _mirror_dir() -> Path | None:
+    explicit = os.environ.get("ORCHESTRATOR_TF_PROVIDER_MIRROR")
+    for raw in ([explicit] if explicit else []) + list(MIRROR_CANDIDATES):
+        path = Path(raw).expanduser()
+        if any(path.glob("registry.terraform.io/hashicorp/aws/*/*")):
+            return path
+    return None
+
+
+def provider_environment(workdir: Path, terraform: str) -> tuple[dict[str, str] | None, str]:
+    """(environment, "") in which `terraform init` finds the AWS provider without the network, or
+    (None, why not). Also called outside fixtures (tfapply.py's background apply).
+
+    TF_CLI_CONFIG_FILE is used as given when it names an existing file; otherwise a local provider
+    mirror is looked for. Either way one quick `terraform init` proves it.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))}
+    given = os.environ.get("TF_CLI_CONFIG_FILE")
+    workdir.mkdir(parents=True, exist_ok=True)
+    if given and Path(given).is_file():
+        env["TF_CLI_CONFIG_FILE"] = given
+        source = f"TF_CLI_CONFIG_FILE={given}"
+    else:
+        mirror = _mirror_dir()
+        if mirror is None:
+            return None, (
+                "no AWS provider for Terraform here: set TF_CLI_CONFIG_FILE to a CLI config with a provider "
+                "mirror, or ORCHESTRATOR_TF_PROVIDER_MIRROR to a mirror directory (terraform providers mirror DIR)"
+            )
+        config = workdir / "terraformrc"
+        config.write_text(
+            "provider_installation {\n"
+            f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["registry.terraform.io/*/*"]\n  }}\n'
+            '  direct {\n    exclude = ["registry.terraform.io/*/*"]\n  }\n'
+            "}\n"
+        )
+        env["TF_CLI_CONFIG_FILE"] = str(config)
+        source = f"provider mirror {mirror}"
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "eu-west-1",
+            "TF_IN_AUTOMATION": "1",
+            "CHECKPOINT_DISABLE": "1",
+        }
+    )
+    probe = workdir / "probe"
+    probe.mkdir(exist_ok=True)
+    (probe / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = {\n      source = "hashicorp/aws"\n    }\n  }\n}\n'
+    )
+    try:
+        proc = subprocess.run(
+            [terraform, "init", "-backend=false", "-input=false", "-no-color"],
+            cwd=probe,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"terraform init with {source} did not finish in {PROBE_TIMEOUT_S}s (no provider reachable)"
+    if proc.returncode != 0:
+        last = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()][-3:]
+        return None, f"the AWS provider cannot be installed with {source}: {' '.join(last)}"
+    return env, ""

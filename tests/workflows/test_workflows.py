@@ -46,9 +46,9 @@ def test_there_are_workflows() -> None:
 # --- linters ------------------------------------------------------------------------------------
 
 
-def zizmor(*paths: Path) -> list[dict[str, Any]]:
+def zizmor(*args: Path | str) -> list[dict[str, Any]]:
     proc = subprocess.run(
-        [str(ZIZMOR), "--offline", "--no-progress", "--format", "json", *map(str, paths)],
+        [str(ZIZMOR), "--offline", "--no-progress", "--format", "json", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -58,8 +58,9 @@ def zizmor(*paths: Path) -> list[dict[str, Any]]:
 
 
 @pytest.mark.skipif(not ZIZMOR.exists(), reason="zizmor not installed: run `make tools`")
-def test_zizmor_offline_finds_nothing() -> None:
-    findings = zizmor(REPO_ROOT / ".github" / "workflows")
+@pytest.mark.parametrize("persona", ["regular", "pedantic"])
+def test_zizmor_offline_finds_nothing(persona: str) -> None:
+    findings = zizmor(REPO_ROOT / ".github" / "workflows", "--persona", persona)
     assert findings == [], json.dumps(findings, indent=1)[:3000]
 
 
@@ -140,7 +141,8 @@ def test_deploy_jobs() -> None:
     build, deploy = doc["jobs"]["build"], doc["jobs"]["deploy"]
     assert deploy["needs"] == "build"
     env_expr = "${{ inputs.environment || 'dev' }}"
-    assert build["environment"] == deploy["environment"] == env_expr
+    assert deploy["environment"] == env_expr
+    assert build["environment"] == "build-" + env_expr
     # Two deploys to one environment never race, and a running one is never cancelled.
     assert deploy["concurrency"] == {"group": "deploy-" + env_expr, "cancel-in-progress": False}
     assert doc[True]["workflow_dispatch"]["inputs"]["environment"]["options"] == ["dev", "prod"]
@@ -155,6 +157,101 @@ def test_deploy_jobs() -> None:
     # The image reaches render through env, from the build step's output.
     render = next(s for s in build["steps"] if s.get("run", "").startswith("orchestrator render"))
     assert render["env"]["IMAGE"] == "${{ steps.build.outputs.image }}"
+
+
+def _role_of(job: dict[str, Any]) -> str:
+    (step,) = [s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", "")]
+    return str(step["with"]["role-to-assume"])
+
+
+def test_build_job_assumes_the_build_role_and_only_the_deploy_job_the_release_role() -> None:
+    doc = load(REPO_ROOT / ".github" / "workflows" / "deploy.yml")
+    assert _role_of(doc["jobs"]["build"]) == "${{ vars.AWS_BUILD_ROLE_ARN }}"
+    assert _role_of(doc["jobs"]["deploy"]) == "${{ vars.AWS_ROLE_ARN }}"
+    for path in WORKFLOWS:
+        for name, job in load(path)["jobs"].items():
+            if (path.name, name) != ("deploy.yml", "deploy"):
+                assert "AWS_ROLE_ARN }}" not in json.dumps(job), f"{path.name}:{name} names the release role"
+
+
+def test_the_roles_trust_the_environments_the_jobs_name() -> None:
+    """GitHub's OIDC subject names the job's environment: build-<env> for the build job, <env> for deploy."""
+    import hcl2
+
+    doc = load(REPO_ROOT / ".github" / "workflows" / "deploy.yml")
+    envs = doc[True]["workflow_dispatch"]["inputs"]["environment"]["options"]
+    ci = hcl2.loads((REPO_ROOT / "terraform" / "envs" / "prod.tfvars").read_text())["ci_deploy"]
+    subjects = {k: [s.strip('"') for s in ci[k]] for k in ("github_subjects", "build_github_subjects")}
+    assert "prod" in envs
+    assert subjects["github_subjects"] == ["repo:acme/demo:environment:prod"]
+    assert subjects["build_github_subjects"] == ["repo:acme/demo:environment:build-prod"]
+    assert doc["jobs"]["build"]["environment"].startswith("build-")
+
+
+def _pip_installs() -> list[tuple[str, list[str]]]:
+    calls = []
+    for path in WORKFLOWS:
+        for name, step in steps(load(path)):
+            for line in step.get("run", "").replace("\\\n", " ").splitlines():
+                words = shlex.split(line, comments=True)
+                if "pip" in words and "install" in words:
+                    calls.append((f"{path.name}:{name}", words))
+    return calls
+
+
+def test_workflows_install_only_from_the_hash_lock() -> None:
+    installs = _pip_installs()
+    assert len(installs) >= 6, installs  # three per job of deploy.yml
+    for where, words in installs:
+        if "-r" in words:
+            lock = words[words.index("-r") + 1]
+            assert lock in ("requirements/build.txt", "requirements/ci.txt"), where
+            assert "--require-hashes" in words and "--no-deps" in words, f"{where}: {' '.join(words)}"
+        else:
+            # Only the orchestrator itself, without dependencies and without fetching a build backend.
+            assert words[-1] == ".", f"{where}: installs {words[-1]} without a lock"
+            assert {"--no-deps", "--no-build-isolation"} <= set(words), f"{where}: {' '.join(words)}"
+    jobs_with_token = [
+        name
+        for path in WORKFLOWS
+        for name, job in load(path)["jobs"].items()
+        if job.get("permissions", {}).get("id-token") == "write"
+    ]
+    assert {w.split(":")[1] for w, _ in installs} >= set(jobs_with_token)
+
+
+def _pins(lock: Path) -> dict[str, tuple[str, int]]:
+    """name -> (version, number of hashes) of a pip-compile --generate-hashes file."""
+    pins: dict[str, tuple[str, int]] = {}
+    for entry in re.split(r"\n(?=[A-Za-z])", lock.read_text()):
+        match = re.match(r"([A-Za-z0-9_.-]+)==([^\s\\]+)", entry)
+        if match:
+            name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+            pins[name] = (match.group(2), entry.count("--hash=sha256:"))
+    return pins
+
+
+def test_the_lock_pins_every_dependency_of_pyproject_with_hashes() -> None:
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    ci = _pins(REPO_ROOT / "requirements" / "ci.txt")
+    build = _pins(REPO_ROOT / "requirements" / "build.txt")
+    assert all(hashes > 0 for _, hashes in [*ci.values(), *build.values()])
+    for wanted, pins in ((project["project"]["dependencies"], ci), (project["build-system"]["requires"], build)):
+        for raw in wanted:
+            req = Requirement(raw)
+            name = re.sub(r"[-_.]+", "-", req.name).lower()
+            assert name in pins, f"{raw} is not in the lock: run `make lock`"
+            assert req.specifier.contains(pins[name][0], prereleases=True), f"{raw}: the lock pins {pins[name][0]}"
+
+
+def test_the_pin_reader_sees_a_missing_hash(tmp_path: Path) -> None:
+    lock = tmp_path / "ci.txt"
+    lock.write_text("boto3==1.0 \\\n    --hash=sha256:00\n    # via x\nrich==13.0\n")
+    assert _pins(lock) == {"boto3": ("1.0", 1), "rich": ("13.0", 0)}
 
 
 def test_test_workflow_runs_make_test_on_pull_requests() -> None:

@@ -42,6 +42,8 @@ class Aws:
     sandbox: bool = False
     max_attempts: int = 8
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Per-command memo of reads that cannot change (e.g. revisions.appspec_content by sha256).
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _session: Any = field(default=None, repr=False)
 
     def session(self) -> Any:

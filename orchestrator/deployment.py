@@ -127,20 +127,6 @@ class DeploymentView:
     def rollback_deployment_id(self) -> str | None:
         return (self.info.get("rollbackInfo") or {}).get("rollbackDeploymentId")
 
-    @property
-    def task_definition_arn(self) -> str | None:
-        """The TaskDefinition of the deployment's AppSpec, when the revision carries it."""
-        import json
-
-        content = ((self.info.get("revision") or {}).get("appSpecContent") or {}).get("content")
-        if not content:
-            return None
-        try:
-            doc = json.loads(content)
-            return str(next(iter(doc["Resources"][0].values()))["Properties"]["TaskDefinition"])
-        except (ValueError, KeyError, IndexError, TypeError, StopIteration, AttributeError):
-            return None
-
     def key(self) -> tuple[Any, ...]:
         """What counts as a visible change."""
         return (self.status, tuple((e.name, e.status) for e in self.lifecycle), self.blue_weight, self.green_weight)

@@ -28,7 +28,6 @@ from orchestrator.events import ActiveDeploymentFound, Message
 from orchestrator.history import (
     DeploymentRecord,
     active_deployment,
-    appspec_of,
     git_sha_of,
     load_history,
 )
@@ -188,9 +187,10 @@ def identical_deployment(aws: Aws, active: DeploymentRecord, plan: ReleasePlan) 
 
     if not active.task_definition:
         return False
-    info = aws.client("codedeploy").get_deployment(deploymentId=active.deployment_id)["deploymentInfo"]
+    from orchestrator.revisions import deployment_appspec
+
     ours = plan.appspec.with_task_definition(active.task_definition)
-    theirs = appspec_of(info.get("revision"))
+    theirs = deployment_appspec(aws, active.deployment_id)
     _, our_sha = content(ours)
     if active.appspec_sha256 != our_sha and _prune(theirs) != _prune(ours):
         return False

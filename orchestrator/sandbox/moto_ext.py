@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import secrets
 import string
 from typing import Any
@@ -24,7 +25,7 @@ from moto.ecs.models import EC2ContainerServiceBackend, Service, TaskSet
 
 from orchestrator.sandbox.deployment_configs import BUILTIN, ECS_DEFAULT, DeploymentConfig
 from orchestrator.sandbox.engine import ACTIVE_STATUSES, ENGINE, LOCK
-from orchestrator.sandbox.engine_ecs import set_task_set_counts
+from orchestrator.sandbox.engine_ecs import set_task_set_counts, utcnow
 from orchestrator.sandbox.faults import FAULTS
 
 MOTO_VERSION = "5.2.5"
@@ -200,7 +201,7 @@ MODEL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     ),
     "FakeListener": ("arn", "default_actions"),
     "EC2ContainerServiceBackend": ("tasks", "services"),
-    "CodeDeployBackend": ("deployment_groups", "tagger"),
+    "CodeDeployBackend": ("deployment_groups", "tagger", "applications", "deployments"),
     "FakeAction": ("data",),
 }
 # CodeDeploy actions we add; moto must not have its own (ours would silently shadow it).
@@ -215,6 +216,7 @@ ADDED_ACTIONS = (
     "stop_deployment",
     "continue_deployment",
     "update_deployment_group",
+    "get_application_revision",
 )
 
 
@@ -284,6 +286,26 @@ class InvalidComputePlatformException(_CodeDeployError):
     pass
 
 
+class ApplicationNameRequiredException(_CodeDeployError):
+    pass
+
+
+class ApplicationDoesNotExistException(_CodeDeployError):
+    pass
+
+
+class RevisionRequiredException(_CodeDeployError):
+    pass
+
+
+class RevisionDoesNotExistException(_CodeDeployError):
+    pass
+
+
+class InvalidRevisionException(_CodeDeployError):
+    pass
+
+
 # ---- helpers the engine calls ------------------------------------------------------------------------
 def _custom_configs(backend: Any) -> dict[str, DeploymentConfig]:
     configs = getattr(backend, "_sandbox_deployment_configs", None)
@@ -327,6 +349,7 @@ def create_rollback_deployment(backend: Any, failed: DeploymentInfo) -> Deployme
     )
     rollback = _rekey(backend, old_id)
     rollback.creator = "codeDeployRollback"
+    note_revision_used(backend, failed.application_name, revision)
     return rollback
 
 
@@ -344,6 +367,60 @@ def _last_successful(backend: Any, group: Any, before: DeploymentInfo | None = N
         if d.status == "Succeeded" and (before is None or d.create_time < before.create_time)
     ]
     return max(done, key=lambda d: d.create_time) if done else None
+
+
+# ---- application revisions ---------------------------------------------------------------------------
+# CreateDeployment registers its revision with the application (RegisterApplicationRevision's API reference:
+# "Registers with CodeDeploy a revision for the specified application"; a deployment of an unregistered
+# revision registers it). Kept per backend: (application, revision key) -> record.
+def without_content(revision: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A revision as GetDeployment reports it: appSpecContent.content null (API reference, RevisionLocation)."""
+    if not revision:
+        return revision
+    out = copy.deepcopy(revision)
+    if isinstance(out.get("appSpecContent"), dict):
+        out["appSpecContent"]["content"] = None
+    return out
+
+
+def revision_key(revision: dict[str, Any] | None) -> str | None:
+    """What identifies a revision: the sha256 of an AppSpecContent/String, else its location."""
+    if not isinstance(revision, dict):
+        return None
+    kind = revision.get("revisionType")
+    if kind in ("AppSpecContent", "String"):
+        body = revision.get("appSpecContent" if kind == "AppSpecContent" else "string") or {}
+        sha = body.get("sha256")
+        if not sha and body.get("content") is not None:
+            sha = hashlib.sha256(str(body["content"]).encode()).hexdigest()
+        return f"{kind}:{sha}" if sha else None
+    if kind == "S3":
+        s3 = revision.get("s3Location") or {}
+        return "S3:" + "/".join(str(s3.get(k) or "") for k in ("bucket", "key", "bundleType", "version", "eTag"))
+    if kind == "GitHub":
+        gh = revision.get("gitHubLocation") or {}
+        return f"GitHub:{gh.get('repository')}@{gh.get('commitId')}"
+    return None
+
+
+def _revisions(backend: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    store = getattr(backend, "_sandbox_revisions", None)
+    if store is None:
+        store = {}
+        backend._sandbox_revisions = store
+    return store
+
+
+def note_revision_used(backend: Any, application_name: str, revision: dict[str, Any] | None) -> None:
+    key = revision_key(revision)
+    if key is None or revision is None:
+        return
+    now = utcnow()
+    record = _revisions(backend).setdefault(
+        (application_name, key),
+        {"revision": copy.deepcopy(revision), "registerTime": now, "firstUsedTime": now, "description": None},
+    )
+    record["lastUsedTime"] = now
 
 
 # ---- CodeDeploy backend --------------------------------------------------------------------------------
@@ -374,6 +451,7 @@ def create_deployment(self: CodeDeployBackend, *args: Any, **kwargs: Any) -> str
         deployment = _rekey(self, _original_create_deployment(self, *args, **kwargs))
         deployment.deployment_config_name = config_name
         deployment.previous_revision = previous.revision if previous is not None else None  # type: ignore[attr-defined]
+        note_revision_used(self, app_name, deployment.revision)
         ENGINE.begin(self, deployment, FAULTS.take_deployment_faults())
         return deployment.deployment_id
 
@@ -408,7 +486,10 @@ def _deployment_info(deployment: DeploymentInfo) -> dict[str, Any]:
     info["errorInformation"] = getattr(deployment, "error_information", None)
     info["rollbackInfo"] = getattr(deployment, "rollback_info", None)
     info["deploymentConfigName"] = str(deployment.deployment_config_name)
-    info["previousRevision"] = getattr(deployment, "previous_revision", None)
+    # AWS: GetDeployment's revision.appSpecContent.content "is always null"; GetApplicationRevision
+    # (with the sha256) returns it. The engine keeps the content for itself.
+    info["revision"] = without_content(deployment.revision)
+    info["previousRevision"] = without_content(getattr(deployment, "previous_revision", None))
     info["completeTime"] = deployment.complete_time
     info["startTime"] = deployment.start_time
     info["deploymentStyle"] = group.deployment_style or None
@@ -590,6 +671,50 @@ def continue_deployment(self: CodeDeployResponse) -> EmptyResult:
             )
         ENGINE.request_continue(deployment.deployment_id)
     return EmptyResult()
+
+
+def get_application_revision(self: CodeDeployResponse) -> ActionResult:
+    """GetApplicationRevision (API reference): the revision with its content, and revisionInfo."""
+    backend = self.codedeploy_backend
+    app_name = self._get_param("applicationName")
+    revision = self._get_param("revision")
+    if not app_name:
+        raise ApplicationNameRequiredException("The name of the application is required.")
+    if app_name not in backend.applications:
+        raise ApplicationDoesNotExistException(f"No application found for name: {app_name}")
+    if not revision:
+        raise RevisionRequiredException("The revision is required.")
+    key = revision_key(revision)
+    if key is None:
+        raise InvalidRevisionException("The revision is missing or its type is not valid.")
+    with LOCK:
+        record = _revisions(backend).get((app_name, key))
+        if record is None:
+            raise RevisionDoesNotExistException(f"No application revision found for name: {app_name}")
+        groups = sorted(
+            name
+            for name, group in (backend.deployment_groups.get(app_name) or {}).items()
+            if revision_key(_target_revision(backend, group)) == key
+        )
+        info = {
+            "description": record["description"],
+            "deploymentGroups": groups,
+            "firstUsedTime": record["firstUsedTime"],
+            "lastUsedTime": record["lastUsedTime"],
+            "registerTime": record["registerTime"],
+        }
+        return ActionResult(
+            {"applicationName": app_name, "revision": copy.deepcopy(record["revision"]), "revisionInfo": info}
+        )
+
+
+def _target_revision(backend: Any, group: Any) -> dict[str, Any] | None:
+    """The group's current target revision, as GetDeploymentGroup's targetRevision reports it."""
+    mine = _group_deployments(backend, group)
+    if not mine:
+        return None
+    ok = _last_successful(backend, group)
+    return (ok or max(mine, key=lambda d: d.create_time)).revision
 
 
 # UpdateDeploymentGroup's request keys -> moto's DeploymentGroup attributes (ec2DeploymentOptions: not kept).

@@ -58,6 +58,8 @@ def test_rollback_after_a_deployment_redeploys_the_previous_task_definition_thro
     good, newer = summary(first.stdout)["task_definition_arn"], summary(second.stdout)["task_definition_arn"]
     assert primary_task_definition(sandbox) == newer
     serving_before = serving_group(sandbox)
+    # GetDeployment carries no AppSpec text (as on AWS): rollback reads it through GetApplicationRevision.
+    assert "content" not in deployment(sandbox, summary(first.stdout)["deployment_id"])["revision"]["appSpecContent"]
 
     res = ops(sandbox, "rollback")
     assert res.returncode == 0, res.stderr
@@ -70,6 +72,7 @@ def test_rollback_after_a_deployment_redeploys_the_previous_task_definition_thro
     assert f"image={image(sandbox, 'one')}" in info["description"]
     # Through CodeDeploy, never the service API.
     counts = sandbox.counts()
+    assert counts["codedeploy"]["GetApplicationRevision"] >= 1
     assert counts["codedeploy"]["CreateDeployment"] == 3
     assert "UpdateService" not in counts.get("ecs", {})
     assert counts["ecs"]["RegisterTaskDefinition"] == 2  # the rollback registers nothing

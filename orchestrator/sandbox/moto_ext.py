@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import math
 import secrets
 import string
 from typing import Any
@@ -286,6 +287,10 @@ class InvalidComputePlatformException(_CodeDeployError):
     pass
 
 
+class DeploymentNotStartedException(_CodeDeployError):
+    pass
+
+
 class ApplicationNameRequiredException(_CodeDeployError):
     pass
 
@@ -344,7 +349,9 @@ def create_rollback_deployment(backend: Any, failed: DeploymentInfo) -> Deployme
         application_name=failed.application_name,
         deployment_group_name=failed.deployment_group_name,
         revision=revision,
-        deployment_config_name=str(failed.deployment_config_name),
+        # User guide, "Redeploy and roll back a deployment": rollbacks of ECS deployments shift all
+        # traffic at once, whatever the original's configuration.
+        deployment_config_name=ECS_DEFAULT,
         description=f"Rollback of deployment {failed.deployment_id}",
     )
     rollback = _rekey(backend, old_id)
@@ -611,8 +618,16 @@ def delete_deployment_config(self: CodeDeployResponse) -> EmptyResult:
     return EmptyResult()
 
 
+def _started_or_raise(deployment: DeploymentInfo) -> None:
+    # botocore model: Get/BatchGet/ListDeploymentTargets raise DeploymentNotStartedException
+    # ("The specified deployment has not started") while the deployment is Created or Queued.
+    if deployment.status in ("Created", "Queued"):
+        raise DeploymentNotStartedException(f"The deployment {deployment.deployment_id} has not started.")
+
+
 def list_deployment_targets(self: CodeDeployResponse) -> ActionResult:
     deployment = _get_deployment_or_raise(self.codedeploy_backend, self._get_param("deploymentId"))
+    _started_or_raise(deployment)
     target = ENGINE.target_of(deployment.deployment_id)
     ids = [target["ecsTarget"]["targetId"]] if target else []
     wanted = {}
@@ -625,6 +640,7 @@ def list_deployment_targets(self: CodeDeployResponse) -> ActionResult:
 
 def _targets(self: CodeDeployResponse, deployment_id: str | None, target_ids: list[str]) -> list[dict[str, Any]]:
     deployment = _get_deployment_or_raise(self.codedeploy_backend, deployment_id)
+    _started_or_raise(deployment)
     target = ENGINE.target_of(deployment.deployment_id)
     out = []
     for target_id in target_ids:
@@ -836,7 +852,17 @@ def update_service(self: EC2ContainerServiceBackend, service_properties: dict[st
                 f"{_CODE_DEPLOY_REFUSED[asked[0]]} on services with a CODE_DEPLOY deployment controller. "
                 "Use AWS CodeDeploy to trigger a new deployment."
             )
-    return _original_update_service(self, service_properties)
+    service = _original_update_service(self, service_properties)
+    if service_properties.get("desired_count") is not None:
+        # A task set's computedDesiredCount is the service's desiredCount times its scale (ECS API
+        # reference, TaskSet.computedDesiredCount); the sandbox's tasks start at once.
+        with LOCK:
+            for task_set in service.task_sets:
+                scale = float((task_set.scale or {}).get("value", 100.0)) if task_set.status != "DRAINING" else 0.0
+                count = math.ceil(service.desired_count * scale / 100.0)
+                set_task_set_counts(task_set, count, count, stable=True)
+            service.running_count, service.pending_count = service.desired_count, 0
+    return service
 
 
 _original_validate_network = Service._validate_network

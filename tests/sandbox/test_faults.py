@@ -54,7 +54,7 @@ def test_failure_with_auto_rollback_rolls_back_in_a_new_deployment(endpoint: str
     assert rollback["rollbackInfo"]["rollbackTriggeringDeploymentId"] == deployment_id
     # Traffic was on green when AfterAllowTraffic failed; the rollback brought it back.
     assert stack.prod_weights() == {stack.blue_tg: 100, stack.green_tg: 0}
-    service = stack.ecs_service()
+    service = stack.drained_service()
     assert [ts["loadBalancers"][0]["targetGroupArn"] for ts in service["taskSets"]] == [stack.blue_tg]
     assert service["taskDefinition"] == stack.initial_task_definition
 

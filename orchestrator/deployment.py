@@ -65,18 +65,20 @@ def create_deployment(
     deployment_config: str | None = None,
 ) -> str:
     """Create the deployment from an AppSpec whose TaskDefinition is already the registered ARN."""
+    from orchestrator import writes
     from orchestrator.appspec import content
 
     text, sha = content(appspec_doc)
+    token = writes.release_token()  # finds the deployment again if CreateDeployment's answer is lost
     kwargs: dict[str, Any] = {
         "applicationName": application,
         "deploymentGroupName": group,
         "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": text, "sha256": sha}},
-        "description": description[:512],
+        "description": f"{description[: 511 - len(token)]} {token}",
     }
     if deployment_config:
         kwargs["deploymentConfigName"] = deployment_config
-    return str(aws.client("codedeploy").create_deployment(**kwargs)["deploymentId"])
+    return writes.create_deployment(aws, kwargs)
 
 
 def stop_deployment(aws: Aws, deployment_id: str, rollback: bool = True) -> dict[str, Any]:

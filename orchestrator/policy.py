@@ -173,11 +173,15 @@ def covers(live: Any, ours: Any) -> bool:
 
 
 def same_task_definition(aws: Aws, arn: str, rendered: dict[str, Any]) -> bool:
+    td = aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    return matches_rendered(td, arn, rendered)
+
+
+def matches_rendered(td: dict[str, Any], arn: str, rendered: dict[str, Any]) -> bool:
+    """A described task definition has every setting of the rendered one."""
     from orchestrator.taskdef import strip_read_only
 
-    td = aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
-    live = strip_read_only(td, arn)
-    return covers(_prune(live), _prune(rendered))
+    return covers(_prune(strip_read_only(td, arn)), _prune(rendered))
 
 
 def identical_deployment(aws: Aws, active: DeploymentRecord, plan: ReleasePlan) -> bool:

@@ -69,7 +69,10 @@ def wait_status(sandbox: Any, dep: str, *statuses: str, timeout: float = 60.0) -
 
 def lifecycle(sandbox: Any, dep: str) -> dict[str, str]:
     cd = sandbox.client("codedeploy")
-    ids = cd.list_deployment_targets(deploymentId=dep).get("targetIds") or []
+    try:
+        ids = cd.list_deployment_targets(deploymentId=dep).get("targetIds") or []
+    except cd.exceptions.DeploymentNotStartedException:  # as on AWS while the deployment is Created
+        return {}
     if not ids:
         return {}
     target = cd.get_deployment_target(deploymentId=dep, targetId=ids[0])["deploymentTarget"]["ecsTarget"]

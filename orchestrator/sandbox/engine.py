@@ -69,7 +69,7 @@ class Durations:
 
 def lifecycle_of(group: Any) -> tuple[str, ...]:
     """The group's lifecycle events: without a test listener AWS lists six (no AllowTestTraffic and
-    AfterAllowTestTraffic; user guide, AppSpec "hooks" section for an Amazon ECS deployment)."""
+    AfterAllowTestTraffic; observed, not spelled out in the user guide: see docs/sandbox-control.md)."""
     pairs = (group.load_balancer_info or {}).get("targetGroupPairInfoList") or []
     test = ((pairs[0].get("testTrafficRoute") or {}).get("listenerArns") if pairs else None) or []
     if test:

@@ -349,8 +349,8 @@ def create_rollback_deployment(backend: Any, failed: DeploymentInfo) -> Deployme
         application_name=failed.application_name,
         deployment_group_name=failed.deployment_group_name,
         revision=revision,
-        # User guide, "Redeploy and roll back a deployment": rollbacks of ECS deployments shift all
-        # traffic at once, whatever the original's configuration.
+        # AWS reports ECSAllAtOnce for ECS rollbacks whatever the original's config (observed; the user
+        # guide's "Redeploy and roll back a deployment" does not say).
         deployment_config_name=ECS_DEFAULT,
         description=f"Rollback of deployment {failed.deployment_id}",
     )

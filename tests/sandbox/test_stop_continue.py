@@ -88,7 +88,7 @@ def test_stop_with_rollback_returns_traffic_to_the_original(endpoint: str) -> No
 
     assert stack.prod_weights() == {stack.blue_tg: 100, stack.green_tg: 0}
     assert stack.test_weights() == {stack.blue_tg: 100, stack.green_tg: 0}
-    # User guide, "Redeploy and roll back": rollbacks use CodeDeployDefault.ECSAllAtOnce.
+    # Rollbacks report CodeDeployDefault.ECSAllAtOnce (observed on AWS; not documented, see docs/sandbox-control.md).
     assert rollback["deploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"
     service = stack.drained_service()
     assert [ts["status"] for ts in service["taskSets"]] == ["PRIMARY"]

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 
 from orchestrator.sandbox.engine import ENGINE, LOCK
 from orchestrator.sandbox.faults import FAULTS, REQUESTS, FaultError
+from orchestrator.sandbox.shapes import SHAPES
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -131,6 +132,7 @@ class SandboxMiddleware:
         with LOCK:
             out = list(self.app(environ, capture))
         status, headers = captured[-1]
+        SHAPES.check(service, action, protocol, status, b"".join(out))
         if status.startswith("2") and FAULTS.error_after(action):
             # Processed (a write is committed), yet the caller sees HTTP 500.
             code, fault_headers, payload = _fault_response(service, protocol, "error")

@@ -7,6 +7,7 @@ from ops_support import (
     approval_group,
     deployment,
     lifecycle,
+    of_kind,
     ops,
     primary_task_definition,
     release,
@@ -102,6 +103,9 @@ def test_stop_without_rollback_leaves_traffic_where_it_is(sandbox) -> None:
 
 def test_stop_with_rollback_follows_the_rollback(sandbox) -> None:
     blue = sandbox.service_outputs()["blue_target_group_name"]
+    # Slower time: the asynchronous stop (StopDeployment answers Pending; the deployment is Stopped some
+    # 30 simulated seconds later, as on AWS) lasts about three wall seconds.
+    sandbox.control.time_scale(0.1)
     where = ("--outputs-file", str(slow_termination_group(sandbox)), "--output", "json")
     started = sandbox.cli("release", *where, "--image", image(sandbox, "halt"), "--no-wait")
     assert started.returncode == 0, started.stderr
@@ -111,6 +115,10 @@ def test_stop_with_rollback_follows_the_rollback(sandbox) -> None:
     assert res.returncode == 0, res.stderr
     s = summary(res.stdout)
     assert s["status"] == "RolledBack" and deployment(sandbox, dep)["status"] == "Stopped"
+    # The CLI followed the pending stop: it saw the deployment still in progress, then Stopped.
+    assert any(m["text"] == "CodeDeploy: Stopping Active deployment" for m in of_kind(res.stdout, "message"))
+    seen = [p["status"] for p in of_kind(res.stdout, "deployment_progress") if p["deployment_id"] == dep]
+    assert seen[0] == "InProgress" and seen[-1] == "Stopped"
     assert deployment(sandbox, s["rollback_deployment_id"])["status"] == "Succeeded"
     assert serving_group(sandbox) == blue
 

@@ -1,8 +1,8 @@
 """Does a response the sandbox sends match botocore's output shape? (keys, types, enums, no extra keys)
 
 Off by default; the test suite turns it on (`SHAPES.enabled = True`) and fails when anything was
-recorded. JSON-protocol services only (CodeDeploy: our engine; ECS: moto plus our task sets). A null
-value counts as absent (botocore drops it, as a client would never see it).
+recorded. CodeDeploy (our engine) and ECS (moto plus our task sets) over JSON; ELBv2 over the query
+protocol's XML. A null value counts as absent (botocore drops it, as a client would never see it).
 
 ALLOWED lists deviations of moto's that we knowingly leave, each with the reason.
 """
@@ -13,7 +13,8 @@ import json
 import threading
 from typing import Any
 
-CHECKED_SERVICES = ("codedeploy", "ecs")
+# SigV4 signing name -> botocore service name (elasticloadbalancing: the orchestrator only uses v2).
+CHECKED_SERVICES = {"codedeploy": "codedeploy", "ecs": "ecs", "elasticloadbalancing": "elbv2"}
 
 # (service, action, path) -> why the deviation is left as moto has it. `*` in a path: any list index.
 ALLOWED: dict[tuple[str, str, str], str] = {}
@@ -35,23 +36,28 @@ class ShapeChecker:
             self._violations.clear()
 
     def check(self, service: str, action: str, protocol: str, status: str, body: bytes) -> None:
-        if not self.enabled or protocol != "json" or service not in CHECKED_SERVICES or not status.startswith("2"):
+        if not self.enabled or service not in CHECKED_SERVICES or not status.startswith("2"):
+            return
+        if protocol not in ("json", "query"):
             return
         try:
-            shape = self._operation(service, action)
+            shape = self._operation(CHECKED_SERVICES[service], action)
         except Exception:
             self._record(f"{service}:{action}: not an operation of botocore's model")
             return
-        try:
-            doc = json.loads(body or b"{}")
-        except ValueError:
-            self._record(f"{service}:{action}: the body is not JSON")
-            return
         problems: list[str] = []
-        if shape is not None:
-            _walk(doc, shape, "", problems)
-        elif doc:
-            problems.append(": a body where the model has no output")
+        if protocol == "json":
+            try:
+                doc = json.loads(body or b"{}")
+            except ValueError:
+                self._record(f"{service}:{action}: the body is not JSON")
+                return
+            if shape is not None:
+                _walk(doc, shape, "", problems)
+            elif doc:
+                problems.append(": a body where the model has no output")
+        else:
+            _walk_query(body, action, shape, problems)
         for problem in problems:
             path, _, what = problem.partition(": ")
             generic = _generic(path)
@@ -122,3 +128,68 @@ def _walk(value: Any, shape: Any, path: str, problems: list[str]) -> None:
 
 
 SHAPES = ShapeChecker()
+
+
+# ---- query protocol (XML) ---------------------------------------------------------------------------
+def _walk_query(body: bytes, action: str, shape: Any, problems: list[str]) -> None:
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        problems.append(": the body is not XML")
+        return
+    if _tag(root) != f"{action}Response":
+        problems.append(f": root element {_tag(root)}, expected {action}Response")
+        return
+    result = next((child for child in root if _tag(child) == f"{action}Result"), None)
+    if shape is None or result is None:
+        return
+    _walk_xml(result, shape, "", problems)
+
+
+def _tag(element: Any) -> str:
+    return str(element.tag).rsplit("}", 1)[-1]
+
+
+def _walk_xml(element: Any, shape: Any, path: str, problems: list[str]) -> None:
+    kind = shape.type_name
+    if kind == "structure":
+        names = {member.serialization.get("name", key): (key, member) for key, member in shape.members.items()}
+        for child in element:
+            found = names.get(_tag(child))
+            if found is None:
+                problems.append(f"{path}.{_tag(child)}: a key the model does not have")
+                continue
+            key, member = found
+            if member.type_name == "list" and member.serialization.get("flattened"):
+                _walk_xml(child, member.member, f"{path}.{key}[*]", problems)
+            else:
+                _walk_xml(child, member, f"{path}.{key}", problems)
+    elif kind == "list":
+        item_name = shape.member.serialization.get("name", "member")
+        for index, child in enumerate(element):
+            if _tag(child) != item_name:
+                problems.append(f"{path}[{index}]: element {_tag(child)}, expected {item_name}")
+                continue
+            _walk_xml(child, shape.member, f"{path}[{index}]", problems)
+    elif kind == "map":
+        for entry in element:
+            value = next((c for c in entry if _tag(c) == shape.value.serialization.get("name", "value")), None)
+            if value is not None:
+                _walk_xml(value, shape.value, f"{path}{{}}", problems)
+    else:
+        text = element.text or ""
+        if len(element):
+            problems.append(f"{path}: child elements where the model has a {kind}")
+        elif kind == "string" and shape.enum and text not in shape.enum:
+            problems.append(f"{path}: {text!r} is not one of the model's values")
+        elif kind in ("integer", "long") and not text.lstrip("-").isdigit():
+            problems.append(f"{path}: {text!r} where the model has an {kind}")
+        elif kind == "boolean" and text not in ("true", "false"):
+            problems.append(f"{path}: {text!r} where the model has a boolean")
+        elif kind in ("double", "float"):
+            try:
+                float(text)
+            except ValueError:
+                problems.append(f"{path}: {text!r} where the model has a {kind}")

@@ -20,11 +20,29 @@ def test_the_checker_finds_extra_keys_wrong_types_and_unknown_enum_values() -> N
         "codedeploy:GetDeployment .deploymentInfo.extra: a key the model does not have",
         "codedeploy:GetDeployment .deploymentInfo.status: 'Bogus' is not one of the model's values",
     ]
-    # Errors and other protocols are not checked.
+    # Errors and unchecked services are left alone.
     checker.clear()
     checker.check("codedeploy", "GetDeployment", "json", "400 Bad Request", b'{"__type": "X"}')
-    checker.check("elasticloadbalancing", "DescribeListeners", "query", "200 OK", b"<xml/>")
+    checker.check("ec2", "DescribeVpcs", "query", "200 OK", b"<xml/>")
     assert checker.violations() == []
+
+
+def test_the_checker_reads_elbv2_query_xml() -> None:
+    checker = ShapeChecker()
+    checker.enabled = True
+    xml = (
+        '<DescribeListenersResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">'
+        "<DescribeListenersResult><Listeners><member><Port>eighty</Port><Protocol>GOPHER</Protocol>"
+        "<DefaultActions><member><Type>forward</Type><Weight>1</Weight></member></DefaultActions>"
+        "<AlpnPolicy/></member></Listeners></DescribeListenersResult>"
+        "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeListenersResponse>"
+    )
+    checker.check("elasticloadbalancing", "DescribeListeners", "query", "200 OK", xml.encode())
+    assert checker.violations() == [
+        "elasticloadbalancing:DescribeListeners .Listeners[*].DefaultActions[*].Weight: a key the model does not have",
+        "elasticloadbalancing:DescribeListeners .Listeners[*].Port: 'eighty' where the model has an integer",
+        "elasticloadbalancing:DescribeListeners .Listeners[*].Protocol: 'GOPHER' is not one of the model's values",
+    ]
 
 
 def test_the_suite_checks_every_response_of_the_sandbox(endpoint: str) -> None:

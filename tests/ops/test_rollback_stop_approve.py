@@ -6,6 +6,7 @@ import pytest
 from ops_support import (
     approval_group,
     deployment,
+    hold_deployments,
     lifecycle,
     of_kind,
     ops,
@@ -156,3 +157,17 @@ def test_approve_lets_a_waiting_deployment_shift_traffic(sandbox) -> None:
 
     again = sandbox.cli("approve", *where)
     assert again.returncode == 2 and "nothing waits for approval" in again.stderr
+
+
+def test_a_release_nobody_approves_in_time_ends_stopped_with_exit_1(sandbox) -> None:
+    # User guide, ECS deployment group, "Choose when to reroute traffic": when the wait runs out without
+    # a continue, "the deployment status is changed to Stopped"; production never moved.
+    blue = sandbox.service_outputs()["blue_target_group_name"]
+    where = ("--outputs-file", str(hold_deployments(sandbox, wait_for_approval=True, approval_minutes=1)))
+    res = sandbox.cli("release", *where, "--output", "json", "--image", image(sandbox, "unapproved"))
+    assert res.returncode == 1, res.stderr
+    s = summary(res.stdout)
+    assert s["status"] == "Stopped"
+    assert "TIMEOUT" in res.stderr
+    assert deployment(sandbox, s["deployment_id"])["status"] == "Stopped"
+    assert serving_group(sandbox) == blue

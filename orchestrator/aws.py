@@ -42,6 +42,8 @@ class Aws:
     sandbox: bool = False
     max_attempts: int = 8
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Per-command memo of reads that cannot change (e.g. revisions.appspec_content by sha256).
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _session: Any = field(default=None, repr=False)
 
     def session(self) -> Any:
@@ -59,19 +61,25 @@ class Aws:
             self._session = boto3.session.Session(**kwargs)
         return self._session
 
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
+    def client(self, service: str, retries: bool = True) -> Any:
+        """The service's client; retries=False: one attempt per call (for non-idempotent writes that
+        orchestrator.writes retries only after checking what the failed attempt did)."""
+        key = service if retries else f"{service}/once"
+        if key not in self._clients:
             from botocore.config import Config
 
             config = Config(
-                retries={"mode": "standard", "max_attempts": self.max_attempts},
+                # total_max_attempts counts the first try (max_attempts counts retries only).
+                retries={"mode": "standard", "max_attempts": self.max_attempts}
+                if retries
+                else {"mode": "standard", "total_max_attempts": 1},
                 user_agent_extra=f"orchestrator/{__version__}",
                 connect_timeout=10,
                 read_timeout=60,
             )
             endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-            self._clients[service] = self.session().client(service, endpoint_url=endpoint, config=config)
-        return self._clients[service]
+            self._clients[key] = self.session().client(service, endpoint_url=endpoint, config=config)
+        return self._clients[key]
 
 
 def error_code(exc: BaseException) -> str:

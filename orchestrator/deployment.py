@@ -67,18 +67,20 @@ def create_deployment(
     deployment_config: str | None = None,
 ) -> str:
     """Create the deployment from an AppSpec whose TaskDefinition is already the registered ARN."""
+    from orchestrator import writes
     from orchestrator.appspec import content
 
     text, sha = content(appspec_doc)
+    token = writes.release_token()  # finds the deployment again if CreateDeployment's answer is lost
     kwargs: dict[str, Any] = {
         "applicationName": application,
         "deploymentGroupName": group,
         "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": text, "sha256": sha}},
-        "description": description[:512],
+        "description": f"{description[: 511 - len(token)]} {token}",
     }
     if deployment_config:
         kwargs["deploymentConfigName"] = deployment_config
-    return str(aws.client("codedeploy").create_deployment(**kwargs)["deploymentId"])
+    return writes.create_deployment(aws, kwargs)
 
 
 def stop_deployment(aws: Aws, deployment_id: str, rollback: bool = True) -> dict[str, Any]:
@@ -128,20 +130,6 @@ class DeploymentView:
     @property
     def rollback_deployment_id(self) -> str | None:
         return (self.info.get("rollbackInfo") or {}).get("rollbackDeploymentId")
-
-    @property
-    def task_definition_arn(self) -> str | None:
-        """The TaskDefinition of the deployment's AppSpec, when the revision carries it."""
-        import json
-
-        content = ((self.info.get("revision") or {}).get("appSpecContent") or {}).get("content")
-        if not content:
-            return None
-        try:
-            doc = json.loads(content)
-            return str(next(iter(doc["Resources"][0].values()))["Properties"]["TaskDefinition"])
-        except (ValueError, KeyError, IndexError, TypeError, StopIteration, AttributeError):
-            return None
 
     def key(self) -> tuple[Any, ...]:
         """What counts as a visible change."""

@@ -29,6 +29,7 @@ RELEASE_ACTIONS = (
     "ecs:DescribeTaskDefinition",
     "ecs:RegisterTaskDefinition",
     "codedeploy:CreateDeployment",
+    "codedeploy:GetApplicationRevision",  # the AppSpec of a deployment (GetDeployment never carries it)
     "codedeploy:GetDeployment",
     "codedeploy:GetDeploymentConfig",
     "codedeploy:GetDeploymentGroup",

@@ -7,7 +7,6 @@ description the release writes (`key=value` tokens, `git=<sha> image=<uri>`).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,27 +40,6 @@ def git_sha_of(description: str | None) -> str | None:
     return None
 
 
-def appspec_of(revision: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The AppSpec document of a deployment's revision (JSON or YAML content), if it carries one."""
-    if not revision:
-        return None
-    content = (revision.get("appSpecContent") or {}).get("content")
-    if content is None:
-        content = (revision.get("string") or {}).get("content")
-    if not content:
-        return None
-    try:
-        doc = json.loads(content)
-    except ValueError:
-        import yaml
-
-        try:
-            doc = yaml.safe_load(content)
-        except yaml.YAMLError:
-            return None
-    return doc if isinstance(doc, dict) else None
-
-
 def appspec_target(doc: dict[str, Any] | None) -> tuple[str | None, str | None, int | None]:
     """(task definition, container name, container port) of the AppSpec's ECS service resource."""
     if not doc:
@@ -81,12 +59,6 @@ def appspec_target(doc: dict[str, Any] | None) -> tuple[str | None, str | None, 
                 int(port) if isinstance(port, int | str) and str(port).isdigit() else None,
             )
     return None, None, None
-
-
-def appspec_sha256_of(revision: dict[str, Any] | None) -> str | None:
-    if not revision:
-        return None
-    return (revision.get("appSpecContent") or {}).get("sha256") or (revision.get("string") or {}).get("sha256")
 
 
 @dataclass(frozen=True)
@@ -150,10 +122,20 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def record_from_info(info: dict[str, Any]) -> DeploymentRecord:
-    """A record from one `deploymentInfo` of get_deployment / batch_get_deployments."""
+def record_of(aws: Aws, info: dict[str, Any]) -> DeploymentRecord:
+    """A record from one `deploymentInfo`, its AppSpec read through GetApplicationRevision."""
+    from orchestrator.revisions import appspec_document
+
+    return record_from_info(info, appspec_document(aws, info))
+
+
+def record_from_info(info: dict[str, Any], appspec: dict[str, Any] | None = None) -> DeploymentRecord:
+    """A record from one `deploymentInfo` of get_deployment / batch_get_deployments, and its AppSpec
+    (GetDeployment never carries the AppSpec text: see revisions.py)."""
+    from orchestrator.revisions import revision_sha256
+
     revision = info.get("revision")
-    task_def, _, _ = appspec_target(appspec_of(revision))
+    task_def, _, _ = appspec_target(appspec)
     rollback = info.get("rollbackInfo") or {}
     error = info.get("errorInformation") or {}
     error_text = ": ".join(x for x in (error.get("code"), error.get("message")) if x)
@@ -176,7 +158,7 @@ def record_from_info(info: dict[str, Any]) -> DeploymentRecord:
         task_definition=task_def if task_def and task_def != "<TASK_DEFINITION>" else None,
         image=image,
         git_sha=git_sha_of(description),
-        appspec_sha256=appspec_sha256_of(revision),
+        appspec_sha256=revision_sha256(revision),
         created=info.get("createTime"),
         started=info.get("startTime"),
         completed=info.get("completeTime"),
@@ -243,7 +225,7 @@ def get_records(aws: Aws, ids: list[str]) -> list[DeploymentRecord]:
             if error_code(exc) not in ("AccessDenied", "AccessDeniedException"):
                 raise
             infos.extend(cd.get_deployment(deploymentId=d)["deploymentInfo"] for d in chunk)
-    records = [record_from_info(info) for info in infos]
+    records = [record_of(aws, info) for info in infos]
     return sorted(records, key=lambda r: r.created.timestamp() if r.created else 0.0, reverse=True)
 
 
@@ -346,4 +328,4 @@ def active_deployment(aws: Aws, svc: ServiceOutputs) -> DeploymentRecord | None:
 
 def get_record(aws: Aws, deployment_id: str) -> DeploymentRecord:
     info = aws.client("codedeploy").get_deployment(deploymentId=deployment_id)["deploymentInfo"]
-    return record_from_info(info)
+    return record_of(aws, info)

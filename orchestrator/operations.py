@@ -19,10 +19,9 @@ from orchestrator.history import (
     ROLLBACK_CREATORS,
     DeploymentRecord,
     active_deployment,
-    appspec_of,
     get_record,
     load_history,
-    record_from_info,
+    record_of,
 )
 from orchestrator.status import ServiceStatus, read_status, target_group_name
 
@@ -66,7 +65,7 @@ def follow(
 
     with refusals():
         result = watch(aws, deployment_id, reporter, timeout=timeout_s, waits=_waits(aws, deployment_id))
-    return record_from_info(result.view.info) if result.view.info else get_record(aws, deployment_id)
+    return record_of(aws, result.view.info) if result.view.info else get_record(aws, deployment_id)
 
 
 def _waits(aws: Aws, deployment_id: str) -> WaitModel | None:
@@ -423,10 +422,9 @@ def _appspec_for(
 ) -> dict[str, Any]:
     """The AppSpec of an earlier deployment with the task definition swapped; the minimal one from
     the outputs when no earlier AppSpec is at hand."""
-    doc = None
-    if template is not None:
-        info = aws.client("codedeploy").get_deployment(deploymentId=template.deployment_id)["deploymentInfo"]
-        doc = appspec_of(info.get("revision"))
+    from orchestrator.revisions import deployment_appspec
+
+    doc = deployment_appspec(aws, template.deployment_id) if template is not None else None
     if doc:
         for resource in doc.get("Resources") or []:
             for body in resource.values():

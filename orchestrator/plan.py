@@ -330,17 +330,27 @@ class Executor:
         return _Timer(self, name, detail)
 
     def _run(self, plan: ReleasePlan, step: Step) -> None:
-        from orchestrator import deployment
+        from orchestrator import deployment, writes
 
         if isinstance(step, RegisterTaskDefinition):
             # Results are recorded inside the deferred block: an interrupt raised at its end must see them.
             with self._timed("register", step.taskdef.get("family", "")), deferred_interrupts():
                 with _rejected("ecs refused the task definition", InputError):
-                    td = self.aws.client("ecs").register_task_definition(**step.taskdef)["taskDefinition"]
+                    td, extras = writes.register_task_definition(self.aws, step.taskdef)
                 arn = str(td["taskDefinitionArn"])
                 self.values[step.output.name] = arn
                 self.result["task_definition_arn"] = arn
+                if extras:
+                    self.result["extra_task_definitions"] = extras
             self.reporter.emit(Registered(arn, str(td.get("family")), int(td.get("revision", 0)), step.image))
+            for extra in extras:
+                self.reporter.emit(
+                    Message(
+                        f"a retried RegisterTaskDefinition also registered {extra} (unused, same content); "
+                        "deregister it if you want it gone",
+                        level="warning",
+                    )
+                )
         elif isinstance(step, CreateDeployment):
             arn = self.resolve(step.task_definition)
             with (

@@ -28,7 +28,6 @@ from orchestrator.events import ActiveDeploymentFound, Message
 from orchestrator.history import (
     DeploymentRecord,
     active_deployment,
-    appspec_of,
     git_sha_of,
     load_history,
 )
@@ -174,11 +173,15 @@ def covers(live: Any, ours: Any) -> bool:
 
 
 def same_task_definition(aws: Aws, arn: str, rendered: dict[str, Any]) -> bool:
+    td = aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    return matches_rendered(td, arn, rendered)
+
+
+def matches_rendered(td: dict[str, Any], arn: str, rendered: dict[str, Any]) -> bool:
+    """A described task definition has every setting of the rendered one."""
     from orchestrator.taskdef import strip_read_only
 
-    td = aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
-    live = strip_read_only(td, arn)
-    return covers(_prune(live), _prune(rendered))
+    return covers(_prune(strip_read_only(td, arn)), _prune(rendered))
 
 
 def identical_deployment(aws: Aws, active: DeploymentRecord, plan: ReleasePlan) -> bool:
@@ -188,9 +191,10 @@ def identical_deployment(aws: Aws, active: DeploymentRecord, plan: ReleasePlan) 
 
     if not active.task_definition:
         return False
-    info = aws.client("codedeploy").get_deployment(deploymentId=active.deployment_id)["deploymentInfo"]
+    from orchestrator.revisions import deployment_appspec
+
     ours = plan.appspec.with_task_definition(active.task_definition)
-    theirs = appspec_of(info.get("revision"))
+    theirs = deployment_appspec(aws, active.deployment_id)
     _, our_sha = content(ours)
     if active.appspec_sha256 != our_sha and _prune(theirs) != _prune(ours):
         return False

@@ -114,11 +114,19 @@ def running_task_definition(aws: Aws, svc: ServiceOutputs) -> str | None:
 
 def lifecycle_of(aws: Aws, deployment_id: str) -> tuple[tuple[LifecycleStatus, ...], list[dict[str, Any]]]:
     """The ECS target's lifecycle events and task sets of a deployment (empty before Install starts)."""
+    from orchestrator.aws import error_code
+
     cd = aws.client("codedeploy")
-    target_ids = cd.list_deployment_targets(deploymentId=deployment_id).get("targetIds") or []
-    if not target_ids:
+    try:
+        target_ids = cd.list_deployment_targets(deploymentId=deployment_id).get("targetIds") or []
+        if not target_ids:
+            return (), []
+        target = cd.get_deployment_target(deploymentId=deployment_id, targetId=target_ids[0])["deploymentTarget"]
+    except Exception as exc:
+        # AWS answers DeploymentNotStartedException while the deployment is Created or Queued.
+        if error_code(exc) != "DeploymentNotStartedException":
+            raise
         return (), []
-    target = cd.get_deployment_target(deploymentId=deployment_id, targetId=target_ids[0])["deploymentTarget"]
     ecs_target = target.get("ecsTarget") or {}
     events = []
     for e in ecs_target.get("lifecycleEvents") or []:

@@ -6,6 +6,9 @@
   provisioned, request counts reset after provisioning) with a tmp state dir holding server.json and
   outputs.json, so `orchestrator ... --sandbox` works in subprocesses started with `sandbox.env()`.
 - `repo_root`: the repository root.
+
+Every CodeDeploy and ECS response the in-process sandbox sends is checked against botocore's output
+shape (orchestrator/sandbox/shapes.py); a mismatch fails the session (pytest_sessionfinish).
 """
 
 from __future__ import annotations
@@ -165,6 +168,9 @@ def sandbox_server() -> Iterator[Any]:
 
     apply_in_process()  # before moto builds its backends: cheap resets
     from orchestrator.sandbox.launcher import SandboxServer
+    from orchestrator.sandbox.shapes import SHAPES
+
+    SHAPES.enabled = True  # every response is checked against botocore's model: pytest_sessionfinish
 
     server = SandboxServer("127.0.0.1", port=0, time_scale=_time_scale())
     server.start()
@@ -202,3 +208,18 @@ def sandbox(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Sa
     )
     (state_dir / "server.json").write_text(json.dumps(asdict(info), indent=2) + "\n")
     return env
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when the sandbox sent a response that does not match botocore's output shape."""
+    if "orchestrator.sandbox.shapes" not in sys.modules:
+        return
+    from orchestrator.sandbox.shapes import SHAPES
+
+    found = SHAPES.violations()
+    if not found:
+        return
+    report = "\n".join(f"  {v}" for v in found)
+    sys.stderr.write(f"\nsandbox responses that do not match botocore's output shapes:\n{report}\n")
+    if session.exitstatus == 0:
+        session.exitstatus = 1

@@ -329,12 +329,25 @@ def fault(
         float | None,
         typer.Option("--hook-delay", metavar="SECONDS", help="With --hook: simulated seconds before it reports (8)."),
     ] = None,
+    error_after_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--error-after-rate",
+            metavar="FRACTION",
+            help="Process this fraction of calls, then answer HTTP 500 anyway (a write is committed).",
+        ),
+    ] = None,
+    action: Annotated[
+        list[str] | None,
+        typer.Option("--action", metavar="ACTION", help="Limit --error-after-rate to this action (repeatable)."),
+    ] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Remove every fault (hook rules too).")] = False,
 ) -> None:
     """Inject faults into the running sandbox; with no option, show the current ones.
 
-    --fail-at and --unhealthy apply to the next deployment; --throttle, --latency-ms and --error-rate
-    to every call until --clear; --hook rules to every deployment's hooks until --clear.
+    --fail-at and --unhealthy apply to the next deployment; --throttle, --latency-ms, --error-rate and
+    --error-after-rate to every call (or every --action call) until --clear; --hook rules to every
+    deployment's hooks until --clear.
     """
     from orchestrator.errors import InputError
 
@@ -352,6 +365,11 @@ def fault(
         settings["throttle"] = _fraction("--throttle", throttle)
     if error_rate is not None:
         settings["error_rate"] = _fraction("--error-rate", error_rate)
+    if error_after_rate is not None:
+        settings["error_after_rate"] = _fraction("--error-after-rate", error_after_rate)
+        settings["error_after_actions"] = list(action or [])
+    elif action:
+        raise InputError("--action goes with --error-after-rate FRACTION")
     if latency_ms is not None:
         if latency_ms < 0:
             raise InputError(f"--latency-ms {latency_ms}: must be 0 or more")

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.sandbox.engine_ecs import utcnow
-
 MONITORED_STATUSES = ("InProgress", "Ready")
 ACTIVATED = (
     "One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, "
@@ -71,17 +69,8 @@ def poll(run: Any) -> bool:
 
 
 def stop(run: Any, message: str) -> None:
-    """End the run Stopped with ALARM_ACTIVE; roll back when DEPLOYMENT_STOP_ON_ALARM is configured."""
-    d = run.deployment
+    """End the run Stopped with ALARM_ACTIVE; roll back when DEPLOYMENT_STOP_ON_ALARM is configured
+    (and only when a replacement exists: Run.roll_back decides, as for failures and manual stops)."""
     run.gen.close()  # ends a pending hook execution too
-    if run.current is not None:  # the event that was running fails, the ones after it are skipped
-        event = run._event(run.current)
-        event.update(status="Failed", endTime=utcnow())
-    run.skip_pending()
-    d.status = "Stopped"
-    d.complete_time = utcnow()
-    d.error_information = {"code": "ALARM_ACTIVE", "message": message}
-    run.set_target_status("Failed")
-    run.done = True
-    if run.engine.rollback_enabled(d, "DEPLOYMENT_STOP_ON_ALARM"):
-        run.engine.start_rollback(run, f"Deployment {d.deployment_id} was stopped by CloudWatch alarms")
+    rollback = run.engine.rollback_enabled(run.deployment, "DEPLOYMENT_STOP_ON_ALARM")
+    run.stop(rollback, code="ALARM_ACTIVE", message=message)

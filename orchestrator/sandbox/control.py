@@ -61,6 +61,8 @@ class SandboxControl:
         throttle: float | None = None,
         latency_ms: int | None = None,
         error_rate: float | None = None,
+        error_after_rate: float | None = None,
+        error_after_actions: list[str] | None = None,
     ) -> dict[str, Any]:
         """Set the given faults (others keep their value); returns all current faults."""
         changes = {
@@ -72,6 +74,8 @@ class SandboxControl:
                 "throttle": throttle,
                 "latency_ms": latency_ms,
                 "error_rate": error_rate,
+                "error_after_rate": error_after_rate,
+                "error_after_actions": error_after_actions,
             }.items()
             if value is not None
         }

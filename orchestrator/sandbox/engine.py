@@ -15,7 +15,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,22 @@ class Durations:
     TEST_TRAFFIC = 5.0  # test listener re-pointed
     TRAFFIC_SHIFT = 5.0  # each production listener change
     READY_WAIT_MAX = 2880 * 60.0  # STOP_DEPLOYMENT without a wait time: AWS's two-day maximum
+    # StopDeployment answers Pending and the stop completes later; AWS documents no time ("tens of
+    # seconds" observed), so 30 simulated seconds.
+    STOP = 30.0
+    # A replaced task set stays DRAINING (scale 0) until its targets have drained (the target group's
+    # deregistration delay, 300 s by default; not documented for task sets): 30 simulated seconds here.
+    DRAIN = 30.0
+
+
+def lifecycle_of(group: Any) -> tuple[str, ...]:
+    """The group's lifecycle events: without a test listener AWS lists six (no AllowTestTraffic and
+    AfterAllowTestTraffic; observed, not spelled out in the user guide: see docs/sandbox-control.md)."""
+    pairs = (group.load_balancer_info or {}).get("targetGroupPairInfoList") or []
+    test = ((pairs[0].get("testTrafficRoute") or {}).get("listenerArns") if pairs else None) or []
+    if test:
+        return LIFECYCLE
+    return tuple(n for n in LIFECYCLE if n not in ("AllowTestTraffic", "AfterAllowTestTraffic"))
 
 
 def default_time_scale() -> float:
@@ -99,7 +115,9 @@ class Run:
         self.deployment = deployment
         self.faults = faults
         self.rollback_of = rollback_of
-        self.events: list[dict[str, Any]] = [{"lifecycleEventName": n, "status": "Pending"} for n in LIFECYCLE]
+        self.events: list[dict[str, Any]] = [
+            {"lifecycleEventName": n, "status": "Pending"} for n in lifecycle_of(deployment.deployment_group)
+        ]
         self.target_status = "Pending"
         self.last_updated = utcnow()
         self.resolved: Resolved | None = None
@@ -112,6 +130,7 @@ class Run:
         self.continued = False
         self.due = 0.0
         self.stop_request: tuple[bool | None] | None = None
+        self.stop_due: float | None = None  # when an accepted StopDeployment completes (monotonic)
         self.done = False
         self.gen: Generator[float | Hold, None, None] = self.rollback_steps() if rollback_of else self.steps()
 
@@ -137,13 +156,6 @@ class Run:
         event = self._event(name)
         event.update(status=status, endTime=utcnow())
         event.setdefault("startTime", event["endTime"])
-        if status == "Succeeded":
-            event["diagnostics"] = {
-                "errorCode": "Success",
-                "scriptName": "",
-                "message": "Succeeded",
-                "logTail": "",
-            }
         self.current = None
         self.touch()
 
@@ -152,8 +164,11 @@ class Run:
 
     def set_target_status(self, status: str) -> None:
         self.target_status = status
-        overview = dict.fromkeys(("Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Ready"), 0)
-        overview[status if status in overview else "Pending"] = 1
+        # deploymentOverview stays null until the deployment ends (as AWS reports ECS deployments).
+        overview = None
+        if status in ("Succeeded", "Failed", "Skipped"):
+            overview = dict.fromkeys(("Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Ready"), 0)
+            overview[status] = 1
         self.deployment.deployment_overview = overview
         self.touch()
 
@@ -310,10 +325,20 @@ class Run:
         info = self.task_set_info(task_set, label)
         info.update(runningCount=0, pendingCount=0, desiredCount=0, status="DRAINING", trafficWeight=0.0)
         self.gone[label] = info
+        # ECS keeps a replaced task set DRAINING at scale 0 while its targets drain, then deletes it.
+        task_set.status = "DRAINING"
+        task_set.scale = {"value": 0.0, "unit": "PERCENT"}
+        set_task_set_counts(task_set, 0, 0, stable=False)
         ecs, _ = backends(self.account_id, self.region)
-        with contextlib.suppress(Exception):
-            ecs.delete_task_set(r.cluster, r.service, task_set.task_set_arn)
-        service_event(self._ecs_service(), f"(service {r.service}) deleted task set {short_id(task_set)}.")
+        service = self._ecs_service()
+        cluster, name, arn = r.cluster, r.service, task_set.task_set_arn
+
+        def delete() -> None:
+            if any(ts.task_set_arn == arn and ts.status == "DRAINING" for ts in service.task_sets):
+                ecs.delete_task_set(cluster, name, arn)
+                service_event(service, f"(service {name}) deleted task set {short_id(task_set)}.")
+
+        self.engine.later(Durations.DRAIN, delete)
 
     def make_primary(self, task_set: Any) -> None:
         r = self.resolved
@@ -470,13 +495,14 @@ class Run:
 
         yield from self.hook("AfterInstall")
 
-        self.begin("AllowTestTraffic")
-        yield from self.check_fault("AllowTestTraffic")
-        self._point_listener(r.test_listener, [(r.green_tg_arn, 100), (r.blue_tg_arn, 0)])
-        yield Durations.TEST_TRAFFIC
-        self.end("AllowTestTraffic")
+        if r.test_listener:
+            self.begin("AllowTestTraffic")
+            yield from self.check_fault("AllowTestTraffic")
+            self._point_listener(r.test_listener, [(r.green_tg_arn, 100), (r.blue_tg_arn, 0)])
+            yield Durations.TEST_TRAFFIC
+            self.end("AllowTestTraffic")
 
-        yield from self.hook("AfterAllowTestTraffic")
+            yield from self.hook("AfterAllowTestTraffic")
 
         ready = (group.blue_green_deployment_configuration or {}).get("deploymentReadyOption") or {}
         if ready.get("actionOnTimeout") == "STOP_DEPLOYMENT":
@@ -485,11 +511,15 @@ class Run:
             minutes = float(ready.get("waitTimeInMinutes") or 0)
             yield Hold("READY_WAIT", minutes * 60 if minutes > 0 else Durations.READY_WAIT_MAX)
             if not self.continued:
-                raise DeploymentError(
-                    "TIMEOUT",
-                    "The deployment timed out while waiting for traffic to be rerouted: nobody continued it within "
-                    f"{minutes:g} minutes.",
+                # User guide, ECS deployment group, "Choose when to reroute traffic": without a continue
+                # within the wait, "the deployment status is changed to Stopped" (no rollback documented).
+                self.stop(
+                    False,
+                    code="TIMEOUT",
+                    message="The deployment was stopped because traffic was not rerouted within the specified "
+                    f"wait time of {minutes:g} minutes.",
                 )
+                return
             d.status = "InProgress"
             self.set_target_status("InProgress")
 
@@ -528,12 +558,13 @@ class Run:
         self.resolved = r = original.resolved
         self.blue_ts, self.green_ts = original.blue_ts, original.green_ts
         self.green_weight = original.green_weight
+        names = [e["lifecycleEventName"] for e in self.events]
         if r is None or self.blue_ts is None:
-            for name in LIFECYCLE:
+            for name in names:
                 self.end(name, "Skipped")
             self.succeed()
             return
-        for name in LIFECYCLE:
+        for name in names:
             self.begin(name)
             if name == "Install":
                 set_task_set_counts(
@@ -582,7 +613,7 @@ class Run:
         self.set_target_status("Failed")
         self.done = True
         if self.rollback_of is None and self.engine.rollback_enabled(d, "DEPLOYMENT_FAILURE"):
-            self.engine.start_rollback(self, f"Deployment {d.deployment_id} failed")
+            self.roll_back(f"Deployment {d.deployment_id} failed")
 
     def skip_pending(self) -> None:
         for event in self.events:
@@ -592,13 +623,23 @@ class Run:
                 event["endTime"] = utcnow()
         self.current = None
 
-    def stop(self, auto_rollback: bool | None) -> None:
+    def stop(
+        self,
+        auto_rollback: bool | None,
+        code: str = "MANUAL_STOP",
+        message: str = "The deployment was stopped by the user.",
+    ) -> None:
         d = self.deployment
+        # The lifecycle event running when the stop completes ends Failed, the rest Skipped.
+        if self.current is not None:
+            self._event(self.current).update(status="Failed", endTime=utcnow())
+            self.current = None
         self.skip_pending()
         d.status = "Stopped"
         d.complete_time = utcnow()
-        d.error_information = {"code": "MANUAL_STOP", "message": "The deployment was stopped by the user."}
-        d.deployment_status_messages = ["Deployment stopped by user."]
+        d.error_information = {"code": code, "message": message}
+        if code == "MANUAL_STOP":
+            d.deployment_status_messages = ["Deployment stopped by user."]
         self.set_target_status("Failed")
         self.done = True
         rollback = (
@@ -607,7 +648,17 @@ class Run:
             else self.engine.rollback_enabled(d, "DEPLOYMENT_STOP_ON_REQUEST")
         )
         if rollback and self.rollback_of is None:
-            self.engine.start_rollback(self, f"Deployment {d.deployment_id} was stopped")
+            self.roll_back(f"Deployment {d.deployment_id} was stopped")
+
+    def roll_back(self, reason: str) -> None:
+        """Start the rollback deployment, unless the deployment ended before it changed the service
+        (stopped while Created, failed or stopped in BeforeInstall): there is nothing to roll back."""
+        if self.green_ts is None:
+            self.deployment.rollback_info = {
+                "rollbackMessage": f"{reason} before the replacement task set was created; no rollback was needed."
+            }
+            return
+        self.engine.start_rollback(self, reason)
 
 
 class Engine:
@@ -616,6 +667,7 @@ class Engine:
     def __init__(self, time_scale: float | None = None) -> None:
         self.time_scale = time_scale if time_scale is not None else default_time_scale()
         self.runs: dict[str, Run] = {}
+        self.timers: list[tuple[float, Callable[[], None]]] = []  # (monotonic due time, action)
         self.pending_faults: DeploymentFaults | None = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -644,11 +696,12 @@ class Engine:
     def reset(self) -> None:
         with LOCK:
             self.runs.clear()
+            self.timers.clear()
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
             with LOCK:
-                active = [run for run in self.runs.values() if not run.done]
+                active = [run for run in self.runs.values() if not run.done] or self.timers
                 if active:
                     try:
                         self.tick(time.monotonic())
@@ -661,11 +714,29 @@ class Engine:
                 self._wake.wait(1.0)
             self._wake.clear()
 
+    def later(self, simulated_s: float, action: Callable[[], None]) -> None:
+        """Run `action` (under LOCK, on the ticker) once `simulated_s` simulated seconds have passed."""
+        self.timers.append((time.monotonic() + simulated_s * self.time_scale, action))
+        self._wake.set()
+
     def tick(self, now: float) -> None:
+        due = [t for t in self.timers if t[0] <= now]
+        if due:
+            self.timers = [t for t in self.timers if t[0] > now]
+            for _, action in due:
+                try:
+                    action()
+                except Exception:
+                    traceback.print_exc()
         for run in list(self.runs.values()):
             if run.done:
                 continue
             if run.stop_request is not None:
+                # StopDeployment answered Pending; the deployment stands still until the stop completes.
+                if run.stop_due is None:
+                    run.stop_due = now + Durations.STOP * self.time_scale
+                if now < run.stop_due:
+                    continue
                 (auto,) = run.stop_request
                 run.stop_request = None
                 run.gen.close()

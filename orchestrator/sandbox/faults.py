@@ -2,7 +2,9 @@
 
 Two kinds of fault:
 - per deployment (`fail_at`, `message`, `unhealthy`): armed now, consumed by the NEXT create_deployment;
-- per call (`throttle`, `latency_ms`, `error_rate`): apply to every AWS call until cleared.
+- per call (`throttle`, `latency_ms`, `error_rate`): apply to every AWS call until cleared;
+  `error_after_rate` (optionally only for `error_after_actions`) lets the call be processed, then
+  answers HTTP 500 anyway, as when AWS commits a write and the answer is lost.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from orchestrator.lifecycle import LIFECYCLE_EVENTS
@@ -35,6 +37,8 @@ class Faults:
     throttle: float = 0.0
     latency_ms: int = 0
     error_rate: float = 0.0
+    error_after_rate: float = 0.0
+    error_after_actions: list[str] = field(default_factory=list)  # empty: every action
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,7 +81,15 @@ class FaultState:
                 clean[key] = None if value is None else str(value)
             elif key == "unhealthy":
                 clean[key] = bool(value)
-            elif key in ("throttle", "error_rate"):
+            elif key == "error_after_actions":
+                if value is None:
+                    value = []
+                if isinstance(value, str):
+                    value = [value]
+                if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
+                    raise FaultError("error_after_actions must be a list of action names, e.g. CreateDeployment")
+                clean[key] = list(value)
+            elif key in ("throttle", "error_rate", "error_after_rate"):
                 clean[key] = 0.0 if value is None else _fraction(key, value)
             elif key == "latency_ms":
                 try:
@@ -115,6 +127,14 @@ class FaultState:
             elif f.error_rate and self._rng.random() < f.error_rate:
                 outcome = "error"
             return f.latency_ms, outcome
+
+    def error_after(self, action: str) -> bool:
+        """Whether this processed call's answer is replaced by HTTP 500."""
+        with self._lock:
+            f = self._faults
+            if not f.error_after_rate or (f.error_after_actions and action not in f.error_after_actions):
+                return False
+            return self._rng.random() < f.error_after_rate
 
 
 class RequestCounter:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 from orchestrator.sandbox.engine import ENGINE, LOCK
 from orchestrator.sandbox.faults import FAULTS, REQUESTS, FaultError
 from orchestrator.sandbox.hooks import HookRuleError
+from orchestrator.sandbox.shapes import SHAPES
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -123,8 +124,24 @@ class SandboxMiddleware:
             headers.append(("Content-Length", str(len(payload))))
             start_response(f"{status} {_REASONS.get(status, '')}", headers)
             return [payload]
+        captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            captured.append((status, headers))
+            return lambda data: None
+
         with LOCK:
-            return list(self.app(environ, start_response))
+            out = list(self.app(environ, capture))
+        status, headers = captured[-1]
+        SHAPES.check(service, action, protocol, status, b"".join(out))
+        if status.startswith("2") and FAULTS.error_after(action):
+            # Processed (a write is committed), yet the caller sees HTTP 500.
+            code, fault_headers, payload = _fault_response(service, protocol, "error")
+            fault_headers.append(("Content-Length", str(len(payload))))
+            start_response(f"{code} {_REASONS.get(code, '')}", fault_headers)
+            return [payload]
+        start_response(status, headers)
+        return out
 
     @staticmethod
     def _read_body(environ: dict[str, Any]) -> bytes:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
+import math
 import secrets
 import string
 from typing import Any
@@ -24,7 +26,7 @@ from moto.ecs.models import EC2ContainerServiceBackend, Service, TaskSet
 
 from orchestrator.sandbox.deployment_configs import BUILTIN, ECS_DEFAULT, DeploymentConfig
 from orchestrator.sandbox.engine import ACTIVE_STATUSES, ENGINE, LOCK
-from orchestrator.sandbox.engine_ecs import set_task_set_counts
+from orchestrator.sandbox.engine_ecs import set_task_set_counts, utcnow
 from orchestrator.sandbox.faults import FAULTS
 from orchestrator.sandbox.hooks_api import put_lifecycle_event_hook_execution_status  # noqa: F401 (ADDED_ACTIONS)
 
@@ -203,7 +205,7 @@ MODEL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     ),
     "FakeListener": ("arn", "default_actions"),
     "EC2ContainerServiceBackend": ("tasks", "services"),
-    "CodeDeployBackend": ("deployment_groups", "tagger"),
+    "CodeDeployBackend": ("deployment_groups", "tagger", "applications", "deployments"),
     "FakeAction": ("data",),
 }
 # CodeDeploy actions we add; moto must not have its own (ours would silently shadow it).
@@ -219,6 +221,7 @@ ADDED_ACTIONS = (
     "continue_deployment",
     "update_deployment_group",
     "put_lifecycle_event_hook_execution_status",  # hooks_api.py
+    "get_application_revision",
 )
 
 
@@ -288,6 +291,30 @@ class InvalidComputePlatformException(_CodeDeployError):
     pass
 
 
+class DeploymentNotStartedException(_CodeDeployError):
+    pass
+
+
+class ApplicationNameRequiredException(_CodeDeployError):
+    pass
+
+
+class ApplicationDoesNotExistException(_CodeDeployError):
+    pass
+
+
+class RevisionRequiredException(_CodeDeployError):
+    pass
+
+
+class RevisionDoesNotExistException(_CodeDeployError):
+    pass
+
+
+class InvalidRevisionException(_CodeDeployError):
+    pass
+
+
 # ---- helpers the engine calls ------------------------------------------------------------------------
 def _custom_configs(backend: Any) -> dict[str, DeploymentConfig]:
     configs = getattr(backend, "_sandbox_deployment_configs", None)
@@ -326,11 +353,14 @@ def create_rollback_deployment(backend: Any, failed: DeploymentInfo) -> Deployme
         application_name=failed.application_name,
         deployment_group_name=failed.deployment_group_name,
         revision=revision,
-        deployment_config_name=str(failed.deployment_config_name),
+        # AWS reports ECSAllAtOnce for ECS rollbacks whatever the original's config (observed; the user
+        # guide's "Redeploy and roll back a deployment" does not say).
+        deployment_config_name=ECS_DEFAULT,
         description=f"Rollback of deployment {failed.deployment_id}",
     )
     rollback = _rekey(backend, old_id)
     rollback.creator = "codeDeployRollback"
+    note_revision_used(backend, failed.application_name, revision)
     return rollback
 
 
@@ -348,6 +378,60 @@ def _last_successful(backend: Any, group: Any, before: DeploymentInfo | None = N
         if d.status == "Succeeded" and (before is None or d.create_time < before.create_time)
     ]
     return max(done, key=lambda d: d.create_time) if done else None
+
+
+# ---- application revisions ---------------------------------------------------------------------------
+# CreateDeployment registers its revision with the application (RegisterApplicationRevision's API reference:
+# "Registers with CodeDeploy a revision for the specified application"; a deployment of an unregistered
+# revision registers it). Kept per backend: (application, revision key) -> record.
+def without_content(revision: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A revision as GetDeployment reports it: appSpecContent.content null (API reference, RevisionLocation)."""
+    if not revision:
+        return revision
+    out = copy.deepcopy(revision)
+    if isinstance(out.get("appSpecContent"), dict):
+        out["appSpecContent"]["content"] = None
+    return out
+
+
+def revision_key(revision: dict[str, Any] | None) -> str | None:
+    """What identifies a revision: the sha256 of an AppSpecContent/String, else its location."""
+    if not isinstance(revision, dict):
+        return None
+    kind = revision.get("revisionType")
+    if kind in ("AppSpecContent", "String"):
+        body = revision.get("appSpecContent" if kind == "AppSpecContent" else "string") or {}
+        sha = body.get("sha256")
+        if not sha and body.get("content") is not None:
+            sha = hashlib.sha256(str(body["content"]).encode()).hexdigest()
+        return f"{kind}:{sha}" if sha else None
+    if kind == "S3":
+        s3 = revision.get("s3Location") or {}
+        return "S3:" + "/".join(str(s3.get(k) or "") for k in ("bucket", "key", "bundleType", "version", "eTag"))
+    if kind == "GitHub":
+        gh = revision.get("gitHubLocation") or {}
+        return f"GitHub:{gh.get('repository')}@{gh.get('commitId')}"
+    return None
+
+
+def _revisions(backend: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    store = getattr(backend, "_sandbox_revisions", None)
+    if store is None:
+        store = {}
+        backend._sandbox_revisions = store
+    return store
+
+
+def note_revision_used(backend: Any, application_name: str, revision: dict[str, Any] | None) -> None:
+    key = revision_key(revision)
+    if key is None or revision is None:
+        return
+    now = utcnow()
+    record = _revisions(backend).setdefault(
+        (application_name, key),
+        {"revision": copy.deepcopy(revision), "registerTime": now, "firstUsedTime": now, "description": None},
+    )
+    record["lastUsedTime"] = now
 
 
 # ---- CodeDeploy backend --------------------------------------------------------------------------------
@@ -378,6 +462,7 @@ def create_deployment(self: CodeDeployBackend, *args: Any, **kwargs: Any) -> str
         deployment = _rekey(self, _original_create_deployment(self, *args, **kwargs))
         deployment.deployment_config_name = config_name
         deployment.previous_revision = previous.revision if previous is not None else None  # type: ignore[attr-defined]
+        note_revision_used(self, app_name, deployment.revision)
         ENGINE.begin(self, deployment, FAULTS.take_deployment_faults())
         return deployment.deployment_id
 
@@ -412,7 +497,10 @@ def _deployment_info(deployment: DeploymentInfo) -> dict[str, Any]:
     info["errorInformation"] = getattr(deployment, "error_information", None)
     info["rollbackInfo"] = getattr(deployment, "rollback_info", None)
     info["deploymentConfigName"] = str(deployment.deployment_config_name)
-    info["previousRevision"] = getattr(deployment, "previous_revision", None)
+    # AWS: GetDeployment's revision.appSpecContent.content "is always null"; GetApplicationRevision
+    # (with the sha256) returns it. The engine keeps the content for itself.
+    info["revision"] = without_content(deployment.revision)
+    info["previousRevision"] = without_content(getattr(deployment, "previous_revision", None))
     info["completeTime"] = deployment.complete_time
     info["startTime"] = deployment.start_time
     info["deploymentStyle"] = group.deployment_style or None
@@ -534,8 +622,16 @@ def delete_deployment_config(self: CodeDeployResponse) -> EmptyResult:
     return EmptyResult()
 
 
+def _started_or_raise(deployment: DeploymentInfo) -> None:
+    # botocore model: Get/BatchGet/ListDeploymentTargets raise DeploymentNotStartedException
+    # ("The specified deployment has not started") while the deployment is Created or Queued.
+    if deployment.status in ("Created", "Queued"):
+        raise DeploymentNotStartedException(f"The deployment {deployment.deployment_id} has not started.")
+
+
 def list_deployment_targets(self: CodeDeployResponse) -> ActionResult:
     deployment = _get_deployment_or_raise(self.codedeploy_backend, self._get_param("deploymentId"))
+    _started_or_raise(deployment)
     target = ENGINE.target_of(deployment.deployment_id)
     ids = [target["ecsTarget"]["targetId"]] if target else []
     wanted = {}
@@ -548,6 +644,7 @@ def list_deployment_targets(self: CodeDeployResponse) -> ActionResult:
 
 def _targets(self: CodeDeployResponse, deployment_id: str | None, target_ids: list[str]) -> list[dict[str, Any]]:
     deployment = _get_deployment_or_raise(self.codedeploy_backend, deployment_id)
+    _started_or_raise(deployment)
     target = ENGINE.target_of(deployment.deployment_id)
     out = []
     for target_id in target_ids:
@@ -594,6 +691,50 @@ def continue_deployment(self: CodeDeployResponse) -> EmptyResult:
             )
         ENGINE.request_continue(deployment.deployment_id)
     return EmptyResult()
+
+
+def get_application_revision(self: CodeDeployResponse) -> ActionResult:
+    """GetApplicationRevision (API reference): the revision with its content, and revisionInfo."""
+    backend = self.codedeploy_backend
+    app_name = self._get_param("applicationName")
+    revision = self._get_param("revision")
+    if not app_name:
+        raise ApplicationNameRequiredException("The name of the application is required.")
+    if app_name not in backend.applications:
+        raise ApplicationDoesNotExistException(f"No application found for name: {app_name}")
+    if not revision:
+        raise RevisionRequiredException("The revision is required.")
+    key = revision_key(revision)
+    if key is None:
+        raise InvalidRevisionException("The revision is missing or its type is not valid.")
+    with LOCK:
+        record = _revisions(backend).get((app_name, key))
+        if record is None:
+            raise RevisionDoesNotExistException(f"No application revision found for name: {app_name}")
+        groups = sorted(
+            name
+            for name, group in (backend.deployment_groups.get(app_name) or {}).items()
+            if revision_key(_target_revision(backend, group)) == key
+        )
+        info = {
+            "description": record["description"],
+            "deploymentGroups": groups,
+            "firstUsedTime": record["firstUsedTime"],
+            "lastUsedTime": record["lastUsedTime"],
+            "registerTime": record["registerTime"],
+        }
+        return ActionResult(
+            {"applicationName": app_name, "revision": copy.deepcopy(record["revision"]), "revisionInfo": info}
+        )
+
+
+def _target_revision(backend: Any, group: Any) -> dict[str, Any] | None:
+    """The group's current target revision, as GetDeploymentGroup's targetRevision reports it."""
+    mine = _group_deployments(backend, group)
+    if not mine:
+        return None
+    ok = _last_successful(backend, group)
+    return (ok or max(mine, key=lambda d: d.create_time)).revision
 
 
 # UpdateDeploymentGroup's request keys -> moto's DeploymentGroup attributes (ec2DeploymentOptions: not kept).
@@ -715,7 +856,17 @@ def update_service(self: EC2ContainerServiceBackend, service_properties: dict[st
                 f"{_CODE_DEPLOY_REFUSED[asked[0]]} on services with a CODE_DEPLOY deployment controller. "
                 "Use AWS CodeDeploy to trigger a new deployment."
             )
-    return _original_update_service(self, service_properties)
+    service = _original_update_service(self, service_properties)
+    if service_properties.get("desired_count") is not None:
+        # A task set's computedDesiredCount is the service's desiredCount times its scale (ECS API
+        # reference, TaskSet.computedDesiredCount); the sandbox's tasks start at once.
+        with LOCK:
+            for task_set in service.task_sets:
+                scale = float((task_set.scale or {}).get("value", 100.0)) if task_set.status != "DRAINING" else 0.0
+                count = math.ceil(service.desired_count * scale / 100.0)
+                set_task_set_counts(task_set, count, count, stable=True)
+            service.running_count, service.pending_count = service.desired_count, 0
+    return service
 
 
 _original_validate_network = Service._validate_network

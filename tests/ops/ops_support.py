@@ -69,7 +69,10 @@ def wait_status(sandbox: Any, dep: str, *statuses: str, timeout: float = 60.0) -
 
 def lifecycle(sandbox: Any, dep: str) -> dict[str, str]:
     cd = sandbox.client("codedeploy")
-    ids = cd.list_deployment_targets(deploymentId=dep).get("targetIds") or []
+    try:
+        ids = cd.list_deployment_targets(deploymentId=dep).get("targetIds") or []
+    except cd.exceptions.DeploymentNotStartedException:  # as on AWS while the deployment is Created
+        return {}
     if not ids:
         return {}
     target = cd.get_deployment_target(deploymentId=dep, targetId=ids[0])["deploymentTarget"]["ecsTarget"]
@@ -111,11 +114,14 @@ def write_outputs(sandbox: Any, path: Path, **changes: Any) -> Path:
     return path
 
 
-def hold_deployments(sandbox: Any, *, wait_for_approval: bool = False, termination_minutes: int | None = None) -> Path:
+def hold_deployments(
+    sandbox: Any, *, wait_for_approval: bool = False, termination_minutes: int | None = None, approval_minutes: int = 60
+) -> Path:
     """Change the provisioned deployment group so that its next deployment stays in progress; returns
     the outputs file (unchanged: same group, same service).
 
-    wait_for_approval: the ready option STOP_DEPLOYMENT (held in Ready until approved);
+    wait_for_approval: the ready option STOP_DEPLOYMENT (held in Ready until approved, at most
+    approval_minutes);
     termination_minutes: how long the deployment stays InProgress after traffic moved (scaled).
     Both give tests a "during a deployment" that does not race the fast sandbox. On AWS an ECS service
     belongs to one deployment group, so the group is updated in place rather than a second one made."""
@@ -126,7 +132,10 @@ def hold_deployments(sandbox: Any, *, wait_for_approval: bool = False, terminati
     # The whole blue/green configuration goes at once (parts left out would read as AWS's defaults).
     blue_green = dict(group["blueGreenDeploymentConfiguration"])
     if wait_for_approval:
-        blue_green["deploymentReadyOption"] = {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60}
+        blue_green["deploymentReadyOption"] = {
+            "actionOnTimeout": "STOP_DEPLOYMENT",
+            "waitTimeInMinutes": approval_minutes,
+        }
     if termination_minutes is not None:
         blue_green["terminateBlueInstancesOnDeploymentSuccess"] = {
             "action": "TERMINATE",

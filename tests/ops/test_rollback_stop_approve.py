@@ -6,7 +6,9 @@ import pytest
 from ops_support import (
     approval_group,
     deployment,
+    hold_deployments,
     lifecycle,
+    of_kind,
     ops,
     primary_task_definition,
     release,
@@ -58,6 +60,8 @@ def test_rollback_after_a_deployment_redeploys_the_previous_task_definition_thro
     good, newer = summary(first.stdout)["task_definition_arn"], summary(second.stdout)["task_definition_arn"]
     assert primary_task_definition(sandbox) == newer
     serving_before = serving_group(sandbox)
+    # GetDeployment carries no AppSpec text (as on AWS): rollback reads it through GetApplicationRevision.
+    assert "content" not in deployment(sandbox, summary(first.stdout)["deployment_id"])["revision"]["appSpecContent"]
 
     res = ops(sandbox, "rollback")
     assert res.returncode == 0, res.stderr
@@ -70,6 +74,7 @@ def test_rollback_after_a_deployment_redeploys_the_previous_task_definition_thro
     assert f"image={image(sandbox, 'one')}" in info["description"]
     # Through CodeDeploy, never the service API.
     counts = sandbox.counts()
+    assert counts["codedeploy"]["GetApplicationRevision"] >= 1
     assert counts["codedeploy"]["CreateDeployment"] == 3
     assert "UpdateService" not in counts.get("ecs", {})
     assert counts["ecs"]["RegisterTaskDefinition"] == 2  # the rollback registers nothing
@@ -99,6 +104,9 @@ def test_stop_without_rollback_leaves_traffic_where_it_is(sandbox) -> None:
 
 def test_stop_with_rollback_follows_the_rollback(sandbox) -> None:
     blue = sandbox.service_outputs()["blue_target_group_name"]
+    # Slower time: the asynchronous stop (StopDeployment answers Pending; the deployment is Stopped some
+    # 30 simulated seconds later, as on AWS) lasts about three wall seconds.
+    sandbox.control.time_scale(0.1)
     where = ("--outputs-file", str(slow_termination_group(sandbox)), "--output", "json")
     started = sandbox.cli("release", *where, "--image", image(sandbox, "halt"), "--no-wait")
     assert started.returncode == 0, started.stderr
@@ -108,6 +116,10 @@ def test_stop_with_rollback_follows_the_rollback(sandbox) -> None:
     assert res.returncode == 0, res.stderr
     s = summary(res.stdout)
     assert s["status"] == "RolledBack" and deployment(sandbox, dep)["status"] == "Stopped"
+    # The CLI followed the pending stop: it saw the deployment still in progress, then Stopped.
+    assert any(m["text"] == "CodeDeploy: Stopping Active deployment" for m in of_kind(res.stdout, "message"))
+    seen = [p["status"] for p in of_kind(res.stdout, "deployment_progress") if p["deployment_id"] == dep]
+    assert seen[0] == "InProgress" and seen[-1] == "Stopped"
     assert deployment(sandbox, s["rollback_deployment_id"])["status"] == "Succeeded"
     assert serving_group(sandbox) == blue
 
@@ -145,3 +157,17 @@ def test_approve_lets_a_waiting_deployment_shift_traffic(sandbox) -> None:
 
     again = sandbox.cli("approve", *where)
     assert again.returncode == 2 and "nothing waits for approval" in again.stderr
+
+
+def test_a_release_nobody_approves_in_time_ends_stopped_with_exit_1(sandbox) -> None:
+    # User guide, ECS deployment group, "Choose when to reroute traffic": when the wait runs out without
+    # a continue, "the deployment status is changed to Stopped"; production never moved.
+    blue = sandbox.service_outputs()["blue_target_group_name"]
+    where = ("--outputs-file", str(hold_deployments(sandbox, wait_for_approval=True, approval_minutes=1)))
+    res = sandbox.cli("release", *where, "--output", "json", "--image", image(sandbox, "unapproved"))
+    assert res.returncode == 1, res.stderr
+    s = summary(res.stdout)
+    assert s["status"] == "Stopped"
+    assert "TIMEOUT" in res.stderr
+    assert deployment(sandbox, s["deployment_id"])["status"] == "Stopped"
+    assert serving_group(sandbox) == blue

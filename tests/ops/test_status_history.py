@@ -105,9 +105,16 @@ def test_history_after_releases_and_an_auto_rollback(sandbox) -> None:
     failed = summary(bad.stdout)
     rollback_id = failed["rollback_deployment_id"]
     wait_status(sandbox, rollback_id, "Succeeded")
+    # As on AWS (API reference, RevisionLocation/AppSpecContent), GetDeployment carries no AppSpec text:
+    # history finds each task definition through GetApplicationRevision, once per sha256.
+    info = sandbox.client("codedeploy").get_deployment(deploymentId=first["deployment_id"])["deploymentInfo"]
+    assert "content" not in info["revision"]["appSpecContent"]
+    sandbox.control.reset_requests()
 
     res = ops(sandbox, "history")
     assert res.returncode == 0, res.stderr
+    # Three deployments, two revisions (the rollback redeploys the first release's AppSpec).
+    assert sandbox.counts()["codedeploy"]["GetApplicationRevision"] == 2
     entries = of_kind(res.stdout, "history_entry")
     assert [e["deployment_id"] for e in entries] == [rollback_id, failed["deployment_id"], first["deployment_id"]]
     rb, fail, good = entries

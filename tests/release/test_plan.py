@@ -58,7 +58,7 @@ class FakeAws:
         self.interrupt_on = interrupt_on
         self.calls: list[str] = []
 
-    def client(self, name: str) -> Any:
+    def client(self, name: str, retries: bool = True) -> Any:
         return self
 
     def _call(self, op: str) -> None:

@@ -275,7 +275,17 @@ def test_deployment_stopped_by_someone_else_exits_1_with_the_reason(sandbox) -> 
         if '"deployment_created"' in line:
             break
     dep = json.loads(lines[-1])["deployment_id"]
-    sandbox.client("codedeploy").stop_deployment(deploymentId=dep, autoRollbackEnabled=True)
+    # Stopped once the replacement exists (stopped while Created, AWS makes no rollback: nothing changed).
+    cd = sandbox.client("codedeploy")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if cd.get_deployment(deploymentId=dep)["deploymentInfo"]["status"] not in ("Created", "Queued"):
+            events_now = cd.get_deployment_target(deploymentId=dep, targetId="demo:web")["deploymentTarget"]
+            done = {e["lifecycleEventName"]: e["status"] for e in events_now["ecsTarget"]["lifecycleEvents"]}
+            if done.get("Install") == "Succeeded":
+                break
+        time.sleep(0.05)
+    cd.stop_deployment(deploymentId=dep, autoRollbackEnabled=True)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
     error = err.strip().splitlines()[-1]

@@ -127,6 +127,17 @@ class Stack:
     def ecs_service(self) -> dict[str, Any]:
         return dict(self.c("ecs").describe_services(cluster=self.cluster, services=[self.service])["services"][0])
 
+    def drained_service(self, timeout: float = 10.0) -> dict[str, Any]:
+        """The service once no replaced task set is DRAINING any more (ECS deletes them after draining)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            service = self.ecs_service()
+            if all(ts["status"] != "DRAINING" for ts in service["taskSets"]):
+                return service
+            if time.monotonic() > deadline:
+                raise AssertionError(f"task sets still draining: {service['taskSets']}")
+            time.sleep(0.05)
+
 
 def listener_weights(elbv2: Any, listener_arn: str) -> dict[str, int]:
     action = elbv2.describe_listeners(ListenerArns=[listener_arn])["Listeners"][0]["DefaultActions"][0]
@@ -164,6 +175,7 @@ def make_stack(
     auto_rollback: bool = False,
     config: str | None = None,
     desired: int = 2,
+    test_listener: bool = True,
 ) -> Stack:
     name = "s" + uuid.uuid4().hex[:8]
     ec2, elbv2, ecs, cd = (client(endpoint, s) for s in ("ec2", "elbv2", "ecs", "codedeploy"))
@@ -226,7 +238,7 @@ def make_stack(
                 {
                     "targetGroups": [{"name": f"{name}-blue"}, {"name": f"{name}-green"}],
                     "prodTrafficRoute": {"listenerArns": [listeners[0]]},
-                    "testTrafficRoute": {"listenerArns": [listeners[1]]},
+                    **({"testTrafficRoute": {"listenerArns": [listeners[1]]}} if test_listener else {}),
                 }
             ]
         },

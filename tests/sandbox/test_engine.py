@@ -58,6 +58,13 @@ def test_all_at_once_runs_the_lifecycle_in_order_and_swaps_task_sets(endpoint: s
     # Production now forwards to green; the green task set is the service's only (PRIMARY) one.
     assert stack.prod_weights() == {stack.blue_tg: 0, stack.green_tg: 100}
     after = stack.ecs_service()
+    # ECS keeps the replaced task set DRAINING at scale 0 a while, then deletes it (ECS API reference,
+    # TaskSet.status: "DRAINING: The tasks in the task set are being stopped, and their corresponding
+    # targets are being deregistered from their target group").
+    drained = [ts for ts in after["taskSets"] if ts["status"] == "DRAINING"]
+    assert [ts["id"] for ts in drained] == [blue_task_set]
+    assert drained[0]["scale"]["value"] == 0.0 and drained[0]["computedDesiredCount"] == 0
+    after = stack.drained_service()
     assert [ts["status"] for ts in after["taskSets"]] == ["PRIMARY"]
     green = after["taskSets"][0]
     assert green["id"] != blue_task_set
@@ -75,7 +82,7 @@ def test_second_deployment_goes_back_to_the_first_target_group(endpoint: str) ->
     assert info["status"] == "Succeeded"
     assert info["previousRevision"] == stack.deployment(first)["revision"]
     assert stack.prod_weights() == {stack.blue_tg: 100, stack.green_tg: 0}
-    (task_set,) = stack.ecs_service()["taskSets"]
+    (task_set,) = stack.drained_service()["taskSets"]
     assert task_set["loadBalancers"][0]["targetGroupArn"] == stack.blue_tg
     group = stack.c("codedeploy").get_deployment_group(applicationName=stack.app, deploymentGroupName=stack.group)
     info = group["deploymentGroupInfo"]
@@ -198,4 +205,4 @@ def test_appspec_naming_a_container_or_port_the_task_definition_lacks_fails_inst
     assert complaint in info["errorInformation"]["message"]
     events = {e["lifecycleEventName"]: e["status"] for e in stack.target(deployment_id)["lifecycleEvents"]}
     assert events["Install"] == "Failed"
-    assert [ts["status"] for ts in stack.ecs_service()["taskSets"]] == ["PRIMARY"]
+    assert [ts["status"] for ts in stack.drained_service()["taskSets"]] == ["PRIMARY"]

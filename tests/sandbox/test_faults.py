@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 from botocore.exceptions import ClientError
@@ -54,7 +55,7 @@ def test_failure_with_auto_rollback_rolls_back_in_a_new_deployment(endpoint: str
     assert rollback["rollbackInfo"]["rollbackTriggeringDeploymentId"] == deployment_id
     # Traffic was on green when AfterAllowTraffic failed; the rollback brought it back.
     assert stack.prod_weights() == {stack.blue_tg: 100, stack.green_tg: 0}
-    service = stack.ecs_service()
+    service = stack.drained_service()
     assert [ts["loadBalancers"][0]["targetGroupArn"] for ts in service["taskSets"]] == [stack.blue_tg]
     assert service["taskDefinition"] == stack.initial_task_definition
 
@@ -112,6 +113,20 @@ def test_error_rate_answers_http_500(endpoint: str, control: SandboxControl) -> 
     ecs.list_clusters()
 
 
+def test_error_after_processes_the_call_then_answers_http_500(endpoint: str, control: SandboxControl) -> None:
+    # AWS may commit a write and the caller still see a 5xx (the answer is lost): the call has happened.
+    ecs = client(endpoint, "ecs")
+    family = "fault-after-" + uuid.uuid4().hex[:6]
+    control.set_faults(error_after_rate=1.0, error_after_actions=["RegisterTaskDefinition"])
+    with pytest.raises(ClientError) as failed:
+        ecs.register_task_definition(family=family, containerDefinitions=[{"name": "c", "image": "i", "memory": 64}])
+    assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert failed.value.response["Error"]["Code"] == "InternalFailure"
+    ecs.list_clusters()  # other actions are untouched
+    assert ecs.list_task_definitions(familyPrefix=family)["taskDefinitionArns"]  # yet it was registered
+    assert control.faults()["error_after_actions"] == ["RegisterTaskDefinition"]
+
+
 def test_latency_delays_every_call(endpoint: str, control: SandboxControl) -> None:
     ecs = client(endpoint, "ecs")
     control.set_faults(latency_ms=300)
@@ -123,7 +138,14 @@ def test_latency_delays_every_call(endpoint: str, control: SandboxControl) -> No
 
 @pytest.mark.parametrize(
     "settings",
-    [{"fail_at": "Deploy"}, {"throttle": 1.5}, {"error_rate": -0.1}, {"latency_ms": -5}],
+    [
+        {"fail_at": "Deploy"},
+        {"throttle": 1.5},
+        {"error_rate": -0.1},
+        {"latency_ms": -5},
+        {"error_after_rate": 2},
+        {"error_after_actions": [""]},
+    ],
 )
 def test_bad_fault_settings_are_refused(control: SandboxControl, settings: dict[str, object]) -> None:
     with pytest.raises(ControlError):

@@ -191,6 +191,21 @@ def test_fault_sets_shows_and_clears(sandbox) -> None:
     faults = sandbox.control.faults()
     assert (faults["throttle"], faults["latency_ms"], faults["fail_at"]) == (0.25, 5, "AfterAllowTraffic")
 
+    after = sandbox.cli(
+        "sandbox",
+        "fault",
+        "--error-after-rate",
+        "0.5",
+        "--action",
+        "CreateDeployment",
+        "--action",
+        "RegisterTaskDefinition",
+    )
+    assert after.returncode == 0, after.stderr
+    faults = sandbox.control.faults()
+    assert faults["error_after_rate"] == 0.5
+    assert faults["error_after_actions"] == ["CreateDeployment", "RegisterTaskDefinition"]
+
     shown = sandbox.cli("sandbox", "fault")
     assert shown.returncode == 0
     assert "fail_at: AfterAllowTraffic" in shown.stdout
@@ -200,6 +215,7 @@ def test_fault_sets_shows_and_clears(sandbox) -> None:
     assert cleared.returncode == 0 and "faults cleared" in cleared.stdout
     faults = sandbox.control.faults()
     assert not faults["fail_at"] and not faults["throttle"] and not faults["latency_ms"]
+    assert not faults["error_after_rate"] and not faults["error_after_actions"]
     assert "no faults set" in sandbox.cli("sandbox", "fault").stdout
 
 
@@ -216,6 +232,8 @@ BAD_FAULTS = [
     (["--hook", "AfterInstall", "--hook-result", "fail", "--hook-delay", "-1"], "--hook-delay -1: must be 0 or more"),
     (["--hook-result", "fail"], "--hook-result and --hook-delay go with --hook EVENT_OR_FUNCTION"),
     (["--clear", "--hook", "x", "--hook-result", "fail"], "--clear cannot be combined"),
+    (["--error-after-rate", "2"], "--error-after-rate 2: must be a fraction between 0 and 1"),
+    (["--action", "CreateDeployment"], "--action goes with --error-after-rate FRACTION"),
 ]
 
 

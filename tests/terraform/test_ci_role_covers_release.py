@@ -38,6 +38,11 @@ def test_ci_role_grants_every_action_of_release_history_status_and_rollback(sand
         r = sandbox.cli(*args, "--sandbox", "--output", "json", timeout=180)
         assert r.returncode == 0, f"{args}: {r.stderr}{r.stdout[-2000:]}"
         assert _summary(r.stdout)["ok"] is True
+    # A release whose writes' answers are lost looks for what they did (orchestrator/writes.py).
+    sandbox.control.set_faults(error_after_rate=1.0, error_after_actions=["CreateDeployment", "RegisterTaskDefinition"])
+    r = sandbox.cli("release", "--image", f"{repo}:3333333", "--force", "--sandbox", "--output", "json", timeout=180)
+    sandbox.control.clear_faults()
+    assert r.returncode == 0, r.stderr
     used = {f"{service}:{action}" for service, actions in sandbox.counts().items() for action in actions}
     assert "codedeploy:CreateDeployment" in used and "ecs:RegisterTaskDefinition" in used
     missing = sorted(used - _granted_actions() - NEEDS_NO_GRANT)

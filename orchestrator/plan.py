@@ -208,8 +208,15 @@ def _pruned(doc: Any) -> Any:
     return doc
 
 
-def describe_plan(plan: ReleasePlan, live_taskdef: dict[str, Any] | None) -> PlanRendered:
-    new = json.dumps(_pruned(plan.rendered.taskdef), indent=2, sort_keys=True).splitlines()
+def describe_plan(plan: ReleasePlan, live_taskdef: dict[str, Any] | None, *, show_values: bool = False) -> PlanRendered:
+    """The dry run's report. Container environment values are redacted (diff and request) unless
+    `show_values`: a stable short hash still shows which ones change."""
+    from orchestrator.taskdef import redact_environment
+
+    hide = (lambda doc: doc) if show_values else redact_environment
+    new_doc = hide(plan.rendered.taskdef)
+    live_taskdef = hide(live_taskdef) if live_taskdef else live_taskdef
+    new = json.dumps(_pruned(new_doc), indent=2, sort_keys=True).splitlines()
     old = json.dumps(_pruned(live_taskdef), indent=2, sort_keys=True).splitlines() if live_taskdef else []
     live_arn = plan.preflight.live_task_definition_arn
     diff = "\n".join(
@@ -218,6 +225,8 @@ def describe_plan(plan: ReleasePlan, live_taskdef: dict[str, Any] | None) -> Pla
     calls = []
     for step in plan.steps:
         call, summary, params = _summary_of(step)
+        if isinstance(step, RegisterTaskDefinition):
+            params = new_doc
         calls.append({"call": call, "summary": summary, "params": params})
     return PlanRendered(
         taskdef_diff=diff,

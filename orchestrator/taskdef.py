@@ -12,6 +12,7 @@ the model cannot express. Every error is one line naming the file and the field.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -151,7 +152,8 @@ def parse_env_pairs(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not _ENV_NAME.match(key):
-            raise InputError(f"--container-env {pair!r}: expected KEY=VALUE with KEY a variable name")
+            # Name only: the value may be a secret.
+            raise InputError(f"--container-env {key!r}: expected KEY=VALUE with KEY a variable name")
         result[key] = value
     return result
 
@@ -383,6 +385,42 @@ def load_prerendered(path: Path) -> Rendered:
         raise InputError(f"{path}: {where}: unresolved placeholder {ph}", hint="render it with `orchestrator render`")
     validate(taskdef, str(path))
     return Rendered(taskdef=taskdef, source=str(path), container="", image="")
+
+
+# --- environment values: never printed unless asked -------------------------------------------------
+
+REDACTED = "***"
+
+
+def redacted(name: str, value: str) -> str:
+    """`***` and a short hash of name=value: stable across runs, so a changed value still shows in a diff.
+    (Short on purpose: enough to tell two values apart, too short to look a value up.)"""
+    return REDACTED + hashlib.sha256(f"{name}={value}".encode()).hexdigest()[:6]
+
+
+def _environments(taskdef: Any) -> Iterator[dict[str, Any]]:
+    containers = taskdef.get("containerDefinitions") if isinstance(taskdef, dict) else None
+    for c in containers if isinstance(containers, list) else []:
+        env = c.get("environment") if isinstance(c, dict) else None
+        for entry in env if isinstance(env, list) else []:
+            if isinstance(entry, dict) and "value" in entry:
+                yield entry
+
+
+def environment_values(taskdef: Any) -> list[str]:
+    """Every container environment value (what CI log masking must hide)."""
+    return [str(e["value"]) for e in _environments(taskdef) if e.get("value") not in (None, "")]
+
+
+def redact_environment(taskdef: Any) -> Any:
+    """A copy of `taskdef` with each container environment value replaced by `redacted()`.
+    `secrets` (valueFrom: ARNs) and `environmentFiles` (S3 ARNs) stay as they are."""
+    import copy
+
+    doc = copy.deepcopy(taskdef)
+    for entry in _environments(doc):
+        entry["value"] = redacted(str(entry.get("name", "")), str(entry["value"]))
+    return doc
 
 
 def image_of(taskdef: dict[str, Any], container: str) -> str:

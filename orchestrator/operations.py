@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -166,8 +167,11 @@ def stop(
     deployment_id: str | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     expected_task_definition: str | None = None,
+    on_requested: Callable[[], None] | None = None,
 ) -> Outcome:
     """Stop the active deployment (with rollback unless told otherwise) and follow it to its end.
+
+    `on_requested` runs once CodeDeploy has answered StopDeployment (before following it).
 
     `expected_task_definition`: what should run after the rollback (by default what the primary
     task set ran when stop was called, i.e. the original blue task set).
@@ -207,6 +211,8 @@ def stop(
             raise
         if resp.get("statusMessage"):
             reporter.emit(Message(f"CodeDeploy: {resp['statusMessage']}"))
+        if on_requested is not None:
+            on_requested()
     stopped = follow(aws, dep_id, reporter, timeout_s=timeout_s)
     if not rollback:
         reporter.emit(

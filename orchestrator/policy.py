@@ -360,21 +360,47 @@ def stop_on_cancel(aws: Aws, svc: ServiceOutputs, reporter: Reporter, executor: 
 
     def on_interrupt(deployment_id: str) -> str:
         from orchestrator.operations import stop
-        from orchestrator.plan import sigterm_as_interrupt
+        from orchestrator.plan import InterruptShield, sigterm_as_interrupt
 
-        reporter.emit(Message(f"cancelled: stopping {deployment_id} with rollback", level="warning"))
-        try:
-            with sigterm_as_interrupt():
-                outcome = stop(aws, svc, reporter, rollback=True, deployment_id=deployment_id, timeout_s=600.0)
-        except KeyboardInterrupt:
-            executor.result["status"] = "StopRequested"
-            return f"cancelled again while rolling back; stop of {deployment_id} was requested, the rollback runs on"
-        except InputError:
-            executor.result["status"] = "Ended"
-            return f"cancelled; deployment {deployment_id} had already ended"
-        except Exception as exc:  # the interruption stays the outcome; say what state is left
-            executor.result["status"] = "StopFailed"
-            return f"cancelled; stopping {deployment_id} failed: {exc}"
+        requested = False
+        with sigterm_as_interrupt():
+            # Further Ctrl-C / SIGTERM are held until CodeDeploy has answered StopDeployment: the stop is
+            # sent exactly once, and "requested" is said only once it was.
+            shield = InterruptShield().up()
+
+            def answered() -> None:
+                nonlocal requested
+                requested = True
+                shield.down()  # a signal held meanwhile now stops the following, not the stop
+
+            reporter.emit(Message(f"cancelled: stopping {deployment_id} with rollback", level="warning"))
+            try:
+                outcome = stop(
+                    aws,
+                    svc,
+                    reporter,
+                    rollback=True,
+                    deployment_id=deployment_id,
+                    timeout_s=600.0,
+                    on_requested=answered,
+                )
+            except KeyboardInterrupt:
+                if not requested:  # only if the shield could not hold signals (not the main thread)
+                    executor.result["status"] = "Interrupted"
+                    return f"cancelled again before the stop was sent; deployment {deployment_id} is still running"
+                executor.result["status"] = "StopRequested"
+                return (
+                    f"cancelled again; CodeDeploy accepted the stop of {deployment_id} and its rollback runs on "
+                    f"(follow it with `orchestrator status --watch`)"
+                )
+            except InputError:
+                executor.result["status"] = "Ended"
+                return f"cancelled; deployment {deployment_id} had already ended"
+            except Exception as exc:  # the interruption stays the outcome; say what state is left
+                executor.result["status"] = "StopFailed"
+                return f"cancelled; stopping {deployment_id} failed: {exc}"
+            finally:
+                shield.down(raise_pending=False)
         executor.result.update(
             status="RolledBack" if outcome.rollback_deployment_id else outcome.status,
             rollback_deployment_id=outcome.rollback_deployment_id,

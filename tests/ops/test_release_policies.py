@@ -216,3 +216,32 @@ def test_stop_on_cancel_stops_and_rolls_back_a_cancelled_release(sandbox) -> Non
     assert primary_task_definition(sandbox) == initial
     s = summary(stdout)
     assert s["exit_code"] == 130 and s["rollback_deployment_id"] == rollback_id and s["status"] == "RolledBack"
+
+
+def test_a_second_ctrl_c_while_aws_answers_slowly_loses_no_stop(sandbox) -> None:
+    """Ctrl-C twice, 0.2 s apart, while every AWS call takes 800 ms: StopDeployment is sent exactly once,
+    "accepted" is said only after CodeDeploy answered, and the cancelled release ends Stopped and rolled
+    back, never Succeeded."""
+    import time
+
+    outputs = slow_termination_group(sandbox)
+    proc = popen_release(sandbox, outputs, "twice", "--stop-on-cancel")
+    try:
+        dep = read_events_until(proc, "deployment_created")[-1]["deployment_id"]
+        wait_for("production traffic on green", lambda: lifecycle(sandbox, dep).get("AllowTraffic") == "Succeeded")
+        sandbox.control.set_faults(latency_ms=800)
+        sandbox.control.reset_requests()
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+    finally:
+        stdout, stderr = finish(proc)
+    sandbox.control.clear_faults()
+    assert proc.returncode == 130, stderr
+    assert sandbox.counts()["codedeploy"]["StopDeployment"] == 1
+    assert f"CodeDeploy accepted the stop of {dep}" in stderr
+    info = wait_status(sandbox, dep, "Stopped", "Succeeded", "Failed")
+    assert info["status"] == "Stopped"
+    rollback_id = info["rollbackInfo"]["rollbackDeploymentId"]
+    assert wait_status(sandbox, rollback_id, "Succeeded", "Failed")["status"] == "Succeeded"
+    assert summary(stdout)["status"] == "StopRequested"

@@ -63,8 +63,13 @@ class Aws:
         if service not in self._clients:
             from botocore.config import Config
 
+            # AWS_MAX_ATTEMPTS, the SDKs' own setting, wins over our default when the user sets it.
+            attempts = os.environ.get("AWS_MAX_ATTEMPTS", "").strip()
             config = Config(
-                retries={"mode": "standard", "max_attempts": self.max_attempts},
+                retries={
+                    "mode": "standard",
+                    "max_attempts": int(attempts) if attempts.isdigit() else self.max_attempts,
+                },
                 user_agent_extra=f"orchestrator/{__version__}",
                 connect_timeout=10,
                 read_timeout=60,
@@ -89,7 +94,8 @@ def as_refusal(exc: BaseException) -> AwsRefused | None:
     name = type(exc).__name__
     if name in {"NoCredentialsError", "PartialCredentialsError", "NoRegionError", "ProfileNotFound"}:
         return AwsRefused(f"AWS credentials: {exc}", hint="configure credentials or run `orchestrator sandbox env`")
-    if name == "EndpointConnectionError":
+    # Connection refused, endpoint gone mid-call, no answer in time (after the retries).
+    if name in {"EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError", "ReadTimeoutError"}:
         return AwsRefused(f"cannot reach AWS: {exc}", hint="is the sandbox running? `orchestrator sandbox status`")
     code = error_code(exc)
     if code in _REFUSED_CODES:

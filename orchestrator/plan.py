@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.deployment import WaitModel
-from orchestrator.errors import DeploymentFailed, InputError, Interrupted, OrchestratorError
+from orchestrator.errors import AwsRefused, DeploymentFailed, InputError, Interrupted, OrchestratorError, TimedOut
 from orchestrator.events import (
     DeploymentCreated,
     DeploymentFinished,
@@ -329,6 +329,8 @@ class Executor:
     aws: Aws
     reporter: Reporter
     on_interrupt: Callable[[str], str | None] | None = None
+    # --on-timeout stop: given the deployment and the timeout, act on it and return the error to raise.
+    on_timeout: Callable[[str, TimedOut], OrchestratorError] | None = None
     values: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
@@ -418,10 +420,15 @@ class Executor:
                     target_id=step.target_id,
                     waits=step.waits,
                 )
-            except Exception:
+            except TimedOut as exc:
                 self.result["status"] = "TimedOut"
                 self.phases["watch"] = round(time.monotonic() - t0, 3)
+                if self.on_timeout is not None:
+                    raise self.on_timeout(dep, exc) from exc
                 raise
+            except Exception as exc:
+                self.phases["watch"] = round(time.monotonic() - t0, 3)
+                raise _lost_while_following(dep, exc, self.result) from exc
             self.phases.update(res.phases)
             self.phases["watch"] = round(time.monotonic() - t0, 3)
             self.result["status"] = res.outcome
@@ -464,6 +471,22 @@ class Executor:
             self.result["rollback_status"] = "InProgress"
             return
         self.result["rollback_status"] = res.outcome
+
+
+def _lost_while_following(dep: str, exc: Exception, result: dict[str, Any]) -> Exception:
+    """AWS unreachable or refusing mid-watch: exit 4, naming the deployment that runs on and how to
+    follow it (not a TimedOut: nothing timed out, we lost sight of it)."""
+    from orchestrator.aws import as_refusal
+
+    refused = as_refusal(exc)
+    if refused is None:
+        return exc
+    result["status"] = "Unknown"
+    return AwsRefused(
+        f"lost AWS while following deployment {dep} ({refused.message}); it keeps running in CodeDeploy",
+        hint=f"follow it with `orchestrator status --watch` (same target options) "
+        f"or `aws deploy get-deployment --deployment-id {dep}`",
+    )
 
 
 @contextmanager

@@ -77,6 +77,13 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Deploy even a build old
 StopOnCancelOpt = Annotated[
     bool, typer.Option("--stop-on-cancel", help="On Ctrl-C or SIGTERM stop the deployment with rollback.")
 ]
+OnTimeoutOpt = Annotated[
+    str,
+    typer.Option(
+        "--on-timeout",
+        help="When --timeout runs out: leave the deployment running (default) or stop it with rollback (exit 3).",
+    ),
+]
 BuildOpt = Annotated[
     bool,
     typer.Option(
@@ -177,6 +184,7 @@ def release(
     if_active: IfActiveOpt = "fail",
     force: ForceOpt = False,
     stop_on_cancel: StopOnCancelOpt = False,
+    on_timeout: OnTimeoutOpt = "leave",
     build: BuildOpt = False,
     build_context: BuildContextOpt = None,
     builder: BuilderOpt = "auto",
@@ -213,7 +221,7 @@ def release(
         dry_run=dry_run,
         where=(terraform_dir, env, outputs_file, sandbox, service),
         output=output,
-        policy=(if_active, force, stop_on_cancel),
+        policy=(if_active, force, stop_on_cancel, on_timeout),
         build=build_it if build else None,
         show_values=show_values,
     )
@@ -236,6 +244,7 @@ def deploy(
     if_active: IfActiveOpt = "fail",
     force: ForceOpt = False,
     stop_on_cancel: StopOnCancelOpt = False,
+    on_timeout: OnTimeoutOpt = "leave",
     show_values: ShowValuesOpt = False,
 ) -> None:
     """Register exactly FILE and deploy it blue/green through CodeDeploy, then follow it (CI's deploy job)."""
@@ -255,7 +264,7 @@ def deploy(
         dry_run=dry_run,
         where=(terraform_dir, env, outputs_file, sandbox, service),
         output=output,
-        policy=(if_active, force, stop_on_cancel),
+        policy=(if_active, force, stop_on_cancel, on_timeout),
         show_values=show_values,
     )
 
@@ -290,7 +299,7 @@ def _pipeline(
     dry_run: bool,
     where: tuple[Path, str | None, Path | None, bool, str | None],
     output: str,
-    policy: tuple[str, bool, bool] = ("fail", False, False),
+    policy: tuple[str, bool, bool, str] = ("fail", False, False, "leave"),
     build: Callable[[Target, Reporter], str] | None = None,
     show_values: bool = False,
 ) -> None:

@@ -218,12 +218,34 @@ def render(
     return Rendered(taskdef=taskdef, source=source, container=container, image=str(main.get("image", "")))
 
 
-def check_image(image: str, where: str) -> None:
+# The tag and digest grammar of image references (OCI distribution spec / Docker reference grammar):
+# a tag is up to 128 of [A-Za-z0-9_.-], not starting with . or -; a digest is algorithm:encoded, and a
+# sha256 digest has exactly 64 lowercase hex digits.
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+_SHA256 = re.compile(r"^sha256:[a-f0-9]{64}$")
+
+
+def image_problem(image: str) -> str | None:
+    """What is wrong with an image reference (None if nothing): ECS's characters, then tag and digest syntax."""
     if not _IMAGE.match(image):
-        raise InputError(
-            f"{where}: invalid image reference {image!r}",
-            hint="letters, digits and . _ : / # @ - only, up to 255 characters",
-        )
+        return "letters, digits and . _ : / # @ - only, up to 255 characters"
+    name, at, digest = image.partition("@")
+    if at and (not _DIGEST.match(digest) or (digest.startswith("sha256:") and not _SHA256.match(digest))):
+        return f"digest {digest!r} is not algorithm:hex (sha256: 64 lowercase hex digits)"
+    last = name.rsplit("/", 1)[-1]  # a registry host:port comes before the last slash
+    repo, colon, tag = last.partition(":")
+    if not repo or not name or name.startswith("/") or name.endswith("/") or "//" in name:
+        return "no repository name"
+    if colon and not _TAG.match(tag):
+        return f"tag {tag!r} must be 1-128 letters, digits, _ . - (not starting with . or -)"
+    return None
+
+
+def check_image(image: str, where: str) -> None:
+    problem = image_problem(image)
+    if problem:
+        raise InputError(f"{where}: invalid image reference {image!r}: {problem}")
 
 
 _SHAPE: Any = None
@@ -323,8 +345,8 @@ def _semantic_errors(taskdef: dict[str, Any], source: str) -> Iterator[str]:
         image = c.get("image")
         if image is None:
             yield f"{where}.image: required field missing"
-        elif isinstance(image, str) and not _IMAGE.match(image):
-            yield f"{where}.image: invalid image reference {image!r}"
+        elif isinstance(image, str) and (problem := image_problem(image)):
+            yield f"{where}.image: invalid image reference {image!r}: {problem}"
         for j, pm in enumerate(c.get("portMappings") or []):
             if not isinstance(pm, dict):
                 continue
@@ -343,8 +365,23 @@ def _semantic_errors(taskdef: dict[str, Any], source: str) -> Iterator[str]:
                 yield f"{source}: {key}: FARGATE requires a task-level {key}"
 
 
+# ECS refuses a task definition over 64 KiB ("Task definition max size", 64 KiB, not adjustable:
+# Amazon ECS service quotas, Amazon ECS Developer Guide). Measured as the request's compact JSON.
+MAX_TASKDEF_BYTES = 64 * 1024
+
+
+def check_size(taskdef: dict[str, Any], source: str) -> None:
+    size = len(json.dumps(taskdef, separators=(",", ":")).encode())
+    if size > MAX_TASKDEF_BYTES:
+        raise InputError(
+            f"{source}: the rendered task definition is {size / 1024:.1f} KiB; ECS accepts at most 64 KiB",
+            hint="move large values out (secrets/valueFrom, environmentFiles) or split the containers",
+        )
+
+
 def validate(taskdef: dict[str, Any], source: str) -> None:
     """Raise InputError with the first problem; the rest are usually consequences of it."""
+    check_size(taskdef, source)
     problems = _botocore_errors(taskdef, source)
     if not problems:
         problems = list(_enum_errors(taskdef, register_shape(), source, ()))

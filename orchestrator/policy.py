@@ -341,13 +341,32 @@ def run_release(
             if policy.if_active == "fail":
                 from orchestrator.aws import error_message
 
+                left = _deregister_unused(aws, executor, reporter)
                 raise ActiveDeploymentError(
-                    f"another deployment started meanwhile: {error_message(cause)}",
+                    f"another deployment started meanwhile: {error_message(cause)}; {left}",
                     hint="--if-active wait to deploy after it",
                 ) from None
             reporter.emit(Message("another deployment started meanwhile; applying --if-active again", "warning"))
             time.sleep(0.5)
     raise ActiveDeploymentError(f"lost the race for the deployment group {MAX_RACES} times")
+
+
+def _deregister_unused(aws: Aws, executor: Executor, reporter: Reporter) -> str:
+    """A release that lost the race at CreateDeployment leaves no unused revision behind: deregister the
+    task definition it registered (DeregisterTaskDefinition marks it INACTIVE; nothing runs it). Says
+    what it did, or names the revision left registered."""
+    from orchestrator.aws import error_message
+
+    arn = executor.values.get("task_definition_arn")
+    if not arn:
+        return "nothing was registered"
+    try:
+        aws.client("ecs").deregister_task_definition(taskDefinition=arn)
+    except Exception as exc:  # the race is the error to report; name what is left
+        return f"task definition {arn}, registered by this release, stays registered ({error_message(exc)})"
+    executor.result["task_definition_deregistered"] = True
+    reporter.emit(Message(f"deregistered {arn}: registered by this release, never deployed"))
+    return f"the task definition it registered ({arn}) was deregistered"
 
 
 def _limit_exceeded(exc: BaseException) -> BaseException | None:

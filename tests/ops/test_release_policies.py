@@ -245,3 +245,27 @@ def test_a_second_ctrl_c_while_aws_answers_slowly_loses_no_stop(sandbox) -> None
     rollback_id = info["rollbackInfo"]["rollbackDeploymentId"]
     assert wait_status(sandbox, rollback_id, "Succeeded", "Failed")["status"] == "Succeeded"
     assert summary(stdout)["status"] == "StopRequested"
+
+
+def test_a_release_losing_the_create_race_deregisters_what_it_registered(sandbox) -> None:
+    """Two releases at once under --if-active fail, with every call slow (400 ms) so that both pass the
+    "is a deployment in progress?" check before either creates: one deploys, the other is refused at
+    CreateDeployment and deregisters the revision it had registered, saying so."""
+    outputs = approval_group(sandbox)  # the winner's deployment stays in progress
+    sandbox.control.set_faults(latency_ms=400)
+    procs = [popen_release(sandbox, outputs, tag, "--no-wait") for tag in ("race-a", "race-b")]
+    results = [finish(p) for p in procs]
+    sandbox.control.clear_faults()
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 1], results
+    loser_out, loser_err = next(r for p, r in zip(procs, results, strict=True) if p.returncode == 1)
+    counts = sandbox.counts()
+    assert counts["ecs"]["RegisterTaskDefinition"] == 2, "the race was lost before registering: not this case"
+    assert counts["codedeploy"]["CreateDeployment"] == 2 and counts["ecs"]["DeregisterTaskDefinition"] == 1
+    arn = summary(loser_out)["task_definition_arn"]
+    assert f"the task definition it registered ({arn}) was deregistered" in loser_err
+    ecs = sandbox.client("ecs")
+    assert ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["status"] == "INACTIVE"
+    winner = summary(next(r for p, r in zip(procs, results, strict=True) if p.returncode == 0)[0])
+    active = ecs.describe_task_definition(taskDefinition=winner["task_definition_arn"])["taskDefinition"]
+    assert active["status"] == "ACTIVE"

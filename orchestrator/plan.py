@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -116,6 +117,24 @@ def git_sha(cwd: str | None = None) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+# The tags `orchestrator build` writes: the full commit SHA, or `<sha>-dirty-<UTC timestamp>`.
+_SHA_TAG = re.compile(r"^([0-9a-f]{40})(?:-dirty-[0-9A-Za-z._-]+)?$")
+
+
+def image_commit(image: str) -> str | None:
+    """The commit an image was built from, when its tag says so (the tag `orchestrator build` writes)."""
+    name = image.partition("@")[0]
+    last = name.rsplit("/", 1)[-1]
+    _, colon, tag = last.partition(":")
+    m = _SHA_TAG.match(tag) if colon else None
+    return m.group(1) if m else None
+
+
+def build_commit(image: str, checkout: Callable[[], str | None] = lambda: git_sha()) -> str | None:
+    """The build a release carries: the image's own commit, else (the image says nothing) the checkout's."""
+    return image_commit(image) or checkout()
+
+
 def description_for(command: str, image: str, sha: str | None) -> str:
     """`key=value` tokens that `orchestrator history` reads back (git=, image=)."""
     return f"orchestrator {command} git={sha or 'unknown'} image={image or 'unknown'}"
@@ -146,7 +165,7 @@ def build_plan(
         group=service.codedeploy_deployment_group_name,
         appspec=spec,
         task_definition=register.output,
-        description=description or description_for(command, image, git_sha()),
+        description=description or description_for(command, image, build_commit(image)),
         deployment_config=deployment_config,
     )
     steps: list[Step] = [register, create]

@@ -193,6 +193,39 @@ def test_older_build_is_refused_unless_forced(sandbox, tmp_path: Path) -> None:
     assert sandbox.counts()["codedeploy"]["CreateDeployment"] == 2
 
 
+def test_the_build_is_the_images_own_commit_not_the_checkouts(sandbox, tmp_path: Path) -> None:
+    """`--image <repo>:<older sha>` from a current checkout is an older build: the tag `orchestrator
+    build` writes (the commit SHA) names the build, and `history` shows it; the checkout's SHA is only
+    the fallback for an image whose tag says nothing."""
+    repo = tmp_path / "app"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    shas = []
+    for i in range(2):
+        (repo / "f").write_text(str(i))
+        _git(repo, "add", "f")
+        _git(repo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", f"c{i}")
+        shas.append(_git(repo, "rev-parse", "HEAD"))
+    old, new = shas
+    files = ("--taskdef", str(sandbox.repo_root / "taskdef.json"), "--appspec", str(sandbox.repo_root / "appspec.json"))
+    outputs = sandbox.outputs_path
+    checkout = {"GITHUB_SHA": new}  # the working directory is at the newest commit throughout
+    ok = release(sandbox, outputs, new, *files, cwd=repo, env=checkout)
+    assert ok.returncode == 0, ok.stderr
+
+    refused = release(sandbox, outputs, old, *files, cwd=repo, env=checkout)
+    assert refused.returncode == 2, refused.stderr
+    assert f"with the older build {old[:12]}" in refused.stderr and "--force" in refused.stderr
+    assert sandbox.counts()["codedeploy"]["CreateDeployment"] == 1
+
+    forced = release(sandbox, outputs, old, *files, "--force", cwd=repo, env=checkout)
+    assert forced.returncode == 0, forced.stderr
+    hist = sandbox.cli("history", "--outputs-file", str(outputs), "--output", "json", cwd=repo)
+    assert hist.returncode == 0, hist.stderr
+    builds = [e["git_sha"] for e in of_kind(hist.stdout, "history_entry")]
+    assert builds[:2] == [old, new]  # newest first: each release's image commit
+
+
 def test_stop_on_cancel_stops_and_rolls_back_a_cancelled_release(sandbox) -> None:
     blue = sandbox.service_outputs()["blue_target_group_name"]
     initial = primary_task_definition(sandbox)

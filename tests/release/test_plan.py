@@ -127,3 +127,16 @@ def test_dry_run_describes_the_same_steps_and_calls_nothing() -> None:
     assert "mountPoints" not in rendered.taskdef_diff  # describe's empty defaults are no change
     assert rendered.live_task_definition_arn == LIVE
     assert "nothing was written" in rendered.describe()
+
+
+def test_the_build_is_read_from_the_image_tag_before_the_checkout() -> None:
+    from orchestrator.plan import build_commit, image_commit
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    assert image_commit(f"1.dkr.ecr.eu-west-1.amazonaws.com/demo/web:{sha}") == sha
+    assert image_commit(f"registry:5000/web:{sha}-dirty-20260101T000000Z") == sha
+    assert image_commit(f"web:{sha}@sha256:{'a' * 64}") == sha
+    for no_commit in ("web:latest", "web:1234567", f"web@sha256:{'a' * 64}", f"host:{sha[:5]}/web", "web"):
+        assert image_commit(no_commit) is None, no_commit
+    assert build_commit(f"web:{sha}", checkout=lambda: "f" * 40) == sha
+    assert build_commit("web:v1", checkout=lambda: "f" * 40) == "f" * 40

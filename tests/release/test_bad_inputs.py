@@ -219,6 +219,14 @@ CORPUS = [
     pytest.param(
         taskdef(lambda d: d.update(networkMode="bridge")), "networkMode: FARGATE requires 'awsvpc'", id="fargate-bridge"
     ),
+    pytest.param(
+        taskdef(lambda d: d.pop("cpu")), "taskdef.json: cpu: FARGATE requires a task-level cpu", id="fargate-no-cpu"
+    ),
+    pytest.param(
+        taskdef(lambda d: d.pop("memory")),
+        "taskdef.json: memory: FARGATE requires a task-level memory",
+        id="fargate-no-memory",
+    ),
     pytest.param(taskdef(lambda d: d.update(family="demo web")), "family: 'demo web' must be", id="family-chars"),
     pytest.param(
         taskdef(lambda d: _c0(d)["portMappings"][0].update(hostPort=80)),

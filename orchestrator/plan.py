@@ -154,7 +154,10 @@ def build_plan(
     timeout: float,
     time_scale: float = 1.0,
     description: str | None = None,
+    commit: str | None = None,
 ) -> ReleasePlan:
+    """`commit`: the build the release carries when the caller knows it (`release --build` built the
+    image from it); else the image's SHA tag, else the checkout's (build_commit)."""
     from orchestrator.deployment import wait_model
     from orchestrator.taskdef import image_of
 
@@ -165,7 +168,7 @@ def build_plan(
         group=service.codedeploy_deployment_group_name,
         appspec=spec,
         task_definition=register.output,
-        description=description or description_for(command, image, build_commit(image)),
+        description=description or description_for(command, image, commit or build_commit(image)),
         deployment_config=deployment_config,
     )
     steps: list[Step] = [register, create]

@@ -205,10 +205,11 @@ def release(
             taskdef, target.outputs, target.service, image=chosen, container=container, container_env=env_pairs
         )
 
-    def build_it(target: Target, rep: Reporter) -> str:
+    def build_it(target: Target, rep: Reporter) -> tuple[str, str | None]:
         from orchestrator.build import build_for_target
 
-        return build_for_target(target, rep, sandbox=sandbox, context=build_context, builder=builder).image
+        built = build_for_target(target, rep, sandbox=sandbox, context=build_context, builder=builder)
+        return built.image, built.git_sha  # the commit the image was built (and labelled) from
 
     _pipeline(
         "release",
@@ -300,7 +301,7 @@ def _pipeline(
     where: tuple[Path, str | None, Path | None, bool, str | None],
     output: str,
     policy: tuple[str, bool, bool, str] = ("fail", False, False, "leave"),
-    build: Callable[[Target, Reporter], str] | None = None,
+    build: Callable[[Target, Reporter], tuple[str, str | None]] | None = None,
     show_values: bool = False,
 ) -> None:
     """Validate everything, then plan; run the plan (or only describe it for --dry-run). Ends with a summary."""
@@ -332,9 +333,11 @@ def _pipeline(
                 mask_environment(rendered.taskdef)
                 spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
                 pre = preflight(target.aws, target.service, deployment_config)
+                built_commit: str | None = None
                 if build is not None and not dry_run:
                     # The push is the first write, so it comes only after every check above has passed.
-                    rendered = render_it(target, build(target, rep))
+                    image, built_commit = build(target, rep)
+                    rendered = render_it(target, image)
                     spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
                 budget = float(timeout) if timeout else default_timeout(pre.group, pre.config, wait_until)
                 plan = build_plan(
@@ -349,6 +352,7 @@ def _pipeline(
                     no_wait=no_wait,
                     timeout=budget,
                     time_scale=_time_scale(target),
+                    commit=built_commit,
                 )
                 result.update(image=plan.image, deployment_config=pre.config_name, timeout_s=budget)
                 rep.emit(Validated(pre.checks, pre.config_name, budget))

@@ -1,5 +1,6 @@
 """`release --build --dry-run` builds nothing and pushes nothing: a fake `buildah` on PATH records every
-invocation, and the same command without --dry-run shows that it would have been called."""
+invocation, and the same command without --dry-run shows that it would have been called (and that the
+release then carries the build context's commit)."""
 
 from __future__ import annotations
 
@@ -66,3 +67,8 @@ def test_release_build_dry_run_neither_builds_nor_pushes(sandbox: Any, tmp_path:
     res, log = release_build(sandbox, tmp_path, "--no-wait")  # the same without --dry-run does build
     assert res.returncode == 0, res.stderr
     assert [json.loads(line)["argv"][1] for line in log.read_text().splitlines()] == ["build", "login", "push"]
+    # The release carries the commit the image was built from (the build context's), not the checkout's.
+    built = subprocess.run(["git", "-C", str(tmp_path / "ctx"), "rev-parse", "HEAD"], capture_output=True, text=True)
+    dep = json.loads(res.stdout.splitlines()[-1])["deployment_id"]
+    info = sandbox.client("codedeploy").get_deployment(deploymentId=dep)["deploymentInfo"]
+    assert f"git={built.stdout.strip()}" in info["description"]

@@ -140,3 +140,23 @@ def test_the_build_is_read_from_the_image_tag_before_the_checkout() -> None:
         assert image_commit(no_commit) is None, no_commit
     assert build_commit(f"web:{sha}", checkout=lambda: "f" * 40) == sha
     assert build_commit("web:v1", checkout=lambda: "f" * 40) == "f" * 40
+
+
+def test_dry_run_diff_redacts_both_sides_and_still_shows_a_changed_value() -> None:
+    from orchestrator.taskdef import redacted
+
+    plan = _plan(no_wait=False)
+    web = plan.rendered.taskdef["containerDefinitions"][0]
+    web["environment"] = [{"name": "TOKEN", "value": "new-secret"}, {"name": "SAME", "value": "kept-secret"}]
+    live = dict(plan.rendered.taskdef)
+    live["containerDefinitions"] = [
+        dict(web, environment=[{"name": "TOKEN", "value": "old-secret"}, {"name": "SAME", "value": "kept-secret"}])
+    ]
+    text = describe_plan(plan, live).taskdef_diff
+    for value in ("new-secret", "old-secret", "kept-secret"):
+        assert value not in text
+    assert f'-          "value": "{redacted("TOKEN", "old-secret")}"' in text
+    assert f'+          "value": "{redacted("TOKEN", "new-secret")}"' in text
+    assert redacted("SAME", "kept-secret") not in "".join(line for line in text.splitlines() if line[:1] in "+-")
+    shown = describe_plan(plan, live, show_values=True)
+    assert "new-secret" in shown.taskdef_diff and "new-secret" in json.dumps(shown.calls)

@@ -171,7 +171,8 @@ def stop(
 ) -> Outcome:
     """Stop the active deployment (with rollback unless told otherwise) and follow it to its end.
 
-    `on_requested` runs once CodeDeploy has answered StopDeployment (before following it).
+    `on_requested` runs once nothing more is to be sent — CodeDeploy answered StopDeployment, or the
+    deployment is itself a rollback, only followed — and before following it.
 
     `expected_task_definition`: what should run after the rollback (by default what the primary
     task set ran when stop was called, i.e. the original blue task set).
@@ -195,6 +196,8 @@ def stop(
         if record.creator in ROLLBACK_CREATORS and rollback:
             # Already a rollback: stopping it would strand the service between two task sets.
             reporter.emit(Message(f"{dep_id} is itself a rollback; following it to its end"))
+            if on_requested is not None:  # nothing to send: following it may be cut short again
+                on_requested()
             final = follow(aws, dep_id, reporter, timeout_s=timeout_s)
             return _finish_rollback(aws, svc, reporter, None, final, expected_task_definition)
         reporter.emit(Message(f"stopping {dep_id} ({record.status}){' with rollback' if rollback else ''}"))

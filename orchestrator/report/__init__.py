@@ -90,7 +90,7 @@ class PipeSafeReporter:
             if not self.stream.broken:
                 return
             self.switched = True
-            self._write("warning: stdout was closed; following the release here on stderr")
+            self._write("warning: stdout was closed; carrying on, warnings and the outcome go to stderr")
         if isinstance(event, DeploymentCreated | DeploymentFinished | Summary) or (
             isinstance(event, Message) and event.level != "info"
         ):

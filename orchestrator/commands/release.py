@@ -339,6 +339,14 @@ def _pipeline(
                     image, built_commit = build(target, rep)
                     rendered = render_it(target, image)
                     spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
+                if built_commit is None:
+                    from orchestrator.build import ecr_image_commit
+                    from orchestrator.plan import image_commit
+                    from orchestrator.taskdef import image_of
+
+                    # The image's own commit: its tag, else the tags ECR holds for it (checkout: last).
+                    released = rendered.image or image_of(rendered.taskdef, spec.container_name)
+                    built_commit = image_commit(released) or ecr_image_commit(target.aws, released)
                 budget = float(timeout) if timeout else default_timeout(pre.group, pre.config, wait_until)
                 plan = build_plan(
                     command,

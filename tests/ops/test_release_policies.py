@@ -226,6 +226,50 @@ def test_the_build_is_the_images_own_commit_not_the_checkouts(sandbox, tmp_path:
     assert builds[:2] == [old, new]  # newest first: each release's image commit
 
 
+def test_the_build_of_a_digest_or_plain_tag_is_read_from_the_tags_ecr_holds(sandbox, tmp_path: Path) -> None:
+    """`--image repo@sha256:…` (what `build` prints) or `repo:v1`: ECR's DescribeImages lists the image's
+    other tags, one of them the commit SHA `build` tagged it with; that commit is the build."""
+    import json as _json
+
+    repo = tmp_path / "app"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    shas = []
+    for i in range(2):
+        (repo / "f").write_text(str(i))
+        _git(repo, "add", "f")
+        _git(repo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", f"c{i}")
+        shas.append(_git(repo, "rev-parse", "HEAD"))
+    old, new = shas
+    url = sandbox.service_outputs()["ecr_repository_url"]
+    ecr = sandbox.client("ecr")
+    digests = {}
+    for sha, label in ((old, "v-old"), (new, "v-new")):
+        manifest = _json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"digest": f"sha256:{sha[:8] * 8}"},
+                "layers": [],
+            }
+        )
+        for tag in (sha, label):
+            put = ecr.put_image(repositoryName=url.split("/", 1)[1], imageManifest=manifest, imageTag=tag)
+        digests[sha] = put["image"]["imageId"]["imageDigest"]
+    files = ("--taskdef", str(sandbox.repo_root / "taskdef.json"), "--appspec", str(sandbox.repo_root / "appspec.json"))
+    outputs = sandbox.outputs_path
+    checkout = {"GITHUB_SHA": old}  # the checkout says "old" throughout: only the registry can tell
+    ok = release(sandbox, outputs, "v-new", *files, cwd=repo, env=checkout)
+    assert ok.returncode == 0, ok.stderr
+    by_digest = sandbox.cli(
+        "release", "--outputs-file", str(outputs), "--output", "json", "--image", f"{url}@{digests[old]}", *files,
+        cwd=repo, env=checkout,
+    )  # fmt: skip
+    assert by_digest.returncode == 2, by_digest.stderr
+    assert f"replace the running build {new[:12]}" in by_digest.stderr
+    assert f"with the older build {old[:12]}" in by_digest.stderr
+
+
 def test_stop_on_cancel_stops_and_rolls_back_a_cancelled_release(sandbox) -> None:
     blue = sandbox.service_outputs()["blue_target_group_name"]
     initial = primary_task_definition(sandbox)

@@ -68,9 +68,14 @@ class Aws:
         if key not in self._clients:
             from botocore.config import Config
 
+            # AWS_MAX_ATTEMPTS, the SDKs' own setting, wins over our default when the user sets it.
+            attempts = os.environ.get("AWS_MAX_ATTEMPTS", "").strip()
             config = Config(
                 # total_max_attempts counts the first try (max_attempts counts retries only).
-                retries={"mode": "standard", "max_attempts": self.max_attempts}
+                retries={
+                    "mode": "standard",
+                    "max_attempts": int(attempts) if attempts.isdigit() else self.max_attempts,
+                }
                 if retries
                 else {"mode": "standard", "total_max_attempts": 1},
                 user_agent_extra=f"orchestrator/{__version__}",
@@ -97,7 +102,8 @@ def as_refusal(exc: BaseException) -> AwsRefused | None:
     name = type(exc).__name__
     if name in {"NoCredentialsError", "PartialCredentialsError", "NoRegionError", "ProfileNotFound"}:
         return AwsRefused(f"AWS credentials: {exc}", hint="configure credentials or run `orchestrator sandbox env`")
-    if name == "EndpointConnectionError":
+    # Connection refused, endpoint gone mid-call, no answer in time (after the retries).
+    if name in {"EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError", "ReadTimeoutError"}:
         return AwsRefused(f"cannot reach AWS: {exc}", hint="is the sandbox running? `orchestrator sandbox status`")
     code = error_code(exc)
     if code in _REFUSED_CODES:

@@ -306,6 +306,36 @@ def existing_ecr_digest(aws: Aws, repository: str, tag: str) -> str | None:
     return str(digest) if digest else None
 
 
+def ecr_image_commit(aws: Aws, image: str) -> str | None:
+    """The commit ECR says an image was built from: one of its tags is a commit SHA (what `build`
+    writes) — for a digest reference, or a tag like `v1.2` on the same image. None when the image is
+    not in ECR, has no such tag, or we may not look (DescribeImages: imageDetails[].imageTags)."""
+    from orchestrator.plan import image_commit
+
+    name, at, digest = image.partition("@")
+    host, slash, rest = name.partition("/")
+    match = ECR_HOST.match(host)
+    if not match or not slash:
+        return None
+    last = rest.rsplit("/", 1)[-1]
+    repo_path, colon, tag = rest.rpartition(":") if ":" in last else (rest, "", "")
+    image_id = {"imageDigest": digest} if at else {"imageTag": tag} if colon else None
+    if image_id is None:
+        return None
+    try:
+        response = aws.client("ecr").describe_images(
+            registryId=match.group("account"), repositoryName=repo_path, imageIds=[image_id]
+        )
+    except Exception:  # ImageNotFoundException, AccessDenied, ...: the image says nothing
+        return None
+    for detail in response.get("imageDetails") or []:
+        for other in detail.get("imageTags") or []:
+            commit = image_commit(f"{repo_path}:{other}")
+            if commit:
+                return commit
+    return None
+
+
 # --- running the builder ------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ SERVICE_KEYS, so that the loader, the sandbox and the contract tests agree.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,10 @@ class Outputs:
         return name, self.services[name]
 
 
+# eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-4, us-isob-east-1.
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+
+
 def _value(raw: dict[str, Any], key: str) -> Any:
     # `terraform output -json` wraps each output as {"value": ..., "type": ..., "sensitive": ...};
     # a plain {"aws_region": "eu-west-1"} map is accepted too (hand-written files, CI artifacts).
@@ -81,6 +86,9 @@ def parse_outputs(raw: Any, source: str) -> Outputs:
     services_raw = _value(raw, "services")
     if not isinstance(region, str) or not region:
         raise InputError(f"{source}: output 'aws_region' must be a non-empty string")
+    if not _REGION.match(region):
+        # botocore would build an endpoint from it and fail with a traceback at the first call.
+        raise InputError(f"{source}: output 'aws_region' {region!r} is not an AWS region name (like eu-west-1)")
     if not isinstance(services_raw, dict) or not services_raw:
         raise InputError(f"{source}: output 'services' must be a non-empty map of services")
     services: dict[str, ServiceOutputs] = {}
@@ -106,9 +114,19 @@ def parse_outputs(raw: Any, source: str) -> Outputs:
 
 def load_outputs_file(path: Path) -> Outputs:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: no such outputs file") from None
+    except IsADirectoryError:
+        raise InputError(
+            f"{path}: is a directory, not an outputs file", hint="pass the file `terraform output -json` wrote"
+        ) from None
+    except PermissionError:
+        raise InputError(f"{path}: cannot read the outputs file (permission denied)") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file; expected the JSON of `terraform output -json`") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the outputs file: {exc.strerror or exc}") from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -165,8 +166,12 @@ def stop(
     deployment_id: str | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     expected_task_definition: str | None = None,
+    on_requested: Callable[[], None] | None = None,
 ) -> Outcome:
     """Stop the active deployment (with rollback unless told otherwise) and follow it to its end.
+
+    `on_requested` runs once nothing more is to be sent — CodeDeploy answered StopDeployment, or the
+    deployment is itself a rollback, only followed — and before following it.
 
     `expected_task_definition`: what should run after the rollback (by default what the primary
     task set ran when stop was called, i.e. the original blue task set).
@@ -190,6 +195,8 @@ def stop(
         if record.creator in ROLLBACK_CREATORS and rollback:
             # Already a rollback: stopping it would strand the service between two task sets.
             reporter.emit(Message(f"{dep_id} is itself a rollback; following it to its end"))
+            if on_requested is not None:  # nothing to send: following it may be cut short again
+                on_requested()
             final = follow(aws, dep_id, reporter, timeout_s=timeout_s)
             return _finish_rollback(aws, svc, reporter, None, final, expected_task_definition)
         reporter.emit(Message(f"stopping {dep_id} ({record.status}){' with rollback' if rollback else ''}"))
@@ -206,6 +213,8 @@ def stop(
             raise
         if resp.get("statusMessage"):
             reporter.emit(Message(f"CodeDeploy: {resp['statusMessage']}"))
+        if on_requested is not None:
+            on_requested()
     stopped = follow(aws, dep_id, reporter, timeout_s=timeout_s)
     if not rollback:
         reporter.emit(

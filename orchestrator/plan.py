@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.deployment import WaitModel
-from orchestrator.errors import DeploymentFailed, InputError, Interrupted, OrchestratorError
+from orchestrator.errors import AwsRefused, DeploymentFailed, InputError, Interrupted, OrchestratorError, TimedOut
 from orchestrator.events import (
     DeploymentCreated,
     DeploymentFinished,
@@ -116,6 +117,24 @@ def git_sha(cwd: str | None = None) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+# The tags `orchestrator build` writes: the full commit SHA, or `<sha>-dirty-<UTC timestamp>`.
+_SHA_TAG = re.compile(r"^([0-9a-f]{40})(?:-dirty-[0-9A-Za-z._-]+)?$")
+
+
+def image_commit(image: str) -> str | None:
+    """The commit an image was built from, when its tag says so (the tag `orchestrator build` writes)."""
+    name = image.partition("@")[0]
+    last = name.rsplit("/", 1)[-1]
+    _, colon, tag = last.partition(":")
+    m = _SHA_TAG.match(tag) if colon else None
+    return m.group(1) if m else None
+
+
+def build_commit(image: str, checkout: Callable[[], str | None] = lambda: git_sha()) -> str | None:
+    """The build a release carries: the image's own commit, else (the image says nothing) the checkout's."""
+    return image_commit(image) or checkout()
+
+
 def description_for(command: str, image: str, sha: str | None) -> str:
     """`key=value` tokens that `orchestrator history` reads back (git=, image=)."""
     return f"orchestrator {command} git={sha or 'unknown'} image={image or 'unknown'}"
@@ -135,7 +154,10 @@ def build_plan(
     timeout: float,
     time_scale: float = 1.0,
     description: str | None = None,
+    commit: str | None = None,
 ) -> ReleasePlan:
+    """`commit`: the build the release carries when the caller knows it (`release --build` built the
+    image from it); else the image's SHA tag, else the checkout's (build_commit)."""
     from orchestrator.deployment import wait_model
     from orchestrator.taskdef import image_of
 
@@ -146,7 +168,7 @@ def build_plan(
         group=service.codedeploy_deployment_group_name,
         appspec=spec,
         task_definition=register.output,
-        description=description or description_for(command, image, git_sha()),
+        description=description or description_for(command, image, commit or build_commit(image)),
         deployment_config=deployment_config,
     )
     steps: list[Step] = [register, create]
@@ -208,8 +230,15 @@ def _pruned(doc: Any) -> Any:
     return doc
 
 
-def describe_plan(plan: ReleasePlan, live_taskdef: dict[str, Any] | None) -> PlanRendered:
-    new = json.dumps(_pruned(plan.rendered.taskdef), indent=2, sort_keys=True).splitlines()
+def describe_plan(plan: ReleasePlan, live_taskdef: dict[str, Any] | None, *, show_values: bool = False) -> PlanRendered:
+    """The dry run's report. Container environment values are redacted (diff and request) unless
+    `show_values`: a stable short hash still shows which ones change."""
+    from orchestrator.taskdef import redact_environment
+
+    hide = (lambda doc: doc) if show_values else redact_environment
+    new_doc = hide(plan.rendered.taskdef)
+    live_taskdef = hide(live_taskdef) if live_taskdef else live_taskdef
+    new = json.dumps(_pruned(new_doc), indent=2, sort_keys=True).splitlines()
     old = json.dumps(_pruned(live_taskdef), indent=2, sort_keys=True).splitlines() if live_taskdef else []
     live_arn = plan.preflight.live_task_definition_arn
     diff = "\n".join(
@@ -218,6 +247,8 @@ def describe_plan(plan: ReleasePlan, live_taskdef: dict[str, Any] | None) -> Pla
     calls = []
     for step in plan.steps:
         call, summary, params = _summary_of(step)
+        if isinstance(step, RegisterTaskDefinition):
+            params = new_doc
         calls.append({"call": call, "summary": summary, "params": params})
     return PlanRendered(
         taskdef_diff=diff,
@@ -254,9 +285,45 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+class InterruptShield:
+    """Hold Ctrl-C and SIGTERM from `up()` until `down()`: a request that must reach AWS exactly once
+    (stopping a cancelled deployment) and the reads it needs first cannot be cut short by a second
+    Ctrl-C. `down()` restores the handlers and raises KeyboardInterrupt if a signal was held."""
+
+    active: InterruptShield | None = None  # the shield that is up; deferred_interrupts() defers to it
+
+    def __init__(self) -> None:
+        self.pending: list[int] = []
+        self._previous: tuple[Any, Any] | None = None
+
+    def _hold(self, signum: int, frame: Any) -> None:
+        self.pending.append(signum)
+
+    def up(self) -> InterruptShield:
+        try:
+            self._previous = (signal.signal(signal.SIGINT, self._hold), signal.signal(signal.SIGTERM, self._hold))
+        except ValueError:  # not the main thread: leave signals alone
+            return self
+        InterruptShield.active = self
+        return self
+
+    def down(self, *, raise_pending: bool = True) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous[0])
+            signal.signal(signal.SIGTERM, self._previous[1])
+            self._previous = None
+            InterruptShield.active = None
+        if raise_pending and self.pending:
+            self.pending.clear()
+            raise KeyboardInterrupt
+
+
 @contextmanager
 def deferred_interrupts() -> Iterator[None]:
     """Let a write in flight finish: an interrupt arriving meanwhile is raised after the block."""
+    if InterruptShield.active is not None:  # already held, until the shield comes down
+        yield
+        return
     pending: list[int] = []
 
     def handler(signum: int, frame: Any) -> None:
@@ -284,6 +351,8 @@ class Executor:
     aws: Aws
     reporter: Reporter
     on_interrupt: Callable[[str], str | None] | None = None
+    # --on-timeout stop: given the deployment and the timeout, act on it and return the error to raise.
+    on_timeout: Callable[[str, TimedOut], OrchestratorError] | None = None
     values: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
@@ -383,10 +452,15 @@ class Executor:
                     target_id=step.target_id,
                     waits=step.waits,
                 )
-            except Exception:
+            except TimedOut as exc:
                 self.result["status"] = "TimedOut"
                 self.phases["watch"] = round(time.monotonic() - t0, 3)
+                if self.on_timeout is not None:
+                    raise self.on_timeout(dep, exc) from exc
                 raise
+            except Exception as exc:
+                self.phases["watch"] = round(time.monotonic() - t0, 3)
+                raise _lost_while_following(dep, exc, self.result) from exc
             self.phases.update(res.phases)
             self.phases["watch"] = round(time.monotonic() - t0, 3)
             self.result["status"] = res.outcome
@@ -429,6 +503,22 @@ class Executor:
             self.result["rollback_status"] = "InProgress"
             return
         self.result["rollback_status"] = res.outcome
+
+
+def _lost_while_following(dep: str, exc: Exception, result: dict[str, Any]) -> Exception:
+    """AWS unreachable or refusing mid-watch: exit 4, naming the deployment that runs on and how to
+    follow it (not a TimedOut: nothing timed out, we lost sight of it)."""
+    from orchestrator.aws import as_refusal
+
+    refused = as_refusal(exc)
+    if refused is None:
+        return exc
+    result["status"] = "Unknown"
+    return AwsRefused(
+        f"lost AWS while following deployment {dep} ({refused.message}); it keeps running in CodeDeploy",
+        hint=f"follow it with `orchestrator status --watch` (same target options) "
+        f"or `aws deploy get-deployment --deployment-id {dep}`",
+    )
 
 
 @contextmanager

@@ -8,6 +8,8 @@ running, and when the job running it is cancelled.
 - Older build: refuse to replace the running build with an older one unless `--force`. Commit order
   from `git merge-base --is-ancestor` when the repository has both commits, else deployment times.
 - `--stop-on-cancel`: on Ctrl-C or SIGTERM stop the deployment with rollback and report it.
+- `--on-timeout leave|stop`: when the wait runs out, leave the deployment running (default) or stop it
+  with rollback, follow the rollback and exit 3 saying so.
 
 The release command calls `run_release(policy, target, plan, executor, reporter)` in place of
 `executor.execute(plan)`; nothing here writes before the policy checks pass.
@@ -23,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.errors import DeploymentFailed, InputError
+from orchestrator.errors import DeploymentFailed, InputError, OrchestratorError, TimedOut
 from orchestrator.events import ActiveDeploymentFound, Message
 from orchestrator.history import (
     DeploymentRecord,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from orchestrator.report import Reporter
 
 IF_ACTIVE_CHOICES = ("fail", "wait", "replace")
+ON_TIMEOUT_CHOICES = ("leave", "stop")
 # A second release that loses the race to create_deployment retries the policy this many times.
 MAX_RACES = 5
 
@@ -57,11 +60,14 @@ class ReleasePolicy:
     if_active: str = "fail"
     force: bool = False
     stop_on_cancel: bool = False
+    on_timeout: str = "leave"
     repo_dir: Path | None = None  # where to look for the commits (default: the working directory)
 
     def validate(self) -> None:
         if self.if_active not in IF_ACTIVE_CHOICES:
             raise InputError(f"--if-active {self.if_active!r} is not one of {', '.join(IF_ACTIVE_CHOICES)}")
+        if self.on_timeout not in ON_TIMEOUT_CHOICES:
+            raise InputError(f"--on-timeout {self.on_timeout!r} is not one of {', '.join(ON_TIMEOUT_CHOICES)}")
 
 
 # --- build order -------------------------------------------------------------------------------
@@ -302,6 +308,8 @@ def run_release(
     aws, svc = target.aws, target.service
     if policy.stop_on_cancel:
         executor.on_interrupt = stop_on_cancel(aws, svc, reporter, executor)
+    if policy.on_timeout == "stop":
+        executor.on_timeout = stop_on_timeout(aws, svc, reporter, executor)
     for _ in range(MAX_RACES):
         try:
             # A cancelled CI job (SIGTERM) while waiting for or replacing another deployment: a clean exit.
@@ -311,6 +319,8 @@ def run_release(
             raise Interrupted("interrupted before this release wrote anything") from None
         if decision.reattach is not None:
             active = decision.reattach
+            # Another release created it: neither a timeout nor a cancel of this one stops theirs.
+            executor.on_timeout = None
             if policy.stop_on_cancel:
                 # Another release created it; cancelling this one must not stop theirs.
                 executor.on_interrupt = lambda dep: (
@@ -335,13 +345,32 @@ def run_release(
             if policy.if_active == "fail":
                 from orchestrator.aws import error_message
 
+                left = _deregister_unused(aws, executor, reporter)
                 raise ActiveDeploymentError(
-                    f"another deployment started meanwhile: {error_message(cause)}",
+                    f"another deployment started meanwhile: {error_message(cause)}; {left}",
                     hint="--if-active wait to deploy after it",
                 ) from None
             reporter.emit(Message("another deployment started meanwhile; applying --if-active again", "warning"))
             time.sleep(0.5)
     raise ActiveDeploymentError(f"lost the race for the deployment group {MAX_RACES} times")
+
+
+def _deregister_unused(aws: Aws, executor: Executor, reporter: Reporter) -> str:
+    """A release that lost the race at CreateDeployment leaves no unused revision behind: deregister the
+    task definition it registered (DeregisterTaskDefinition marks it INACTIVE; nothing runs it). Says
+    what it did, or names the revision left registered."""
+    from orchestrator.aws import error_message
+
+    arn = executor.values.get("task_definition_arn")
+    if not arn:
+        return "nothing was registered"
+    try:
+        aws.client("ecs").deregister_task_definition(taskDefinition=arn)
+    except Exception as exc:  # the race is the error to report; name what is left
+        return f"task definition {arn}, registered by this release, stays registered ({error_message(exc)})"
+    executor.result["task_definition_deregistered"] = True
+    reporter.emit(Message(f"deregistered {arn}: registered by this release, never deployed"))
+    return f"the task definition it registered ({arn}) was deregistered"
 
 
 def _limit_exceeded(exc: BaseException) -> BaseException | None:
@@ -364,21 +393,47 @@ def stop_on_cancel(aws: Aws, svc: ServiceOutputs, reporter: Reporter, executor: 
 
     def on_interrupt(deployment_id: str) -> str:
         from orchestrator.operations import stop
-        from orchestrator.plan import sigterm_as_interrupt
+        from orchestrator.plan import InterruptShield, sigterm_as_interrupt
 
-        reporter.emit(Message(f"cancelled: stopping {deployment_id} with rollback", level="warning"))
-        try:
-            with sigterm_as_interrupt():
-                outcome = stop(aws, svc, reporter, rollback=True, deployment_id=deployment_id, timeout_s=600.0)
-        except KeyboardInterrupt:
-            executor.result["status"] = "StopRequested"
-            return f"cancelled again while rolling back; stop of {deployment_id} was requested, the rollback runs on"
-        except InputError:
-            executor.result["status"] = "Ended"
-            return f"cancelled; deployment {deployment_id} had already ended"
-        except Exception as exc:  # the interruption stays the outcome; say what state is left
-            executor.result["status"] = "StopFailed"
-            return f"cancelled; stopping {deployment_id} failed: {exc}"
+        requested = False
+        with sigterm_as_interrupt():
+            # Further Ctrl-C / SIGTERM are held until CodeDeploy has answered StopDeployment: the stop is
+            # sent exactly once, and "requested" is said only once it was.
+            shield = InterruptShield().up()
+
+            def answered() -> None:
+                nonlocal requested
+                requested = True
+                shield.down()  # a signal held meanwhile now stops the following, not the stop
+
+            reporter.emit(Message(f"cancelled: stopping {deployment_id} with rollback", level="warning"))
+            try:
+                outcome = stop(
+                    aws,
+                    svc,
+                    reporter,
+                    rollback=True,
+                    deployment_id=deployment_id,
+                    timeout_s=600.0,
+                    on_requested=answered,
+                )
+            except KeyboardInterrupt:
+                if not requested:  # only if the shield could not hold signals (not the main thread)
+                    executor.result["status"] = "Interrupted"
+                    return f"cancelled again before the stop was sent; deployment {deployment_id} is still running"
+                executor.result["status"] = "StopRequested"
+                return (
+                    f"cancelled again; CodeDeploy accepted the stop of {deployment_id} and its rollback runs on "
+                    f"(follow it with `orchestrator status --watch`)"
+                )
+            except InputError:
+                executor.result["status"] = "Ended"
+                return f"cancelled; deployment {deployment_id} had already ended"
+            except Exception as exc:  # the interruption stays the outcome; say what state is left
+                executor.result["status"] = "StopFailed"
+                return f"cancelled; stopping {deployment_id} failed: {exc}"
+            finally:
+                shield.down(raise_pending=False)
         executor.result.update(
             status="RolledBack" if outcome.rollback_deployment_id else outcome.status,
             rollback_deployment_id=outcome.rollback_deployment_id,
@@ -391,3 +446,35 @@ def stop_on_cancel(aws: Aws, svc: ServiceOutputs, reporter: Reporter, executor: 
         )
 
     return on_interrupt
+
+
+def stop_on_timeout(
+    aws: Aws, svc: ServiceOutputs, reporter: Reporter, executor: Executor
+) -> Callable[[str, TimedOut], OrchestratorError]:
+    """The executor's on_timeout (--on-timeout stop): stop the deployment with rollback, follow the
+    rollback, and return the TimedOut (exit 3) that says what happened."""
+
+    def on_timeout(deployment_id: str, timed_out: TimedOut) -> OrchestratorError:
+        from orchestrator.operations import stop
+
+        what = timed_out.message.removesuffix("; it keeps running")
+        reporter.emit(Message(f"{what}: stopping it with rollback (--on-timeout stop)", level="warning"))
+        try:
+            outcome = stop(aws, svc, reporter, rollback=True, deployment_id=deployment_id, timeout_s=600.0)
+        except InputError:
+            return TimedOut(f"{what}; it ended before it could be stopped")
+        except OrchestratorError as exc:
+            executor.result["status"] = "StopFailed"
+            return TimedOut(f"{what}; stopping it failed: {exc}", hint="stop it with `orchestrator stop`")
+        executor.result.update(
+            status="TimedOut",
+            stopped_on_timeout=True,
+            rollback_deployment_id=outcome.rollback_deployment_id,
+            running_task_definition=outcome.task_definition,
+        )
+        after = f" by {outcome.rollback_deployment_id}" if outcome.rollback_deployment_id else ""
+        return TimedOut(
+            f"{what}; stopped it and rolled back{after} (--on-timeout stop); production runs {outcome.task_definition}"
+        )
+
+    return on_timeout

@@ -12,6 +12,7 @@ the model cannot express. Every error is one line naming the file and the field.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -151,7 +152,8 @@ def parse_env_pairs(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not _ENV_NAME.match(key):
-            raise InputError(f"--container-env {pair!r}: expected KEY=VALUE with KEY a variable name")
+            # Name only: the value may be a secret.
+            raise InputError(f"--container-env {key!r}: expected KEY=VALUE with KEY a variable name")
         result[key] = value
     return result
 
@@ -216,12 +218,34 @@ def render(
     return Rendered(taskdef=taskdef, source=source, container=container, image=str(main.get("image", "")))
 
 
-def check_image(image: str, where: str) -> None:
+# The tag and digest grammar of image references (OCI distribution spec / Docker reference grammar):
+# a tag is up to 128 of [A-Za-z0-9_.-], not starting with . or -; a digest is algorithm:encoded, and a
+# sha256 digest has exactly 64 lowercase hex digits.
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+_SHA256 = re.compile(r"^sha256:[a-f0-9]{64}$")
+
+
+def image_problem(image: str) -> str | None:
+    """What is wrong with an image reference (None if nothing): ECS's characters, then tag and digest syntax."""
     if not _IMAGE.match(image):
-        raise InputError(
-            f"{where}: invalid image reference {image!r}",
-            hint="letters, digits and . _ : / # @ - only, up to 255 characters",
-        )
+        return "letters, digits and . _ : / # @ - only, up to 255 characters"
+    name, at, digest = image.partition("@")
+    if at and (not _DIGEST.match(digest) or (digest.startswith("sha256:") and not _SHA256.match(digest))):
+        return f"digest {digest!r} is not algorithm:hex (sha256: 64 lowercase hex digits)"
+    last = name.rsplit("/", 1)[-1]  # a registry host:port comes before the last slash
+    repo, colon, tag = last.partition(":")
+    if not repo or not name or name.startswith("/") or name.endswith("/") or "//" in name:
+        return "no repository name"
+    if colon and not _TAG.match(tag):
+        return f"tag {tag!r} must be 1-128 letters, digits, _ . - (not starting with . or -)"
+    return None
+
+
+def check_image(image: str, where: str) -> None:
+    problem = image_problem(image)
+    if problem:
+        raise InputError(f"{where}: invalid image reference {image!r}: {problem}")
 
 
 _SHAPE: Any = None
@@ -321,8 +345,8 @@ def _semantic_errors(taskdef: dict[str, Any], source: str) -> Iterator[str]:
         image = c.get("image")
         if image is None:
             yield f"{where}.image: required field missing"
-        elif isinstance(image, str) and not _IMAGE.match(image):
-            yield f"{where}.image: invalid image reference {image!r}"
+        elif isinstance(image, str) and (problem := image_problem(image)):
+            yield f"{where}.image: invalid image reference {image!r}: {problem}"
         for j, pm in enumerate(c.get("portMappings") or []):
             if not isinstance(pm, dict):
                 continue
@@ -341,8 +365,23 @@ def _semantic_errors(taskdef: dict[str, Any], source: str) -> Iterator[str]:
                 yield f"{source}: {key}: FARGATE requires a task-level {key}"
 
 
+# ECS refuses a task definition over 64 KiB ("Task definition max size", 64 KiB, not adjustable:
+# Amazon ECS service quotas, Amazon ECS Developer Guide). Measured as the request's compact JSON.
+MAX_TASKDEF_BYTES = 64 * 1024
+
+
+def check_size(taskdef: dict[str, Any], source: str) -> None:
+    size = len(json.dumps(taskdef, separators=(",", ":")).encode())
+    if size > MAX_TASKDEF_BYTES:
+        raise InputError(
+            f"{source}: the rendered task definition is {size / 1024:.1f} KiB; ECS accepts at most 64 KiB",
+            hint="move large values out (secrets/valueFrom, environmentFiles) or split the containers",
+        )
+
+
 def validate(taskdef: dict[str, Any], source: str) -> None:
     """Raise InputError with the first problem; the rest are usually consequences of it."""
+    check_size(taskdef, source)
     problems = _botocore_errors(taskdef, source)
     if not problems:
         problems = list(_enum_errors(taskdef, register_shape(), source, ()))
@@ -383,6 +422,42 @@ def load_prerendered(path: Path) -> Rendered:
         raise InputError(f"{path}: {where}: unresolved placeholder {ph}", hint="render it with `orchestrator render`")
     validate(taskdef, str(path))
     return Rendered(taskdef=taskdef, source=str(path), container="", image="")
+
+
+# --- environment values: never printed unless asked -------------------------------------------------
+
+REDACTED = "***"
+
+
+def redacted(name: str, value: str) -> str:
+    """`***` and a short hash of name=value: stable across runs, so a changed value still shows in a diff.
+    (Short on purpose: enough to tell two values apart, too short to look a value up.)"""
+    return REDACTED + hashlib.sha256(f"{name}={value}".encode()).hexdigest()[:6]
+
+
+def _environments(taskdef: Any) -> Iterator[dict[str, Any]]:
+    containers = taskdef.get("containerDefinitions") if isinstance(taskdef, dict) else None
+    for c in containers if isinstance(containers, list) else []:
+        env = c.get("environment") if isinstance(c, dict) else None
+        for entry in env if isinstance(env, list) else []:
+            if isinstance(entry, dict) and "value" in entry:
+                yield entry
+
+
+def environment_values(taskdef: Any) -> list[str]:
+    """Every container environment value (what CI log masking must hide)."""
+    return [str(e["value"]) for e in _environments(taskdef) if e.get("value") not in (None, "")]
+
+
+def redact_environment(taskdef: Any) -> Any:
+    """A copy of `taskdef` with each container environment value replaced by `redacted()`.
+    `secrets` (valueFrom: ARNs) and `environmentFiles` (S3 ARNs) stay as they are."""
+    import copy
+
+    doc = copy.deepcopy(taskdef)
+    for entry in _environments(doc):
+        entry["value"] = redacted(str(entry.get("name", "")), str(entry["value"]))
+    return doc
 
 
 def image_of(taskdef: dict[str, Any], container: str) -> str:

@@ -79,6 +79,6 @@ def resolve_target(
 
 
 def reporter(output: str) -> Reporter:
-    from orchestrator.report import make_reporter
+    from orchestrator.report import make_cli_reporter
 
-    return make_reporter(output)
+    return make_cli_reporter(output)

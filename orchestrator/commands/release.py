@@ -77,6 +77,13 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Deploy even a build old
 StopOnCancelOpt = Annotated[
     bool, typer.Option("--stop-on-cancel", help="On Ctrl-C or SIGTERM stop the deployment with rollback.")
 ]
+OnTimeoutOpt = Annotated[
+    str,
+    typer.Option(
+        "--on-timeout",
+        help="When --timeout runs out: leave the deployment running (default) or stop it with rollback (exit 3).",
+    ),
+]
 BuildOpt = Annotated[
     bool,
     typer.Option(
@@ -88,6 +95,13 @@ BuildContextOpt = Annotated[
     Path | None, typer.Option("--build-context", help="With --build: the build context (default as `build`).")
 ]
 BuilderOpt = Annotated[str, typer.Option("--builder", help="With --build: auto, docker, buildah or podman.")]
+ShowValuesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--show-values",
+        help="Print container environment values (redacted as *** plus a short hash by default).",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -111,21 +125,43 @@ def render(
     outputs_file: OutputsFileOpt = None,
     sandbox: SandboxOpt = False,
     service: ServiceOpt = None,
+    show_values: ShowValuesOpt = False,
 ) -> None:
-    """Render the task definition (placeholders, image, environment) and validate it. Calls no AWS API."""
+    """Render the task definition (placeholders, image, environment) and validate it. Calls no AWS API.
+
+    To stdout, container environment values are redacted unless --show-values; -o FILE holds the real
+    values (that file is what `deploy FILE` registers)."""
     from orchestrator.commands.common import load_outputs
-    from orchestrator.taskdef import load_and_render, parse_env_pairs
+    from orchestrator.taskdef import environment_values, load_and_render, parse_env_pairs, redact_environment
 
     env_pairs = parse_env_pairs(container_env)
     outputs, _, _ = load_outputs(terraform_dir, env, outputs_file, sandbox)
     _, svc = outputs.service(service)
     rendered = load_and_render(taskdef, outputs, svc, image=image, container=container, container_env=env_pairs)
-    text = json.dumps(rendered.taskdef, indent=2) + "\n"
+    mask_environment(rendered.taskdef)
     if output_file is None:
-        sys.stdout.write(text)
+        doc = rendered.taskdef if show_values else redact_environment(rendered.taskdef)
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        output_file.write_text(text)
-        typer.echo(f"wrote {output_file} (image {rendered.image})", err=True)
+        from orchestrator.errors import InputError
+
+        try:
+            output_file.write_text(json.dumps(rendered.taskdef, indent=2) + "\n")
+        except OSError as exc:
+            raise InputError(f"{output_file}: cannot write: {exc.strerror or exc}") from None
+        count = len(environment_values(rendered.taskdef))
+        clear = f"; it holds {count} container environment value(s) in clear: keep it out of logs" if count else ""
+        typer.echo(f"wrote {output_file} (image {rendered.image}){clear}", err=True)
+
+
+def mask_environment(taskdef: dict[str, Any] | None) -> None:
+    """Under GitHub Actions: `::add-mask::` every container environment value before anything is printed."""
+    from orchestrator.report.github import active, mask_secret
+    from orchestrator.taskdef import environment_values
+
+    if taskdef and active():
+        for value in environment_values(taskdef):
+            mask_secret(value)
 
 
 def release(
@@ -148,9 +184,11 @@ def release(
     if_active: IfActiveOpt = "fail",
     force: ForceOpt = False,
     stop_on_cancel: StopOnCancelOpt = False,
+    on_timeout: OnTimeoutOpt = "leave",
     build: BuildOpt = False,
     build_context: BuildContextOpt = None,
     builder: BuilderOpt = "auto",
+    show_values: ShowValuesOpt = False,
 ) -> None:
     """Render, validate, register the task definition, deploy it blue/green through CodeDeploy, and follow it."""
     from orchestrator.errors import InputError
@@ -167,10 +205,11 @@ def release(
             taskdef, target.outputs, target.service, image=chosen, container=container, container_env=env_pairs
         )
 
-    def build_it(target: Target, rep: Reporter) -> str:
+    def build_it(target: Target, rep: Reporter) -> tuple[str, str | None]:
         from orchestrator.build import build_for_target
 
-        return build_for_target(target, rep, sandbox=sandbox, context=build_context, builder=builder).image
+        built = build_for_target(target, rep, sandbox=sandbox, context=build_context, builder=builder)
+        return built.image, built.git_sha  # the commit the image was built (and labelled) from
 
     _pipeline(
         "release",
@@ -183,8 +222,9 @@ def release(
         dry_run=dry_run,
         where=(terraform_dir, env, outputs_file, sandbox, service),
         output=output,
-        policy=(if_active, force, stop_on_cancel),
+        policy=(if_active, force, stop_on_cancel, on_timeout),
         build=build_it if build else None,
+        show_values=show_values,
     )
 
 
@@ -205,6 +245,8 @@ def deploy(
     if_active: IfActiveOpt = "fail",
     force: ForceOpt = False,
     stop_on_cancel: StopOnCancelOpt = False,
+    on_timeout: OnTimeoutOpt = "leave",
+    show_values: ShowValuesOpt = False,
 ) -> None:
     """Register exactly FILE and deploy it blue/green through CodeDeploy, then follow it (CI's deploy job)."""
     from orchestrator.taskdef import load_prerendered
@@ -223,7 +265,8 @@ def deploy(
         dry_run=dry_run,
         where=(terraform_dir, env, outputs_file, sandbox, service),
         output=output,
-        policy=(if_active, force, stop_on_cancel),
+        policy=(if_active, force, stop_on_cancel, on_timeout),
+        show_values=show_values,
     )
 
 
@@ -257,8 +300,9 @@ def _pipeline(
     dry_run: bool,
     where: tuple[Path, str | None, Path | None, bool, str | None],
     output: str,
-    policy: tuple[str, bool, bool] = ("fail", False, False),
-    build: Callable[[Target, Reporter], str] | None = None,
+    policy: tuple[str, bool, bool, str] = ("fail", False, False, "leave"),
+    build: Callable[[Target, Reporter], tuple[str, str | None]] | None = None,
+    show_values: bool = False,
 ) -> None:
     """Validate everything, then plan; run the plan (or only describe it for --dry-run). Ends with a summary."""
     from orchestrator import appspec as appspec_mod
@@ -286,13 +330,24 @@ def _pipeline(
                 target = resolve_target(*where)
                 result["service"] = target.service_key
                 rendered = render_it(target, None)
+                mask_environment(rendered.taskdef)
                 spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
                 pre = preflight(target.aws, target.service, deployment_config)
+                built_commit: str | None = None
                 if build is not None and not dry_run:
                     # The push is the first write, so it comes only after every check above has passed.
-                    rendered = render_it(target, build(target, rep))
+                    image, built_commit = build(target, rep)
+                    rendered = render_it(target, image)
                     spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
                 hooks = len(spec.doc.get("Hooks") or [])
+                if built_commit is None:
+                    from orchestrator.build import ecr_image_commit
+                    from orchestrator.plan import image_commit
+                    from orchestrator.taskdef import image_of
+
+                    # The image's own commit: its tag, else the tags ECR holds for it (checkout: last).
+                    released = rendered.image or image_of(rendered.taskdef, spec.container_name)
+                    built_commit = image_commit(released) or ecr_image_commit(target.aws, released)
                 budget = float(timeout) if timeout else default_timeout(pre.group, pre.config, wait_until, hooks)
                 plan = build_plan(
                     command,
@@ -306,13 +361,16 @@ def _pipeline(
                     no_wait=no_wait,
                     timeout=budget,
                     time_scale=_time_scale(target),
+                    commit=built_commit,
                 )
                 result.update(image=plan.image, deployment_config=pre.config_name, timeout_s=budget)
                 rep.emit(Validated(pre.checks, pre.config_name, budget))
                 # Release policies (--if-active, --force, --stop-on-cancel, re-attach; orchestrator/policy.py) run
                 # here: everything is validated and the plan is data.
                 if dry_run:
-                    rep.emit(describe_plan(plan, _live_taskdef(target, pre.live_task_definition_arn)))
+                    live = _live_taskdef(target, pre.live_task_definition_arn)
+                    mask_environment(live)
+                    rep.emit(describe_plan(plan, live, show_values=show_values))
                     result["status"] = "DryRun"
                 else:
                     executor = Executor(target.aws, rep)

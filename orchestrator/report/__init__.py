@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Protocol, TextIO
+from typing import Protocol, TextIO, cast
 
 from orchestrator.events import Event
 
@@ -32,6 +32,81 @@ class MultiReporter:
             r.close()
 
 
+class GuardedStream:
+    """stdout that may go away (`orchestrator release ... | head -1`): after a broken pipe, writes are
+    dropped and `broken` is set, so that a reporter can carry on on stderr instead of dying mid-release."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.broken = False
+
+    def _lost(self) -> None:
+        self.broken = True
+        # The interpreter flushes stdout at exit: point the descriptor at /dev/null so that this flush
+        # (of what is still buffered) does not fail with a second, noisy BrokenPipeError.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self._lost()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._lost()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+
+class PipeSafeReporter:
+    """Once stdout is gone, the outcome (warnings, errors, the deployment's end, the summary) goes to
+    stderr as plain lines; the release itself goes on and exits with the deployment's result."""
+
+    def __init__(self, inner: Reporter, stream: GuardedStream, fallback: TextIO | None = None) -> None:
+        self.inner, self.stream = inner, stream
+        self.fallback = fallback or sys.stderr
+        self.switched = False
+
+    def emit(self, event: Event) -> None:
+        from orchestrator.events import DeploymentCreated, DeploymentFinished, Message, Summary
+
+        if not self.switched:
+            self.inner.emit(event)
+            if not self.stream.broken:
+                return
+            self.switched = True
+            self._write("warning: stdout was closed; carrying on, warnings and the outcome go to stderr")
+        if isinstance(event, DeploymentCreated | DeploymentFinished | Summary) or (
+            isinstance(event, Message) and event.level != "info"
+        ):
+            self._write(event.describe())
+
+    def _write(self, line: str) -> None:
+        try:
+            self.fallback.write(line + "\n")
+            self.fallback.flush()
+        except OSError:  # stderr gone as well: the exit code is all that is left
+            pass
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def make_reporter(output: str = "auto", stream: TextIO | None = None) -> Reporter:
     stream = stream or sys.stdout
     base = _base_reporter(output, stream)
@@ -41,6 +116,13 @@ def make_reporter(output: str = "auto", stream: TextIO | None = None) -> Reporte
 
     github = github_reporter_for(output, stream)
     return MultiReporter(github, base) if github is not None else base
+
+
+def make_cli_reporter(output: str = "auto") -> Reporter:
+    """The commands' reporter on stdout, surviving a closed stdout (see PipeSafeReporter)."""
+    guarded = GuardedStream(sys.stdout)
+    # Duck-typed: write, flush and isatty guarded; the rest is delegated.
+    return PipeSafeReporter(make_reporter(output, cast(TextIO, guarded)), guarded)
 
 
 def _base_reporter(output: str, stream: TextIO) -> Reporter:

@@ -193,6 +193,83 @@ def test_older_build_is_refused_unless_forced(sandbox, tmp_path: Path) -> None:
     assert sandbox.counts()["codedeploy"]["CreateDeployment"] == 2
 
 
+def test_the_build_is_the_images_own_commit_not_the_checkouts(sandbox, tmp_path: Path) -> None:
+    """`--image <repo>:<older sha>` from a current checkout is an older build: the tag `orchestrator
+    build` writes (the commit SHA) names the build, and `history` shows it; the checkout's SHA is only
+    the fallback for an image whose tag says nothing."""
+    repo = tmp_path / "app"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    shas = []
+    for i in range(2):
+        (repo / "f").write_text(str(i))
+        _git(repo, "add", "f")
+        _git(repo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", f"c{i}")
+        shas.append(_git(repo, "rev-parse", "HEAD"))
+    old, new = shas
+    files = ("--taskdef", str(sandbox.repo_root / "taskdef.json"), "--appspec", str(sandbox.repo_root / "appspec.json"))
+    outputs = sandbox.outputs_path
+    checkout = {"GITHUB_SHA": new}  # the working directory is at the newest commit throughout
+    ok = release(sandbox, outputs, new, *files, cwd=repo, env=checkout)
+    assert ok.returncode == 0, ok.stderr
+
+    refused = release(sandbox, outputs, old, *files, cwd=repo, env=checkout)
+    assert refused.returncode == 2, refused.stderr
+    assert f"with the older build {old[:12]}" in refused.stderr and "--force" in refused.stderr
+    assert sandbox.counts()["codedeploy"]["CreateDeployment"] == 1
+
+    forced = release(sandbox, outputs, old, *files, "--force", cwd=repo, env=checkout)
+    assert forced.returncode == 0, forced.stderr
+    hist = sandbox.cli("history", "--outputs-file", str(outputs), "--output", "json", cwd=repo)
+    assert hist.returncode == 0, hist.stderr
+    builds = [e["git_sha"] for e in of_kind(hist.stdout, "history_entry")]
+    assert builds[:2] == [old, new]  # newest first: each release's image commit
+
+
+def test_the_build_of_a_digest_or_plain_tag_is_read_from_the_tags_ecr_holds(sandbox, tmp_path: Path) -> None:
+    """`--image repo@sha256:…` (what `build` prints) or `repo:v1`: ECR's DescribeImages lists the image's
+    other tags, one of them the commit SHA `build` tagged it with; that commit is the build."""
+    import json as _json
+
+    repo = tmp_path / "app"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    shas = []
+    for i in range(2):
+        (repo / "f").write_text(str(i))
+        _git(repo, "add", "f")
+        _git(repo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", f"c{i}")
+        shas.append(_git(repo, "rev-parse", "HEAD"))
+    old, new = shas
+    url = sandbox.service_outputs()["ecr_repository_url"]
+    ecr = sandbox.client("ecr")
+    digests = {}
+    for sha, label in ((old, "v-old"), (new, "v-new")):
+        manifest = _json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"digest": f"sha256:{sha[:8] * 8}"},
+                "layers": [],
+            }
+        )
+        for tag in (sha, label):
+            put = ecr.put_image(repositoryName=url.split("/", 1)[1], imageManifest=manifest, imageTag=tag)
+        digests[sha] = put["image"]["imageId"]["imageDigest"]
+    files = ("--taskdef", str(sandbox.repo_root / "taskdef.json"), "--appspec", str(sandbox.repo_root / "appspec.json"))
+    outputs = sandbox.outputs_path
+    checkout = {"GITHUB_SHA": old}  # the checkout says "old" throughout: only the registry can tell
+    ok = release(sandbox, outputs, "v-new", *files, cwd=repo, env=checkout)
+    assert ok.returncode == 0, ok.stderr
+    by_digest = sandbox.cli(
+        "release", "--outputs-file", str(outputs), "--output", "json", "--image", f"{url}@{digests[old]}", *files,
+        cwd=repo, env=checkout,
+    )  # fmt: skip
+    assert by_digest.returncode == 2, by_digest.stderr
+    assert f"replace the running build {new[:12]}" in by_digest.stderr
+    assert f"with the older build {old[:12]}" in by_digest.stderr
+
+
 def test_stop_on_cancel_stops_and_rolls_back_a_cancelled_release(sandbox) -> None:
     blue = sandbox.service_outputs()["blue_target_group_name"]
     initial = primary_task_definition(sandbox)
@@ -216,3 +293,56 @@ def test_stop_on_cancel_stops_and_rolls_back_a_cancelled_release(sandbox) -> Non
     assert primary_task_definition(sandbox) == initial
     s = summary(stdout)
     assert s["exit_code"] == 130 and s["rollback_deployment_id"] == rollback_id and s["status"] == "RolledBack"
+
+
+def test_a_second_ctrl_c_while_aws_answers_slowly_loses_no_stop(sandbox) -> None:
+    """Ctrl-C twice, 0.2 s apart, while every AWS call takes 800 ms: StopDeployment is sent exactly once,
+    "accepted" is said only after CodeDeploy answered, and the cancelled release ends Stopped and rolled
+    back, never Succeeded."""
+    import time
+
+    outputs = slow_termination_group(sandbox)
+    proc = popen_release(sandbox, outputs, "twice", "--stop-on-cancel")
+    try:
+        dep = read_events_until(proc, "deployment_created")[-1]["deployment_id"]
+        wait_for("production traffic on green", lambda: lifecycle(sandbox, dep).get("AllowTraffic") == "Succeeded")
+        sandbox.control.set_faults(latency_ms=800)
+        sandbox.control.reset_requests()
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+    finally:
+        stdout, stderr = finish(proc)
+    sandbox.control.clear_faults()
+    assert proc.returncode == 130, stderr
+    assert sandbox.counts()["codedeploy"]["StopDeployment"] == 1
+    assert f"CodeDeploy accepted the stop of {dep}" in stderr
+    info = wait_status(sandbox, dep, "Stopped", "Succeeded", "Failed")
+    assert info["status"] == "Stopped"
+    rollback_id = info["rollbackInfo"]["rollbackDeploymentId"]
+    assert wait_status(sandbox, rollback_id, "Succeeded", "Failed")["status"] == "Succeeded"
+    assert summary(stdout)["status"] == "StopRequested"
+
+
+def test_a_release_losing_the_create_race_deregisters_what_it_registered(sandbox) -> None:
+    """Two releases at once under --if-active fail, with every call slow (400 ms) so that both pass the
+    "is a deployment in progress?" check before either creates: one deploys, the other is refused at
+    CreateDeployment and deregisters the revision it had registered, saying so."""
+    outputs = approval_group(sandbox)  # the winner's deployment stays in progress
+    sandbox.control.set_faults(latency_ms=400)
+    procs = [popen_release(sandbox, outputs, tag, "--no-wait") for tag in ("race-a", "race-b")]
+    results = [finish(p) for p in procs]
+    sandbox.control.clear_faults()
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 1], results
+    loser_out, loser_err = next(r for p, r in zip(procs, results, strict=True) if p.returncode == 1)
+    counts = sandbox.counts()
+    assert counts["ecs"]["RegisterTaskDefinition"] == 2, "the race was lost before registering: not this case"
+    assert counts["codedeploy"]["CreateDeployment"] == 2 and counts["ecs"]["DeregisterTaskDefinition"] == 1
+    arn = summary(loser_out)["task_definition_arn"]
+    assert f"the task definition it registered ({arn}) was deregistered" in loser_err
+    ecs = sandbox.client("ecs")
+    assert ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["status"] == "INACTIVE"
+    winner = summary(next(r for p, r in zip(procs, results, strict=True) if p.returncode == 0)[0])
+    active = ecs.describe_task_definition(taskDefinition=winner["task_definition_arn"])["taskDefinition"]
+    assert active["status"] == "ACTIVE"

@@ -116,6 +116,24 @@ def test_rollback_target_is_the_previous_successful_task_definition() -> None:
     assert previous is not None and previous.task_definition == "td:1"
 
 
+def test_rollback_target_is_the_newest_of_several_earlier_successes() -> None:
+    """Newest first: two earlier successes with other task definitions; the rollback takes the newer."""
+    history = [
+        rec("d-6", "Succeeded", "td:6", None, 6),
+        rec("d-5", "Failed", "td:5", None, 5),
+        rec("d-4", "Succeeded", "td:4", None, 4),
+        rec("d-3", "Stopped", "td:3", None, 3),
+        rec("d-2", "Succeeded", "td:2", None, 2),
+        rec("d-1", "Succeeded", "td:1", None, 1),
+    ]
+    current, previous = previous_success(history, "td:6")
+    assert current is not None and current.deployment_id == "d-6"
+    assert previous is not None and (previous.deployment_id, previous.task_definition) == ("d-4", "td:4")
+    # Running something no success put in place (a manual update): the newest success is the target.
+    _, previous = previous_success(history, "td:99")
+    assert previous is not None and previous.deployment_id == "d-6"
+
+
 def test_history_links_rollbacks_and_infers_their_task_definition() -> None:
     records = [
         rec("d-3", "Succeeded", None, None, 3, creator="autoRollback", rollback_of="d-2"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -116,6 +117,47 @@ def outputs(mutate: Callable[[dict[str, Any]], Any]) -> Case:
     return build
 
 
+def outputs_doc(mutate: Callable[[dict[str, Any]], Any]) -> Case:
+    """The whole outputs document changed (aws_region, say)."""
+
+    def build(tmp: Path, stack: Any) -> list[str]:
+        doc = stack.outputs()
+        mutate(doc)
+        path = tmp / "outputs.json"
+        path.write_text(json.dumps(doc))
+        return ["release", "--outputs-file", str(path), "--image", "repo/web:1"]
+
+    return build
+
+
+def outputs_path(make: Callable[[Path], Path]) -> Case:
+    """--outputs-file pointing at something that is not a readable outputs file."""
+    return lambda tmp, stack: ["release", "--outputs-file", str(make(tmp)), "--image", "repo/web:1"]
+
+
+def _binary(tmp: Path) -> Path:
+    path = tmp / "outputs.bin"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 64)
+    return path
+
+
+def _unreadable(tmp: Path) -> Path:
+    path = tmp / "outputs.json"
+    path.write_text("{}")
+    path.chmod(0)
+    return path
+
+
+def _region(value: str) -> Callable[[dict[str, Any]], Any]:
+    def set_region(doc: dict[str, Any]) -> None:
+        if isinstance(doc["aws_region"], dict):
+            doc["aws_region"]["value"] = value
+        else:
+            doc["aws_region"] = value
+
+    return set_region
+
+
 def _c0(d: dict[str, Any]) -> dict[str, Any]:
     return d["containerDefinitions"][0]
 
@@ -177,6 +219,14 @@ CORPUS = [
     pytest.param(
         taskdef(lambda d: d.update(networkMode="bridge")), "networkMode: FARGATE requires 'awsvpc'", id="fargate-bridge"
     ),
+    pytest.param(
+        taskdef(lambda d: d.pop("cpu")), "taskdef.json: cpu: FARGATE requires a task-level cpu", id="fargate-no-cpu"
+    ),
+    pytest.param(
+        taskdef(lambda d: d.pop("memory")),
+        "taskdef.json: memory: FARGATE requires a task-level memory",
+        id="fargate-no-memory",
+    ),
     pytest.param(taskdef(lambda d: d.update(family="demo web")), "family: 'demo web' must be", id="family-chars"),
     pytest.param(
         taskdef(lambda d: _c0(d)["portMappings"][0].update(hostPort=80)),
@@ -204,6 +254,59 @@ CORPUS = [
         id="env-pair",
     ),
     pytest.param(flags("--image", "repo/web 1"), "--image: invalid image reference 'repo/web 1'", id="image-reference"),
+    pytest.param(
+        flags("--image", "repo/web:"), "--image: invalid image reference 'repo/web:': tag ''", id="image-empty-tag"
+    ),
+    pytest.param(
+        flags("--image", "repo/web:-rc1"),
+        "invalid image reference 'repo/web:-rc1': tag '-rc1' must be",
+        id="image-tag-dash",
+    ),
+    pytest.param(flags("--image", "registry:5000/web:1.0:2"), "tag '1.0:2' must be 1-128 letters", id="image-two-tags"),
+    pytest.param(flags("--image", "repo/web:" + "t" * 129), "must be 1-128 letters", id="image-tag-too-long"),
+    pytest.param(
+        flags("--image", "repo/web@sha256:abc123"),
+        "digest 'sha256:abc123' is not algorithm:hex (sha256: 64 lowercase hex digits)",
+        id="image-short-digest",
+    ),
+    pytest.param(
+        flags("--image", "repo/web@latest"), "digest 'latest' is not algorithm:hex", id="image-digest-no-algo"
+    ),
+    pytest.param(flags("--image", ":1"), "invalid image reference ':1': no repository name", id="image-no-name"),
+    pytest.param(
+        taskdef(
+            lambda d: d["containerDefinitions"].append({"name": "sidecar", "image": "busybox:.1", "essential": False})
+        ),
+        "containerDefinitions[1].image: invalid image reference 'busybox:.1': tag '.1' must be",
+        id="taskdef-image-tag",
+    ),
+    pytest.param(
+        taskdef(lambda d: _c0(d).update(command=["x" * 70_000])),
+        "taskdef.json: the rendered task definition is 69.",
+        id="taskdef-over-64-kib",
+    ),
+    pytest.param(
+        taskdef(lambda d: None, "-e", "BLOB=" + "y" * 66_000),
+        "ECS accepts at most 64 KiB",
+        id="taskdef-over-64-kib-by-env",
+    ),
+    pytest.param(
+        outputs_doc(_region("not a region!")),
+        "outputs.json: output 'aws_region' 'not a region!' is not an AWS region name (like eu-west-1)",
+        id="region-format",
+    ),
+    pytest.param(outputs_doc(_region("EU-WEST-1")), "'EU-WEST-1' is not an AWS region name", id="region-case"),
+    pytest.param(outputs_path(lambda tmp: tmp), "is a directory, not an outputs file", id="outputs-directory"),
+    pytest.param(outputs_path(_binary), "outputs.bin: not a text file", id="outputs-binary"),
+    pytest.param(
+        outputs_path(lambda tmp: _binary(tmp) / "outputs.json"), "cannot read the outputs file", id="outputs-not-a-dir"
+    ),
+    pytest.param(
+        outputs_path(_unreadable),
+        "outputs.json: cannot read the outputs file (permission denied)",
+        id="outputs-unreadable",
+        marks=pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode"),
+    ),
     pytest.param(
         flags("--image", "repo/web:1", "--wait-until", "soon"), "--wait-until 'soon' is not one of", id="wait-until"
     ),

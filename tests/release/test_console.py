@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from orchestrator.events import (
     DeploymentCreated,
     DeploymentFinished,
@@ -52,3 +54,23 @@ def test_traffic_bar_splits_the_width_by_weight() -> None:
     assert bar.count("█") == 20
     assert bar.startswith("blue  75.0%") and bar.endswith("25.0% green")
     assert "waiting" in traffic_bar(None, None).plain
+
+
+def _cells_by_colour(bar) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """How many bar cells (█) each colour paints, as rich renders the bar."""
+    from rich.console import Console
+
+    console = Console(width=120, force_terminal=True, color_system="truecolor")
+    cells: dict[str, int] = {}
+    for segment in bar.render(console):
+        if "█" in segment.text and segment.style is not None and segment.style.color is not None:
+            name = segment.style.color.name
+            cells[name] = cells.get(name, 0) + segment.text.count("█")
+    return cells
+
+
+@pytest.mark.parametrize(
+    ("blue", "green", "cells"), [(75.0, 25.0, {"blue": 15, "green": 5}), (10.0, 90.0, {"blue": 2, "green": 18})]
+)
+def test_traffic_bar_paints_blue_for_blue_weight_and_green_for_green(blue: float, green: float, cells: dict) -> None:  # type: ignore[type-arg]
+    assert _cells_by_colour(traffic_bar(blue, green, width=20)) == cells

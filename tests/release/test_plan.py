@@ -127,3 +127,36 @@ def test_dry_run_describes_the_same_steps_and_calls_nothing() -> None:
     assert "mountPoints" not in rendered.taskdef_diff  # describe's empty defaults are no change
     assert rendered.live_task_definition_arn == LIVE
     assert "nothing was written" in rendered.describe()
+
+
+def test_the_build_is_read_from_the_image_tag_before_the_checkout() -> None:
+    from orchestrator.plan import build_commit, image_commit
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    assert image_commit(f"1.dkr.ecr.eu-west-1.amazonaws.com/demo/web:{sha}") == sha
+    assert image_commit(f"registry:5000/web:{sha}-dirty-20260101T000000Z") == sha
+    assert image_commit(f"web:{sha}@sha256:{'a' * 64}") == sha
+    for no_commit in ("web:latest", "web:1234567", f"web@sha256:{'a' * 64}", f"host:{sha[:5]}/web", "web"):
+        assert image_commit(no_commit) is None, no_commit
+    assert build_commit(f"web:{sha}", checkout=lambda: "f" * 40) == sha
+    assert build_commit("web:v1", checkout=lambda: "f" * 40) == "f" * 40
+
+
+def test_dry_run_diff_redacts_both_sides_and_still_shows_a_changed_value() -> None:
+    from orchestrator.taskdef import redacted
+
+    plan = _plan(no_wait=False)
+    web = plan.rendered.taskdef["containerDefinitions"][0]
+    web["environment"] = [{"name": "TOKEN", "value": "new-secret"}, {"name": "SAME", "value": "kept-secret"}]
+    live = dict(plan.rendered.taskdef)
+    live["containerDefinitions"] = [
+        dict(web, environment=[{"name": "TOKEN", "value": "old-secret"}, {"name": "SAME", "value": "kept-secret"}])
+    ]
+    text = describe_plan(plan, live).taskdef_diff
+    for value in ("new-secret", "old-secret", "kept-secret"):
+        assert value not in text
+    assert f'-          "value": "{redacted("TOKEN", "old-secret")}"' in text
+    assert f'+          "value": "{redacted("TOKEN", "new-secret")}"' in text
+    assert redacted("SAME", "kept-secret") not in "".join(line for line in text.splitlines() if line[:1] in "+-")
+    shown = describe_plan(plan, live, show_values=True)
+    assert "new-secret" in shown.taskdef_diff and "new-secret" in json.dumps(shown.calls)

@@ -181,3 +181,54 @@ def test_wait_model_follows_the_time_scale() -> None:
     model = wait_model(GROUP, canary, time_scale=0.01)
     assert model.traffic_interval_s == pytest.approx(3.0)
     assert model.termination_wait_s == pytest.approx(3.0)
+
+
+class EndingCodeDeploy(FakeCodeDeploy):
+    """The canary deployment ends `ending` (Failed: AllowTraffic fails and CodeDeploy rolls back;
+    Stopped: someone stops it) at `end_at`, in the middle of the 5-minute canary."""
+
+    def __init__(self, clock: Clock, ending: str, end_at: float) -> None:
+        super().__init__(clock)
+        self.ending, self.end_at = ending, end_at
+
+    def get_deployment(self, deploymentId: str) -> dict[str, Any]:
+        info = super().get_deployment(deploymentId)["deploymentInfo"]
+        if self.clock.now >= self.end_at:
+            info["status"] = self.ending
+            info["rollbackInfo"] = {"rollbackDeploymentId": "d-ROLLBACK"}
+            if self.ending == "Failed":
+                info["errorInformation"] = {"code": "HEALTH_CONSTRAINTS", "message": "AllowTraffic failed"}
+        return {"deploymentInfo": info}
+
+    def get_deployment_target(self, deploymentId: str, targetId: str) -> dict[str, Any]:
+        out = super().get_deployment_target(deploymentId, targetId)
+        if self.clock.now >= self.end_at:
+            for event in out["deploymentTarget"]["ecsTarget"]["lifecycleEvents"]:
+                if event["status"] == "InProgress":
+                    event["status"] = "Failed" if self.ending == "Failed" else "Skipped"
+        return out
+
+
+@pytest.mark.parametrize("ending", ["Failed", "Stopped"])
+def test_a_failed_or_stopped_deployment_ends_the_watch_at_once_and_is_not_ok(ending: str) -> None:
+    clock = Clock()
+    end_at = 200.0  # mid-canary: the watcher is in its long-wait pacing
+    cd = EndingCodeDeploy(clock, ending, end_at)
+    rep = Collect(clock)
+    result = watch(
+        FakeAws(cd),  # type: ignore[arg-type]
+        "d-TEST",
+        rep,
+        timeout=3600,
+        target_id="demo:web",
+        waits=WaitModel(traffic_interval_s=300, termination_wait_s=300),
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert result.outcome == ending and result.ok is False
+    assert end_at <= clock.now <= end_at + 15  # the next poll sees it, not the budget's end
+    assert result.view.rollback_deployment_id == "d-ROLLBACK"
+    last = [e for _, e in rep.events if isinstance(e, DeploymentProgress)][-1]
+    assert last.status == ending and last.green_weight == 10.0
+    if ending == "Failed":
+        assert [e.name for e in result.view.lifecycle if e.status == "Failed"] == ["AllowTraffic"]

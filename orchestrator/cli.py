@@ -8,13 +8,18 @@ import typer
 
 from orchestrator import __version__
 from orchestrator.commands import build, infra, ops, release, sandbox
+from orchestrator.commands.common import CONTEXT_SETTINGS
 
+# Plain (click-style) help: Typer's rich help imports rich.markdown and friends, which alone costs
+# more than the rest of the start-up (`make bench` compares it with `aws --version`).
 app = typer.Typer(
     name="orchestrator",
     help="Release ECS services blue/green through AWS CodeDeploy, on infrastructure made by Terraform.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings=CONTEXT_SETTINGS,
 )
 
 

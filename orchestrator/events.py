@@ -138,6 +138,9 @@ class Summary(Event):
         return {"command": self.command, "ok": self.ok, "exit_code": self.exit_code, **self.result}
 
     def describe(self) -> str:
+        # A command that did only part of the work says what it did (`message`), not "succeeded".
+        if self.ok and self.result.get("message"):
+            return f"{self.command}: {self.result['message']}"
         outcome = "succeeded" if self.ok else f"failed (exit {self.exit_code})"
         return f"{self.command} {outcome}"
 

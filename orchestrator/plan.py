@@ -284,6 +284,8 @@ class Executor:
     aws: Aws
     reporter: Reporter
     on_interrupt: Callable[[str], str | None] | None = None
+    # The command that follows the deployment again (with the options that name the target).
+    follow_command: str = "orchestrator status --watch"
     values: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
@@ -318,7 +320,8 @@ class Executor:
             extra = self.on_interrupt(dep) if self.on_interrupt else None
             msg = extra or (
                 f"interrupted; deployment {dep} is still running in CodeDeploy "
-                f"(follow it with `orchestrator status`, stop it with `orchestrator stop`)"
+                f"(follow it with `{self.follow_command}`, stop it with "
+                f"`{self.follow_command.replace('status --watch', 'stop', 1)}`)"
             )
         elif arn:
             msg = f"interrupted before the deployment was created; task definition {arn} is registered but unused"

@@ -135,6 +135,7 @@ def status(
                     active_deployment=st.active.to_dict() if st.active else None,
                     lifecycle=st.lifecycle,
                     last_deployment=st.last.to_dict() if st.last else None,
+                    rolled_back_deployment=st.rolled_back.to_dict() if st.rolled_back else None,
                 )
             )
             return st
@@ -156,6 +157,7 @@ def status(
             "active_status": st.active.status if st.active else None,
             "last_deployment_id": st.last.deployment_id if st.last else None,
             "last_status": st.last.status if st.last else None,
+            "last_rollback_of": st.last.rollback_of if st.last else None,
         }
 
     run_command("status", output, body)

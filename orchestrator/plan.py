@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.deployment import WaitModel
-from orchestrator.errors import DeploymentFailed, InputError, Interrupted, OrchestratorError
+from orchestrator.errors import DeploymentFailed, InputError, Interrupted, OrchestratorError, TimedOut
 from orchestrator.events import (
     DeploymentCreated,
     DeploymentFinished,
@@ -312,6 +312,9 @@ class Executor:
             self.result["duration_s"] = round(time.monotonic() - self.started, 3)
         return self.result
 
+    def _stop_command(self) -> str:
+        return self.follow_command.replace("status --watch", "stop", 1)
+
     def _interrupted(self) -> DeploymentInterrupted:
         dep = self.values.get("deployment_id")
         arn = self.values.get("task_definition_arn")
@@ -320,8 +323,7 @@ class Executor:
             extra = self.on_interrupt(dep) if self.on_interrupt else None
             msg = extra or (
                 f"interrupted; deployment {dep} is still running in CodeDeploy "
-                f"(follow it with `{self.follow_command}`, stop it with "
-                f"`{self.follow_command.replace('status --watch', 'stop', 1)}`)"
+                f"(follow it with `{self.follow_command}`, stop it with `{self._stop_command()}`)"
             )
         elif arn:
             msg = f"interrupted before the deployment was created; task definition {arn} is registered but unused"
@@ -376,7 +378,9 @@ class Executor:
                     target_id=step.target_id,
                     waits=step.waits,
                 )
-            except Exception:
+            except Exception as exc:
+                if isinstance(exc, TimedOut):  # the same hint, with the options that name this target
+                    exc.hint = f"follow it with `{self.follow_command}`, or stop it with `{self._stop_command()}`"
                 self.result["status"] = "TimedOut"
                 self.phases["watch"] = round(time.monotonic() - t0, 3)
                 raise

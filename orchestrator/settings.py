@@ -87,9 +87,15 @@ def choose_env(terraform_dir: Path, env: str | None, *, other_targets: bool = Tr
     if env:
         return env
     found = default_env()
-    if found is not None:
-        return found.name
     envs = known_envs(terraform_dir)
+    if found is not None:
+        if envs and found.name not in envs:
+            raise InputError(
+                f"{found.source} names environment {found.name!r}, which {terraform_dir}/envs does not have "
+                f"({', '.join(envs)})",
+                hint="pass --env NAME or change the default",
+            )
+        return found.name
     if envs or (other_targets and not terraform_dir.is_dir()):
         where = f" ({', '.join(envs)})" if envs else ""
         others = ", --sandbox or --outputs-file FILE" if other_targets else ""

@@ -108,6 +108,17 @@ def test_a_bad_setting_names_its_file(tmp_path: Path, monkeypatch: pytest.Monkey
         default_env()
 
 
+def test_a_default_the_root_does_not_have_names_where_it_was_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ORCHESTRATOR_ENV", "staging")
+    root = _root(tmp_path / "terraform")
+    with pytest.raises(InputError, match=r"^\$ORCHESTRATOR_ENV names environment 'staging', which .* \(dev, test\)"):
+        choose_env(root, None)
+    assert choose_env(root, "dev") == "dev"
+
+
 def test_a_root_without_environments_needs_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ORCHESTRATOR_ENV", raising=False)

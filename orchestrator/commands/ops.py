@@ -89,8 +89,8 @@ def _not_followed(
     follow = f"orchestrator status --watch {target_args(*where)}".strip()
     dep = result.get("deployment_id")
     done = {
-        "StopRequested": f"stop of deployment {dep} requested",
-        "Created": f"rollback deployment {dep} created",
+        "StopRequested": f"deployment {dep} asked to stop",
+        "Created": f"deployment {dep} created",
         "Approved": f"deployment {dep} approved",
     }.get(str(result.get("status")), f"deployment {dep} is {result.get('status')}")
     return {**result, "message": f"{done}, not followed; follow it with `{follow}`"}

@@ -83,7 +83,7 @@ def test_stop_no_wait_returns_once_requested(sandbox) -> None:
     s = _json(res.stdout)[-1]
     assert s["status"] == "StopRequested" and s["deployment_id"] == dep
     assert s["message"] == (
-        f"stop of deployment {dep} requested, not followed; follow it with `orchestrator status --watch --sandbox`"
+        f"deployment {dep} asked to stop, not followed; follow it with `orchestrator status --watch --sandbox`"
     )
     assert _wait_done(sandbox, dep) == "Stopped"
 

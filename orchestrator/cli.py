@@ -8,13 +8,18 @@ import typer
 
 from orchestrator import __version__
 from orchestrator.commands import build, infra, ops, release, sandbox
+from orchestrator.commands.common import CONTEXT_SETTINGS
 
+# Plain (click-style) help: Typer's rich help imports rich.markdown and friends, which alone costs
+# more than the rest of the start-up (`make bench` compares it with `aws --version`).
 app = typer.Typer(
     name="orchestrator",
     help="Release ECS services blue/green through AWS CodeDeploy, on infrastructure made by Terraform.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings=CONTEXT_SETTINGS,
 )
 
 
@@ -40,13 +45,12 @@ ops.register(app)
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; errors become one line on stderr."""
-    import click
-
     # typer >= 0.2x parses with its own copy of click: its usage errors, Exit and Abort are not click's.
+    # The real click is imported only where an older typer needs it (it costs start-up time).
     try:
-        from typer._click.exceptions import ClickException as TyperClickException
+        from typer._click.exceptions import ClickException
     except ImportError:  # pragma: no cover - older typer
-        TyperClickException = click.ClickException  # type: ignore[misc,assignment]
+        from click import ClickException  # type: ignore[assignment]
 
     from orchestrator.errors import ExitCode, OrchestratorError
 
@@ -58,15 +62,26 @@ def run(argv: list[str] | None = None) -> int:
 
         annotate_error(str(exc))  # under GitHub Actions, unless a reporter already did
         return int(exc.exit_code)
-    except (click.exceptions.Exit, typer.Exit) as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except (click.ClickException, TyperClickException) as exc:
+    except ClickException as exc:
         exc.show()
         return int(exc.exit_code)
-    except (click.Abort, typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:
+        if "click" in sys.modules:  # the real click's own Exit/Abort/usage errors, if anything raised them
+            import click
+
+            if isinstance(exc, click.exceptions.Exit):
+                return int(exc.exit_code)
+            if isinstance(exc, click.ClickException):
+                exc.show()
+                return int(exc.exit_code)
+            if isinstance(exc, click.Abort):
+                typer.echo("interrupted", err=True)
+                return int(ExitCode.INTERRUPTED)
         from orchestrator.aws import as_refusal
 
         refused = as_refusal(exc)

@@ -379,7 +379,7 @@ def watch(
             state = view.status if view else "unknown"
             raise TimedOut(
                 f"deployment {deployment_id} still {state} after {timeout:.0f}s; it keeps running",
-                hint="follow it with `orchestrator status`, or stop it with `orchestrator stop`",
+                hint="follow it with `orchestrator status --watch`, or stop it with `orchestrator stop`",
             )
         predicted = _predict_end(view, waits, changed_at) if view else None
         sleep(max(0.05, min(policy.next_sleep(predicted, now), deadline - now)))

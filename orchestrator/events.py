@@ -138,6 +138,9 @@ class Summary(Event):
         return {"command": self.command, "ok": self.ok, "exit_code": self.exit_code, **self.result}
 
     def describe(self) -> str:
+        # A command that did only part of the work says what it did (`message`), not "succeeded".
+        if self.ok and self.result.get("message"):
+            return f"{self.command}: {self.result['message']}"
         outcome = "succeeded" if self.ok else f"failed (exit {self.exit_code})"
         return f"{self.command} {outcome}"
 
@@ -172,6 +175,7 @@ class StatusReport(Event):
     active_deployment: dict[str, Any] | None = None
     lifecycle: tuple[LifecycleStatus, ...] = ()
     last_deployment: dict[str, Any] | None = None
+    rolled_back_deployment: dict[str, Any] | None = None  # when the last deployment is a rollback: of what
 
     def describe(self) -> str:
         lines = [
@@ -199,10 +203,27 @@ class StatusReport(Event):
             last = self.last_deployment
             took = f" in {last['duration_s']:g}s" if last.get("duration_s") is not None else ""
             error = f": {last['error']}" if last.get("error") else ""
-            lines.append(
-                f"  last deployment {last.get('deployment_id')} {last.get('status')}{took} "
-                f"({_short(last.get('task_definition'))}){error}"
-            )
+            if last.get("rollback_of"):
+                # Say what the rollback undid and why, not just "Succeeded".
+                rolled = self.rolled_back_deployment or {}
+                kind = {"autoRollback": "automatic rollback", "stopRollback": "rollback after a stop"}.get(
+                    str(last.get("origin")), "rollback"
+                )
+                why = f"{rolled.get('status')}" if rolled.get("status") else ""
+                why += f": {rolled['error']}" if rolled.get("error") else ""
+                lines.append(
+                    f"  last deployment {last.get('deployment_id')} {last.get('status')}{took}: {kind} of "
+                    f"{last['rollback_of']}{f' ({why})' if why else ''}{error}"
+                )
+                if last.get("status") == "Succeeded":
+                    lines.append(
+                        f"    serving {_short(self.task_definition)} again: what ran before {last['rollback_of']}"
+                    )
+            else:
+                lines.append(
+                    f"  last deployment {last.get('deployment_id')} {last.get('status')}{took} "
+                    f"({_short(last.get('task_definition'))}){error}"
+                )
         return "\n".join(lines)
 
 

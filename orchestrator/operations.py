@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from orchestrator.deployment import WaitModel
     from orchestrator.report import Reporter
 
-DEFAULT_TIMEOUT_S = 3600.0
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -57,19 +55,34 @@ class Outcome:
         }
 
 
-def follow(
-    aws: Aws, deployment_id: str, reporter: Reporter, *, timeout_s: float = DEFAULT_TIMEOUT_S
-) -> DeploymentRecord:
-    """Follow a deployment to its end with the release's watcher (adaptive polling, progress events)."""
+def follow(aws: Aws, deployment_id: str, reporter: Reporter, *, timeout_s: float | None = None) -> DeploymentRecord:
+    """Follow a deployment to its end with the release's watcher (adaptive polling, progress events).
+
+    timeout_s None: the release's default, computed from the deployment's group and config."""
     from orchestrator.aws import refusals
-    from orchestrator.deployment import watch
+    from orchestrator.deployment import default_timeout, watch
 
     with refusals():
-        result = watch(aws, deployment_id, reporter, timeout=timeout_s, waits=_waits(aws, deployment_id))
+        group, config = _settings(aws, deployment_id)
+        if timeout_s is None:
+            timeout_s = default_timeout(group, config)
+        waits = _waits(aws, group, config)
+        result = watch(aws, deployment_id, reporter, timeout=timeout_s, waits=waits)
     return record_of(aws, result.view.info) if result.view.info else get_record(aws, deployment_id)
 
 
-def _waits(aws: Aws, deployment_id: str) -> WaitModel | None:
+def _settings(aws: Aws, deployment_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The deployment's group and deployment config (as GetDeploymentGroup/GetDeploymentConfig give them)."""
+    cd = aws.client("codedeploy")
+    info_d = cd.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    group = cd.get_deployment_group(
+        applicationName=info_d["applicationName"], deploymentGroupName=info_d["deploymentGroupName"]
+    )["deploymentGroupInfo"]
+    config = cd.get_deployment_config(deploymentConfigName=info_d.get("deploymentConfigName") or "")
+    return group, config.get("deploymentConfigInfo") or {}
+
+
+def _waits(aws: Aws, group: dict[str, Any], config: dict[str, Any]) -> WaitModel | None:
     """The deployment's known waits (canary/linear step, termination wait), so that the watcher sleeps
     through them and wakes near their ends. Only where the time scale is known: AWS, or the sandbox
     (--sandbox, or its endpoint in AWS_ENDPOINT_URL); otherwise plain adaptive polling."""
@@ -84,13 +97,7 @@ def _waits(aws: Aws, deployment_id: str) -> WaitModel | None:
         if info is None or not (aws.sandbox or (endpoint or "").rstrip("/") == info.endpoint.rstrip("/")):
             return None  # some emulator with an unknown clock
         scale = float(info.time_scale)
-    cd = aws.client("codedeploy")
-    info_d = cd.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
-    group = cd.get_deployment_group(
-        applicationName=info_d["applicationName"], deploymentGroupName=info_d["deploymentGroupName"]
-    )["deploymentGroupInfo"]
-    config = cd.get_deployment_config(deploymentConfigName=info_d.get("deploymentConfigName") or "")
-    return wait_model(group, config.get("deploymentConfigInfo") or {}, scale)
+    return wait_model(group, config, scale)
 
 
 def _given(aws: Aws, deployment_id: str) -> DeploymentRecord:
@@ -164,9 +171,10 @@ def stop(
     *,
     rollback: bool = True,
     deployment_id: str | None = None,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
+    timeout_s: float | None = None,
     expected_task_definition: str | None = None,
     on_requested: Callable[[], None] | None = None,
+    wait: bool = True,
 ) -> Outcome:
     """Stop the active deployment (with rollback unless told otherwise) and follow it to its end.
 
@@ -194,6 +202,9 @@ def stop(
         dep_id = record.deployment_id
         if record.creator in ROLLBACK_CREATORS and rollback:
             # Already a rollback: stopping it would strand the service between two task sets.
+            if not wait:
+                reporter.emit(Message(f"{dep_id} is itself a rollback; not stopping it"))
+                return Outcome(dep_id, record.status, dep_id, expected_task_definition, None, {})
             reporter.emit(Message(f"{dep_id} is itself a rollback; following it to its end"))
             if on_requested is not None:  # nothing to send: following it may be cut short again
                 on_requested()
@@ -215,6 +226,8 @@ def stop(
             reporter.emit(Message(f"CodeDeploy: {resp['statusMessage']}"))
         if on_requested is not None:
             on_requested()
+    if not wait:
+        return Outcome(dep_id, "StopRequested", None, expected_task_definition, None, {})
     stopped = follow(aws, dep_id, reporter, timeout_s=timeout_s)
     if not rollback:
         reporter.emit(
@@ -273,7 +286,7 @@ def approve(
     *,
     deployment_id: str | None = None,
     wait: bool = True,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
+    timeout_s: float | None = None,
 ) -> Outcome:
     """Let a deployment waiting in Ready (ready option STOP_DEPLOYMENT) shift production traffic."""
     from orchestrator.aws import refusals
@@ -324,7 +337,8 @@ def rollback(
     reporter: Reporter,
     *,
     to: str | None = None,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
+    timeout_s: float | None = None,
+    wait: bool = True,
 ) -> Outcome:
     """During a deployment: stop it with rollback. After one: redeploy the previous successful task
     definition through CodeDeploy. Either way confirm what runs afterwards."""
@@ -335,7 +349,9 @@ def rollback(
     if active is not None:
         if to:
             raise InputError(f"deployment {active.deployment_id} is {active.status}; --to applies after a deployment")
-        return stop(aws, svc, reporter, rollback=True, deployment_id=active.deployment_id, timeout_s=timeout_s)
+        return stop(
+            aws, svc, reporter, rollback=True, deployment_id=active.deployment_id, timeout_s=timeout_s, wait=wait
+        )
     with refusals():
         now = read_status(aws, svc, with_deployments=False)
         running = now.task_definition
@@ -379,6 +395,8 @@ def rollback(
             console_url=console_url(aws.region, dep_id),
         )
     )
+    if not wait:
+        return Outcome(dep_id, "Created", None, target_td, image, {})
     final = follow(aws, dep_id, reporter, timeout_s=timeout_s)
     reporter.emit(
         DeploymentFinished(

@@ -353,6 +353,8 @@ class Executor:
     on_interrupt: Callable[[str], str | None] | None = None
     # --on-timeout stop: given the deployment and the timeout, act on it and return the error to raise.
     on_timeout: Callable[[str, TimedOut], OrchestratorError] | None = None
+    # The command that follows the deployment again (with the options that name the target).
+    follow_command: str = "orchestrator status --watch"
     values: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
@@ -379,6 +381,9 @@ class Executor:
             self.result["duration_s"] = round(time.monotonic() - self.started, 3)
         return self.result
 
+    def _stop_command(self) -> str:
+        return self.follow_command.replace("status --watch", "stop", 1)
+
     def _interrupted(self) -> DeploymentInterrupted:
         dep = self.values.get("deployment_id")
         arn = self.values.get("task_definition_arn")
@@ -387,7 +392,7 @@ class Executor:
             extra = self.on_interrupt(dep) if self.on_interrupt else None
             msg = extra or (
                 f"interrupted; deployment {dep} is still running in CodeDeploy "
-                f"(follow it with `orchestrator status`, stop it with `orchestrator stop`)"
+                f"(follow it with `{self.follow_command}`, stop it with `{self._stop_command()}`)"
             )
         elif arn:
             msg = f"interrupted before the deployment was created; task definition {arn} is registered but unused"
@@ -453,6 +458,8 @@ class Executor:
                     waits=step.waits,
                 )
             except TimedOut as exc:
+                # the same hint, with the options that name this target
+                exc.hint = f"follow it with `{self.follow_command}`, or stop it with `{self._stop_command()}`"
                 self.result["status"] = "TimedOut"
                 self.phases["watch"] = round(time.monotonic() - t0, 3)
                 if self.on_timeout is not None:
@@ -460,7 +467,7 @@ class Executor:
                 raise
             except Exception as exc:
                 self.phases["watch"] = round(time.monotonic() - t0, 3)
-                raise _lost_while_following(dep, exc, self.result) from exc
+                raise _lost_while_following(dep, exc, self.result, self.follow_command) from exc
             self.phases.update(res.phases)
             self.phases["watch"] = round(time.monotonic() - t0, 3)
             self.result["status"] = res.outcome
@@ -505,7 +512,7 @@ class Executor:
         self.result["rollback_status"] = res.outcome
 
 
-def _lost_while_following(dep: str, exc: Exception, result: dict[str, Any]) -> Exception:
+def _lost_while_following(dep: str, exc: Exception, result: dict[str, Any], follow: str) -> Exception:
     """AWS unreachable or refusing mid-watch: exit 4, naming the deployment that runs on and how to
     follow it (not a TimedOut: nothing timed out, we lost sight of it)."""
     from orchestrator.aws import as_refusal
@@ -516,8 +523,7 @@ def _lost_while_following(dep: str, exc: Exception, result: dict[str, Any]) -> E
     result["status"] = "Unknown"
     return AwsRefused(
         f"lost AWS while following deployment {dep} ({refused.message}); it keeps running in CodeDeploy",
-        hint=f"follow it with `orchestrator status --watch` (same target options) "
-        f"or `aws deploy get-deployment --deployment-id {dep}`",
+        hint=f"follow it with `{follow}` or `aws deploy get-deployment --deployment-id {dep}`",
     )
 
 

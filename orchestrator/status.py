@@ -76,6 +76,8 @@ class ServiceStatus:
     active: DeploymentRecord | None = None
     lifecycle: tuple[LifecycleStatus, ...] = ()
     last: DeploymentRecord | None = None
+    # When the last deployment is a rollback: the deployment it rolled back (why it ran).
+    rolled_back: DeploymentRecord | None = None
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -175,7 +177,7 @@ def read_status(aws: Aws, svc: ServiceOutputs, *, with_deployments: bool = True)
     sets.sort(key=lambda t: t.status != "PRIMARY")
     primary = next((t for t in sets if t.status == "PRIMARY"), None)
     task_def = primary.task_definition if primary else service.get("taskDefinition")
-    active = last = None
+    active = last = rolled_back = None
     lifecycle: tuple[LifecycleStatus, ...] = ()
     if with_deployments:
         active = active_deployment(aws, svc)
@@ -190,6 +192,15 @@ def read_status(aws: Aws, svc: ServiceOutputs, *, with_deployments: bool = True)
             from dataclasses import replace
 
             last = replace(last, image=images.image(last.task_definition))
+        if last is not None and last.is_rollback and last.rollback_of:
+            from dataclasses import replace
+
+            from orchestrator.history import get_record
+
+            # A rollback's own status says nothing about the release that failed: name it.
+            rolled_back = get_record(aws, last.rollback_of)
+            origin = {"Failed": "autoRollback", "Stopped": "stopRollback"}.get(rolled_back.status, last.origin)
+            last = replace(last, origin=origin)
     return ServiceStatus(
         cluster=svc.cluster_name,
         service=svc.service_name,
@@ -205,4 +216,5 @@ def read_status(aws: Aws, svc: ServiceOutputs, *, with_deployments: bool = True)
         active=active,
         lifecycle=lifecycle,
         last=last,
+        rolled_back=rolled_back,
     )

@@ -156,13 +156,28 @@ class Workspace:
         uses_modules = any('module "' in p.read_text(errors="replace") for p in self.terraform_dir.glob("*.tf"))
         if uses_modules and not (self.data_dir / "modules" / "modules.json").is_file():
             return True
-        if self.env:
-            marker = self.data_dir / "terraform.tfstate"  # the backend configuration init recorded
-            if not marker.is_file():
-                return True
-            if self.backend_file.is_file() and self.backend_file.stat().st_mtime > marker.stat().st_mtime:
-                return True
-        return False
+        return bool(self.env) and not self.backend_recorded()
+
+    def backend_recorded(self) -> bool:
+        """Whether init recorded this environment's backend configuration (all `terraform output` needs).
+
+        Compared by content with envs/<env>.backend.hcl (what Terraform keeps in the data directory's
+        terraform.tfstate), so a checkout that only touched the file does not re-initialise; by
+        modification time when the file holds more than simple `key = value` lines.
+        """
+        marker = self.data_dir / "terraform.tfstate"
+        if not marker.is_file():
+            return False
+        if not self.env or not self.backend_file.is_file():
+            return True
+        try:
+            recorded = (json.loads(marker.read_text()).get("backend") or {}).get("config") or {}
+        except (OSError, ValueError, AttributeError):
+            return False
+        wanted = _simple_assignments(self.backend_file.read_text(errors="replace"))
+        if wanted is None:
+            return self.backend_file.stat().st_mtime <= marker.stat().st_mtime
+        return all(_as_text(recorded.get(key)) == value for key, value in wanted.items())
 
     def stream(self, argv: Sequence[str], on_line: LineSink) -> tuple[int, str]:
         """Run argv in the Terraform directory, handing each output line to on_line; return (code, output)."""
@@ -227,8 +242,10 @@ class Workspace:
         from python_terraform import IsFlagged
 
         sink: LineSink = on_line or (lambda _line: None)
-        if self.env:
-            self.init(sink)
+        if self.env and not self.backend_recorded():
+            # Reading outputs needs only the backend: no re-initialisation when it is already
+            # recorded for this environment (modules and providers play no part in `terraform output`).
+            self.init(sink, force=True)
         argv = self.command("output", json=IsFlagged, no_color=IsFlagged)
         proc = subprocess.run(
             argv, cwd=self.terraform_dir, env=self.environ(), capture_output=True, text=True, check=False
@@ -246,6 +263,31 @@ class Workspace:
                 hint=f"run `{make}` first, or pass --outputs-file / --sandbox",
             )
         return dict(data)
+
+
+_ASSIGNMENT = re.compile(
+    r'^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*"|true|false|-?[0-9]+(?:\.[0-9]+)?)\s*(?:(?:#|//).*)?$'
+)
+
+
+def _simple_assignments(text: str) -> dict[str, str] | None:
+    """`key = "value"` / `key = true` lines of a backend file as text; None when it holds anything else."""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.strip().startswith(("#", "//")):
+            continue
+        match = _ASSIGNMENT.match(line)
+        if match is None:
+            return None
+        raw = match.group(2)
+        found[match.group(1)] = json.loads(raw) if raw.startswith('"') else raw
+    return found
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def first_error(output: str) -> str:
@@ -302,6 +344,11 @@ def output_json(terraform_dir: Path, env: str | None = None) -> dict[str, Any]:
         return Workspace(terraform_dir, env).output_json()
     except InputError as exc:
         if env is None and exc.hint == "run it again with --init":
-            # Without an environment there is no backend configuration to initialise with.
-            exc.hint = "pass --env NAME (as in `make infra ENV=NAME`), or --outputs-file FILE / --sandbox"
+            # A root without environments that was never initialised: say so in our words, not
+            # Terraform's "Backend initialization required" paragraph.
+            raise InputError(
+                f"{terraform_dir} is not initialised, so its outputs cannot be read",
+                hint=f"run `orchestrator infra output --init --terraform-dir {terraform_dir}` once, "
+                "or pass --env NAME, --outputs-file FILE or --sandbox",
+            ) from None
         raise

@@ -14,6 +14,7 @@ from orchestrator.commands.common import (
     SandboxOpt,
     ServiceOpt,
     TerraformDirOpt,
+    command,
 )
 
 if TYPE_CHECKING:
@@ -29,14 +30,17 @@ def default_context() -> Path:
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
 
-    @app.command("build")
+    @command(app, "build")
     def build(
         context: Annotated[
             Path | None,
-            typer.Option("--context", "-c", help="Build context (default: . if it has a Dockerfile, else app/)."),
+            typer.Option(
+                "--context", "-c", metavar="DIR", help="Build context (default: . if it has a Dockerfile, else app/)."
+            ),
         ] = None,
         file: Annotated[
-            Path | None, typer.Option("--file", "-f", help="Dockerfile (default: <context>/Dockerfile).")
+            Path | None,
+            typer.Option("--file", "-f", metavar="DOCKERFILE", help="Dockerfile (default: <context>/Dockerfile)."),
         ] = None,
         tag: Annotated[
             list[str] | None,
@@ -46,16 +50,22 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option(
                 "--builder",
+                metavar="NAME",
                 help="auto (docker with a running engine, else buildah, else podman), docker, buildah or podman.",
             ),
         ] = "auto",
         build_arg: Annotated[
-            list[str] | None, typer.Option("--build-arg", help="KEY=VALUE passed to the build (repeatable).")
+            list[str] | None,
+            typer.Option("--build-arg", metavar="KEY=VALUE", help="KEY=VALUE passed to the build (repeatable)."),
         ] = None,
         platform: Annotated[str | None, typer.Option("--platform", help="Target platform, e.g. linux/amd64.")] = None,
         repository: Annotated[
             str | None,
-            typer.Option("--repository", help="Push here instead of the outputs' ecr_repository_url (host/path)."),
+            typer.Option(
+                "--repository",
+                metavar="HOST/PATH",
+                help="Push here instead of the outputs' ecr_repository_url (host/path).",
+            ),
         ] = None,
         no_push: Annotated[bool, typer.Option("--no-push", help="Build and tag only: no login, no push.")] = False,
         require_clean: Annotated[

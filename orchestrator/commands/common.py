@@ -1,35 +1,163 @@
-"""Options and helpers every command shares: where the outputs come from, which service, which output."""
+"""Options and helpers every command shares: where the outputs come from, which service, which output.
+
+The CLI's vocabulary (docs/release.md#one-vocabulary): `--output/-o` is always the output format,
+`--out-file` a file to write, `--env` the environment, `--container-env KEY=VALUE` a container
+variable, `--wait/--no-wait` and `--timeout` the same on every command that follows a deployment.
+Old spellings still parse (with a one-line warning) through `Command`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import Outputs, ServiceOutputs
     from orchestrator.report import Reporter
 
+# `-h` works wherever `--help` does (the root's context settings reach every subcommand).
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
+
+# Deprecated spellings, per command path: old token -> the tokens that replace it.
+DEPRECATED: dict[str, dict[str, tuple[str, ...]]] = {
+    "render": {"-o": ("--out-file",), "--output-file": ("--out-file",), "-e": ("--container-env",)},
+    "release": {"-e": ("--container-env",)},
+    "sandbox status": {"--json": ("--output", "json")},
+}
+
+
+def rewrite_deprecated(
+    args: Sequence[str], aliases: dict[str, tuple[str, ...]], takes_value: set[str]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Replace deprecated option spellings in args; return the new args and (old, new) pairs used.
+
+    Values of options (the token after `--image`, say) and everything after `--` are left alone.
+    """
+    out: list[str] = []
+    used: list[tuple[str, str]] = []
+    i = 0
+    while i < len(args):
+        tok = args[i]
+        if tok == "--":
+            out.extend(args[i:])
+            break
+        name, eq, value = tok.partition("=") if tok.startswith("--") else (tok, "", "")
+        attached = None
+        if name not in aliases and not tok.startswith("--") and len(tok) > 2 and tok[:2] in aliases:
+            name, attached = tok[:2], tok[2:]  # -oFILE
+        if name in aliases:
+            new = aliases[name]
+            used.append((name, " ".join(new)))
+            out.extend(new)
+            if eq or attached is not None:
+                out.append(value if eq else str(attached))
+            elif new[-1] in takes_value and i + 1 < len(args):
+                out.append(args[i + 1])
+                i += 1
+        else:
+            out.append(tok)
+            if name in takes_value and not eq and i + 1 < len(args):
+                out.append(args[i + 1])
+                i += 1
+        i += 1
+    return out, used
+
+
+def _is_flag(param: Any) -> bool:
+    return bool(getattr(param, "is_flag", False) or getattr(param, "count", False))
+
+
+class Command(TyperCommand):
+    """Every orchestrator command: deprecated spellings still work (with a warning on stderr), and the
+    help shows a name for each option's value (FILE, SECONDS, ...) instead of Typer's `<bool>`/`<str>`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.param_type_name == "option" and param.metavar is None and not _is_flag(param):
+                param.metavar = (param.name or "value").upper()
+            elif param.param_type_name == "argument":
+                # Typer prints `FILE <path>`: the name alone says it.
+                setattr(param, "display_type_rich", lambda ctx: None)  # noqa: B010
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        names = []
+        node = ctx
+        while node is not None and node.parent is not None:
+            names.append(node.info_name or "")
+            node = node.parent
+        aliases = DEPRECATED.get(" ".join(reversed(names)))
+        if aliases:
+            takes_value = {
+                opt
+                for p in self.params
+                if p.param_type_name == "option" and not _is_flag(p)
+                for opt in (*p.opts, *p.secondary_opts)
+            }
+            args, used = rewrite_deprecated(args, aliases, takes_value)
+            for old, new in dict.fromkeys(used):
+                typer.echo(f"warning: {old} is deprecated; use {new}", err=True)
+        return list(super().parse_args(ctx, args))
+
+
+def command(app: typer.Typer, name: str | None = None) -> Any:
+    """`app.command(name)` with the orchestrator's Command class."""
+    return app.command(name, cls=Command)
+
+
 TerraformDirOpt = Annotated[
-    Path, typer.Option("--terraform-dir", help="Terraform root whose outputs describe the stack.")
+    Path, typer.Option("--terraform-dir", metavar="DIR", help="Terraform root whose outputs describe the stack.")
 ]
 EnvOpt = Annotated[
-    str | None, typer.Option("--env", help="Environment name (terraform/envs/<env>.tfvars and backend).")
+    str | None,
+    typer.Option(
+        "--env",
+        metavar="NAME",
+        help="Environment (terraform/envs/NAME.tfvars and .backend.hcl); default: $ORCHESTRATOR_ENV, "
+        "else default_env in orchestrator.toml or pyproject.toml [tool.orchestrator].",
+    ),
 ]
 OutputsFileOpt = Annotated[
     Path | None,
-    typer.Option("--outputs-file", help="Read the outputs from this `terraform output -json` file."),
+    typer.Option("--outputs-file", metavar="FILE", help="Read the outputs from this `terraform output -json` file."),
 ]
 SandboxOpt = Annotated[bool, typer.Option("--sandbox", help="Use the running embedded sandbox.")]
 ServiceOpt = Annotated[
-    str | None, typer.Option("--service", "-s", help="Service key in the outputs (optional if only one).")
+    str | None,
+    typer.Option("--service", "-s", metavar="KEY", help="Service key in the outputs (optional if only one)."),
 ]
 OutputOpt = Annotated[
     str,
-    typer.Option("--output", help="auto (rich on a terminal, plain lines otherwise), rich, plain or json."),
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FORMAT",
+        help="auto (rich on a terminal, plain lines otherwise), rich, plain or json.",
+    ),
+]
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait/--no-wait",
+        help="Follow the deployment to its end (default), or return once it is created or requested "
+        "and say how to follow it.",
+    ),
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        min=1,
+        metavar="SECONDS",
+        help="Give up following after this long (exit 3). Default: computed from the deployment group's ready "
+        "and termination waits and the config's canary/linear intervals, plus 15 minutes.",
+    ),
 ]
 
 
@@ -59,9 +187,30 @@ def load_outputs(
         return load_outputs_file(info.outputs_path), info.endpoint, True
     if outputs_file is not None:
         return load_outputs_file(outputs_file), None, False
+    from orchestrator.settings import choose_env
     from orchestrator.terraform import output_json
 
+    env = choose_env(terraform_dir, env)
     return parse_outputs(output_json(terraform_dir, env), f"terraform output ({terraform_dir})"), None, False
+
+
+def target_args(
+    terraform_dir: Path, env: str | None, outputs_file: Path | None, sandbox: bool, service: str | None
+) -> str:
+    """The options that name this target again, for the next command a message suggests."""
+    import shlex
+
+    if sandbox:
+        parts = ["--sandbox"]
+    elif outputs_file is not None:
+        parts = ["--outputs-file", str(outputs_file)]
+    else:
+        parts = ["--env", env] if env else []
+        if terraform_dir != Path("terraform"):
+            parts += ["--terraform-dir", str(terraform_dir)]
+    if service:
+        parts += ["--service", service]
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 def resolve_target(

@@ -13,21 +13,31 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from orchestrator.commands.common import EnvOpt, TerraformDirOpt
+from orchestrator.commands.common import EnvOpt, TerraformDirOpt, command
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from orchestrator.terraform import LineSink, Workspace
 
-app = typer.Typer(help="Plan, apply, destroy the stack with Terraform, or print its outputs.", no_args_is_help=True)
+app = typer.Typer(
+    help="Plan, apply, destroy the stack with Terraform, or print its outputs.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 InitOpt = Annotated[bool, typer.Option("--init", help="Run `terraform init -reconfigure` first, even if not needed.")]
 AutoApproveOpt = Annotated[
     bool, typer.Option("--auto-approve", "-y", help="Apply the saved plan without asking (CI, make).")
 ]
-VarOpt = Annotated[list[str] | None, typer.Option("--var", help="Extra Terraform variable NAME=VALUE (repeatable).")]
-TargetOpt = Annotated[list[str] | None, typer.Option("--target", help="Limit to this resource address (repeatable).")]
+VarOpt = Annotated[
+    list[str] | None,
+    typer.Option("--var", metavar="NAME=VALUE", help="Extra Terraform variable NAME=VALUE (repeatable)."),
+]
+TargetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--target", metavar="ADDRESS", help="Limit to this resource address (repeatable)."),
+]
 DEFAULT_DIR = Path("terraform")
 
 
@@ -62,9 +72,10 @@ class _Streamer:
 
 
 def _workspace(terraform_dir: Path, env: str | None, need_credentials: bool) -> Workspace:
+    from orchestrator.settings import choose_env
     from orchestrator.terraform import Workspace, check_credentials
 
-    ws = Workspace(terraform_dir, env)
+    ws = Workspace(terraform_dir, choose_env(terraform_dir, env, other_targets=False))
     if need_credentials:
         check_credentials()
     return ws
@@ -167,7 +178,7 @@ def _plan_and_apply(
             )
 
 
-@app.command()
+@command(app)
 def plan(
     env: EnvOpt = None,
     terraform_dir: TerraformDirOpt = DEFAULT_DIR,
@@ -183,7 +194,7 @@ def plan(
     _plan(ws, out, out.line, destroy=destroy, plan_file=None, var=var, target=target)
 
 
-@app.command()
+@command(app)
 def apply(
     env: EnvOpt = None,
     terraform_dir: TerraformDirOpt = DEFAULT_DIR,
@@ -196,7 +207,7 @@ def apply(
     _plan_and_apply(terraform_dir, env, init, auto_approve, destroy=False, var=var, target=target)
 
 
-@app.command()
+@command(app)
 def destroy(
     env: EnvOpt = None,
     terraform_dir: TerraformDirOpt = DEFAULT_DIR,
@@ -209,7 +220,7 @@ def destroy(
     _plan_and_apply(terraform_dir, env, init, auto_approve, destroy=True, var=var, target=target)
 
 
-@app.command()
+@command(app)
 def output(
     env: EnvOpt = None,
     terraform_dir: TerraformDirOpt = DEFAULT_DIR,
@@ -223,7 +234,11 @@ def output(
 
     from orchestrator.contract import parse_outputs
 
-    ws = _workspace(terraform_dir, env, need_credentials=env is not None)
+    ws = _workspace(terraform_dir, env, need_credentials=False)
+    if ws.env is not None:
+        from orchestrator.terraform import check_credentials
+
+        check_credentials()
     sink = _stderr_sink()
     if init:
         ws.init(sink, force=True)
@@ -233,7 +248,7 @@ def output(
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-@app.command()
+@command(app)
 def version(terraform_dir: TerraformDirOpt = DEFAULT_DIR) -> None:
     """Say which Terraform the orchestrator runs (PATH or bundled) and its version."""
     from orchestrator.terraform import describe_executable, terraform_executable

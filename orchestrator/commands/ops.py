@@ -19,17 +19,18 @@ from orchestrator.commands.common import (
     SandboxOpt,
     ServiceOpt,
     TerraformDirOpt,
+    TimeoutOpt,
+    WaitOpt,
+    command,
 )
 
 if TYPE_CHECKING:
     from orchestrator.commands.common import Target
     from orchestrator.report import Reporter
 
-TimeoutOpt = Annotated[
-    float, typer.Option("--timeout", help="Seconds to follow the deployment before giving up (exit 3).")
-]
 DeploymentIdOpt = Annotated[
-    str | None, typer.Option("--deployment-id", help="The deployment to act on (default: the group's active one).")
+    str | None,
+    typer.Option("--deployment-id", metavar="ID", help="The deployment to act on (default: the group's active one)."),
 ]
 
 
@@ -77,6 +78,24 @@ def _target(
     return resolve_target(terraform_dir, env, outputs_file, sandbox, service)
 
 
+def _not_followed(
+    result: dict[str, Any], wait: bool, where: tuple[Path, str | None, Path | None, bool, str | None]
+) -> dict[str, Any]:
+    """With --no-wait: the summary says what was done and how to follow it, not that it succeeded."""
+    if wait:
+        return result
+    from orchestrator.commands.common import target_args
+
+    follow = f"orchestrator status --watch {target_args(*where)}".strip()
+    dep = result.get("deployment_id")
+    done = {
+        "StopRequested": f"deployment {dep} asked to stop",
+        "Created": f"deployment {dep} created",
+        "Approved": f"deployment {dep} approved",
+    }.get(str(result.get("status")), f"deployment {dep} is {result.get('status')}")
+    return {**result, "message": f"{done}, not followed; follow it with `{follow}`"}
+
+
 def status(
     terraform_dir: TerraformDirOpt = Path("terraform"),
     env: EnvOpt = None,
@@ -87,7 +106,7 @@ def status(
     watch: Annotated[
         bool, typer.Option("--watch", help="Follow the active deployment live to its end, then show the status again.")
     ] = False,
-    timeout: TimeoutOpt = 3600.0,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """What runs now: primary task set, image, traffic split, counts, the active and the last deployment."""
 
@@ -116,6 +135,7 @@ def status(
                     active_deployment=st.active.to_dict() if st.active else None,
                     lifecycle=st.lifecycle,
                     last_deployment=st.last.to_dict() if st.last else None,
+                    rolled_back_deployment=st.rolled_back.to_dict() if st.rolled_back else None,
                 )
             )
             return st
@@ -137,6 +157,7 @@ def status(
             "active_status": st.active.status if st.active else None,
             "last_deployment_id": st.last.deployment_id if st.last else None,
             "last_status": st.last.status if st.last else None,
+            "last_rollback_of": st.last.rollback_of if st.last else None,
         }
 
     run_command("status", output, body)
@@ -186,7 +207,8 @@ def rollback(
         str | None,
         typer.Option("--to", help="Task definition to return to (family:revision or ARN); default: the previous one."),
     ] = None,
-    timeout: TimeoutOpt = 3600.0,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Roll back: stop the deployment in progress, or redeploy the previous good task definition.
 
@@ -196,8 +218,10 @@ def rollback(
     def body(rep: Reporter) -> dict[str, Any]:
         from orchestrator import operations
 
-        target = _target(terraform_dir, env, outputs_file, sandbox, service)
-        return operations.rollback(target.aws, target.service, rep, to=to, timeout_s=timeout).to_dict()
+        where = (terraform_dir, env, outputs_file, sandbox, service)
+        target = _target(*where)
+        outcome = operations.rollback(target.aws, target.service, rep, to=to, timeout_s=timeout, wait=wait)
+        return _not_followed(outcome.to_dict(), wait, where)
 
     run_command("rollback", output, body, writes=True)
 
@@ -213,14 +237,16 @@ def stop(
         bool, typer.Option("--no-rollback", help="Stop without rolling back (traffic stays where it is).")
     ] = False,
     deployment_id: DeploymentIdOpt = None,
-    timeout: TimeoutOpt = 3600.0,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Stop the deployment in progress; with rollback (the default) follow the rollback to its end."""
 
     def body(rep: Reporter) -> dict[str, Any]:
         from orchestrator import operations
 
-        target = _target(terraform_dir, env, outputs_file, sandbox, service)
+        where = (terraform_dir, env, outputs_file, sandbox, service)
+        target = _target(*where)
         outcome = operations.stop(
             target.aws,
             target.service,
@@ -228,8 +254,9 @@ def stop(
             rollback=not no_rollback,
             deployment_id=deployment_id,
             timeout_s=timeout,
+            wait=wait,
         )
-        return outcome.to_dict()
+        return _not_followed(outcome.to_dict(), wait, where)
 
     run_command("stop", output, body, writes=True)
 
@@ -242,19 +269,20 @@ def approve(
     service: ServiceOpt = None,
     output: OutputOpt = "auto",
     deployment_id: DeploymentIdOpt = None,
-    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the deployment to its end.")] = True,
-    timeout: TimeoutOpt = 3600.0,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Let a deployment that waits for approval (ready option STOP_DEPLOYMENT) shift production traffic."""
 
     def body(rep: Reporter) -> dict[str, Any]:
         from orchestrator import operations
 
-        target = _target(terraform_dir, env, outputs_file, sandbox, service)
+        where = (terraform_dir, env, outputs_file, sandbox, service)
+        target = _target(*where)
         outcome = operations.approve(
             target.aws, target.service, rep, deployment_id=deployment_id, wait=wait, timeout_s=timeout
         )
-        return outcome.to_dict()
+        return _not_followed(outcome.to_dict(), wait, where)
 
     run_command("approve", output, body, writes=True)
 
@@ -302,9 +330,12 @@ def doctor(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
-    app.command("status")(status)
-    app.command("history")(history)
-    app.command("rollback")(rollback)
-    app.command("stop")(stop)
-    app.command("approve")(approve)
-    app.command("doctor")(doctor)
+    for name, fn in (
+        ("status", status),
+        ("history", history),
+        ("rollback", rollback),
+        ("stop", stop),
+        ("approve", approve),
+        ("doctor", doctor),
+    ):
+        command(app, name)(fn)

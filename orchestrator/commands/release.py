@@ -21,6 +21,9 @@ from orchestrator.commands.common import (
     SandboxOpt,
     ServiceOpt,
     TerraformDirOpt,
+    TimeoutOpt,
+    WaitOpt,
+    command,
 )
 
 if TYPE_CHECKING:
@@ -28,38 +31,44 @@ if TYPE_CHECKING:
     from orchestrator.report import Reporter
     from orchestrator.taskdef import Rendered
 
-TaskdefOpt = Annotated[Path, typer.Option("--taskdef", help="Task definition template (JSON).")]
-AppspecOpt = Annotated[Path, typer.Option("--appspec", help="AppSpec (JSON or YAML).")]
+TaskdefOpt = Annotated[Path, typer.Option("--taskdef", metavar="FILE", help="Task definition template (JSON).")]
+AppspecOpt = Annotated[Path, typer.Option("--appspec", metavar="FILE", help="AppSpec (JSON or YAML).")]
 ImageOpt = Annotated[
-    str | None, typer.Option("--image", "-i", help="Image of the service's container (sets ${image}).")
+    str | None,
+    typer.Option("--image", "-i", metavar="URI", help="Image of the service's container (sets ${image})."),
 ]
 ContainerOpt = Annotated[
     str | None,
-    typer.Option("--container", help="Container whose image --image sets (default: container_name from the outputs)."),
+    typer.Option(
+        "--container",
+        metavar="NAME",
+        help="Container whose image --image sets (default: container_name from the outputs).",
+    ),
 ]
+# `-e` was its short form; next to --env it misled, so it is only a deprecated spelling now.
 ContainerEnvOpt = Annotated[
     list[str] | None,
-    typer.Option("--container-env", "-e", help="KEY=VALUE set in the container's environment (repeatable)."),
+    typer.Option(
+        "--container-env",
+        metavar="KEY=VALUE",
+        help="Set a variable in the container's environment (repeatable).",
+    ),
 ]
 DeploymentConfigOpt = Annotated[
     str | None,
-    typer.Option("--deployment-config", help="CodeDeploy deployment config (default: the deployment group's)."),
+    typer.Option(
+        "--deployment-config",
+        metavar="NAME",
+        help="CodeDeploy deployment config (default: the deployment group's).",
+    ),
 ]
 WaitUntilOpt = Annotated[
     str,
     typer.Option(
         "--wait-until",
+        metavar="complete|traffic-shifted",
         help="complete: until CodeDeploy reports the end (after the termination wait); "
         "traffic-shifted: until production traffic is all on green.",
-    ),
-]
-NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="Return once the deployment is created.")]
-TimeoutOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--timeout",
-        min=1,
-        help="Seconds to wait (default: computed from the group's waits and the config's canary/linear intervals).",
     ),
 ]
 DryRunOpt = Annotated[
@@ -70,6 +79,7 @@ IfActiveOpt = Annotated[
     str,
     typer.Option(
         "--if-active",
+        metavar="fail|wait|replace",
         help="When a deployment is in progress: fail (default), wait for it, or replace it (stop it with rollback).",
     ),
 ]
@@ -81,6 +91,7 @@ OnTimeoutOpt = Annotated[
     str,
     typer.Option(
         "--on-timeout",
+        metavar="leave|stop",
         help="When --timeout runs out: leave the deployment running (default) or stop it with rollback (exit 3).",
     ),
 ]
@@ -92,9 +103,12 @@ BuildOpt = Annotated[
     ),
 ]
 BuildContextOpt = Annotated[
-    Path | None, typer.Option("--build-context", help="With --build: the build context (default as `build`).")
+    Path | None,
+    typer.Option("--build-context", metavar="DIR", help="With --build: the build context (default as `build`)."),
 ]
-BuilderOpt = Annotated[str, typer.Option("--builder", help="With --build: auto, docker, buildah or podman.")]
+BuilderOpt = Annotated[
+    str, typer.Option("--builder", metavar="NAME", help="With --build: auto, docker, buildah or podman.")
+]
 ShowValuesOpt = Annotated[
     bool,
     typer.Option(
@@ -106,15 +120,15 @@ ShowValuesOpt = Annotated[
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
-    app.command("render")(render)
-    app.command("release")(release)
-    app.command("deploy")(deploy)
+    command(app, "render")(render)
+    command(app, "release")(release)
+    command(app, "deploy")(deploy)
 
 
 def render(
-    output_file: Annotated[
+    out_file: Annotated[
         Path | None,
-        typer.Option("--output-file", "-o", help="Write the rendered task definition here (default: stdout)."),
+        typer.Option("--out-file", metavar="FILE", help="Write the rendered task definition here (default: stdout)."),
     ] = None,
     taskdef: TaskdefOpt = Path("taskdef.json"),
     image: ImageOpt = None,
@@ -129,7 +143,7 @@ def render(
 ) -> None:
     """Render the task definition (placeholders, image, environment) and validate it. Calls no AWS API.
 
-    To stdout, container environment values are redacted unless --show-values; -o FILE holds the real
+    To stdout, container environment values are redacted unless --show-values; --out-file FILE holds the real
     values (that file is what `deploy FILE` registers)."""
     from orchestrator.commands.common import load_outputs
     from orchestrator.taskdef import environment_values, load_and_render, parse_env_pairs, redact_environment
@@ -139,19 +153,19 @@ def render(
     _, svc = outputs.service(service)
     rendered = load_and_render(taskdef, outputs, svc, image=image, container=container, container_env=env_pairs)
     mask_environment(rendered.taskdef)
-    if output_file is None:
+    if out_file is None:
         doc = rendered.taskdef if show_values else redact_environment(rendered.taskdef)
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         from orchestrator.errors import InputError
 
         try:
-            output_file.write_text(json.dumps(rendered.taskdef, indent=2) + "\n")
+            out_file.write_text(json.dumps(rendered.taskdef, indent=2) + "\n")
         except OSError as exc:
-            raise InputError(f"{output_file}: cannot write: {exc.strerror or exc}") from None
+            raise InputError(f"{out_file}: cannot write: {exc.strerror or exc}") from None
         count = len(environment_values(rendered.taskdef))
         clear = f"; it holds {count} container environment value(s) in clear: keep it out of logs" if count else ""
-        typer.echo(f"wrote {output_file} (image {rendered.image}){clear}", err=True)
+        typer.echo(f"wrote {out_file} (image {rendered.image}){clear}", err=True)
 
 
 def mask_environment(taskdef: dict[str, Any] | None) -> None:
@@ -172,7 +186,7 @@ def release(
     container_env: ContainerEnvOpt = None,
     deployment_config: DeploymentConfigOpt = None,
     wait_until: WaitUntilOpt = "complete",
-    no_wait: NoWaitOpt = False,
+    wait: WaitOpt = True,
     timeout: TimeoutOpt = None,
     dry_run: DryRunOpt = False,
     terraform_dir: TerraformDirOpt = Path("terraform"),
@@ -217,7 +231,7 @@ def release(
         appspec,
         deployment_config=deployment_config,
         wait_until=wait_until,
-        no_wait=no_wait,
+        no_wait=not wait,
         timeout=timeout,
         dry_run=dry_run,
         where=(terraform_dir, env, outputs_file, sandbox, service),
@@ -229,11 +243,16 @@ def release(
 
 
 def deploy(
-    file: Annotated[Path, typer.Argument(help="A task definition rendered earlier (`orchestrator render -o`).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE", help="A task definition rendered earlier (`orchestrator render --out-file FILE`)."
+        ),
+    ],
     appspec: AppspecOpt = Path("appspec.json"),
     deployment_config: DeploymentConfigOpt = None,
     wait_until: WaitUntilOpt = "complete",
-    no_wait: NoWaitOpt = False,
+    wait: WaitOpt = True,
     timeout: TimeoutOpt = None,
     dry_run: DryRunOpt = False,
     terraform_dir: TerraformDirOpt = Path("terraform"),
@@ -260,7 +279,7 @@ def deploy(
         appspec,
         deployment_config=deployment_config,
         wait_until=wait_until,
-        no_wait=no_wait,
+        no_wait=not wait,
         timeout=timeout,
         dry_run=dry_run,
         where=(terraform_dir, env, outputs_file, sandbox, service),
@@ -307,7 +326,7 @@ def _pipeline(
     """Validate everything, then plan; run the plan (or only describe it for --dry-run). Ends with a summary."""
     from orchestrator import appspec as appspec_mod
     from orchestrator.aws import as_refusal
-    from orchestrator.commands.common import reporter, resolve_target
+    from orchestrator.commands.common import reporter, resolve_target, target_args
     from orchestrator.deployment import UNTIL_CHOICES, default_timeout
     from orchestrator.errors import InputError, Interrupted, OrchestratorError
     from orchestrator.events import Summary, Validated
@@ -328,6 +347,7 @@ def _pipeline(
                 release_policy = ReleasePolicy(*policy)
                 release_policy.validate()
                 target = resolve_target(*where)
+                follow_command = f"orchestrator status --watch {target_args(*where)}".strip()
                 result["service"] = target.service_key
                 rendered = render_it(target, None)
                 mask_environment(rendered.taskdef)
@@ -372,9 +392,16 @@ def _pipeline(
                     mask_environment(live)
                     rep.emit(describe_plan(plan, live, show_values=show_values))
                     result["status"] = "DryRun"
+                    result["message"] = "dry run, nothing was written"
                 else:
-                    executor = Executor(target.aws, rep)
+                    executor = Executor(target.aws, rep, follow_command=follow_command)
                     result.update(run_release(release_policy, target, plan, executor, rep))
+                    if no_wait and result.get("deployment_id"):
+                        made = "in progress (another release's)" if result.get("reattached") else "created"
+                        result["message"] = (
+                            f"deployment {result['deployment_id']} {made}, not followed; "
+                            f"follow it with `{follow_command}`"
+                        )
             except KeyboardInterrupt:
                 # The executor reports interrupts after its first write itself; this one came before.
                 written = executor is not None and bool(executor.values)

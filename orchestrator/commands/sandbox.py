@@ -13,11 +13,13 @@ from typing import Annotated, Any
 
 import typer
 
+from orchestrator.commands.common import OutputOpt, command
 from orchestrator.lifecycle import HOOK_EVENTS, LIFECYCLE_EVENTS
 
 app = typer.Typer(
     help="The embedded AWS sandbox (moto + a CodeDeploy blue/green engine) on 127.0.0.1.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -25,22 +27,27 @@ def _echo(text: str = "", err: bool = False) -> None:
     typer.echo(text, err=err)
 
 
-@app.command()
+@command(app)
 def up(
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: a free one).")] = 0,
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port on 127.0.0.1 (0: a free one).")] = 0,
     time_scale: Annotated[
         float | None,
         typer.Option(
             "--time-scale",
+            metavar="FACTOR",
             help="Wall-clock seconds per simulated AWS second: 1 = real time, 0.05 = twenty times faster "
             "(default: $ORCHESTRATOR_SANDBOX_TIME_SCALE or 0.05).",
         ),
     ] = None,
-    region: Annotated[str, typer.Option("--region", help="Region the stack is provisioned in.")] = "eu-west-1",
+    region: Annotated[
+        str, typer.Option("--region", metavar="REGION", help="Region the stack is provisioned in.")
+    ] = "eu-west-1",
     services: Annotated[
-        list[str] | None, typer.Option("--service", "-s", help="Service keys to provision (repeatable).")
+        list[str] | None, typer.Option("--service", "-s", metavar="KEY", help="Service keys to provision (repeatable).")
     ] = None,
-    project_root: Annotated[Path, typer.Option("--project-root", help="Directory holding taskdef.json.")] = Path("."),
+    project_root: Annotated[
+        Path, typer.Option("--project-root", metavar="DIR", help="Directory holding taskdef.json.")
+    ] = Path("."),
 ) -> None:
     """Start the sandbox in the background and provision the example stack."""
     from orchestrator.errors import InputError
@@ -79,7 +86,7 @@ def _up_locked(
     _echo("  orchestrator sandbox down")
 
 
-@app.command()
+@command(app)
 def down() -> None:
     """Stop the background sandbox (only the process `sandbox up` started)."""
     from orchestrator.sandbox import process
@@ -134,12 +141,19 @@ def _active_deployments(info: Any, outputs: Any) -> dict[str, list[str]] | None:
     return active
 
 
-@app.command()
+@command(app)
 def status(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object instead of text.")] = False,
+    output: OutputOpt = "auto",
 ) -> None:
-    """Is the sandbox running; where; what it holds."""
+    """Is the sandbox running; where; what it holds (--output json: one JSON object)."""
+    from orchestrator.report import OUTPUT_CHOICES
     from orchestrator.sandbox import process
+
+    if output not in OUTPUT_CHOICES:
+        from orchestrator.errors import InputError
+
+        raise InputError(f"--output {output!r} is not one of {', '.join(OUTPUT_CHOICES)}")
+    as_json = output == "json"
 
     found = process.find()
     info = found.info
@@ -196,7 +210,7 @@ def status(
     _echo(f"  state dir:  {doc['state_dir']}")
 
 
-@app.command()
+@command(app)
 def env() -> None:
     """Print shell exports for the sandbox: eval "$(orchestrator sandbox env)"."""
     from orchestrator.aws import SANDBOX_CREDENTIALS
@@ -283,7 +297,7 @@ def _show_hook_rules(rules: Any) -> None:
         _echo(f"  {key}: {rule.get('result')}{delay}")
 
 
-@app.command()
+@command(app)
 def fault(
     fail_at: Annotated[
         str | None,

@@ -239,7 +239,7 @@ CORPUS = [
         id="port-range",
     ),
     pytest.param(
-        taskdef(lambda d: _c0(d).update(environment={"A": "1"}), "-e", "B=2"),
+        taskdef(lambda d: _c0(d).update(environment={"A": "1"}), "--container-env", "B=2"),
         "containerDefinitions[0].environment: expected a list",
         id="environment-not-list",
     ),
@@ -249,7 +249,7 @@ CORPUS = [
         id="unknown-container-flag",
     ),
     pytest.param(
-        flags("--image", "repo/web:1", "-e", "NOEQUALS"),
+        flags("--image", "repo/web:1", "--container-env", "NOEQUALS"),
         "--container-env 'NOEQUALS': expected KEY=VALUE",
         id="env-pair",
     ),

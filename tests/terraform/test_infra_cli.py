@@ -116,12 +116,13 @@ def test_output_without_state_is_a_clear_error(cli_env: dict[str, str], tmp_path
 
 
 def test_release_without_env_on_an_s3_backend_root_says_to_pass_env(cli_env: dict[str, str]) -> None:
-    """The repository's root has an S3 backend: reading its outputs needs the environment's backend."""
+    """The repository's root has environments (and an S3 backend): without one chosen, one line says how
+    to choose, before Terraform runs (not Terraform's "Backend initialization required")."""
     proc = _run(["release", "--image", "repo/web:1", "--terraform-dir", str(REPO_ROOT / "terraform")], cli_env)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     error = proc.stderr.strip().splitlines()[-1]
-    assert "Backend initialization required" in error
-    assert "pass --env NAME" in error and "--init" not in error
+    assert "Backend initialization required" not in proc.stdout + proc.stderr
+    assert "pass --env NAME (dev, prod)" in error and "--init" not in error
 
 
 def test_output_of_a_missing_directory_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) -> None:

@@ -148,7 +148,7 @@ def test_deploy_jobs() -> None:
     assert doc[True]["workflow_dispatch"]["inputs"]["environment"]["options"] == ["dev", "prod"]
     runs = [s.get("run", "") for s in build["steps"]]
     assert any(r.startswith("orchestrator build") for r in runs)
-    assert any(r.startswith("orchestrator render -o taskdef-new.json") for r in runs)
+    assert any(r.startswith("orchestrator render --out-file taskdef-new.json") for r in runs)
     uploads = [s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     downloads = [s for s in deploy["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
     assert uploads and downloads and uploads[0]["with"]["name"] == downloads[0]["with"]["name"]

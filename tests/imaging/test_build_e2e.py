@@ -104,7 +104,7 @@ def test_build_push_render_deploy(sandbox, tmp_path: Path, buildah_env: dict[str
         assert json.loads((sandbox.sandbox_dir / "server.json").read_text())["registry"] == registry
 
         rendered = tmp_path / "taskdef-new.json"
-        r = sandbox.cli("render", "--sandbox", "-o", str(rendered), "--image", s["image"], env=env)
+        r = sandbox.cli("render", "--sandbox", "--out-file", str(rendered), "--image", s["image"], env=env)
         assert r.returncode == 0, r.stderr
         td = json.loads(rendered.read_text())
         assert td["containerDefinitions"][0]["image"] == s["image"]

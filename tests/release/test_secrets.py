@@ -39,7 +39,7 @@ def files(sandbox: Any, tmp_path: Path) -> list[str]:
     ]
     path = tmp_path / "taskdef.json"
     path.write_text(json.dumps(doc))
-    return ["--taskdef", str(path), "--appspec", str(sandbox.repo_root / "appspec.json"), "-e", f"API_TOKEN={TOKEN}"]
+    return ["--taskdef", str(path), "--appspec", str(sandbox.repo_root / "appspec.json"), "--container-env", f"API_TOKEN={TOKEN}"]
 
 
 def image(sandbox: Any) -> str:
@@ -124,7 +124,7 @@ def test_render_redacts_stdout_and_writes_real_values_only_to_its_file(
     assert TOKEN in sandbox.cli(*args, "--show-values").stdout
 
     out = tmp_path / "rendered.json"
-    res = sandbox.cli(*args, "-o", str(out))
+    res = sandbox.cli(*args, "--out-file", str(out))
     assert res.returncode == 0, res.stderr
     assert_no_value(res.stdout + res.stderr, "render -o")
     assert "in clear" in res.stderr

@@ -69,7 +69,7 @@ resource "aws_iam_role" "this" {
 
 data "aws_iam_policy_document" "release" {
   #checkov:skip=CKV_AWS_356:GetAuthorizationToken, RegisterTaskDefinition, DescribeTaskDefinition and the ELB Describe calls support no resource-level permissions; everything else is scoped.
-  #checkov:skip=CKV_AWS_111:The only unscoped write is ecs:RegisterTaskDefinition, which supports no resource-level permissions; PassRole still limits which roles it can name.
+  #checkov:skip=CKV_AWS_111:The only unscoped writes are ecs:RegisterTaskDefinition and ecs:DeregisterTaskDefinition, which support no resource-level permissions; PassRole still limits which roles it can name.
   statement {
     sid       = "EcrLogin"
     actions   = ["ecr:GetAuthorizationToken"]
@@ -94,7 +94,12 @@ data "aws_iam_policy_document" "release" {
   statement {
     sid = "TaskDefinitions"
     # ListTaskDefinitions: `orchestrator rollback` falls back to the family's previous revision.
-    actions   = ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"]
+    # DeregisterTaskDefinition: a release that loses the race at CreateDeployment removes the
+    # revision it registered (without it the release only names the leftover).
+    actions = [
+      "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition",
+      "ecs:ListTaskDefinitions",
+    ]
     resources = ["*"]
   }
 

@@ -313,6 +313,7 @@ def test_ci_role_policy_has_no_wildcard_actions_and_unscoped_only_where_aws_allo
     unscoped_allowed = {
         "ecr:GetAuthorizationToken",
         "ecs:RegisterTaskDefinition",
+        "ecs:DeregisterTaskDefinition",  # Service Authorization Reference (ECS): no resource types
         "ecs:DescribeTaskDefinition",
         "ecs:ListTaskDefinitions",  # no resource-level permissions in IAM
         "ecs:DescribeTasks",

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from orchestrator import __version__
-from orchestrator.commands import build, infra, ops, release, sandbox
+from orchestrator.commands import build, infra, ops, release, run, sandbox
 
 app = typer.Typer(
     name="orchestrator",
@@ -36,6 +36,7 @@ app.add_typer(infra.app, name="infra")
 release.register(app)
 build.register(app)
 ops.register(app)
+run.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -7,7 +7,8 @@ import sys
 import typer
 
 from orchestrator import __version__
-from orchestrator.commands import build, infra, ops, release, run, sandbox
+from orchestrator.commands import build, infra, ops, release, sandbox
+from orchestrator.commands import run as run_command
 
 app = typer.Typer(
     name="orchestrator",
@@ -36,7 +37,7 @@ app.add_typer(infra.app, name="infra")
 release.register(app)
 build.register(app)
 ops.register(app)
-run.register(app)
+run_command.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:

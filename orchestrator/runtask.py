@@ -13,6 +13,7 @@ The domain emits events (TaskStarted, TaskProgress, TaskLogLine, TaskStopped) an
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -271,11 +272,12 @@ def run_task(
         reporter.emit(Message(f"interrupted: task {task_id} stopped (StopTask)", level="warning"))
         raise Interrupted(f"interrupted; task {task_id} was stopped (StopTask)") from None
     drain()  # lines the driver flushed as the container exited
-    mine = next((c for c in task.get("containers") or [] if c.get("name") == container), {})
+    mine: dict[str, Any] = next((c for c in task.get("containers") or [] if c.get("name") == container), {})
     exit_code = mine.get("exitCode")
     reason = str(task.get("stoppedReason") or "")
-    if mine.get("reason") and mine.get("reason") not in reason:
-        reason = f"{reason} ({mine['reason']})" if reason else str(mine["reason"])
+    detail = str(mine.get("reason") or "")
+    if detail and detail not in reason:
+        reason = f"{reason} ({detail})" if reason else detail
     outcome = TaskOutcome(
         task_arn=arn,
         exit_code=None if exit_code is None else int(exit_code),
@@ -293,11 +295,9 @@ def _stop(aws: Aws, cluster: str, arn: str, reason: str) -> None:
     """StopTask, best effort (the task may have stopped meanwhile); a second Ctrl-C does not skip it."""
     from orchestrator.plan import deferred_interrupts
 
-    with deferred_interrupts():
-        try:
-            aws.client("ecs").stop_task(cluster=cluster, task=arn, reason=reason[:255])
-        except Exception:  # noqa: S110 - reporting the timeout/interrupt matters more than this call's error
-            pass
+    # Reporting the timeout/interrupt matters more than this call's own error.
+    with deferred_interrupts(), contextlib.suppress(Exception):
+        aws.client("ecs").stop_task(cluster=cluster, task=arn, reason=reason[:255])
 
 
 def failure_reason(outcome: TaskOutcome, what: str, lines: int = 5) -> str:

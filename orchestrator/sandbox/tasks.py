@@ -329,8 +329,8 @@ def _run_task(original: Any) -> Any:
         bound.apply_defaults()
         params = dict(bound.arguments)
         params.pop("self")
-        net = params.get("networking_configuration")
-        awsvpc = (net or {}).get("awsvpcConfiguration")
+        net = params.get("networking_configuration") or {}
+        awsvpc = net.get("awsvpcConfiguration")
         if awsvpc is not None and "securityGroups" not in awsvpc:
             # RunTask: without security groups "the default security group for the VPC is used".
             params["networking_configuration"] = {**net, "awsvpcConfiguration": {**awsvpc, "securityGroups": []}}
@@ -408,7 +408,7 @@ def install() -> None:
     from moto.logs.models import LogsBackend as Logs
 
     # Set only when the VPC enables DNS hostnames; moto's Task reads it for every awsvpc task.
-    NetworkInterface.private_dns_name = None  # type: ignore[attr-defined]
+    NetworkInterface.private_dns_name = None  # type: ignore[assignment]
     Ecs.run_task = _run_task(Ecs.run_task)  # type: ignore[method-assign]
     Ecs.stop_task = _stop_task(Ecs.stop_task)  # type: ignore[method-assign]
     for name in ("describe_tasks", "list_tasks"):

@@ -300,13 +300,30 @@ def _stop(aws: Aws, cluster: str, arn: str, reason: str) -> None:
         aws.client("ecs").stop_task(cluster=cluster, task=arn, reason=reason[:255])
 
 
-def failure_reason(outcome: TaskOutcome, what: str, lines: int = 5) -> str:
+def failure_reason(outcome: TaskOutcome, what: str = "", lines: int = 5) -> str:
     """One line for a failed task: ECS's reason if it never started, else the exit code and last log lines."""
     task_id = outcome.task_arn.rsplit("/", 1)[-1]
+    head = f"{what}: task {task_id}" if what else f"task {task_id}"
     if outcome.exit_code is None:
-        return f"{what} {task_id} did not start: {outcome.stopped_reason or outcome.stop_code or 'no reason given'}"
-    text = f"{what} {task_id} exited with code {outcome.exit_code}"
+        return f"{head} did not start: {outcome.stopped_reason or outcome.stop_code or 'no reason given'}"
+    text = f"{head} exited with code {outcome.exit_code}"
     tail = outcome.log_tail[-lines:]
     if tail:
         text += "; last log lines: " + " | ".join(tail)
     return text
+
+
+def parse_commands(texts: list[str], option: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(text, argv) of each command string, split like a POSIX shell (shlex); no shell runs it."""
+    import shlex
+
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for text in texts:
+        try:
+            argv = shlex.split(text)
+        except ValueError as exc:
+            raise InputError(f"{option} {text!r}: {exc}", hint="quote it as you would in a shell") from None
+        if not argv:
+            raise InputError(f"{option}: empty command")
+        out.append((text, tuple(argv)))
+    return tuple(out)

@@ -88,6 +88,28 @@ BuildContextOpt = Annotated[
     Path | None, typer.Option("--build-context", help="With --build: the build context (default as `build`).")
 ]
 BuilderOpt = Annotated[str, typer.Option("--builder", help="With --build: auto, docker, buildah or podman.")]
+# Release gates and signals (orchestrator/runtask.py, orchestrator/notify.py).
+PreTaskOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--pre-task",
+        metavar="COMMAND",
+        help="Run COMMAND (split like a shell, no shell) as a one-off task with the new task definition "
+        "before the deployment; a non-zero exit ends the release (exit 1), no deployment. Repeatable, in order.",
+    ),
+]
+PreTaskTimeoutOpt = Annotated[
+    float, typer.Option("--pre-task-timeout", min=1, help="Seconds each --pre-task may run (then stopped, exit 3).")
+]
+NotifyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--notify",
+        metavar="URL",
+        help="POST the summary as JSON (Slack-compatible `text`) to URL when the command ends; a failure only "
+        "warns. Repeatable; also $ORCHESTRATOR_NOTIFY_URLS.",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -151,6 +173,9 @@ def release(
     build: BuildOpt = False,
     build_context: BuildContextOpt = None,
     builder: BuilderOpt = "auto",
+    pre_task: PreTaskOpt = None,
+    pre_task_timeout: PreTaskTimeoutOpt = 3600.0,
+    notify: NotifyOpt = None,
 ) -> None:
     """Render, validate, register the task definition, deploy it blue/green through CodeDeploy, and follow it."""
     from orchestrator.errors import InputError
@@ -185,6 +210,7 @@ def release(
         output=output,
         policy=(if_active, force, stop_on_cancel),
         build=build_it if build else None,
+        gates=(pre_task or [], pre_task_timeout, notify or []),
     )
 
 
@@ -205,6 +231,9 @@ def deploy(
     if_active: IfActiveOpt = "fail",
     force: ForceOpt = False,
     stop_on_cancel: StopOnCancelOpt = False,
+    pre_task: PreTaskOpt = None,
+    pre_task_timeout: PreTaskTimeoutOpt = 3600.0,
+    notify: NotifyOpt = None,
 ) -> None:
     """Register exactly FILE and deploy it blue/green through CodeDeploy, then follow it (CI's deploy job)."""
     from orchestrator.taskdef import load_prerendered
@@ -224,6 +253,7 @@ def deploy(
         where=(terraform_dir, env, outputs_file, sandbox, service),
         output=output,
         policy=(if_active, force, stop_on_cancel),
+        gates=(pre_task or [], pre_task_timeout, notify or []),
     )
 
 
@@ -259,6 +289,7 @@ def _pipeline(
     output: str,
     policy: tuple[str, bool, bool] = ("fail", False, False),
     build: Callable[[Target, Reporter], str] | None = None,
+    gates: tuple[list[str], float, list[str]] = ([], 3600.0, []),
 ) -> None:
     """Validate everything, then plan; run the plan (or only describe it for --dry-run). Ends with a summary."""
     from orchestrator import appspec as appspec_mod
@@ -267,11 +298,17 @@ def _pipeline(
     from orchestrator.deployment import UNTIL_CHOICES, default_timeout
     from orchestrator.errors import InputError, Interrupted, OrchestratorError
     from orchestrator.events import Summary, Validated
+    from orchestrator.notify import notify_urls, with_notify
     from orchestrator.plan import Executor, build_plan, describe_plan, sigterm_as_interrupt
     from orchestrator.policy import ReleasePolicy, run_release
+    from orchestrator.runtask import parse_commands
     from orchestrator.validate import preflight
 
-    rep = reporter(output)
+    pre_task_texts, pre_task_timeout, notify = gates
+    # Checked before the reporter exists: a bad URL or command is exit 2 with nothing sent or written.
+    urls = notify_urls(notify)
+    pre_tasks = parse_commands(pre_task_texts, "--pre-task")
+    rep = with_notify(reporter(output), urls)
     result: dict[str, Any] = {"dry_run": dry_run} if dry_run else {}
     executor: Executor | None = None
     try:
@@ -288,6 +325,7 @@ def _pipeline(
                 rendered = render_it(target, None)
                 spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
                 pre = preflight(target.aws, target.service, deployment_config)
+                run_spec = _pre_task_spec(target, rendered) if pre_tasks else None
                 if build is not None and not dry_run:
                     # The push is the first write, so it comes only after every check above has passed.
                     rendered = render_it(target, build(target, rep))
@@ -306,6 +344,10 @@ def _pipeline(
                     no_wait=no_wait,
                     timeout=budget,
                     time_scale=_time_scale(target),
+                    pre_tasks=pre_tasks,
+                    run_spec=run_spec,
+                    pre_task_timeout=pre_task_timeout,
+                    poll_s=_poll_interval(target),
                 )
                 result.update(image=plan.image, deployment_config=pre.config_name, timeout_s=budget)
                 rep.emit(Validated(pre.checks, pre.config_name, budget))
@@ -338,6 +380,20 @@ def _pipeline(
         raise
     rep.emit(Summary(command, True, 0, result))
     rep.close()
+
+
+def _pre_task_spec(target: Target, rendered: Rendered) -> Any:
+    """Where pre-tasks run (the service's network and launch settings); checks the container exists."""
+    from orchestrator.runtask import check_container, service_run_spec
+
+    check_container(rendered.taskdef, target.service.container_name, rendered.source)
+    return service_run_spec(target.aws, target.service.cluster_name, target.service.service_name)
+
+
+def _poll_interval(target: Target) -> float:
+    from orchestrator.commands.run import poll_interval
+
+    return poll_interval(target)
 
 
 def _live_taskdef(target: Target, arn: str | None) -> dict[str, Any] | None:

@@ -177,7 +177,7 @@ def execute(
     if outcome.exit_code is None:
         from orchestrator.runtask import failure_reason
 
-        reason = failure_reason(outcome, "task")
+        reason = failure_reason(outcome)
         result["reason"] = reason
         rep.emit(Summary("run", False, int(ExitCode.DEPLOYMENT_FAILED), result))
         rep.close()

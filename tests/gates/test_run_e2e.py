@@ -132,3 +132,20 @@ def test_bad_input_exits_2_and_writes_nothing(sandbox: Any, args: list[str], nee
     assert res.returncode == 2, res.stderr
     assert needle in res.stderr
     assert sandbox.mutating_calls() == []
+
+
+def test_sandbox_fault_cli_sets_how_the_next_task_ends(sandbox: Any) -> None:
+    f = sandbox.cli("sandbox", "fault", "--task-exit-code", "7", "--task-log", "first", "--task-log", "second")
+    assert f.returncode == 0, f.stderr
+    assert "next RunTask: exit_code=7" in f.stdout
+    res = run(sandbox, "--live", "--", "migrate", output="plain")
+    assert res.returncode == 7
+    assert res.stdout.index("| first") < res.stdout.index("| second")
+    reason = "ResourceInitializationError: unable to pull secrets or registry auth"
+    f = sandbox.cli("sandbox", "fault", "--task-no-start", "--task-stopped-reason", reason)
+    assert f.returncode == 0, f.stderr
+    res = run(sandbox, "--live", "--", "migrate")
+    assert res.returncode == 1
+    assert reason in events(res.stdout)[-1]["reason"]
+    bad = sandbox.cli("sandbox", "fault", "--task-exit-code", "256")
+    assert bad.returncode == 2 and "--task-exit-code" in bad.stderr

@@ -113,7 +113,7 @@ def execute(
     from orchestrator.runtask import check_container, run_task, service_run_spec
 
     rep = reporter(output)
-    result: dict[str, Any] = {"command": argv}
+    result: dict[str, Any] = {"task_command": argv}
     try:
         with sigterm_as_interrupt():
             try:

@@ -55,3 +55,20 @@ def test_a_failed_post_warns_and_the_events_still_pass_through() -> None:
     assert sink.events == [summary]
     assert err.getvalue().startswith("warning: notification to http://127.0.0.1:9/… failed")
     assert "secret-path" not in err.getvalue()
+
+
+def test_task_log_lines_cannot_issue_github_workflow_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.events import TaskLogLine, TaskProgress
+    from orchestrator.report.github import GithubReporter
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    stream = io.StringIO()
+    rep = GithubReporter.from_env(stream)
+    rep.emit(TaskLogLine("t1", "::add-mask::evil"))
+    rep.emit(TaskProgress("t1", "STOPPED"))
+    rep.close()
+    lines = stream.getvalue().splitlines()
+    stop = [line for line in lines if line.startswith("::stop-commands::")]
+    assert len(stop) == 1
+    token = stop[0].split("::")[2]
+    assert lines.index(stop[0]) < lines.index(f"::{token}::")

@@ -37,6 +37,7 @@ def test_run_exit_0_streams_the_log_and_follows_the_lifecycle(sandbox: Any) -> N
     assert [e["line"] for e in evs if e["event"] == "task_log"] == ["python manage.py migrate"]
     s = evs[-1]
     assert s["event"] == "summary" and s["ok"] is True and s["exit_code"] == 0
+    assert s["command"] == "run" and s["task_command"] == ["python", "manage.py", "migrate"]
     assert s["task_exit_code"] == 0 and s["registered"] is False
     # The task ran where the service runs, with the live task definition and the command as an override.
     (task,) = run_tasks(sandbox)

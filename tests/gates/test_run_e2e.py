@@ -28,12 +28,17 @@ def run_tasks(sandbox: Any) -> list[dict[str, Any]]:
     return ecs.describe_tasks(cluster="demo", tasks=arns)["tasks"] if arns else []
 
 
+LIFECYCLE = ["PROVISIONING", "PENDING", "RUNNING", "STOPPED"]
+
+
 def test_run_exit_0_streams_the_log_and_follows_the_lifecycle(sandbox: Any) -> None:
+    sandbox.control.time_scale(0.05)  # a 1 s task: each status outlives a poll even on a busy machine
     res = run(sandbox, "--live", "--", "python", "manage.py", "migrate")
     assert res.returncode == 0, res.stderr
     evs = events(res.stdout)
     statuses = [e["status"] for e in evs if e["event"] == "task_progress"]
-    assert statuses[0] in ("PROVISIONING", "PENDING") and statuses[-1] == "STOPPED"
+    assert statuses == sorted(set(statuses), key=LIFECYCLE.index)  # in lifecycle order, each once
+    assert "RUNNING" in statuses and statuses[-1] == "STOPPED"
     assert [e["line"] for e in evs if e["event"] == "task_log"] == ["python manage.py migrate"]
     s = evs[-1]
     assert s["event"] == "summary" and s["ok"] is True and s["exit_code"] == 0

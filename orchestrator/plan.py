@@ -463,11 +463,13 @@ class Executor:
                 poll_s=step.poll_s,
                 started_by="orchestrator-pre-task",
             )
-        done.append({"index": step.index, "command": step.text, **outcome.to_dict(), "exit_code": outcome.exit_code})
-        if outcome.exit_code != 0:
-            self.result["status"] = "PreTaskFailed"
-            reason = failure_reason(outcome, f"pre-task {step.index} ({step.text})")
-            raise DeploymentFailed(f"{reason}; no deployment was created (task definition {arn} is registered)")
+            done.append(
+                {"index": step.index, "command": step.text, **outcome.to_dict(), "exit_code": outcome.exit_code}
+            )
+            if outcome.exit_code != 0:  # raised inside the timer: no "done" line for a failed pre-task
+                self.result["status"] = "PreTaskFailed"
+                reason = failure_reason(outcome, f"pre-task {step.index} ({step.text})")
+                raise DeploymentFailed(f"{reason}; no deployment was created (task definition {arn} is registered)")
 
     def _follow_rollback(self, rollback: str, step: WaitForDeployment, t0: float) -> None:
         """Follow the automatic rollback (within what is left of the budget) so the report says where

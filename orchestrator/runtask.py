@@ -272,6 +272,11 @@ def run_task(
         reporter.emit(Message(f"interrupted: task {task_id} stopped (StopTask)", level="warning"))
         raise Interrupted(f"interrupted; task {task_id} was stopped (StopTask)") from None
     drain()  # lines the driver flushed as the container exited
+    if started:
+        # CloudWatch Logs may show the last lines a moment after the task stops: look once more.
+        with contextlib.suppress(KeyboardInterrupt):
+            sleep(min(poll_s, 2.0))
+            drain()
     mine: dict[str, Any] = next((c for c in task.get("containers") or [] if c.get("name") == container), {})
     exit_code = mine.get("exitCode")
     reason = str(task.get("stoppedReason") or "")

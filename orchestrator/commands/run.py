@@ -18,6 +18,7 @@ from orchestrator.commands.common import (
     ServiceOpt,
     TerraformDirOpt,
 )
+from orchestrator.commands.release import ContainerEnvOpt
 
 if TYPE_CHECKING:
     from orchestrator.commands.common import Target
@@ -56,6 +57,7 @@ def run(
     image: Annotated[
         str | None, typer.Option("--image", "-i", help="With --taskdef: the image of the service's container.")
     ] = None,
+    container_env: ContainerEnvOpt = None,
     timeout: Annotated[
         float,
         typer.Option("--timeout", min=1, help="Seconds to wait for the task to stop; then stop it (exit 3)."),
@@ -74,19 +76,23 @@ def run(
     A task that does not start exits 1 with ECS's stoppedReason; Ctrl-C stops the task (exit 130).
     """
     from orchestrator.errors import InputError
+    from orchestrator.taskdef import parse_env_pairs
 
+    env_pairs = parse_env_pairs(container_env)
     argv = list(command or [])
     if not argv:
         raise InputError("no command given", hint="orchestrator run [OPTIONS] -- COMMAND [ARG...]")
     if live and taskdef is not None:
         raise InputError("--live and --taskdef exclude each other")
-    if live and image:
-        raise InputError("--image needs a rendered task definition", hint="drop --live (renders taskdef.json)")
+    if live and (image or env_pairs):
+        what = "--image" if image else "--container-env"
+        raise InputError(f"{what} needs a rendered task definition", hint="drop --live (renders taskdef.json)")
     template = None if live else (taskdef or Path("taskdef.json"))
     code = execute(
         argv,
         template,
         image=image,
+        container_env=env_pairs,
         timeout=timeout,
         where=(terraform_dir, env, outputs_file, sandbox, service),
         output=output,
@@ -100,6 +106,7 @@ def execute(
     template: Path | None,
     *,
     image: str | None,
+    container_env: dict[str, str] | None = None,
     timeout: float,
     where: tuple[Path, str | None, Path | None, bool, str | None],
     output: str,
@@ -124,7 +131,7 @@ def execute(
                 if template is not None:
                     from orchestrator.taskdef import load_and_render
 
-                    rendered = load_and_render(template, target.outputs, svc, image=image)
+                    rendered = load_and_render(template, target.outputs, svc, image=image, container_env=container_env)
                     check_container(rendered.taskdef, svc.container_name, str(template))
                 spec = service_run_spec(target.aws, svc.cluster_name, svc.service_name)
                 ecs = target.aws.client("ecs")

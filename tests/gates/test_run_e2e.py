@@ -79,6 +79,16 @@ def test_run_with_the_rendered_taskdef_registers_a_revision_first(sandbox: Any) 
     assert sandbox.mutating_calls() == ["ecs:RegisterTaskDefinition", "ecs:RunTask"]
 
 
+def test_run_renders_container_env_into_the_registered_revision_without_printing_it(sandbox: Any) -> None:
+    res = run(sandbox, "--image", "repo/web:1", "--container-env", "DB_PASSWORD=hunter2-secret", "--", "migrate")
+    assert res.returncode == 0, res.stderr
+    arn = events(res.stdout)[-1]["task_definition_arn"]
+    td = sandbox.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    env = {e["name"]: e["value"] for e in td["containerDefinitions"][0]["environment"]}
+    assert env["DB_PASSWORD"] == "hunter2-secret"
+    assert "hunter2-secret" not in res.stdout + res.stderr
+
+
 def test_a_task_that_never_starts_exits_1_with_ecs_stopped_reason(sandbox: Any) -> None:
     sandbox.control.set_task_faults(no_start=True)
     res = run(sandbox, "--live", "--", "migrate")
@@ -130,6 +140,7 @@ def test_ctrl_c_stops_the_task_and_exits_130(sandbox: Any) -> None:
         (["--live"], "no command given"),
         (["--live", "--taskdef", "taskdef.json", "--", "x"], "--live and --taskdef"),
         (["--live", "--image", "repo:x", "--", "x"], "--image needs a rendered task definition"),
+        (["--live", "--container-env", "A=1", "--", "x"], "--container-env needs a rendered task definition"),
         (["--taskdef", "missing.json", "--", "x"], "missing.json"),
     ],
 )

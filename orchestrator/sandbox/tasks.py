@@ -64,9 +64,6 @@ class TaskFaults:
     run_seconds: float | None = None  # simulated seconds RUNNING (TaskDurations.RUN)
     no_start: str | None = None  # stoppedReason of a task that never starts ("" -> CannotPullContainerError)
 
-    def armed(self) -> bool:
-        return self != TaskFaults()
-
 
 class TaskFaultState:
     """The task faults armed for the next RunTask (thread-safe)."""
@@ -191,7 +188,9 @@ def simulate(backend: Any, task: Any, faults: TaskFaults) -> None:
     now = time.monotonic()
     scale = ENGINE.time_scale
     task_definition = backend.describe_task_definition(task.task_definition_arn)
-    container = _container_def(task_definition, None)
+    overridden = [o.get("name") for o in (task.overrides or {}).get("containerOverrides") or [] if o.get("command")]
+    # The container whose command was overridden is the one that runs it (and logs); else the first.
+    container = _container_def(task_definition, overridden[0] if overridden else None)
     target = _log_target(container, task.id)
     no_start = faults.no_start
     if no_start == "":

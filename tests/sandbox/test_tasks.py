@@ -141,3 +141,39 @@ def test_moto_internals_we_patch_exist() -> None:
             for attr in parts[i:]:
                 obj = getattr(obj, attr)
             break
+
+
+@pytest.mark.parametrize("create", [False, True])
+def test_awslogs_group_that_does_not_exist(sandbox: Any, create: bool) -> None:
+    ecs = sandbox.client("ecs")
+    svc = _service(sandbox)
+    td = ecs.describe_task_definition(taskDefinition=svc["taskSets"][0]["taskDefinition"])["taskDefinition"]
+    container = dict(td["containerDefinitions"][0])
+    options = {"awslogs-group": "/ecs/nowhere", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "web"}
+    if create:
+        options["awslogs-create-group"] = "true"
+    container["logConfiguration"] = {"logDriver": "awslogs", "options": options}
+    arn = ecs.register_task_definition(
+        family="nolog",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[container],
+    )["taskDefinition"]["taskDefinitionArn"]
+    task = ecs.run_task(
+        cluster=svc["clusterArn"],
+        taskDefinition=arn,
+        launchType="FARGATE",
+        networkConfiguration=svc["networkConfiguration"],
+    )["tasks"][0]
+    stopped = _wait(sandbox, task, "STOPPED")
+    if create:  # the driver creates the group; the task runs
+        assert stopped["stopCode"] == "EssentialContainerExited"
+        stream = f"web/{container['name']}/{task['taskArn'].rsplit('/', 1)[-1]}"
+        events = sandbox.client("logs").get_log_events(logGroupName="/ecs/nowhere", logStreamName=stream)["events"]
+        assert len(events) == 1
+    else:
+        assert stopped["stopCode"] == "TaskFailedToStart"
+        assert stopped["stoppedReason"].startswith("ResourceInitializationError: ")
+        assert "log group does not exist" in stopped["stoppedReason"]

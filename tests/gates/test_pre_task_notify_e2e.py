@@ -200,3 +200,39 @@ def test_bad_notify_url_is_exit_2_without_echoing_it(sandbox: Any) -> None:
     assert res.returncode == 2
     assert "not an http(s) URL" in res.stderr and SECRET not in res.stderr
     assert sandbox.mutating_calls() == []
+
+
+def test_ctrl_c_during_a_pre_task_stops_it_and_creates_no_deployment(sandbox: Any) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    sandbox.control.set_task_faults(run_seconds=86_400)
+    image = sandbox.service_outputs()["ecr_repository_url"] + ":gates"
+    argv = ["release", "--sandbox", "--output", "json", "--image", image, "--pre-task", "sleep 1d"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", *argv],
+        env=sandbox.env(),
+        cwd=sandbox.repo_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if '"status":"RUNNING"' in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert json.loads(out.splitlines()[-1])["exit_code"] == 130
+    assert sandbox.counts()["ecs"]["StopTask"] == 1
+    assert "CreateDeployment" not in sandbox.counts().get("codedeploy", {})
+
+
+def test_pre_task_timeout_stops_it_exit_3_no_deployment(sandbox: Any) -> None:
+    sandbox.control.set_task_faults(run_seconds=86_400)
+    res = release(sandbox, "--pre-task", "sleep 1d", "--pre-task-timeout", "1")
+    assert res.returncode == 3, res.stderr
+    assert sandbox.counts()["ecs"]["StopTask"] == 1
+    assert "CreateDeployment" not in sandbox.counts().get("codedeploy", {})

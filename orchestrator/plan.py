@@ -450,7 +450,7 @@ class Executor:
         if any(d["index"] == step.index and d["exit_code"] == 0 for d in done):
             return  # ran already (the create lost a race and the plan runs again)
         arn = self.resolve(step.task_definition)
-        with self._timed(f"pre-task {step.index}", step.text):
+        with self._timed(f"pre-task {step.index}", step.text), _status_on(self.result):
             outcome = run_task(
                 self.aws,
                 step.spec,
@@ -487,6 +487,21 @@ class Executor:
             self.result["rollback_status"] = "InProgress"
             return
         self.result["rollback_status"] = res.outcome
+
+
+@contextmanager
+def _status_on(result: dict[str, Any]) -> Iterator[None]:
+    """The summary's status when a pre-task times out or is interrupted (it was stopped with StopTask)."""
+    from orchestrator.errors import TimedOut
+
+    try:
+        yield
+    except TimedOut:
+        result["status"] = "TimedOut"
+        raise
+    except Interrupted:
+        result["status"] = "Interrupted"
+        raise
 
 
 @contextmanager

@@ -225,7 +225,8 @@ def test_ctrl_c_during_a_pre_task_stops_it_and_creates_no_deployment(sandbox: An
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert json.loads(out.splitlines()[-1])["exit_code"] == 130
+    last = json.loads(out.splitlines()[-1])
+    assert last["exit_code"] == 130 and last["status"] == "Interrupted" and last["deployment_id"] is None
     assert sandbox.counts()["ecs"]["StopTask"] == 1
     assert "CreateDeployment" not in sandbox.counts().get("codedeploy", {})
 
@@ -234,5 +235,6 @@ def test_pre_task_timeout_stops_it_exit_3_no_deployment(sandbox: Any) -> None:
     sandbox.control.set_task_faults(run_seconds=86_400)
     res = release(sandbox, "--pre-task", "sleep 1d", "--pre-task-timeout", "1")
     assert res.returncode == 3, res.stderr
+    assert events(res.stdout)[-1]["status"] == "TimedOut"
     assert sandbox.counts()["ecs"]["StopTask"] == 1
     assert "CreateDeployment" not in sandbox.counts().get("codedeploy", {})

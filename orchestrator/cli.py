@@ -8,6 +8,7 @@ import typer
 
 from orchestrator import __version__
 from orchestrator.commands import build, infra, ops, release, sandbox
+from orchestrator.commands import run as run_command
 from orchestrator.commands.common import CONTEXT_SETTINGS
 
 # Plain (click-style) help: Typer's rich help imports rich.markdown and friends, which alone costs
@@ -41,6 +42,7 @@ app.add_typer(infra.app, name="infra")
 release.register(app)
 build.register(app)
 ops.register(app)
+run_command.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -410,3 +410,61 @@ class LifecycleChanged(Event):
     def describe(self) -> str:
         took = f" in {self.duration_s:.1f}s" if self.duration_s is not None and self.status != "InProgress" else ""
         return f"{self.deployment_id} {self.name} {self.status}{took}"
+
+
+# --- one-off tasks (run, release --pre-task) ---
+
+
+@dataclass(frozen=True)
+class TaskStarted(Event):
+    kind: ClassVar[str] = "task_started"
+    task_arn: str
+    task_definition_arn: str
+    cluster: str
+    command: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return (
+            f"task {self.task_arn.rsplit('/', 1)[-1]} started in {self.cluster} "
+            f"({_short(self.task_definition_arn)}): {' '.join(self.command)}"
+        )
+
+
+@dataclass(frozen=True)
+class TaskProgress(Event):
+    """The task's lastStatus changed (PROVISIONING, PENDING, RUNNING, ..., STOPPED)."""
+
+    kind: ClassVar[str] = "task_progress"
+    task_id: str
+    status: str
+    elapsed_s: float = 0.0
+
+    def describe(self) -> str:
+        return f"task {self.task_id} {self.status} · {self.elapsed_s:.0f}s"
+
+
+@dataclass(frozen=True)
+class TaskLogLine(Event):
+    """One line of the task's container log (CloudWatch Logs, awslogs driver)."""
+
+    kind: ClassVar[str] = "task_log"
+    task_id: str
+    line: str
+
+    def describe(self) -> str:
+        return f"  | {self.line}"
+
+
+@dataclass(frozen=True)
+class TaskStopped(Event):
+    kind: ClassVar[str] = "task_stopped"
+    task_id: str
+    exit_code: int | None
+    stop_code: str | None = None
+    stopped_reason: str = ""
+    duration_s: float = 0.0
+
+    def describe(self) -> str:
+        if self.exit_code is None:
+            return f"task {self.task_id} stopped without running: {self.stopped_reason or self.stop_code}"
+        return f"task {self.task_id} exited with code {self.exit_code} after {self.duration_s:.1f}s"

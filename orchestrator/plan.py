@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
     from orchestrator.report import Reporter
+    from orchestrator.runtask import RunSpec
     from orchestrator.taskdef import Rendered
     from orchestrator.validate import Preflight
 
@@ -59,6 +60,20 @@ class RegisterTaskDefinition:
     taskdef: dict[str, Any]
     image: str
     output: Var = Var("task_definition_arn")
+
+
+@dataclass(frozen=True)
+class RunPreTask:
+    """`--pre-task`: a one-off task with the new task definition; the release goes on only if it exits 0."""
+
+    index: int  # 1-based, in the order given
+    text: str  # the command as given
+    command: tuple[str, ...]
+    container: str
+    spec: RunSpec
+    task_definition: Var
+    timeout: float
+    poll_s: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -88,7 +103,7 @@ class VerifyLive:
     task_definition: Var
 
 
-Step = RegisterTaskDefinition | CreateDeployment | WaitForDeployment | VerifyLive
+Step = RegisterTaskDefinition | RunPreTask | CreateDeployment | WaitForDeployment | VerifyLive
 
 
 @dataclass
@@ -155,6 +170,10 @@ def build_plan(
     time_scale: float = 1.0,
     description: str | None = None,
     commit: str | None = None,
+    pre_tasks: tuple[tuple[str, tuple[str, ...]], ...] = (),
+    run_spec: RunSpec | None = None,
+    pre_task_timeout: float = 3600.0,
+    poll_s: float = 2.0,
 ) -> ReleasePlan:
     """`commit`: the build the release carries when the caller knows it (`release --build` built the
     image from it); else the image's SHA tag, else the checkout's (build_commit)."""
@@ -171,7 +190,14 @@ def build_plan(
         description=description or description_for(command, image, commit or build_commit(image)),
         deployment_config=deployment_config,
     )
-    steps: list[Step] = [register, create]
+    steps: list[Step] = [register]
+    if pre_tasks:
+        assert run_spec is not None, "pre-tasks need the service's run spec"
+        for i, (text, argv) in enumerate(pre_tasks, 1):
+            steps.append(
+                RunPreTask(i, text, argv, service.container_name, run_spec, register.output, pre_task_timeout, poll_s)
+            )
+    steps.append(create)
     if not no_wait:
         steps.append(
             WaitForDeployment(
@@ -191,6 +217,18 @@ def _summary_of(step: Step) -> tuple[str, str, dict[str, Any]]:
     if isinstance(step, RegisterTaskDefinition):
         td = step.taskdef
         return "ecs.RegisterTaskDefinition", f"family {td.get('family')}, image {step.image}", td
+    if isinstance(step, RunPreTask):
+        run_params = step.spec.run_task_params()
+        run_params.update(
+            taskDefinition=str(step.task_definition),
+            overrides={"containerOverrides": [{"name": step.container, "command": list(step.command)}]},
+        )
+        return (
+            "ecs.RunTask + DescribeTasks, GetLogEvents (polling)",
+            f"pre-task {step.index}: {step.text!r} in {step.container}; no deployment unless it exits 0 "
+            f"(at most {step.timeout:.0f}s)",
+            run_params,
+        )
     if isinstance(step, CreateDeployment):
         from orchestrator.appspec import content
 
@@ -425,6 +463,8 @@ class Executor:
                         level="warning",
                     )
                 )
+        elif isinstance(step, RunPreTask):
+            self._pre_task(plan, step)
         elif isinstance(step, CreateDeployment):
             arn = self.resolve(step.task_definition)
             with (
@@ -494,6 +534,34 @@ class Executor:
                 live = deployment.verify_live(self.aws, step.cluster, step.service, self.resolve(step.task_definition))
             self.reporter.emit(live)
 
+    def _pre_task(self, plan: ReleasePlan, step: RunPreTask) -> None:
+        from orchestrator.runtask import failure_reason, run_task
+
+        done: list[dict[str, Any]] = self.result.setdefault("pre_tasks", [])
+        if any(d["index"] == step.index and d["exit_code"] == 0 for d in done):
+            return  # ran already (the create lost a race and the plan runs again)
+        arn = self.resolve(step.task_definition)
+        with self._timed(f"pre-task {step.index}", step.text), _status_on(self.result):
+            outcome = run_task(
+                self.aws,
+                step.spec,
+                arn,
+                plan.rendered.taskdef,
+                step.container,
+                list(step.command),
+                self.reporter,
+                timeout=step.timeout,
+                poll_s=step.poll_s,
+                started_by="orchestrator-pre-task",
+            )
+            done.append(
+                {"index": step.index, "command": step.text, **outcome.to_dict(), "exit_code": outcome.exit_code}
+            )
+            if outcome.exit_code != 0:  # raised inside the timer: no "done" line for a failed pre-task
+                self.result["status"] = "PreTaskFailed"
+                reason = failure_reason(outcome, f"pre-task {step.index} ({step.text})")
+                raise DeploymentFailed(f"{reason}; no deployment was created (task definition {arn} is registered)")
+
     def _follow_rollback(self, rollback: str, step: WaitForDeployment, t0: float) -> None:
         """Follow the automatic rollback (within what is left of the budget) so the report says where
         production traffic ended up; a rollback that outlives the budget is only reported."""
@@ -525,6 +593,21 @@ def _lost_while_following(dep: str, exc: Exception, result: dict[str, Any], foll
         f"lost AWS while following deployment {dep} ({refused.message}); it keeps running in CodeDeploy",
         hint=f"follow it with `{follow}` or `aws deploy get-deployment --deployment-id {dep}`",
     )
+
+
+@contextmanager
+def _status_on(result: dict[str, Any]) -> Iterator[None]:
+    """The summary's status when a pre-task times out or is interrupted (it was stopped with StopTask)."""
+    from orchestrator.errors import TimedOut
+
+    try:
+        yield
+    except TimedOut:
+        result["status"] = "TimedOut"
+        raise
+    except Interrupted:
+        result["status"] = "Interrupted"
+        raise
 
 
 @contextmanager

@@ -303,7 +303,7 @@ def run_release(
 ) -> dict[str, Any]:
     """Apply the policies, then run the plan (or only its wait and verify steps when re-attaching)."""
     from orchestrator.errors import Interrupted
-    from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, sigterm_as_interrupt
+    from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, RunPreTask, sigterm_as_interrupt
 
     aws, svc = target.aws, target.service
     if policy.stop_on_cancel:
@@ -330,7 +330,10 @@ def run_release(
             executor.result.update(
                 deployment_id=active.deployment_id, task_definition_arn=active.task_definition, reattached=True
             )
-            steps: list[Step] = [s for s in plan.steps if not isinstance(s, RegisterTaskDefinition | CreateDeployment)]
+            # Re-attaching: that deployment's release ran its own pre-tasks.
+            steps: list[Step] = [
+                s for s in plan.steps if not isinstance(s, RegisterTaskDefinition | RunPreTask | CreateDeployment)
+            ]
             return executor.execute(replace(plan, steps=steps))
         steps = list(plan.steps)
         if "task_definition_arn" in executor.values:  # registered in a lost race: reuse it

@@ -137,6 +137,7 @@ module "ci_deploy_role" {
   pass_role_arns                   = flatten([for k, m in module.ecs_service : [m.task_execution_role_arn, m.task_role_arn]])
   ecs_service_arns                 = [for k, m in module.ecs_service : m.service_arn]
   ecs_cluster_arns                 = [aws_ecs_cluster.this.arn]
+  log_group_arns                   = [for k, m in module.ecs_service : m.log_group_arn]
   codedeploy_application_arns      = [for k, m in module.codedeploy : m.app_arn]
   codedeploy_deployment_group_arns = [for k, m in module.codedeploy : m.deployment_group_arn]
 }

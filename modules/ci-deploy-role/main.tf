@@ -9,6 +9,9 @@ locals {
   oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : var.oidc_provider_arn
   partition         = data.aws_partition.current.partition
 
+  # [arn:PARTITION:ecs:REGION:ACCOUNT, CLUSTER] of each cluster: one-off tasks' task definitions and tasks.
+  cluster_parts = [for a in var.ecs_cluster_arns : regex("^(arn:[^:]+:ecs:[^:]+:[0-9]{12}):cluster/(.+)$", a)]
+
   # Deployment configurations are account- and region-scoped resources; derive both from the
   # applications' ARNs rather than looking them up.
   codedeploy_scopes = distinct([for a in var.codedeploy_application_arns : join(":", slice(split(":", a), 0, 5))])
@@ -137,6 +140,31 @@ data "aws_iam_policy_document" "release" {
       variable = "ecs:cluster"
       values   = var.ecs_cluster_arns
     }
+  }
+
+  statement {
+    sid = "OneOffTasks"
+    # `orchestrator run` and `release --pre-task`: a one-off task of this account's task definitions, only in these clusters.
+    actions   = ["ecs:RunTask"]
+    resources = [for c in local.cluster_parts : "${c[0]}:task-definition/*"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = var.ecs_cluster_arns
+    }
+  }
+
+  statement {
+    sid       = "StopOneOffTasks"
+    actions   = ["ecs:StopTask"] # on timeout or Ctrl-C
+    resources = [for c in local.cluster_parts : "${c[0]}:task/${c[1]}/*"]
+  }
+
+  statement {
+    sid       = "OneOffTaskLogs"
+    actions   = ["logs:GetLogEvents"]
+    resources = [for arn in var.log_group_arns : "${arn}:log-stream:*"]
   }
 
   statement {

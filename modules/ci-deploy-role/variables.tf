@@ -81,6 +81,16 @@ variable "ecs_cluster_arns" {
   }
 }
 
+variable "log_group_arns" {
+  description = "CloudWatch log groups of those services (to read one-off tasks' logs: `orchestrator run`, `release --pre-task`)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.log_group_arns) > 0 && alltrue([for a in var.log_group_arns : can(regex("^arn:[a-z-]+:logs:[a-z0-9-]+:[0-9]{12}:log-group:[^*]+$", a))])
+    error_message = "log_group_arns must hold CloudWatch Logs log group ARNs (without a :* suffix)."
+  }
+}
+
 variable "codedeploy_application_arns" {
   description = "CodeDeploy applications of those services."
   type        = list(string)

@@ -43,6 +43,11 @@ output "log_group_name" {
   value       = aws_cloudwatch_log_group.this.name
 }
 
+output "log_group_arn" {
+  description = "ARN of the service's CloudWatch log group (read access to one-off tasks' logs)."
+  value       = aws_cloudwatch_log_group.this.arn
+}
+
 output "task_definition_family" {
   description = "Family of the task definition."
   value       = aws_ecs_task_definition.bootstrap.family

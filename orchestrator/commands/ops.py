@@ -23,6 +23,7 @@ from orchestrator.commands.common import (
     WaitOpt,
     command,
 )
+from orchestrator.commands.release import NotifyOpt
 
 if TYPE_CHECKING:
     from orchestrator.commands.common import Target
@@ -34,7 +35,13 @@ DeploymentIdOpt = Annotated[
 ]
 
 
-def run_command(command: str, output: str, body: Callable[[Reporter], dict[str, Any]], writes: bool = False) -> None:
+def run_command(
+    command: str,
+    output: str,
+    body: Callable[[Reporter], dict[str, Any]],
+    writes: bool = False,
+    notify: list[str] | None = None,
+) -> None:
     """Run a command body with a reporter; always end the event stream with the summary.
 
     Any other AWS error becomes one line: exit 2 for the read-only commands (a missing or miswired
@@ -43,9 +50,10 @@ def run_command(command: str, output: str, body: Callable[[Reporter], dict[str, 
     from orchestrator.commands.common import reporter
     from orchestrator.errors import DeploymentFailed, ExitCode, InputError, Interrupted, OrchestratorError
     from orchestrator.events import Summary
+    from orchestrator.notify import notify_urls, with_notify
     from orchestrator.plan import sigterm_as_interrupt
 
-    rep = reporter(output)
+    rep = with_notify(reporter(output), notify_urls(notify) if notify is not None else ())
     try:
         with sigterm_as_interrupt():  # a cancelled CI job ends like Ctrl-C: summary, exit 130
             result = body(rep)
@@ -209,6 +217,7 @@ def rollback(
     ] = None,
     wait: WaitOpt = True,
     timeout: TimeoutOpt = None,
+    notify: NotifyOpt = None,
 ) -> None:
     """Roll back: stop the deployment in progress, or redeploy the previous good task definition.
 
@@ -223,7 +232,7 @@ def rollback(
         outcome = operations.rollback(target.aws, target.service, rep, to=to, timeout_s=timeout, wait=wait)
         return _not_followed(outcome.to_dict(), wait, where)
 
-    run_command("rollback", output, body, writes=True)
+    run_command("rollback", output, body, writes=True, notify=notify or [])
 
 
 def stop(

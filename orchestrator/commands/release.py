@@ -116,6 +116,28 @@ ShowValuesOpt = Annotated[
         help="Print container environment values (redacted as *** plus a short hash by default).",
     ),
 ]
+# Release gates and signals (orchestrator/runtask.py, orchestrator/notify.py).
+PreTaskOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--pre-task",
+        metavar="COMMAND",
+        help="Run COMMAND (split like a shell, no shell) as a one-off task with the new task definition "
+        "before the deployment; a non-zero exit ends the release (exit 1), no deployment. Repeatable, in order.",
+    ),
+]
+PreTaskTimeoutOpt = Annotated[
+    float, typer.Option("--pre-task-timeout", min=1, help="Seconds each --pre-task may run (then stopped, exit 3).")
+]
+NotifyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--notify",
+        metavar="URL",
+        help="POST the summary as JSON (Slack-compatible `text`) to URL when the command ends; a failure only "
+        "warns. Repeatable; also $ORCHESTRATOR_NOTIFY_URLS.",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -203,6 +225,9 @@ def release(
     build_context: BuildContextOpt = None,
     builder: BuilderOpt = "auto",
     show_values: ShowValuesOpt = False,
+    pre_task: PreTaskOpt = None,
+    pre_task_timeout: PreTaskTimeoutOpt = 3600.0,
+    notify: NotifyOpt = None,
 ) -> None:
     """Render, validate, register the task definition, deploy it blue/green through CodeDeploy, and follow it."""
     from orchestrator.errors import InputError
@@ -239,6 +264,7 @@ def release(
         policy=(if_active, force, stop_on_cancel, on_timeout),
         build=build_it if build else None,
         show_values=show_values,
+        gates=(pre_task or [], pre_task_timeout, notify or []),
     )
 
 
@@ -266,6 +292,9 @@ def deploy(
     stop_on_cancel: StopOnCancelOpt = False,
     on_timeout: OnTimeoutOpt = "leave",
     show_values: ShowValuesOpt = False,
+    pre_task: PreTaskOpt = None,
+    pre_task_timeout: PreTaskTimeoutOpt = 3600.0,
+    notify: NotifyOpt = None,
 ) -> None:
     """Register exactly FILE and deploy it blue/green through CodeDeploy, then follow it (CI's deploy job)."""
     from orchestrator.taskdef import load_prerendered
@@ -286,6 +315,7 @@ def deploy(
         output=output,
         policy=(if_active, force, stop_on_cancel, on_timeout),
         show_values=show_values,
+        gates=(pre_task or [], pre_task_timeout, notify or []),
     )
 
 
@@ -322,6 +352,7 @@ def _pipeline(
     policy: tuple[str, bool, bool, str] = ("fail", False, False, "leave"),
     build: Callable[[Target, Reporter], tuple[str, str | None]] | None = None,
     show_values: bool = False,
+    gates: tuple[list[str], float, list[str]] = ([], 3600.0, []),
 ) -> None:
     """Validate everything, then plan; run the plan (or only describe it for --dry-run). Ends with a summary."""
     from orchestrator import appspec as appspec_mod
@@ -330,11 +361,17 @@ def _pipeline(
     from orchestrator.deployment import UNTIL_CHOICES, default_timeout
     from orchestrator.errors import InputError, Interrupted, OrchestratorError
     from orchestrator.events import Summary, Validated
+    from orchestrator.notify import notify_urls, with_notify
     from orchestrator.plan import Executor, build_plan, describe_plan, sigterm_as_interrupt
     from orchestrator.policy import ReleasePolicy, run_release
+    from orchestrator.runtask import parse_commands
     from orchestrator.validate import preflight
 
-    rep = reporter(output)
+    pre_task_texts, pre_task_timeout, notify = gates
+    # Checked before the reporter exists: a bad URL or command is exit 2 with nothing sent or written.
+    urls = notify_urls(notify)
+    pre_tasks = parse_commands(pre_task_texts, "--pre-task")
+    rep = with_notify(reporter(output), urls)
     result: dict[str, Any] = {"dry_run": dry_run} if dry_run else {}
     executor: Executor | None = None
     try:
@@ -354,6 +391,7 @@ def _pipeline(
                 spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
                 pre = preflight(target.aws, target.service, deployment_config)
                 built_commit: str | None = None
+                run_spec = _pre_task_spec(target, rendered) if pre_tasks else None
                 if build is not None and not dry_run:
                     # The push is the first write, so it comes only after every check above has passed.
                     image, built_commit = build(target, rep)
@@ -382,6 +420,10 @@ def _pipeline(
                     timeout=budget,
                     time_scale=_time_scale(target),
                     commit=built_commit,
+                    pre_tasks=pre_tasks,
+                    run_spec=run_spec,
+                    pre_task_timeout=pre_task_timeout,
+                    poll_s=_poll_interval(target),
                 )
                 result.update(image=plan.image, deployment_config=pre.config_name, timeout_s=budget)
                 rep.emit(Validated(pre.checks, pre.config_name, budget))
@@ -423,6 +465,20 @@ def _pipeline(
         raise
     rep.emit(Summary(command, True, 0, result))
     rep.close()
+
+
+def _pre_task_spec(target: Target, rendered: Rendered) -> Any:
+    """Where pre-tasks run (the service's network and launch settings); checks the container exists."""
+    from orchestrator.runtask import check_container, service_run_spec
+
+    check_container(rendered.taskdef, target.service.container_name, rendered.source)
+    return service_run_spec(target.aws, target.service.cluster_name, target.service.service_name)
+
+
+def _poll_interval(target: Target) -> float:
+    from orchestrator.commands.run import poll_interval
+
+    return poll_interval(target)
 
 
 def _live_taskdef(target: Target, arn: str | None) -> dict[str, Any] | None:

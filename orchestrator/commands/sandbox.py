@@ -269,6 +269,39 @@ def _show_faults(faults: Any) -> None:
         _echo(f"  {key}: {value if isinstance(value, str) else json.dumps(value)}")
 
 
+def _task_faults(
+    exit_code: int | None, log: list[str] | None, run_seconds: float | None, no_start: bool, reason: str | None
+) -> dict[str, Any]:
+    """The --task-* options as /_sandbox/tasks settings (sandbox/tasks.py), checked here for a clear error."""
+    from orchestrator.errors import InputError
+
+    settings: dict[str, Any] = {}
+    if exit_code is not None:
+        if not 0 <= exit_code <= 255:
+            raise InputError(f"--task-exit-code {exit_code}: must be between 0 and 255")
+        settings["exit_code"] = exit_code
+    if log:
+        settings["log"] = list(log)
+    if run_seconds is not None:
+        if not 0 <= run_seconds <= 86_400:
+            raise InputError(f"--task-run-seconds {run_seconds:g}: must be between 0 and 86400")
+        settings["run_seconds"] = run_seconds
+    if reason is not None and not no_start:
+        raise InputError("--task-stopped-reason goes with --task-no-start")
+    if no_start:
+        settings["no_start"] = reason or True
+    return settings
+
+
+def _show_task_faults(faults: dict[str, Any]) -> None:
+    armed = {k: v for k, v in faults.items() if v is not None and v != []}
+    if armed:
+        _echo(
+            "next RunTask: "
+            + ", ".join(f"{k}={v if k != 'no_start' else v or 'CannotPullContainerError'}" for k, v in armed.items())
+        )
+
+
 def _hook_rule(hook: str | None, result: str | None, delay: float | None) -> tuple[str, str, float | None] | None:
     from orchestrator.errors import InputError
 
@@ -355,17 +388,39 @@ def fault(
         list[str] | None,
         typer.Option("--action", metavar="ACTION", help="Limit --error-after-rate to this action (repeatable)."),
     ] = None,
+    task_exit_code: Annotated[
+        int | None,
+        typer.Option("--task-exit-code", metavar="N", help="The next RunTask's container exits with N (0-255)."),
+    ] = None,
+    task_log: Annotated[
+        list[str] | None,
+        typer.Option("--task-log", metavar="LINE", help="The next RunTask's task logs LINE (repeatable, in order)."),
+    ] = None,
+    task_run_seconds: Annotated[
+        float | None,
+        typer.Option("--task-run-seconds", metavar="SECONDS", help="Simulated seconds the next task runs (5)."),
+    ] = None,
+    task_no_start: Annotated[
+        bool,
+        typer.Option("--task-no-start", help="The next RunTask's task never starts (CannotPullContainerError)."),
+    ] = False,
+    task_stopped_reason: Annotated[
+        str | None,
+        typer.Option("--task-stopped-reason", metavar="TEXT", help="With --task-no-start: ECS's stoppedReason."),
+    ] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Remove every fault (hook rules too).")] = False,
 ) -> None:
     """Inject faults into the running sandbox; with no option, show the current ones.
 
     --fail-at and --unhealthy apply to the next deployment; --throttle, --latency-ms, --error-rate and
     --error-after-rate to every call (or every --action call) until --clear; --hook rules to every
-    deployment's hooks until --clear.
+    deployment's hooks until --clear; --task-* to the tasks of the next RunTask (`orchestrator run`,
+    `release --pre-task`).
     """
     from orchestrator.errors import InputError
 
     rule = _hook_rule(hook, hook_result, hook_delay)
+    task_settings = _task_faults(task_exit_code, task_log, task_run_seconds, task_no_start, task_stopped_reason)
     settings: dict[str, Any] = {}
     if fail_at is not None:
         settings["fail_at"] = _event(fail_at)
@@ -388,7 +443,7 @@ def fault(
         if latency_ms < 0:
             raise InputError(f"--latency-ms {latency_ms}: must be 0 or more")
         settings["latency_ms"] = latency_ms
-    if clear and (settings or rule):
+    if clear and (settings or rule or task_settings):
         raise InputError("--clear cannot be combined with other fault options")
 
     from orchestrator.sandbox import process
@@ -410,11 +465,15 @@ def fault(
         if settings:
             control.set_faults(**settings)
             _echo("faults set: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+        if task_settings:
+            control.set_task_faults(**task_settings)
+            _echo("task faults set for the next RunTask: " + ", ".join(f"{k}={v}" for k, v in task_settings.items()))
         if rule:
             control.set_hook_rule(*rule)
             _echo(f"hook rule set: {rule[0]} -> {rule[1]}" + (f" after {rule[2]:g}s" if rule[2] is not None else ""))
         _show_faults(control.faults())
         _show_hook_rules(control.hook_rules())
+        _show_task_faults(control.task_faults())
     except ControlError as exc:
         import urllib.error
 

@@ -34,6 +34,7 @@ from orchestrator.events import (
     StepFinished,
     StepStarted,
     Summary,
+    TaskLogLine,
 )
 
 OUTPUT_KEYS = ("image", "task_definition_arn", "deployment_id")
@@ -160,8 +161,8 @@ class GithubReporter:
 
     # -- events --
     def emit(self, event: Event) -> None:
-        if isinstance(event, BuildOutput):
-            # Builder output is someone else's text: no line of it may act as a workflow command.
+        if isinstance(event, BuildOutput | TaskLogLine):
+            # Builder and task output is someone else's text: no line of it may act as a workflow command.
             if self._stop_token is None:
                 self._stop_token = secrets.token_hex(16)
                 self._command(f"::stop-commands::{self._stop_token}")

@@ -6,6 +6,7 @@ Modules (see each one's docstring):
 - engine:    the CodeDeploy ECS blue/green engine driven by wall-clock time (engine_ecs: its ECS/ELB
              effects; deployment_configs: built-in and custom deployment configs).
 - moto_ext:  the patches of moto's CodeDeploy/ECS backends and responses that install the engine.
+- tasks:     one-off tasks: RunTask/StopTask for awsvpc tasks, their lifecycle and logs, task faults.
 - faults:    fault injection and request accounting, behind the control endpoint (middleware).
 - control:   the HTTP client of the control endpoint (`SandboxControl`).
 - provision: creates the example stack exactly as the Terraform root does; writes outputs.json.

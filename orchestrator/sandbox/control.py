@@ -98,6 +98,34 @@ class SandboxControl:
     def clear_hook_rules(self) -> None:
         self._call("DELETE", "/hooks")
 
+    def task_faults(self) -> dict[str, Any]:
+        """How the next RunTask's tasks end (tasks.py): exit_code, log, run_seconds, no_start."""
+        return dict(self._call("GET", "/tasks"))
+
+    def set_task_faults(
+        self,
+        *,
+        exit_code: int | None = None,
+        log: list[str] | None = None,
+        run_seconds: float | None = None,
+        no_start: str | bool | None = None,
+    ) -> dict[str, Any]:
+        """Arm these for the next RunTask (no_start: True or a stoppedReason); returns all armed task faults."""
+        changes = {
+            key: value
+            for key, value in {
+                "exit_code": exit_code,
+                "log": log,
+                "run_seconds": run_seconds,
+                "no_start": no_start,
+            }.items()
+            if value is not None
+        }
+        return dict(self._call("POST", "/tasks", changes))
+
+    def clear_task_faults(self) -> dict[str, Any]:
+        return dict(self._call("DELETE", "/tasks"))
+
     def request_counts(self) -> dict[str, dict[str, int]]:
         return {service: dict(actions) for service, actions in self._call("GET", "/requests").items()}
 

@@ -56,9 +56,10 @@ class SandboxServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> SandboxServer:
-        from orchestrator.sandbox import moto_ext
+        from orchestrator.sandbox import moto_ext, tasks
 
         moto_ext.install()
+        tasks.install()  # RunTask/StopTask and task logs (tasks.py)
         # werkzeug logs every request on stderr; only --verbose wants that.
         logging.getLogger("werkzeug").setLevel(logging.INFO if self.verbose else logging.WARNING)
         ENGINE.time_scale = self.time_scale
@@ -94,6 +95,9 @@ class SandboxServer:
 
         RULES.clear()
         EXECUTIONS.clear()
+        from orchestrator.sandbox.tasks import TASK_FAULTS
+
+        TASK_FAULTS.clear()
 
     def __enter__(self) -> SandboxServer:
         return self.start()

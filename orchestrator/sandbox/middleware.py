@@ -20,6 +20,7 @@ from orchestrator.sandbox.engine import ENGINE, LOCK
 from orchestrator.sandbox.faults import FAULTS, REQUESTS, FaultError
 from orchestrator.sandbox.hooks import HookRuleError
 from orchestrator.sandbox.shapes import SHAPES
+from orchestrator.sandbox.tasks import TaskFaultError
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -165,7 +166,7 @@ class SandboxMiddleware:
         try:
             payload = self._json_body(environ)
             status, result = self._route(method, path, payload)
-        except (FaultError, HookRuleError) as exc:
+        except (FaultError, HookRuleError, TaskFaultError) as exc:
             status, result = "400", {"error": str(exc)}
         except ValueError as exc:
             status, result = "400", {"error": f"bad request: {exc}"}
@@ -200,13 +201,19 @@ class SandboxMiddleware:
                 return "200", FAULTS.update(payload)
             if method == "DELETE":
                 from orchestrator.sandbox.hooks import RULES
+                from orchestrator.sandbox.tasks import TASK_FAULTS
 
                 RULES.clear()  # "remove every fault" includes the hook rules
+                TASK_FAULTS.clear()  # and the task faults
                 return "200", FAULTS.clear()
         if route == "/hooks":
             from orchestrator.sandbox.hooks import control as hook_control
 
             return hook_control(method, payload)
+        if route == "/tasks":
+            from orchestrator.sandbox.tasks import control as task_control
+
+            return task_control(method, payload)
         if route == "/requests" and method == "GET":
             return "200", REQUESTS.snapshot()
         if route == "/requests/reset" and method == "POST":

@@ -189,7 +189,9 @@ def test_dry_run_prints_the_plan_and_writes_nothing(sandbox) -> None:
 
 def test_render_then_deploy_registers_exactly_that_file(sandbox, tmp_path) -> None:
     rendered = tmp_path / "taskdef-new.json"
-    r = sandbox.cli("render", "--sandbox", "--image", "repo/web:ci", "--container-env", "FEATURE=on", "--out-file", str(rendered))
+    r = sandbox.cli(
+        "render", "--sandbox", "--image", "repo/web:ci", "--container-env", "FEATURE=on", "--out-file", str(rendered)
+    )
     assert r.returncode == 0, r.stderr
     assert sandbox.counts() == {}  # render calls no AWS API at all
     res = sandbox.cli("deploy", str(rendered), "--sandbox", "--output", "json", timeout=90)

@@ -30,12 +30,19 @@ def test_ci_role_grants_every_action_of_release_history_status_and_rollback(sand
     repo = sandbox.service_outputs()["ecr_repository_url"]
     for args in (
         ("release", "--image", f"{repo}:1111111"),
-        ("release", "--image", f"{repo}:2222222", "--force"),
+        ("release", "--image", f"{repo}:2222222", "--force", "--pre-task", "migrate"),
+        ("run", "--live", "--timeout", "1"),  # `-- sleep 1d`, stopped at its timeout: StopTask
         ("history",),
         ("status",),
         ("rollback",),
     ):
-        r = sandbox.cli(*args, "--sandbox", "--output", "json", timeout=180)
+        command = ("--", "sleep", "1d") if args[0] == "run" else ()
+        if command:
+            sandbox.control.set_task_faults(run_seconds=86_400)
+        r = sandbox.cli(*args, "--sandbox", "--output", "json", *command, timeout=180)
+        if command:
+            assert r.returncode == 3, f"{args}: {r.stderr}{r.stdout[-2000:]}"
+            continue
         assert r.returncode == 0, f"{args}: {r.stderr}{r.stdout[-2000:]}"
         assert _summary(r.stdout)["ok"] is True
     # A release whose writes' answers are lost looks for what they did (orchestrator/writes.py).
@@ -45,5 +52,6 @@ def test_ci_role_grants_every_action_of_release_history_status_and_rollback(sand
     assert r.returncode == 0, r.stderr
     used = {f"{service}:{action}" for service, actions in sandbox.counts().items() for action in actions}
     assert "codedeploy:CreateDeployment" in used and "ecs:RegisterTaskDefinition" in used
+    assert {"ecs:RunTask", "ecs:StopTask", "logs:GetLogEvents"} <= used
     missing = sorted(used - _granted_actions() - NEEDS_NO_GRANT)
     assert missing == [], f"the CI role lacks {missing}: add them to modules/ci-deploy-role/main.tf"

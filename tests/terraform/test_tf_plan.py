@@ -220,6 +220,7 @@ module "ci_deploy_role" {{
   pass_role_arns                   = {_hcl(ROLES)}
   ecs_service_arns                 = ["arn:aws:ecs:{REGION}:{ACCOUNT}:service/demo/web"]
   ecs_cluster_arns                 = ["arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/demo"]
+  log_group_arns                   = ["arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/demo/web"]
   codedeploy_application_arns      = ["arn:aws:codedeploy:{REGION}:{ACCOUNT}:application:demo-web"]
   codedeploy_deployment_group_arns = ["arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentgroup:demo-web/demo-web"]
 }}
@@ -326,6 +327,13 @@ def test_ci_deploy_role_module_plan(modules_plan: dict[str, Any]) -> None:
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     config_arn = f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentconfig:*"
     assert statements["DeploymentConfigs"]["Resource"] == config_arn
+    # One-off tasks (`orchestrator run`, `release --pre-task`): this account's task definitions, in the cluster.
+    assert statements["OneOffTasks"]["Resource"] == f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/*"
+    cluster = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/demo"
+    assert statements["OneOffTasks"]["Condition"] == {"ArnEquals": {"ecs:cluster": cluster}}
+    assert statements["StopOneOffTasks"]["Resource"] == f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/demo/*"
+    logs = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/demo/web:log-stream:*"
+    assert statements["OneOffTaskLogs"]["Resource"] == logs
     assert "module.ci_deploy_role.aws_iam_openid_connect_provider.github[0]" in modules_plan
 
 

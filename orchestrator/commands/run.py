@@ -27,7 +27,9 @@ DEFAULT_TIMEOUT_S = 3600.0
 
 
 def register(app: typer.Typer) -> None:
-    app.command("run")(run)
+    from orchestrator.commands.common import command
+
+    command(app, "run")(run)
 
 
 def poll_interval(target: Target) -> float:
@@ -42,12 +44,15 @@ def poll_interval(target: Target) -> float:
 def run(
     command: Annotated[
         list[str] | None,
-        typer.Argument(help="The command, after `--` (it replaces the container's command; no shell)."),
+        typer.Argument(
+            metavar="COMMAND...", help="The command, after `--` (it replaces the container's command; no shell)."
+        ),
     ] = None,
     taskdef: Annotated[
         Path | None,
         typer.Option(
             "--taskdef",
+            metavar="FILE",
             help="Task definition template to render and register first (default: taskdef.json unless --live).",
         ),
     ] = None,
@@ -55,12 +60,15 @@ def run(
         bool, typer.Option("--live", help="Run the live task definition (the primary task set's); registers nothing.")
     ] = False,
     image: Annotated[
-        str | None, typer.Option("--image", "-i", help="With --taskdef: the image of the service's container.")
+        str | None,
+        typer.Option("--image", "-i", metavar="URI", help="With --taskdef: the image of the service's container."),
     ] = None,
     container_env: ContainerEnvOpt = None,
     timeout: Annotated[
         float,
-        typer.Option("--timeout", min=1, help="Seconds to wait for the task to stop; then stop it (exit 3)."),
+        typer.Option(
+            "--timeout", min=1, metavar="SECONDS", help="Seconds to wait for the task to stop; then stop it (exit 3)."
+        ),
     ] = DEFAULT_TIMEOUT_S,
     terraform_dir: TerraformDirOpt = Path("terraform"),
     env: EnvOpt = None,

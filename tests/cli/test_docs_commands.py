@@ -79,6 +79,8 @@ def problems(line: str) -> list[str]:
         if skip:
             skip = False
             continue
+        if word == "--":  # the rest is the command's arguments (`orchestrator run -- COMMAND...`)
+            break
         if not word.startswith("-") or word == "-":
             continue  # a placeholder, an argument or a value
         name = word.split("=", 1)[0]

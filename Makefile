@@ -45,10 +45,12 @@ $(TOOLS)/node/.installed:
 # places tests/terraform/tfhelpers.py looks). Without either, the Terraform plan tests skip and say so.
 TF_MIRRORS := /opt/tf-plugins $(HOME)/.terraform.d/plugins /usr/share/terraform/plugins
 $(TOOLS)/tf-providers/.installed: | $(VENV)/.installed
-	@if ls -d $(addsuffix /registry.terraform.io/hashicorp/aws/*/*,$(TF_MIRRORS)) >/dev/null 2>&1; then \
-	  echo "AWS provider: using the local mirror"; mkdir -p $(@D) && touch $@; \
+	@found=; for d in $(TF_MIRRORS); do ls -d $$d/registry.terraform.io/hashicorp/aws/*/* >/dev/null 2>&1 && found=$$d; done; \
+	if [ -n "$$found" ]; then \
+	  echo "AWS provider: using the local mirror $$found"; mkdir -p $(@D) && touch $@; \
 	else \
-	  $(BIN)/python -m orchestrator.tfbin -chdir=terraform providers mirror -platform=linux_amd64 $(abspath $(TOOLS))/tf-providers \
+	  $(BIN)/python -m orchestrator.tfbin -chdir=terraform get >/dev/null \
+	  && $(BIN)/python -m orchestrator.tfbin -chdir=terraform providers mirror -platform=linux_amd64 $(abspath $(TOOLS))/tf-providers \
 	    && touch $@ || echo "warning: terraform providers mirror failed: the Terraform plan/apply tests will skip"; \
 	fi
 

@@ -36,10 +36,10 @@ from orchestrator.history import (
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
-    from orchestrator.commands.common import Target
     from orchestrator.contract import ServiceOutputs
     from orchestrator.plan import Executor, ReleasePlan, Step
     from orchestrator.report import Reporter
+    from orchestrator.target import Target
 
 IF_ACTIVE_CHOICES = ("fail", "wait", "replace")
 ON_TIMEOUT_CHOICES = ("leave", "stop")

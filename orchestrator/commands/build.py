@@ -22,11 +22,6 @@ if TYPE_CHECKING:
     from orchestrator.build import BuildSpec
 
 
-def default_context() -> Path:
-    """The current directory when it has a Dockerfile, else the sample app's directory."""
-    return Path(".") if Path("Dockerfile").is_file() or not Path("app/Dockerfile").is_file() else Path("app")
-
-
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
 
@@ -137,7 +132,7 @@ def _spec(
 ) -> tuple[BuildSpec, Aws | None]:
     """Where to push (and with which AWS clients to log in) from the options."""
     from orchestrator.aws import Aws
-    from orchestrator.build import ECR_HOST, BuildSpec, check_repository
+    from orchestrator.build import ECR_HOST, BuildSpec, check_repository, default_context
     from orchestrator.errors import InputError
 
     aws: Aws | None = None
@@ -148,18 +143,18 @@ def _spec(
         if match:
             aws, login = Aws(match.group("region")), True
         elif outputs_file is not None:
-            from orchestrator.commands.common import resolve_target
+            from orchestrator.target import resolve_target
 
             aws = resolve_target(terraform_dir, env, outputs_file, False, service).aws
     else:
-        from orchestrator.commands.common import resolve_target
+        from orchestrator.target import resolve_target
 
         target = resolve_target(terraform_dir, env, outputs_file, sandbox, service)
         aws = target.aws
         repo = check_repository(repository or target.service.ecr_repository_url)
         login = ECR_HOST.match(repo.split("/", 1)[0]) is not None
-        if sandbox and push:
-            from orchestrator.build import sandbox_repository
+        if target.sandbox_registry and push:
+            from orchestrator.target import sandbox_repository
 
             repo, login = sandbox_repository(repo)
     if push and login and aws is None:

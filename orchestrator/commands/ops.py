@@ -25,8 +25,8 @@ from orchestrator.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from orchestrator.commands.common import Target
     from orchestrator.report import Reporter
+    from orchestrator.target import Target
 
 DeploymentIdOpt = Annotated[
     str | None,
@@ -73,7 +73,7 @@ def run_command(command: str, output: str, body: Callable[[Reporter], dict[str, 
 def _target(
     terraform_dir: Path, env: str | None, outputs_file: Path | None, sandbox: bool, service: str | None
 ) -> Target:
-    from orchestrator.commands.common import resolve_target
+    from orchestrator.target import resolve_target
 
     return resolve_target(terraform_dir, env, outputs_file, sandbox, service)
 

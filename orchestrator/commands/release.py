@@ -27,8 +27,8 @@ from orchestrator.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from orchestrator.commands.common import Target
     from orchestrator.report import Reporter
+    from orchestrator.target import Target
     from orchestrator.taskdef import Rendered
 
 TaskdefOpt = Annotated[Path, typer.Option("--taskdef", metavar="FILE", help="Task definition template (JSON).")]
@@ -145,11 +145,11 @@ def render(
 
     To stdout, container environment values are redacted unless --show-values; --out-file FILE holds the real
     values (that file is what `deploy FILE` registers)."""
-    from orchestrator.commands.common import load_outputs
+    from orchestrator.target import load_outputs
     from orchestrator.taskdef import environment_values, load_and_render, parse_env_pairs, redact_environment
 
     env_pairs = parse_env_pairs(container_env)
-    outputs, _, _ = load_outputs(terraform_dir, env, outputs_file, sandbox)
+    outputs, _ = load_outputs(terraform_dir, env, outputs_file, sandbox)
     _, svc = outputs.service(service)
     rendered = load_and_render(taskdef, outputs, svc, image=image, container=container, container_env=env_pairs)
     mask_environment(rendered.taskdef)
@@ -222,7 +222,7 @@ def release(
     def build_it(target: Target, rep: Reporter) -> tuple[str, str | None]:
         from orchestrator.build import build_for_target
 
-        built = build_for_target(target, rep, sandbox=sandbox, context=build_context, builder=builder)
+        built = build_for_target(target, rep, context=build_context, builder=builder)
         return built.image, built.git_sha  # the commit the image was built (and labelled) from
 
     _pipeline(
@@ -289,24 +289,6 @@ def deploy(
     )
 
 
-def _time_scale(target: Target) -> float:
-    """The sandbox runs its waits faster; predicted wait ends must follow (1.0 on AWS).
-
-    The sandbox is recognised by --sandbox or by its endpoint (AWS_ENDPOINT_URL, as `sandbox env` sets it).
-    """
-    import os
-
-    from orchestrator.sandbox.state import load_info
-
-    info = load_info()
-    if info is None:
-        return 1.0
-    endpoint = target.aws.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-    if target.aws.sandbox or (endpoint and endpoint.rstrip("/") == info.endpoint.rstrip("/")):
-        return float(info.time_scale)
-    return 1.0
-
-
 def _pipeline(
     command: str,
     render_it: Callable[[Target, str | None], Rendered],
@@ -326,12 +308,13 @@ def _pipeline(
     """Validate everything, then plan; run the plan (or only describe it for --dry-run). Ends with a summary."""
     from orchestrator import appspec as appspec_mod
     from orchestrator.aws import as_refusal
-    from orchestrator.commands.common import reporter, resolve_target, target_args
+    from orchestrator.commands.common import reporter, target_args
     from orchestrator.deployment import UNTIL_CHOICES, default_timeout
     from orchestrator.errors import InputError, Interrupted, OrchestratorError
     from orchestrator.events import Summary, Validated
     from orchestrator.plan import Executor, build_plan, describe_plan, sigterm_as_interrupt
     from orchestrator.policy import ReleasePolicy, run_release
+    from orchestrator.target import resolve_target
     from orchestrator.validate import preflight
 
     rep = reporter(output)
@@ -380,7 +363,7 @@ def _pipeline(
                     until=wait_until,
                     no_wait=no_wait,
                     timeout=budget,
-                    time_scale=_time_scale(target),
+                    time_scale=target.time_scale or 1.0,
                     commit=built_commit,
                 )
                 result.update(image=plan.image, deployment_config=pre.config_name, timeout_s=budget)

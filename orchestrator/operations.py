@@ -203,7 +203,7 @@ def stop(
             final = follow(aws, dep_id, reporter, timeout_s=timeout_s)
             return _finish_rollback(aws, svc, reporter, None, final, expected_task_definition)
         reporter.emit(Message(f"stopping {dep_id} ({record.status}){' with rollback' if rollback else ''}"))
-        from orchestrator.plan import deferred_interrupts
+        from orchestrator.interrupts import deferred_interrupts
 
         try:
             with deferred_interrupts():  # a stop request in flight completes, even on a second Ctrl-C

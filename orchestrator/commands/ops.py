@@ -43,7 +43,7 @@ def run_command(command: str, output: str, body: Callable[[Reporter], dict[str, 
     from orchestrator.commands.common import reporter
     from orchestrator.errors import DeploymentFailed, ExitCode, InputError, Interrupted, OrchestratorError
     from orchestrator.events import Summary
-    from orchestrator.plan import sigterm_as_interrupt
+    from orchestrator.interrupts import sigterm_as_interrupt
 
     rep = reporter(output)
     try:

@@ -312,7 +312,9 @@ def _pipeline(
     from orchestrator.deployment import UNTIL_CHOICES, default_timeout
     from orchestrator.errors import InputError, Interrupted, OrchestratorError
     from orchestrator.events import Summary, Validated
-    from orchestrator.plan import Executor, build_plan, describe_plan, sigterm_as_interrupt
+    from orchestrator.executor import Executor
+    from orchestrator.interrupts import sigterm_as_interrupt
+    from orchestrator.plan import build_plan, describe_plan
     from orchestrator.policy import ReleasePolicy, run_release
     from orchestrator.target import resolve_target
     from orchestrator.validate import preflight
@@ -387,7 +389,7 @@ def _pipeline(
                         )
             except KeyboardInterrupt:
                 # The executor reports interrupts after its first write itself; this one came before.
-                written = executor is not None and bool(executor.values)
+                written = executor is not None and bool(executor.written)
                 raise Interrupted("interrupted" if written else "interrupted before anything was written") from None
             except Exception as exc:
                 refused = as_refusal(exc)  # e.g. the endpoint went away mid-watch: exit 4, still with a summary
@@ -397,6 +399,7 @@ def _pipeline(
     except OrchestratorError as exc:
         if executor is not None:
             result.update(executor.result)
+        result.update(exc.details)
         result.setdefault("reason", exc.message)
         rep.emit(Summary(command, False, int(exc.exit_code), result))
         rep.close()

@@ -218,7 +218,7 @@ class Executor:
         # The reason is printed once: on the `error:` line (stderr, every output mode); the reporters'
         # deployment_finished line names the outcome, the JSON event keeps the full text.
         self.reporter.emit(DeploymentFinished(dep, res.outcome, full, rollback, failed_command=True))
-        raise DeploymentFailed(reason, details={"details": self.result["details"]})
+        raise DeploymentFailed(reason, details=self.result["details"])
 
     def _stop_on_cancel(self, plan: ReleasePlan, deployment_id: str) -> str:
         """--stop-on-cancel: stop the deployment with rollback, follow the rollback, say what runs."""

@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         """
         from orchestrator.commands.common import reporter as make_reporter
         from orchestrator.errors import OrchestratorError
-        from orchestrator.events import Summary
+        from orchestrator.result import CommandResult
 
         rep = make_reporter(output)
         try:
@@ -104,12 +104,10 @@ def register(app: typer.Typer) -> None:
 
             result = build_and_push(spec, rep, aws)
         except OrchestratorError as exc:
-            rep.emit(Summary(command="build", ok=False, exit_code=int(exc.exit_code), result={"error": str(exc)}))
+            rep.emit(CommandResult.failed("build", exc).summary())
             rep.close()
             raise
-        rep.emit(
-            Summary(command="build", ok=True, exit_code=0, result={**result.to_dict(), "duration_s": result.duration_s})
-        )
+        rep.emit(CommandResult("build", fields={**result.to_dict(), "duration_s": result.duration_s}).summary())
         rep.close()
 
 

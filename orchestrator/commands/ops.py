@@ -41,20 +41,21 @@ def run_command(command: str, output: str, body: Callable[[Reporter], dict[str, 
     resource), exit 1 for those that act on a deployment."""
     from orchestrator.aws import as_refusal, error_code, error_message
     from orchestrator.commands.common import reporter
-    from orchestrator.errors import DeploymentFailed, ExitCode, InputError, Interrupted, OrchestratorError
-    from orchestrator.events import Summary
+    from orchestrator.errors import DeploymentFailed, InputError, Interrupted, OrchestratorError
     from orchestrator.interrupts import sigterm_as_interrupt
+    from orchestrator.result import CommandResult
 
     rep = reporter(output)
     try:
         with sigterm_as_interrupt():  # a cancelled CI job ends like Ctrl-C: summary, exit 130
             result = body(rep)
     except OrchestratorError as exc:
-        rep.emit(Summary(command, False, int(exc.exit_code), {"error": str(exc), **getattr(exc, "result", {})}))
+        rep.emit(CommandResult.failed(command, exc, getattr(exc, "result", {})).summary())
         raise
     except KeyboardInterrupt:
-        rep.emit(Summary(command, False, int(ExitCode.INTERRUPTED), {"error": "interrupted"}))
-        raise Interrupted(f"{command} interrupted") from None
+        interrupted = Interrupted(f"{command} interrupted")
+        rep.emit(CommandResult.failed(command, interrupted).summary())
+        raise interrupted from None
     except Exception as exc:
         refused: OrchestratorError | None = as_refusal(exc)
         if refused is None and error_code(exc):
@@ -62,10 +63,10 @@ def run_command(command: str, output: str, body: Callable[[Reporter], dict[str, 
             refused = kind(f"AWS {error_code(exc)}: {error_message(exc)}")
         if refused is None:
             raise
-        rep.emit(Summary(command, False, int(refused.exit_code), {"error": str(refused)}))
+        rep.emit(CommandResult.failed(command, refused).summary())
         raise refused from exc
     else:
-        rep.emit(Summary(command, True, 0, result))
+        rep.emit(CommandResult(command, fields=result).summary())
     finally:
         rep.close()
 

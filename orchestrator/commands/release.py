@@ -311,11 +311,12 @@ def _pipeline(
     from orchestrator.commands.common import reporter, target_args
     from orchestrator.deployment import UNTIL_CHOICES, default_timeout
     from orchestrator.errors import InputError, Interrupted, OrchestratorError
-    from orchestrator.events import Summary, Validated
+    from orchestrator.events import Validated
     from orchestrator.executor import Executor
     from orchestrator.interrupts import sigterm_as_interrupt
     from orchestrator.plan import build_plan, describe_plan
     from orchestrator.policy import ReleasePolicy, run_release
+    from orchestrator.result import CommandResult
     from orchestrator.target import resolve_target
     from orchestrator.validate import preflight
 
@@ -399,15 +400,13 @@ def _pipeline(
     except OrchestratorError as exc:
         if executor is not None:
             result.update(executor.result)
-        result.update(exc.details)
-        result.setdefault("reason", exc.message)
-        rep.emit(Summary(command, False, int(exc.exit_code), result))
+        rep.emit(CommandResult.failed(command, exc, result).summary())
         rep.close()
         raise
     except BaseException:
         rep.close()
         raise
-    rep.emit(Summary(command, True, 0, result))
+    rep.emit(CommandResult(command, fields=result).summary())
     rep.close()
 
 

@@ -210,10 +210,8 @@ class GithubReporter:
 
     def _reason(self) -> str:
         result = self.summary.result if self.summary else {}
-        for key in ("reason", "error", "message"):
-            if result.get(key):
-                return str(result[key])
-        return str(self.deployment.get("reason") or "")
+        # Every command's summary says why it failed under `reason` (orchestrator.result.CommandResult).
+        return str(result.get("reason") or self.deployment.get("reason") or "")
 
     def close(self) -> None:
         self._end_group()

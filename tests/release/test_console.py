@@ -90,3 +90,14 @@ def test_plain_progress_line_names_original_and_replacement_target_groups() -> N
         replacement_target_group="demo-web-blue",
     )
     assert "traffic original demo-web-green 0% → replacement demo-web-blue 100%" in event.describe()
+
+
+def test_a_failure_reason_on_the_error_line_is_not_repeated_in_the_panel() -> None:
+    out = io.StringIO()
+    rep = ConsoleReporter(out)
+    rep.emit(DeploymentCreated("d-ABC123", "demo-web", "demo-web", ""))
+    rep.emit(DeploymentProgress("d-ABC123", "InProgress"))
+    rep.emit(DeploymentFinished("d-ABC123", "Failed", "Install failed: the full story", failed_command=True))
+    rep.emit(Summary("release", False, 1))
+    rep.close()
+    assert "the full story" not in out.getvalue() and "Failed" in out.getvalue()

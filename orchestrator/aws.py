@@ -41,6 +41,9 @@ class Aws:
     endpoint_url: str | None = None
     sandbox: bool = False
     max_attempts: int = 8
+    # The endpoint's clock against AWS's (orchestrator.target decides it): 1.0 on AWS, the sandbox's
+    # time scale, None for another endpoint whose clock is unknown (no predicted wait ends then).
+    time_scale: float | None = 1.0
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     # Per-command memo of reads that cannot change (e.g. revisions.appspec_content by sha256).
     cache: dict[str, Any] = field(default_factory=dict, repr=False)

@@ -33,8 +33,8 @@ from orchestrator.events import BuildOutput, ImagePushed, Message, StepFinished,
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
-    from orchestrator.commands.common import Target
     from orchestrator.report import Reporter
+    from orchestrator.target import Target
 
 BUILDERS = ("docker", "buildah", "podman")
 BUILDER_CHOICES = ("auto", *BUILDERS)
@@ -515,35 +515,15 @@ def _pushed_digest(builder: Builder, ref: str, digestfile: Path, lines: list[str
     return None
 
 
-def sandbox_repository(ecr_url: str) -> tuple[str, bool]:
-    """(repository, login) for the sandbox: the ECR repository's path on the sandbox's local registry.
-
-    Starts the registry when needed and records it in the sandbox state. The login still runs: its
-    token comes from the sandbox's GetAuthorizationToken.
-    """
-    from dataclasses import replace
-
-    from orchestrator.sandbox.registry import ensure_registry, running_registry
-    from orchestrator.sandbox.state import load_info, sandbox_dir, save_info
-
-    home = sandbox_dir()
-    addr = running_registry(home) or ensure_registry(home)
-    if addr is None:
-        raise InputError(
-            "the sandbox has no local registry to push to: docker-registry is not installed",
-            hint="apt-get install docker-registry, or build only with --no-push",
-        )
-    info = load_info()
-    if info is not None and info.registry != addr:
-        save_info(replace(info, registry=addr))
-    return f"{addr}/{check_repository(ecr_url).split('/', 1)[1]}", True
+def default_context() -> Path:
+    """The current directory when it has a Dockerfile, else the sample app's directory."""
+    return Path(".") if Path("Dockerfile").is_file() or not Path("app/Dockerfile").is_file() else Path("app")
 
 
 def build_for_target(
     target: Target,
     reporter: Reporter,
     *,
-    sandbox: bool,
     context: Path | None = None,
     dockerfile: Path | None = None,
     tags: Sequence[str] = (),
@@ -553,14 +533,14 @@ def build_for_target(
     require_clean: bool = False,
 ) -> BuildResult:
     """Build and push the image of target's service to its ECR repository (the sandbox registry with
-    sandbox=True): what `release --build` chains before rendering with result.image."""
+    sandbox target): what `release --build` chains before rendering with result.image."""
     repo = check_repository(target.service.ecr_repository_url)
     login = ECR_HOST.match(repo.split("/", 1)[0]) is not None
-    if sandbox:
+    if target.sandbox_registry:
+        from orchestrator.target import sandbox_repository
+
         repo, login = sandbox_repository(repo)
     if context is None:
-        from orchestrator.commands.build import default_context
-
         context = default_context()
     spec = BuildSpec(
         repository=repo,

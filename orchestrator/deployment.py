@@ -58,6 +58,31 @@ def console_url(region: str, deployment_id: str) -> str:
     return f"https://{region}.console.aws.amazon.com/codesuite/codedeploy/deployments/{deployment_id}?region={region}"
 
 
+# CreateDeployment's description holds at most 512 characters (botocore: Description, max 512).
+DESCRIPTION_MAX = 512
+
+
+def create_deployment_params(
+    application: str,
+    group: str,
+    appspec_content: Any,
+    description: str,
+    deployment_config: str | None,
+    token: str,
+) -> dict[str, Any]:
+    """CreateDeployment's parameters. `appspec_content`: the revision's {content, sha256} (or the
+    plan's placeholder for it); the description ends with the release token, cut to fit 512 characters."""
+    kwargs: dict[str, Any] = {
+        "applicationName": application,
+        "deploymentGroupName": group,
+        "revision": {"revisionType": "AppSpecContent", "appSpecContent": appspec_content},
+        "description": f"{description[: DESCRIPTION_MAX - 1 - len(token)]} {token}",
+    }
+    if deployment_config:
+        kwargs["deploymentConfigName"] = deployment_config
+    return kwargs
+
+
 def create_deployment(
     aws: Aws,
     application: str,
@@ -72,14 +97,9 @@ def create_deployment(
 
     text, sha = content(appspec_doc)
     token = writes.release_token()  # finds the deployment again if CreateDeployment's answer is lost
-    kwargs: dict[str, Any] = {
-        "applicationName": application,
-        "deploymentGroupName": group,
-        "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": text, "sha256": sha}},
-        "description": f"{description[: 511 - len(token)]} {token}",
-    }
-    if deployment_config:
-        kwargs["deploymentConfigName"] = deployment_config
+    kwargs = create_deployment_params(
+        application, group, {"content": text, "sha256": sha}, description, deployment_config, token
+    )
     return writes.create_deployment(aws, kwargs)
 
 
@@ -131,6 +151,11 @@ class DeploymentView:
     def rollback_deployment_id(self) -> str | None:
         return (self.info.get("rollbackInfo") or {}).get("rollbackDeploymentId")
 
+    @property
+    def target_groups(self) -> tuple[str | None, str | None]:
+        """(original, replacement) target-group names: the task sets labelled Blue and Green."""
+        return target_group_names(self.target)
+
     def key(self) -> tuple[Any, ...]:
         """What counts as a visible change."""
         return (self.status, tuple((e.name, e.status) for e in self.lifecycle), self.blue_weight, self.green_weight)
@@ -160,6 +185,16 @@ def _weights(target: dict[str, Any]) -> tuple[float | None, float | None]:
     if green is not None and blue is None:
         blue = 100.0 - green
     return blue, green
+
+
+def target_group_names(target: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(original, replacement) target-group names of an ECS target's task sets. CodeDeploy labels the
+    original task set BLUE and the replacement GREEN (botocore ECSTaskSet.taskSetLabel); which target
+    group each uses alternates between releases, so the UI names them, not the colours."""
+    names: dict[str, str | None] = {}
+    for ts in target.get("taskSetsInfo") or []:
+        names[str(ts.get("taskSetLabel"))] = (ts.get("targetGroup") or {}).get("name")
+    return names.get("Blue"), names.get("Green")
 
 
 def _get_target(aws: Aws, deployment_id: str, target_id: str) -> dict[str, Any]:
@@ -364,6 +399,8 @@ def watch(
                         blue_weight=view.blue_weight,
                         green_weight=view.green_weight,
                         elapsed_s=round(now - start, 3),
+                        original_target_group=view.target_groups[0],
+                        replacement_target_group=view.target_groups[1],
                     )
                 )
             else:
@@ -388,8 +425,13 @@ def watch(
 
 
 def explain_failure(aws: Aws, view: DeploymentView, cluster: str | None = None, service: str | None = None) -> str:
-    """The failure reason in one place: errorInformation, the failed lifecycle event and its diagnostics,
-    rollbackInfo, the latest ECS service events and the stopped tasks' reasons."""
+    """The failure reason in full, in one line (orchestrator.reason makes the short one)."""
+    return "; ".join(failure_clues(aws, view, cluster, service))
+
+
+def failure_clues(aws: Aws, view: DeploymentView, cluster: str | None = None, service: str | None = None) -> list[str]:
+    """The failure's clues, most telling first: the failed lifecycle events and their diagnostics, the
+    alarms, errorInformation, rollbackInfo, the latest ECS service events and the stopped tasks' reasons."""
     parts: list[str] = []
     failed = [e for e in view.lifecycle if e.status == "Failed"]
     for event in failed:
@@ -420,8 +462,7 @@ def explain_failure(aws: Aws, view: DeploymentView, cluster: str | None = None, 
         parts.extend(_ecs_clues(aws, cluster, service, view.info.get("createTime")))
     if not parts:
         parts.append(f"deployment {view.status.lower()} with no error information")
-    # One line: the CLI prints it after `error: `.
-    return "; ".join(p.replace("\n", " ") for p in parts)
+    return [p.replace("\n", " ") for p in parts]
 
 
 def alarm_names(error_information: dict[str, Any]) -> list[str]:

@@ -16,8 +16,8 @@ from orchestrator.events import DoctorCheck
 from orchestrator.status import forward_weights, target_group_name
 
 if TYPE_CHECKING:
-    from orchestrator.commands.common import Target
     from orchestrator.report import Reporter
+    from orchestrator.target import Target
 
 PASS, FAIL, SKIPPED = "pass", "fail", "skipped"
 

@@ -8,6 +8,7 @@ interrupted.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -24,10 +25,12 @@ class OrchestratorError(Exception):
 
     exit_code: ExitCode = ExitCode.DEPLOYMENT_FAILED
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # What the command's JSON summary records beyond the one-line reason.
+        self.details: dict[str, Any] = dict(details or {})
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message

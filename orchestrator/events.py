@@ -84,6 +84,13 @@ class DeploymentCreated(Event):
         return f"deployment {self.deployment_id} created ({self.application}/{self.deployment_group})"
 
 
+def traffic_text(original: float, replacement: float, original_tg: str | None, replacement_tg: str | None) -> str:
+    """The traffic split in words: original/replacement (not blue/green) with the target groups' names."""
+    before = " ".join(p for p in ("original", original_tg, f"{original:g}%") if p)
+    after = " ".join(p for p in ("replacement", replacement_tg, f"{replacement:g}%") if p)
+    return f"{before} → {after}"
+
+
 @dataclass(frozen=True)
 class DeploymentProgress(Event):
     """Emitted when anything visible changes: status, a lifecycle event, or the traffic split."""
@@ -92,9 +99,13 @@ class DeploymentProgress(Event):
     deployment_id: str
     status: str
     lifecycle: tuple[LifecycleStatus, ...] = ()
+    # Production weights of the original (CodeDeploy's Blue) and replacement (Green) task sets.
     blue_weight: float | None = None
     green_weight: float | None = None
     elapsed_s: float = 0.0
+    # Their target groups' names: they alternate between releases, so the UI says which is which.
+    original_target_group: str | None = None
+    replacement_target_group: str | None = None
 
     def describe(self) -> str:
         current = next((e for e in self.lifecycle if e.status == "InProgress"), None)
@@ -102,9 +113,15 @@ class DeploymentProgress(Event):
         if current:
             parts.append(f"{current.name} in progress")
         if self.green_weight is not None:
-            parts.append(f"traffic blue {self.blue_weight:g}% / green {self.green_weight:g}%")
+            parts.append(f"traffic {self.traffic()}")
         parts.append(f"{self.elapsed_s:.0f}s")
         return " · ".join(parts)
+
+    def traffic(self) -> str:
+        """`original demo-web-green 0% → replacement demo-web-blue 100%`."""
+        green = self.green_weight or 0.0
+        blue = self.blue_weight if self.blue_weight is not None else 100.0 - green
+        return traffic_text(blue, green, self.original_target_group, self.replacement_target_group)
 
 
 @dataclass(frozen=True)
@@ -114,10 +131,13 @@ class DeploymentFinished(Event):
     status: str
     reason: str = ""
     rollback_deployment_id: str | None = None
+    # The command fails with this deployment: its short reason is on the `error:` line (stderr), so
+    # the rich and plain reporters do not print `reason` (the full text, kept in the JSON) again.
+    failed_command: bool = False
 
     def describe(self) -> str:
         text = f"deployment {self.deployment_id} {self.status}"
-        if self.reason:
+        if self.reason and not self.failed_command:
             text += f": {self.reason}"
         if self.rollback_deployment_id:
             text += f" (rollback {self.rollback_deployment_id})"

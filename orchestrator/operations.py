@@ -7,7 +7,6 @@ runs (the primary task set and the production listener) and saying so.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,20 +83,13 @@ def _settings(aws: Aws, deployment_id: str) -> tuple[dict[str, Any], dict[str, A
 
 def _waits(aws: Aws, group: dict[str, Any], config: dict[str, Any]) -> WaitModel | None:
     """The deployment's known waits (canary/linear step, termination wait), so that the watcher sleeps
-    through them and wakes near their ends. Only where the time scale is known: AWS, or the sandbox
-    (--sandbox, or its endpoint in AWS_ENDPOINT_URL); otherwise plain adaptive polling."""
+    through them and wakes near their ends. Only where the endpoint's clock is known (aws.time_scale,
+    decided by orchestrator.target); otherwise plain adaptive polling."""
     from orchestrator.deployment import wait_model
 
-    scale = 1.0
-    endpoint = aws.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-    if aws.sandbox or endpoint:
-        from orchestrator.sandbox.state import load_info
-
-        info = load_info()
-        if info is None or not (aws.sandbox or (endpoint or "").rstrip("/") == info.endpoint.rstrip("/")):
-            return None  # some emulator with an unknown clock
-        scale = float(info.time_scale)
-    return wait_model(group, config, scale)
+    if aws.time_scale is None:
+        return None  # some emulator with an unknown clock
+    return wait_model(group, config, aws.time_scale)
 
 
 def _given(aws: Aws, deployment_id: str) -> DeploymentRecord:
@@ -211,7 +203,7 @@ def stop(
             final = follow(aws, dep_id, reporter, timeout_s=timeout_s)
             return _finish_rollback(aws, svc, reporter, None, final, expected_task_definition)
         reporter.emit(Message(f"stopping {dep_id} ({record.status}){' with rollback' if rollback else ''}"))
-        from orchestrator.plan import deferred_interrupts
+        from orchestrator.interrupts import deferred_interrupts
 
         try:
             with deferred_interrupts():  # a stop request in flight completes, even on a second Ctrl-C

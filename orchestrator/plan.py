@@ -1,12 +1,17 @@
-"""The release plan as data, and the executor that runs it.
+"""The release plan as data: the exact requests a release sends, and how they were chosen.
 
-`build_plan` turns validated inputs into a list of steps; later steps refer to earlier steps' results
-through `Var` (the registered task definition ARN, the deployment id). `Executor.execute` runs the steps
-and emits events; `describe_plan` renders the same steps for `--dry-run` without running anything.
+`build_plan` turns validated inputs into a list of steps. The two writes are instruction objects that
+hold the API call's very parameters (as aws/chalice's planner does): `RegisterTaskDefinition.params` is
+what `ecs.register_task_definition` gets, `CreateDeployment.params` what `codedeploy.create_deployment`
+gets, description (cut at CodeDeploy's 512 characters, release token included) and all. What is known
+only at run time is a `Var` placeholder (the registered task definition ARN; the deployment id) that
+the executor (orchestrator/executor.py) fills in; `describe_plan` renders the same objects for
+`--dry-run`, placeholders shown as `<name>`.
 
-Interrupts (Ctrl-C, SIGTERM): a write in flight finishes first, so AWS and the report agree; then the
-executor reports what is still running and raises DeploymentInterrupted (exit 130). `on_interrupt`
-lets a caller act on a running deployment first (e.g. stop it with rollback).
+Policies change the plan, not the executor: `bind` supplies a value the plan would have produced (a
+task definition registered in a lost race) and drops the step that produces it; `reattach` follows a
+deployment another release created; `on_cancel`/`on_timeout` say what the executor does with a running
+deployment when the command is cancelled or its wait runs out.
 """
 
 from __future__ import annotations
@@ -15,34 +20,22 @@ import difflib
 import json
 import os
 import re
-import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.deployment import WaitModel
-from orchestrator.errors import AwsRefused, DeploymentFailed, InputError, Interrupted, OrchestratorError, TimedOut
-from orchestrator.events import (
-    DeploymentCreated,
-    DeploymentFinished,
-    Message,
-    PlanRendered,
-    StepFinished,
-    StepStarted,
-)
-from orchestrator.events import TaskDefinitionRegistered as Registered
+from orchestrator.events import PlanRendered
 
 if TYPE_CHECKING:
     from orchestrator.appspec import AppSpec
-    from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
-    from orchestrator.report import Reporter
     from orchestrator.runtask import RunSpec
     from orchestrator.taskdef import Rendered
     from orchestrator.validate import Preflight
+
+ON_CANCEL_CHOICES = ("leave", "stop")
 
 
 @dataclass(frozen=True)
@@ -56,10 +49,34 @@ class Var:
 
 
 @dataclass(frozen=True)
+class AppSpecContent:
+    """CreateDeployment's `revision.appSpecContent`: the AppSpec with the task definition that the
+    plan registers, so known only at run time (its content and sha256 both depend on the ARN)."""
+
+    appspec: AppSpec
+    task_definition: Var
+
+    def resolve(self, arn: str) -> dict[str, str]:
+        from orchestrator.appspec import content
+
+        text, sha = content(self.appspec.with_task_definition(arn))
+        return {"content": text, "sha256": sha}
+
+    def placeholder(self) -> dict[str, str]:
+        return {"content": self.resolve(str(self.task_definition))["content"], "sha256": "<sha256 of the content>"}
+
+
+@dataclass(frozen=True)
 class RegisterTaskDefinition:
-    taskdef: dict[str, Any]
+    """`ecs.RegisterTaskDefinition(**params)`: the rendered task definition."""
+
+    params: dict[str, Any]
     image: str
     output: Var = Var("task_definition_arn")
+
+    @property
+    def family(self) -> str:
+        return str(self.params.get("family", ""))
 
 
 @dataclass(frozen=True)
@@ -78,13 +95,26 @@ class RunPreTask:
 
 @dataclass(frozen=True)
 class CreateDeployment:
-    application: str
-    group: str
-    appspec: AppSpec
-    task_definition: Var
-    description: str
-    deployment_config: str | None
+    """`codedeploy.CreateDeployment(**params)`, once its variables are filled in."""
+
+    params: dict[str, Any]
     output: Var = Var("deployment_id")
+
+    @property
+    def application(self) -> str:
+        return str(self.params["applicationName"])
+
+    @property
+    def group(self) -> str:
+        return str(self.params["deploymentGroupName"])
+
+    @property
+    def deployment_config(self) -> str | None:
+        return self.params.get("deploymentConfigName")
+
+    @property
+    def task_definition(self) -> Var:
+        return self.params["revision"]["appSpecContent"].task_definition
 
 
 @dataclass(frozen=True)
@@ -116,6 +146,58 @@ class ReleasePlan:
     preflight: Preflight
     image: str
     steps: list[Step]
+    git_sha: str | None = None  # the build this release carries (also in the description, for history)
+    bindings: dict[str, Any] = field(default_factory=dict)  # values known before the run
+    reattached: bool = False  # following a deployment another release created
+    on_cancel: str = "leave"  # Ctrl-C/SIGTERM with a deployment running: leave it, or stop it with rollback
+    on_timeout: str = "leave"  # the wait ran out: leave the deployment, or stop it with rollback
+
+
+def resolve(value: Any, values: Mapping[str, Any]) -> Any:
+    """`value` with every Var (and AppSpecContent) filled in from `values`: the request to send."""
+    if isinstance(value, Var):
+        return values[value.name]
+    if isinstance(value, AppSpecContent):
+        return value.resolve(str(values[value.task_definition.name]))
+    if isinstance(value, dict):
+        return {k: resolve(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, values) for v in value]
+    return value
+
+
+def with_placeholders(value: Any) -> Any:
+    """`value` as the dry run shows it: every Var as `<name>`."""
+    if isinstance(value, Var):
+        return str(value)
+    if isinstance(value, AppSpecContent):
+        return value.placeholder()
+    if isinstance(value, dict):
+        return {k: with_placeholders(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_placeholders(v) for v in value]
+    return value
+
+
+def bind(plan: ReleasePlan, **values: Any) -> ReleasePlan:
+    """The plan with these values known in advance: the steps that would produce them are dropped."""
+    steps = [
+        s
+        for s in plan.steps
+        if not (isinstance(s, RegisterTaskDefinition | CreateDeployment) and s.output.name in values)
+    ]
+    return replace(plan, steps=steps, bindings={**plan.bindings, **values})
+
+
+def reattach(plan: ReleasePlan, deployment_id: str, task_definition_arn: str | None) -> ReleasePlan:
+    """Follow (and verify) a deployment another release created instead of writing anything. Neither a
+    timeout nor a cancel of this release stops theirs."""
+    bound = bind(plan, deployment_id=deployment_id, task_definition_arn=task_definition_arn)
+    # That deployment's release ran its own pre-tasks.
+    steps: list[Step] = [
+        s for s in bound.steps if not isinstance(s, RegisterTaskDefinition | RunPreTask | CreateDeployment)
+    ]
+    return replace(bound, steps=steps, reattached=True, on_cancel="leave", on_timeout="leave")
 
 
 def git_sha(cwd: str | None = None) -> str | None:
@@ -177,18 +259,23 @@ def build_plan(
 ) -> ReleasePlan:
     """`commit`: the build the release carries when the caller knows it (`release --build` built the
     image from it); else the image's SHA tag, else the checkout's (build_commit)."""
-    from orchestrator.deployment import wait_model
+    from orchestrator import writes
+    from orchestrator.deployment import create_deployment_params, wait_model
     from orchestrator.taskdef import image_of
 
     image = rendered.image or image_of(rendered.taskdef, spec.container_name)
-    register = RegisterTaskDefinition(taskdef=rendered.taskdef, image=image)
+    sha = commit or build_commit(image)
+    register = RegisterTaskDefinition(params=rendered.taskdef, image=image)
     create = CreateDeployment(
-        application=service.codedeploy_app_name,
-        group=service.codedeploy_deployment_group_name,
-        appspec=spec,
-        task_definition=register.output,
-        description=description or description_for(command, image, commit or build_commit(image)),
-        deployment_config=deployment_config,
+        create_deployment_params(
+            service.codedeploy_app_name,
+            service.codedeploy_deployment_group_name,
+            AppSpecContent(spec, register.output),
+            description or description_for(command, image, sha),
+            deployment_config,
+            # finds the deployment again if CreateDeployment's answer is lost (orchestrator.writes)
+            writes.release_token(),
+        )
     )
     steps: list[Step] = [register]
     if pre_tasks:
@@ -209,14 +296,13 @@ def build_plan(
             )
         )
         steps.append(VerifyLive(service.cluster_name, service.service_name, register.output))
-    return ReleasePlan(command, region, service, rendered, spec, preflight, image, steps)
+    return ReleasePlan(command, region, service, rendered, spec, preflight, image, steps, git_sha=sha)
 
 
 def _summary_of(step: Step) -> tuple[str, str, dict[str, Any]]:
-    """(call, one-line summary, parameters) for the dry run."""
+    """(call, one-line summary, parameters) for the dry run: the writes' very parameters."""
     if isinstance(step, RegisterTaskDefinition):
-        td = step.taskdef
-        return "ecs.RegisterTaskDefinition", f"family {td.get('family')}, image {step.image}", td
+        return "ecs.RegisterTaskDefinition", f"family {step.family}, image {step.image}", step.params
     if isinstance(step, RunPreTask):
         run_params = step.spec.run_task_params()
         run_params.update(
@@ -230,22 +316,12 @@ def _summary_of(step: Step) -> tuple[str, str, dict[str, Any]]:
             run_params,
         )
     if isinstance(step, CreateDeployment):
-        from orchestrator.appspec import content
-
-        text, _ = content(step.appspec.with_task_definition(str(step.task_definition)))
-        params: dict[str, Any] = {
-            "applicationName": step.application,
-            "deploymentGroupName": step.group,
-            "revision": {
-                "revisionType": "AppSpecContent",
-                "appSpecContent": {"content": text, "sha256": "<sha256 of the content>"},
-            },
-            "description": step.description,
-        }
-        if step.deployment_config:
-            params["deploymentConfigName"] = step.deployment_config
         cfg = step.deployment_config or "the group's config"
-        return "codedeploy.CreateDeployment", f"{step.application}/{step.group} with {cfg}", params
+        return (
+            "codedeploy.CreateDeployment",
+            f"{step.application}/{step.group} with {cfg}",
+            with_placeholders(step.params),
+        )
     if isinstance(step, WaitForDeployment):
         return (
             "codedeploy.GetDeployment + GetDeploymentTarget (polling)",
@@ -286,7 +362,7 @@ def describe_plan(plan: ReleasePlan, live_taskdef: dict[str, Any] | None, *, sho
     for step in plan.steps:
         call, summary, params = _summary_of(step)
         if isinstance(step, RegisterTaskDefinition):
-            params = new_doc
+            params = hide(params)
         calls.append({"call": call, "summary": summary, "params": params})
     return PlanRendered(
         taskdef_diff=diff,
@@ -296,343 +372,19 @@ def describe_plan(plan: ReleasePlan, live_taskdef: dict[str, Any] | None, *, sho
     )
 
 
-class DeploymentInterrupted(Interrupted):
-    """Ctrl-C or SIGTERM: carries what was written, so that callers can act on it."""
-
-    def __init__(self, message: str, *, deployment_id: str | None, task_definition_arn: str | None) -> None:
-        super().__init__(message)
-        self.deployment_id = deployment_id
-        self.task_definition_arn = task_definition_arn
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job) behaves like Ctrl-C."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+_MOVED = {
+    "Executor": "orchestrator.executor",
+    "DeploymentInterrupted": "orchestrator.executor",
+    "sigterm_as_interrupt": "orchestrator.interrupts",
+    "deferred_interrupts": "orchestrator.interrupts",
+    "InterruptShield": "orchestrator.interrupts",
+}
 
 
-class InterruptShield:
-    """Hold Ctrl-C and SIGTERM from `up()` until `down()`: a request that must reach AWS exactly once
-    (stopping a cancelled deployment) and the reads it needs first cannot be cut short by a second
-    Ctrl-C. `down()` restores the handlers and raises KeyboardInterrupt if a signal was held."""
+def __getattr__(name: str) -> Any:
+    """The executor and the signal handling moved to their own modules (issue 10); old imports still work."""
+    if name in _MOVED:
+        import importlib
 
-    active: InterruptShield | None = None  # the shield that is up; deferred_interrupts() defers to it
-
-    def __init__(self) -> None:
-        self.pending: list[int] = []
-        self._previous: tuple[Any, Any] | None = None
-
-    def _hold(self, signum: int, frame: Any) -> None:
-        self.pending.append(signum)
-
-    def up(self) -> InterruptShield:
-        try:
-            self._previous = (signal.signal(signal.SIGINT, self._hold), signal.signal(signal.SIGTERM, self._hold))
-        except ValueError:  # not the main thread: leave signals alone
-            return self
-        InterruptShield.active = self
-        return self
-
-    def down(self, *, raise_pending: bool = True) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous[0])
-            signal.signal(signal.SIGTERM, self._previous[1])
-            self._previous = None
-            InterruptShield.active = None
-        if raise_pending and self.pending:
-            self.pending.clear()
-            raise KeyboardInterrupt
-
-
-@contextmanager
-def deferred_interrupts() -> Iterator[None]:
-    """Let a write in flight finish: an interrupt arriving meanwhile is raised after the block."""
-    if InterruptShield.active is not None:  # already held, until the shield comes down
-        yield
-        return
-    pending: list[int] = []
-
-    def handler(signum: int, frame: Any) -> None:
-        pending.append(signum)
-
-    try:
-        prev_int = signal.signal(signal.SIGINT, handler)
-        prev_term = signal.signal(signal.SIGTERM, handler)
-    except ValueError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, prev_int)
-        signal.signal(signal.SIGTERM, prev_term)
-    if pending:
-        raise KeyboardInterrupt
-
-
-@dataclass
-class Executor:
-    """Runs a plan; `result` holds what the summary reports, filled in as steps complete."""
-
-    aws: Aws
-    reporter: Reporter
-    on_interrupt: Callable[[str], str | None] | None = None
-    # --on-timeout stop: given the deployment and the timeout, act on it and return the error to raise.
-    on_timeout: Callable[[str, TimedOut], OrchestratorError] | None = None
-    # The command that follows the deployment again (with the options that name the target).
-    follow_command: str = "orchestrator status --watch"
-    values: dict[str, Any] = field(default_factory=dict)
-    result: dict[str, Any] = field(default_factory=dict)
-    phases: dict[str, float] = field(default_factory=dict)
-
-    def resolve(self, var: Var) -> Any:
-        return self.values[var.name]
-
-    def execute(self, plan: ReleasePlan) -> dict[str, Any]:
-        from orchestrator.aws import refusals
-
-        self.started = time.monotonic()
-        self.result.update(image=plan.image, phases=self.phases)
-        # Stable summary keys; a caller may have filled some in already (re-attaching to a deployment).
-        for key in ("task_definition_arn", "deployment_id", "rollback_deployment_id"):
-            self.result.setdefault(key, self.values.get(key))
-        self.result.setdefault("status", "NotStarted")
-        try:
-            with sigterm_as_interrupt(), refusals():
-                for step in plan.steps:
-                    self._run(plan, step)
-        except KeyboardInterrupt:
-            raise self._interrupted() from None
-        finally:
-            self.result["duration_s"] = round(time.monotonic() - self.started, 3)
-        return self.result
-
-    def _stop_command(self) -> str:
-        return self.follow_command.replace("status --watch", "stop", 1)
-
-    def _interrupted(self) -> DeploymentInterrupted:
-        dep = self.values.get("deployment_id")
-        arn = self.values.get("task_definition_arn")
-        self.result["status"] = "Interrupted"
-        if dep:
-            extra = self.on_interrupt(dep) if self.on_interrupt else None
-            msg = extra or (
-                f"interrupted; deployment {dep} is still running in CodeDeploy "
-                f"(follow it with `{self.follow_command}`, stop it with `{self._stop_command()}`)"
-            )
-        elif arn:
-            msg = f"interrupted before the deployment was created; task definition {arn} is registered but unused"
-        else:
-            msg = "interrupted before anything was written"
-        return DeploymentInterrupted(msg, deployment_id=dep, task_definition_arn=arn)
-
-    def _timed(self, name: str, detail: str = "") -> _Timer:
-        return _Timer(self, name, detail)
-
-    def _run(self, plan: ReleasePlan, step: Step) -> None:
-        from orchestrator import deployment, writes
-
-        if isinstance(step, RegisterTaskDefinition):
-            # Results are recorded inside the deferred block: an interrupt raised at its end must see them.
-            with self._timed("register", step.taskdef.get("family", "")), deferred_interrupts():
-                with _rejected("ecs refused the task definition", InputError):
-                    td, extras = writes.register_task_definition(self.aws, step.taskdef)
-                arn = str(td["taskDefinitionArn"])
-                self.values[step.output.name] = arn
-                self.result["task_definition_arn"] = arn
-                if extras:
-                    self.result["extra_task_definitions"] = extras
-            self.reporter.emit(Registered(arn, str(td.get("family")), int(td.get("revision", 0)), step.image))
-            for extra in extras:
-                self.reporter.emit(
-                    Message(
-                        f"a retried RegisterTaskDefinition also registered {extra} (unused, same content); "
-                        "deregister it if you want it gone",
-                        level="warning",
-                    )
-                )
-        elif isinstance(step, RunPreTask):
-            self._pre_task(plan, step)
-        elif isinstance(step, CreateDeployment):
-            arn = self.resolve(step.task_definition)
-            with (
-                self._timed("create", f"{step.application}/{step.group}"),
-                deferred_interrupts(),
-                _rejected(f"CodeDeploy refused the deployment (task definition {arn} is registered)", DeploymentFailed),
-            ):
-                dep = deployment.create_deployment(
-                    self.aws,
-                    step.application,
-                    step.group,
-                    step.appspec.with_task_definition(arn),
-                    step.description,
-                    step.deployment_config,
-                )
-                self.values[step.output.name] = dep
-                url = deployment.console_url(plan.region, dep)
-                self.result.update(deployment_id=dep, status="Created", console_url=url)
-            self.reporter.emit(DeploymentCreated(dep, step.application, step.group, url))
-        elif isinstance(step, WaitForDeployment):
-            dep = self.resolve(step.deployment)
-            t0 = time.monotonic()
-            try:
-                res = deployment.watch(
-                    self.aws,
-                    dep,
-                    self.reporter,
-                    until=step.until,
-                    timeout=step.timeout,
-                    target_id=step.target_id,
-                    waits=step.waits,
-                )
-            except TimedOut as exc:
-                # the same hint, with the options that name this target
-                exc.hint = f"follow it with `{self.follow_command}`, or stop it with `{self._stop_command()}`"
-                self.result["status"] = "TimedOut"
-                self.phases["watch"] = round(time.monotonic() - t0, 3)
-                if self.on_timeout is not None:
-                    raise self.on_timeout(dep, exc) from exc
-                raise
-            except Exception as exc:
-                self.phases["watch"] = round(time.monotonic() - t0, 3)
-                raise _lost_while_following(dep, exc, self.result, self.follow_command) from exc
-            self.phases.update(res.phases)
-            self.phases["watch"] = round(time.monotonic() - t0, 3)
-            self.result["status"] = res.outcome
-            self.result["polls"] = res.polls
-            rollback = res.view.rollback_deployment_id
-            if rollback:
-                self.result["rollback_deployment_id"] = rollback
-            if not res.ok and rollback:
-                self._follow_rollback(rollback, step, t0)
-            if not res.ok:
-                reason = deployment.explain_failure(
-                    self.aws, res.view, plan.service.cluster_name, plan.service.service_name
-                )
-                if self.result.get("rollback_status") == "Succeeded":
-                    reason += "; the rollback succeeded: production traffic is back on the original task set"
-                elif self.result.get("rollback_status"):
-                    reason += f"; the rollback is {self.result['rollback_status']}"
-                self.result["reason"] = reason
-                self.reporter.emit(DeploymentFinished(dep, res.outcome, reason, rollback))
-                raise DeploymentFailed(f"deployment {dep} {res.outcome.lower()}: {reason}")
-            self.reporter.emit(DeploymentFinished(dep, res.outcome, "", None))
-        elif isinstance(step, VerifyLive):
-            with self._timed("verify", f"{step.cluster}/{step.service}"):
-                live = deployment.verify_live(self.aws, step.cluster, step.service, self.resolve(step.task_definition))
-            self.reporter.emit(live)
-
-    def _pre_task(self, plan: ReleasePlan, step: RunPreTask) -> None:
-        from orchestrator.runtask import failure_reason, run_task
-
-        done: list[dict[str, Any]] = self.result.setdefault("pre_tasks", [])
-        if any(d["index"] == step.index and d["exit_code"] == 0 for d in done):
-            return  # ran already (the create lost a race and the plan runs again)
-        arn = self.resolve(step.task_definition)
-        with self._timed(f"pre-task {step.index}", step.text), _status_on(self.result):
-            outcome = run_task(
-                self.aws,
-                step.spec,
-                arn,
-                plan.rendered.taskdef,
-                step.container,
-                list(step.command),
-                self.reporter,
-                timeout=step.timeout,
-                poll_s=step.poll_s,
-                started_by="orchestrator-pre-task",
-            )
-            done.append(
-                {"index": step.index, "command": step.text, **outcome.to_dict(), "exit_code": outcome.exit_code}
-            )
-            if outcome.exit_code != 0:  # raised inside the timer: no "done" line for a failed pre-task
-                self.result["status"] = "PreTaskFailed"
-                reason = failure_reason(outcome, f"pre-task {step.index} ({step.text})")
-                raise DeploymentFailed(f"{reason}; no deployment was created (task definition {arn} is registered)")
-
-    def _follow_rollback(self, rollback: str, step: WaitForDeployment, t0: float) -> None:
-        """Follow the automatic rollback (within what is left of the budget) so the report says where
-        production traffic ended up; a rollback that outlives the budget is only reported."""
-        from orchestrator import deployment
-        from orchestrator.errors import TimedOut
-
-        left = step.timeout - (time.monotonic() - t0)
-        if left <= 1:
-            return
-        self.reporter.emit(Message(f"following rollback deployment {rollback}"))
-        try:
-            res = deployment.watch(self.aws, rollback, self.reporter, timeout=left, target_id=step.target_id)
-        except TimedOut:
-            self.result["rollback_status"] = "InProgress"
-            return
-        self.result["rollback_status"] = res.outcome
-
-
-def _lost_while_following(dep: str, exc: Exception, result: dict[str, Any], follow: str) -> Exception:
-    """AWS unreachable or refusing mid-watch: exit 4, naming the deployment that runs on and how to
-    follow it (not a TimedOut: nothing timed out, we lost sight of it)."""
-    from orchestrator.aws import as_refusal
-
-    refused = as_refusal(exc)
-    if refused is None:
-        return exc
-    result["status"] = "Unknown"
-    return AwsRefused(
-        f"lost AWS while following deployment {dep} ({refused.message}); it keeps running in CodeDeploy",
-        hint=f"follow it with `{follow}` or `aws deploy get-deployment --deployment-id {dep}`",
-    )
-
-
-@contextmanager
-def _status_on(result: dict[str, Any]) -> Iterator[None]:
-    """The summary's status when a pre-task times out or is interrupted (it was stopped with StopTask)."""
-    from orchestrator.errors import TimedOut
-
-    try:
-        yield
-    except TimedOut:
-        result["status"] = "TimedOut"
-        raise
-    except Interrupted:
-        result["status"] = "Interrupted"
-        raise
-
-
-@contextmanager
-def _rejected(what: str, error: type[OrchestratorError]) -> Iterator[None]:
-    """An AWS error on a write that is not a refusal (those are exit 4): one line with AWS's own words."""
-    from orchestrator.aws import as_refusal, error_code, error_message
-
-    try:
-        yield
-    except Exception as exc:
-        if not error_code(exc) or as_refusal(exc) is not None:
-            raise
-        raise error(f"{what}: {error_code(exc)}: {error_message(exc)}") from exc
-
-
-class _Timer:
-    def __init__(self, ex: Executor, name: str, detail: str) -> None:
-        self.ex, self.name, self.detail = ex, name, detail
-
-    def __enter__(self) -> None:
-        self.t0 = time.monotonic()
-        self.ex.reporter.emit(StepStarted(self.name, self.detail))
-
-    def __exit__(self, *exc: object) -> None:
-        took = round(time.monotonic() - self.t0, 3)
-        self.ex.phases[self.name] = took
-        if exc[0] is None:
-            self.ex.reporter.emit(StepFinished(self.name, self.detail, took))
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,26 +20,25 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.errors import DeploymentFailed, InputError, OrchestratorError, TimedOut
+from orchestrator.errors import DeploymentFailed, InputError
 from orchestrator.events import ActiveDeploymentFound, Message
 from orchestrator.history import (
     DeploymentRecord,
     active_deployment,
-    git_sha_of,
     load_history,
 )
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
-    from orchestrator.commands.common import Target
     from orchestrator.contract import ServiceOutputs
-    from orchestrator.plan import Executor, ReleasePlan, Step
+    from orchestrator.executor import Executor
+    from orchestrator.plan import ReleasePlan
     from orchestrator.report import Reporter
+    from orchestrator.target import Target
 
 IF_ACTIVE_CHOICES = ("fail", "wait", "replace")
 ON_TIMEOUT_CHOICES = ("leave", "stop")
@@ -215,13 +214,6 @@ class Decision:
     reattach: DeploymentRecord | None = None
 
 
-def plan_git_sha(plan: ReleasePlan) -> str | None:
-    from orchestrator.plan import CreateDeployment
-
-    create = next((s for s in plan.steps if isinstance(s, CreateDeployment)), None)
-    return git_sha_of(create.description) if create else None
-
-
 def _plan_timeout(plan: ReleasePlan) -> float:
     from orchestrator.plan import WaitForDeployment
 
@@ -238,7 +230,7 @@ def before_create(
     from orchestrator.operations import follow, stop
     from orchestrator.status import running_task_definition
 
-    new_sha = plan_git_sha(plan)
+    new_sha = plan.git_sha
     timeout = _plan_timeout(plan)
     if not new_sha and not policy.force:
         reporter.emit(Message("no git SHA for this build: the older-build check is skipped", level="warning"))
@@ -301,15 +293,13 @@ def before_create(
 def run_release(
     policy: ReleasePolicy, target: Target, plan: ReleasePlan, executor: Executor, reporter: Reporter
 ) -> dict[str, Any]:
-    """Apply the policies, then run the plan (or only its wait and verify steps when re-attaching)."""
+    """Apply the policies to the plan, then run it (only its wait and verify steps when re-attaching)."""
     from orchestrator.errors import Interrupted
-    from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, RunPreTask, sigterm_as_interrupt
+    from orchestrator.interrupts import sigterm_as_interrupt
+    from orchestrator.plan import bind, reattach
 
     aws, svc = target.aws, target.service
-    if policy.stop_on_cancel:
-        executor.on_interrupt = stop_on_cancel(aws, svc, reporter, executor)
-    if policy.on_timeout == "stop":
-        executor.on_timeout = stop_on_timeout(aws, svc, reporter, executor)
+    plan = replace(plan, on_cancel="stop" if policy.stop_on_cancel else "leave", on_timeout=policy.on_timeout)
     for _ in range(MAX_RACES):
         try:
             # A cancelled CI job (SIGTERM) while waiting for or replacing another deployment: a clean exit.
@@ -319,61 +309,45 @@ def run_release(
             raise Interrupted("interrupted before this release wrote anything") from None
         if decision.reattach is not None:
             active = decision.reattach
-            # Another release created it: neither a timeout nor a cancel of this one stops theirs.
-            executor.on_timeout = None
-            if policy.stop_on_cancel:
-                # Another release created it; cancelling this one must not stop theirs.
-                executor.on_interrupt = lambda dep: (
-                    f"interrupted; deployment {dep} (created by another release, re-attached) keeps running"
-                )
-            executor.values.update(deployment_id=active.deployment_id, task_definition_arn=active.task_definition)
-            executor.result.update(
-                deployment_id=active.deployment_id, task_definition_arn=active.task_definition, reattached=True
-            )
-            # Re-attaching: that deployment's release ran its own pre-tasks.
-            steps: list[Step] = [
-                s for s in plan.steps if not isinstance(s, RegisterTaskDefinition | RunPreTask | CreateDeployment)
-            ]
-            return executor.execute(replace(plan, steps=steps))
-        steps = list(plan.steps)
-        if "task_definition_arn" in executor.values:  # registered in a lost race: reuse it
-            steps = [s for s in steps if not isinstance(s, RegisterTaskDefinition)]
+            return executor.execute(reattach(plan, active.deployment_id, active.task_definition))
         try:
-            return executor.execute(replace(plan, steps=steps))
+            return executor.execute(plan)
         except Exception as exc:
             # Another release created its deployment between our check and our create.
             cause = _limit_exceeded(exc)
-            if cause is None or "deployment_id" in executor.values:
+            written = executor.written
+            if cause is None or "deployment_id" in written:
                 raise
             if policy.if_active == "fail":
                 from orchestrator.aws import error_message
 
-                left = _deregister_unused(aws, executor, reporter)
+                left, details = _deregister_unused(aws, written.get("task_definition_arn"), reporter)
                 raise ActiveDeploymentError(
                     f"another deployment started meanwhile: {error_message(cause)}; {left}",
                     hint="--if-active wait to deploy after it",
+                    details=details,
                 ) from None
+            if "task_definition_arn" in written:  # registered in the lost race: reuse it
+                plan = bind(plan, task_definition_arn=written["task_definition_arn"])
             reporter.emit(Message("another deployment started meanwhile; applying --if-active again", "warning"))
             time.sleep(0.5)
     raise ActiveDeploymentError(f"lost the race for the deployment group {MAX_RACES} times")
 
 
-def _deregister_unused(aws: Aws, executor: Executor, reporter: Reporter) -> str:
+def _deregister_unused(aws: Aws, arn: str | None, reporter: Reporter) -> tuple[str, dict[str, Any]]:
     """A release that lost the race at CreateDeployment leaves no unused revision behind: deregister the
     task definition it registered (DeregisterTaskDefinition marks it INACTIVE; nothing runs it). Says
-    what it did, or names the revision left registered."""
+    what it did, or names the revision left registered; and what the summary records."""
     from orchestrator.aws import error_message
 
-    arn = executor.values.get("task_definition_arn")
     if not arn:
-        return "nothing was registered"
+        return "nothing was registered", {}
     try:
         aws.client("ecs").deregister_task_definition(taskDefinition=arn)
     except Exception as exc:  # the race is the error to report; name what is left
-        return f"task definition {arn}, registered by this release, stays registered ({error_message(exc)})"
-    executor.result["task_definition_deregistered"] = True
+        return f"task definition {arn}, registered by this release, stays registered ({error_message(exc)})", {}
     reporter.emit(Message(f"deregistered {arn}: registered by this release, never deployed"))
-    return f"the task definition it registered ({arn}) was deregistered"
+    return f"the task definition it registered ({arn}) was deregistered", {"task_definition_deregistered": True}
 
 
 def _limit_exceeded(exc: BaseException) -> BaseException | None:
@@ -386,98 +360,3 @@ def _limit_exceeded(exc: BaseException) -> BaseException | None:
             return seen
         seen = seen.__cause__
     return None
-
-
-# --- stop on cancel ----------------------------------------------------------------------------
-
-
-def stop_on_cancel(aws: Aws, svc: ServiceOutputs, reporter: Reporter, executor: Executor) -> Callable[[str], str]:
-    """The executor's on_interrupt: stop the deployment with rollback, follow the rollback, report it."""
-
-    def on_interrupt(deployment_id: str) -> str:
-        from orchestrator.operations import stop
-        from orchestrator.plan import InterruptShield, sigterm_as_interrupt
-
-        requested = False
-        with sigterm_as_interrupt():
-            # Further Ctrl-C / SIGTERM are held until CodeDeploy has answered StopDeployment: the stop is
-            # sent exactly once, and "requested" is said only once it was.
-            shield = InterruptShield().up()
-
-            def answered() -> None:
-                nonlocal requested
-                requested = True
-                shield.down()  # a signal held meanwhile now stops the following, not the stop
-
-            reporter.emit(Message(f"cancelled: stopping {deployment_id} with rollback", level="warning"))
-            try:
-                outcome = stop(
-                    aws,
-                    svc,
-                    reporter,
-                    rollback=True,
-                    deployment_id=deployment_id,
-                    timeout_s=600.0,
-                    on_requested=answered,
-                )
-            except KeyboardInterrupt:
-                if not requested:  # only if the shield could not hold signals (not the main thread)
-                    executor.result["status"] = "Interrupted"
-                    return f"cancelled again before the stop was sent; deployment {deployment_id} is still running"
-                executor.result["status"] = "StopRequested"
-                return (
-                    f"cancelled again; CodeDeploy accepted the stop of {deployment_id} and its rollback runs on "
-                    f"(follow it with `orchestrator status --watch`)"
-                )
-            except InputError:
-                executor.result["status"] = "Ended"
-                return f"cancelled; deployment {deployment_id} had already ended"
-            except Exception as exc:  # the interruption stays the outcome; say what state is left
-                executor.result["status"] = "StopFailed"
-                return f"cancelled; stopping {deployment_id} failed: {exc}"
-            finally:
-                shield.down(raise_pending=False)
-        executor.result.update(
-            status="RolledBack" if outcome.rollback_deployment_id else outcome.status,
-            rollback_deployment_id=outcome.rollback_deployment_id,
-            running_task_definition=outcome.task_definition,
-        )
-        after = f" by {outcome.rollback_deployment_id}" if outcome.rollback_deployment_id else ""
-        return (
-            f"cancelled; deployment {deployment_id} stopped and rolled back{after}; "
-            f"production runs {outcome.task_definition}"
-        )
-
-    return on_interrupt
-
-
-def stop_on_timeout(
-    aws: Aws, svc: ServiceOutputs, reporter: Reporter, executor: Executor
-) -> Callable[[str, TimedOut], OrchestratorError]:
-    """The executor's on_timeout (--on-timeout stop): stop the deployment with rollback, follow the
-    rollback, and return the TimedOut (exit 3) that says what happened."""
-
-    def on_timeout(deployment_id: str, timed_out: TimedOut) -> OrchestratorError:
-        from orchestrator.operations import stop
-
-        what = timed_out.message.removesuffix("; it keeps running")
-        reporter.emit(Message(f"{what}: stopping it with rollback (--on-timeout stop)", level="warning"))
-        try:
-            outcome = stop(aws, svc, reporter, rollback=True, deployment_id=deployment_id, timeout_s=600.0)
-        except InputError:
-            return TimedOut(f"{what}; it ended before it could be stopped")
-        except OrchestratorError as exc:
-            executor.result["status"] = "StopFailed"
-            return TimedOut(f"{what}; stopping it failed: {exc}", hint="stop it with `orchestrator stop`")
-        executor.result.update(
-            status="TimedOut",
-            stopped_on_timeout=True,
-            rollback_deployment_id=outcome.rollback_deployment_id,
-            running_task_definition=outcome.task_definition,
-        )
-        after = f" by {outcome.rollback_deployment_id}" if outcome.rollback_deployment_id else ""
-        return TimedOut(
-            f"{what}; stopped it and rolled back{after} (--on-timeout stop); production runs {outcome.task_definition}"
-        )
-
-    return on_timeout

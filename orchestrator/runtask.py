@@ -197,7 +197,7 @@ def run_task(
     (RunTask failures), TimedOut after `timeout` seconds and Interrupted on Ctrl-C/SIGTERM (the task is
     stopped with StopTask in both cases)."""
     from orchestrator.aws import refusals
-    from orchestrator.plan import deferred_interrupts
+    from orchestrator.interrupts import deferred_interrupts
 
     ecs = aws.client("ecs")
     params = spec.run_task_params()
@@ -298,7 +298,7 @@ def run_task(
 
 def _stop(aws: Aws, cluster: str, arn: str, reason: str) -> None:
     """StopTask, best effort (the task may have stopped meanwhile); a second Ctrl-C does not skip it."""
-    from orchestrator.plan import deferred_interrupts
+    from orchestrator.interrupts import deferred_interrupts
 
     # Reporting the timeout/interrupt matters more than this call's own error.
     with deferred_interrupts(), contextlib.suppress(Exception):

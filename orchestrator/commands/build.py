@@ -22,11 +22,6 @@ if TYPE_CHECKING:
     from orchestrator.build import BuildSpec
 
 
-def default_context() -> Path:
-    """The current directory when it has a Dockerfile, else the sample app's directory."""
-    return Path(".") if Path("Dockerfile").is_file() or not Path("app/Dockerfile").is_file() else Path("app")
-
-
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
 
@@ -85,7 +80,7 @@ def register(app: typer.Typer) -> None:
         """
         from orchestrator.commands.common import reporter as make_reporter
         from orchestrator.errors import OrchestratorError
-        from orchestrator.events import Summary
+        from orchestrator.result import CommandResult
 
         rep = make_reporter(output)
         try:
@@ -109,12 +104,10 @@ def register(app: typer.Typer) -> None:
 
             result = build_and_push(spec, rep, aws)
         except OrchestratorError as exc:
-            rep.emit(Summary(command="build", ok=False, exit_code=int(exc.exit_code), result={"error": str(exc)}))
+            rep.emit(CommandResult.failed("build", exc).summary())
             rep.close()
             raise
-        rep.emit(
-            Summary(command="build", ok=True, exit_code=0, result={**result.to_dict(), "duration_s": result.duration_s})
-        )
+        rep.emit(CommandResult("build", fields={**result.to_dict(), "duration_s": result.duration_s}).summary())
         rep.close()
 
 
@@ -137,7 +130,7 @@ def _spec(
 ) -> tuple[BuildSpec, Aws | None]:
     """Where to push (and with which AWS clients to log in) from the options."""
     from orchestrator.aws import Aws
-    from orchestrator.build import ECR_HOST, BuildSpec, check_repository
+    from orchestrator.build import ECR_HOST, BuildSpec, check_repository, default_context
     from orchestrator.errors import InputError
 
     aws: Aws | None = None
@@ -148,18 +141,18 @@ def _spec(
         if match:
             aws, login = Aws(match.group("region")), True
         elif outputs_file is not None:
-            from orchestrator.commands.common import resolve_target
+            from orchestrator.target import resolve_target
 
             aws = resolve_target(terraform_dir, env, outputs_file, False, service).aws
     else:
-        from orchestrator.commands.common import resolve_target
+        from orchestrator.target import resolve_target
 
         target = resolve_target(terraform_dir, env, outputs_file, sandbox, service)
         aws = target.aws
         repo = check_repository(repository or target.service.ecr_repository_url)
         login = ECR_HOST.match(repo.split("/", 1)[0]) is not None
-        if sandbox and push:
-            from orchestrator.build import sandbox_repository
+        if target.sandbox_registry and push:
+            from orchestrator.target import sandbox_repository
 
             repo, login = sandbox_repository(repo)
     if push and login and aws is None:

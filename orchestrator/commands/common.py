@@ -9,7 +9,6 @@ Old spellings still parse (with a one-line warning) through `Command`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,8 +16,6 @@ import typer
 from typer.core import TyperCommand
 
 if TYPE_CHECKING:
-    from orchestrator.aws import Aws
-    from orchestrator.contract import Outputs, ServiceOutputs
     from orchestrator.report import Reporter
 
 # `-h` works wherever `--help` does (the root's context settings reach every subcommand).
@@ -161,39 +158,6 @@ TimeoutOpt = Annotated[
 ]
 
 
-@dataclass
-class Target:
-    """What a command acts on: the outputs, the chosen service, and AWS clients for its region."""
-
-    outputs: Outputs
-    service_key: str
-    service: ServiceOutputs
-    aws: Aws
-
-
-def load_outputs(
-    terraform_dir: Path, env: str | None, outputs_file: Path | None, sandbox: bool
-) -> tuple[Outputs, str | None, bool]:
-    """Return the outputs, the endpoint to use (None: AWS's own) and whether it is the sandbox."""
-    from orchestrator.contract import load_outputs_file, parse_outputs
-    from orchestrator.errors import InputError
-
-    if sandbox:
-        from orchestrator.sandbox.state import load_info
-
-        info = load_info()
-        if info is None:
-            raise InputError("the sandbox is not running", hint="start it with `orchestrator sandbox up`")
-        return load_outputs_file(info.outputs_path), info.endpoint, True
-    if outputs_file is not None:
-        return load_outputs_file(outputs_file), None, False
-    from orchestrator.settings import choose_env
-    from orchestrator.terraform import output_json
-
-    env = choose_env(terraform_dir, env)
-    return parse_outputs(output_json(terraform_dir, env), f"terraform output ({terraform_dir})"), None, False
-
-
 def target_args(
     terraform_dir: Path, env: str | None, outputs_file: Path | None, sandbox: bool, service: str | None
 ) -> str:
@@ -211,20 +175,6 @@ def target_args(
     if service:
         parts += ["--service", service]
     return " ".join(shlex.quote(p) for p in parts)
-
-
-def resolve_target(
-    terraform_dir: Path,
-    env: str | None,
-    outputs_file: Path | None,
-    sandbox: bool,
-    service: str | None,
-) -> Target:
-    from orchestrator.aws import Aws
-
-    outputs, endpoint, is_sandbox = load_outputs(terraform_dir, env, outputs_file, sandbox)
-    key, svc = outputs.service(service)
-    return Target(outputs, key, svc, Aws(outputs.aws_region, endpoint_url=endpoint, sandbox=is_sandbox))
 
 
 def reporter(output: str) -> Reporter:

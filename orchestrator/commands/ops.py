@@ -26,8 +26,8 @@ from orchestrator.commands.common import (
 from orchestrator.commands.release import NotifyOpt
 
 if TYPE_CHECKING:
-    from orchestrator.commands.common import Target
     from orchestrator.report import Reporter
+    from orchestrator.target import Target
 
 DeploymentIdOpt = Annotated[
     str | None,
@@ -48,21 +48,22 @@ def run_command(
     resource), exit 1 for those that act on a deployment."""
     from orchestrator.aws import as_refusal, error_code, error_message
     from orchestrator.commands.common import reporter
-    from orchestrator.errors import DeploymentFailed, ExitCode, InputError, Interrupted, OrchestratorError
-    from orchestrator.events import Summary
+    from orchestrator.errors import DeploymentFailed, InputError, Interrupted, OrchestratorError
+    from orchestrator.interrupts import sigterm_as_interrupt
     from orchestrator.notify import notify_urls, with_notify
-    from orchestrator.plan import sigterm_as_interrupt
+    from orchestrator.result import CommandResult
 
     rep = with_notify(reporter(output), notify_urls(notify) if notify is not None else ())
     try:
         with sigterm_as_interrupt():  # a cancelled CI job ends like Ctrl-C: summary, exit 130
             result = body(rep)
     except OrchestratorError as exc:
-        rep.emit(Summary(command, False, int(exc.exit_code), {"error": str(exc), **getattr(exc, "result", {})}))
+        rep.emit(CommandResult.failed(command, exc, getattr(exc, "result", {})).summary())
         raise
     except KeyboardInterrupt:
-        rep.emit(Summary(command, False, int(ExitCode.INTERRUPTED), {"error": "interrupted"}))
-        raise Interrupted(f"{command} interrupted") from None
+        interrupted = Interrupted(f"{command} interrupted")
+        rep.emit(CommandResult.failed(command, interrupted).summary())
+        raise interrupted from None
     except Exception as exc:
         refused: OrchestratorError | None = as_refusal(exc)
         if refused is None and error_code(exc):
@@ -70,10 +71,10 @@ def run_command(
             refused = kind(f"AWS {error_code(exc)}: {error_message(exc)}")
         if refused is None:
             raise
-        rep.emit(Summary(command, False, int(refused.exit_code), {"error": str(refused)}))
+        rep.emit(CommandResult.failed(command, refused).summary())
         raise refused from exc
     else:
-        rep.emit(Summary(command, True, 0, result))
+        rep.emit(CommandResult(command, fields=result).summary())
     finally:
         rep.close()
 
@@ -81,7 +82,7 @@ def run_command(
 def _target(
     terraform_dir: Path, env: str | None, outputs_file: Path | None, sandbox: bool, service: str | None
 ) -> Target:
-    from orchestrator.commands.common import resolve_target
+    from orchestrator.target import resolve_target
 
     return resolve_target(terraform_dir, env, outputs_file, sandbox, service)
 

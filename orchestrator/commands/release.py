@@ -27,8 +27,8 @@ from orchestrator.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from orchestrator.commands.common import Target
     from orchestrator.report import Reporter
+    from orchestrator.target import Target
     from orchestrator.taskdef import Rendered
 
 TaskdefOpt = Annotated[Path, typer.Option("--taskdef", metavar="FILE", help="Task definition template (JSON).")]
@@ -167,11 +167,11 @@ def render(
 
     To stdout, container environment values are redacted unless --show-values; --out-file FILE holds the real
     values (that file is what `deploy FILE` registers)."""
-    from orchestrator.commands.common import load_outputs
+    from orchestrator.target import load_outputs
     from orchestrator.taskdef import environment_values, load_and_render, parse_env_pairs, redact_environment
 
     env_pairs = parse_env_pairs(container_env)
-    outputs, _, _ = load_outputs(terraform_dir, env, outputs_file, sandbox)
+    outputs, _ = load_outputs(terraform_dir, env, outputs_file, sandbox)
     _, svc = outputs.service(service)
     rendered = load_and_render(taskdef, outputs, svc, image=image, container=container, container_env=env_pairs)
     mask_environment(rendered.taskdef)
@@ -247,7 +247,7 @@ def release(
     def build_it(target: Target, rep: Reporter) -> tuple[str, str | None]:
         from orchestrator.build import build_for_target
 
-        built = build_for_target(target, rep, sandbox=sandbox, context=build_context, builder=builder)
+        built = build_for_target(target, rep, context=build_context, builder=builder)
         return built.image, built.git_sha  # the commit the image was built (and labelled) from
 
     _pipeline(
@@ -319,24 +319,6 @@ def deploy(
     )
 
 
-def _time_scale(target: Target) -> float:
-    """The sandbox runs its waits faster; predicted wait ends must follow (1.0 on AWS).
-
-    The sandbox is recognised by --sandbox or by its endpoint (AWS_ENDPOINT_URL, as `sandbox env` sets it).
-    """
-    import os
-
-    from orchestrator.sandbox.state import load_info
-
-    info = load_info()
-    if info is None:
-        return 1.0
-    endpoint = target.aws.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-    if target.aws.sandbox or (endpoint and endpoint.rstrip("/") == info.endpoint.rstrip("/")):
-        return float(info.time_scale)
-    return 1.0
-
-
 def _pipeline(
     command: str,
     render_it: Callable[[Target, str | None], Rendered],
@@ -357,14 +339,18 @@ def _pipeline(
     """Validate everything, then plan; run the plan (or only describe it for --dry-run). Ends with a summary."""
     from orchestrator import appspec as appspec_mod
     from orchestrator.aws import as_refusal
-    from orchestrator.commands.common import reporter, resolve_target, target_args
+    from orchestrator.commands.common import reporter, target_args
     from orchestrator.deployment import UNTIL_CHOICES, default_timeout
     from orchestrator.errors import InputError, Interrupted, OrchestratorError
-    from orchestrator.events import Summary, Validated
+    from orchestrator.events import Validated
+    from orchestrator.executor import Executor
+    from orchestrator.interrupts import sigterm_as_interrupt
     from orchestrator.notify import notify_urls, with_notify
-    from orchestrator.plan import Executor, build_plan, describe_plan, sigterm_as_interrupt
+    from orchestrator.plan import build_plan, describe_plan
     from orchestrator.policy import ReleasePolicy, run_release
+    from orchestrator.result import CommandResult
     from orchestrator.runtask import parse_commands
+    from orchestrator.target import resolve_target
     from orchestrator.validate import preflight
 
     pre_task_texts, pre_task_timeout, notify = gates
@@ -418,7 +404,7 @@ def _pipeline(
                     until=wait_until,
                     no_wait=no_wait,
                     timeout=budget,
-                    time_scale=_time_scale(target),
+                    time_scale=target.time_scale or 1.0,
                     commit=built_commit,
                     pre_tasks=pre_tasks,
                     run_spec=run_spec,
@@ -446,7 +432,7 @@ def _pipeline(
                         )
             except KeyboardInterrupt:
                 # The executor reports interrupts after its first write itself; this one came before.
-                written = executor is not None and bool(executor.values)
+                written = executor is not None and bool(executor.written)
                 raise Interrupted("interrupted" if written else "interrupted before anything was written") from None
             except Exception as exc:
                 refused = as_refusal(exc)  # e.g. the endpoint went away mid-watch: exit 4, still with a summary
@@ -456,14 +442,13 @@ def _pipeline(
     except OrchestratorError as exc:
         if executor is not None:
             result.update(executor.result)
-        result.setdefault("reason", exc.message)
-        rep.emit(Summary(command, False, int(exc.exit_code), result))
+        rep.emit(CommandResult.failed(command, exc, result).summary())
         rep.close()
         raise
     except BaseException:
         rep.close()
         raise
-    rep.emit(Summary(command, True, 0, result))
+    rep.emit(CommandResult(command, fields=result).summary())
     rep.close()
 
 

@@ -21,7 +21,7 @@ from orchestrator.commands.common import (
 from orchestrator.commands.release import ContainerEnvOpt
 
 if TYPE_CHECKING:
-    from orchestrator.commands.common import Target
+    from orchestrator.target import Target
 
 DEFAULT_TIMEOUT_S = 3600.0
 
@@ -34,10 +34,9 @@ def register(app: typer.Typer) -> None:
 
 def poll_interval(target: Target) -> float:
     """2 s on AWS; the sandbox's scaled clock is polled proportionally faster."""
-    from orchestrator.commands.release import _time_scale
     from orchestrator.runtask import DEFAULT_POLL_S
 
-    scale = _time_scale(target)
+    scale = target.time_scale or 1.0
     return DEFAULT_POLL_S if scale >= 1.0 else max(0.02, DEFAULT_POLL_S * scale)
 
 
@@ -121,11 +120,12 @@ def execute(
 ) -> int:
     """Validate, register if needed, run; always end the event stream with the summary. Returns the exit code."""
     from orchestrator.aws import as_refusal, refusals
-    from orchestrator.commands.common import reporter, resolve_target
+    from orchestrator.commands.common import reporter
     from orchestrator.errors import ExitCode, Interrupted, OrchestratorError
     from orchestrator.events import Message, Summary, TaskDefinitionRegistered
-    from orchestrator.plan import deferred_interrupts, sigterm_as_interrupt
+    from orchestrator.interrupts import deferred_interrupts, sigterm_as_interrupt
     from orchestrator.runtask import check_container, run_task, service_run_spec
+    from orchestrator.target import resolve_target
 
     rep = reporter(output)
     result: dict[str, Any] = {"task_command": argv}

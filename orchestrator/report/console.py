@@ -1,7 +1,8 @@
 """The rich live console: one panel that follows a deployment, with log lines above it.
 
 The panel shows the deployment id and its console link, the status, the elapsed time (ticking between
-polls), every lifecycle event with its status and duration, and a blue→green bar of production traffic.
+polls), every lifecycle event with its status and duration, and a bar of production traffic between
+the original and the replacement task sets, with their target groups.
 Other events print as lines above the panel; the summary ends the live display. `doctor` checks and
 `history` entries are collected and printed as one table each when the summary (or close) arrives.
 """
@@ -54,17 +55,25 @@ _CHECK_STYLE = {"pass": "bold green", "fail": "bold red", "skipped": "yellow"}
 BAR_WIDTH = 40
 
 
-def traffic_bar(blue: float | None, green: float | None, width: int = BAR_WIDTH) -> Text:
-    """`blue ██████░░░░ green` with the production weights."""
+def traffic_bar(
+    blue: float | None,
+    green: float | None,
+    width: int = BAR_WIDTH,
+    original_tg: str | None = None,
+    replacement_tg: str | None = None,
+) -> Text:
+    """`original demo-web-green  90.0% ██████░░ 10.0% replacement demo-web-blue`: the production weights
+    of the original (CodeDeploy's Blue) and replacement (Green) task sets, with their target groups
+    (which alternate between releases, so colours alone would mislead)."""
     text = Text()
     if green is None:
         return text.append("production traffic: waiting for the replacement task set", style="dim")
     blue = blue if blue is not None else 100.0 - green
     g = round(width * green / 100)
-    text.append(f"blue {blue:>5.1f}% ", style="bold blue")
+    text.append(" ".join(p for p in ("original", original_tg, f"{blue:>5.1f}% ") if p), style="bold blue")
     text.append("█" * (width - g), style="blue")
     text.append("█" * g, style="green")
-    text.append(f" {green:5.1f}% green", style="bold green")
+    text.append(" ".join(p for p in (f" {green:5.1f}%", "replacement", replacement_tg) if p), style="bold green")
     return text
 
 
@@ -84,6 +93,7 @@ class _Panel:
         self.lifecycle: tuple[LifecycleStatus, ...] = ()
         self.blue: float | None = None
         self.green: float | None = None
+        self.target_groups: tuple[str | None, str | None] = (None, None)
         self.started = time.monotonic()
         self.ended: float | None = None
         self.reason = ""
@@ -105,7 +115,7 @@ class _Panel:
             event = known.get(name, LifecycleStatus(name, "Pending"))
             icon, style = _STYLE.get(event.status, ("?", ""))
             table.add_row(Text(name), Text(f"{icon} {event.status}", style=style), _duration(event))
-        parts: list[RenderableType] = [head, table, traffic_bar(self.blue, self.green)]
+        parts: list[RenderableType] = [head, table, traffic_bar(self.blue, self.green, BAR_WIDTH, *self.target_groups)]
         done = bool(self.lifecycle) and all(e.status in ("Succeeded", "Skipped") for e in self.lifecycle)
         if done and self.status in ("InProgress", "Baking"):
             parts.append(
@@ -207,16 +217,17 @@ class ConsoleReporter:
             panel.status = event.status
             panel.lifecycle = event.lifecycle
             panel.blue, panel.green = event.blue_weight, event.green_weight
+            panel.target_groups = (event.original_target_group, event.replacement_target_group)
             if self.live:
                 self.live.refresh()
         elif isinstance(event, DeploymentFinished):
             if self.panel is not None and self.panel.deployment_id == event.deployment_id:
                 self.panel.status = event.status
-                self.panel.reason = event.reason
+                self.panel.reason = "" if event.failed_command else event.reason
                 self.panel.ended = time.monotonic()
                 if self.live:
                     self.live.refresh()
-            elif event.reason:
+            elif event.reason and not event.failed_command:
                 self._line(Text(event.describe(), style="red"))
         elif isinstance(event, DoctorCheck):
             self.checks.append(event)

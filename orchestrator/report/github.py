@@ -186,7 +186,7 @@ class GithubReporter:
                 self.lifecycle = event.lifecycle
             self.deployment.update(id=event.deployment_id, status=event.status, elapsed_s=event.elapsed_s)
             if event.green_weight is not None:
-                self.deployment.update(blue=event.blue_weight, green=event.green_weight)
+                self.deployment.update(blue=event.blue_weight, green=event.green_weight, traffic=event.traffic())
         elif isinstance(event, DeploymentFinished):
             self.deployment.update(id=event.deployment_id, status=event.status, reason=event.reason)
             if event.rollback_deployment_id:
@@ -211,10 +211,8 @@ class GithubReporter:
 
     def _reason(self) -> str:
         result = self.summary.result if self.summary else {}
-        for key in ("reason", "error", "message"):
-            if result.get(key):
-                return str(result[key])
-        return str(self.deployment.get("reason") or "")
+        # Every command's summary says why it failed under `reason` (orchestrator.result.CommandResult).
+        return str(result.get("reason") or self.deployment.get("reason") or "")
 
     def close(self) -> None:
         self._end_group()
@@ -244,7 +242,7 @@ class GithubReporter:
         if self.deployment.get("status"):
             rows.append(("status", _md(self.deployment["status"])))
         if self.deployment.get("green") is not None:
-            rows.append(("traffic", f"blue {self.deployment['blue']:g}% / green {self.deployment['green']:g}%"))
+            rows.append(("traffic", _md(self.deployment["traffic"])))
         if self.deployment.get("rollback"):
             rows.append(("rollback deployment", _code(self.deployment["rollback"])))
         for key in ("tags", "builder", "git_sha", "duration_s"):

@@ -147,7 +147,7 @@ def test_build_for_target_is_what_release_build_chains(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from orchestrator.build import build_for_target
-    from orchestrator.commands.common import resolve_target
+    from orchestrator.target import resolve_target
 
     bindir, log = fake_buildah
     for key, value in sandbox.env(PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}", FAKE_BUILDER_LOG=str(log)).items():
@@ -166,7 +166,7 @@ def test_build_for_target_is_what_release_build_chains(
         def close(self) -> None:
             pass
 
-    result = build_for_target(target, Rep(), sandbox=False, context=ctx, tags=["t2"], builder="buildah")
+    result = build_for_target(target, Rep(), context=ctx, tags=["t2"], builder="buildah")
     assert result.image == f"{REPO}@{FAKE_DIGEST}"
     assert [json.loads(line)["argv"][1] for line in log.read_text().splitlines()] == ["build", "login", "push"]
     assert events[-1].kind == "image_pushed"

@@ -107,7 +107,7 @@ def test_success_writes_outputs_and_summary(gh_env: dict[str, Path]) -> None:
     assert "| Install | Succeeded | 12.0 s |" in summary
     assert "| register | 0.3 s |" in summary
     assert "[`d-ABC123`](https://console.example/d-ABC123)" in summary
-    assert "blue 0% / green 100%" in summary
+    assert "original 0% → replacement 100%" in summary
     assert "::error" not in stream.getvalue()
     # Groups are balanced.
     log = stream.getvalue()

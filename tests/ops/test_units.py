@@ -168,9 +168,7 @@ class _FakeExecutor:
     """Stands in for plan.Executor: the first create loses the race, as another release created first."""
 
     def __init__(self) -> None:
-        self.values: dict[str, object] = {}
-        self.result: dict[str, object] = {}
-        self.on_interrupt = None
+        self.written: dict[str, object] = {}
         self.step_kinds: list[list[str]] = []
 
     def execute(self, plan: object) -> dict[str, object]:
@@ -178,7 +176,7 @@ class _FakeExecutor:
 
         self.step_kinds.append([type(s).__name__ for s in plan.steps])  # type: ignore[attr-defined]
         if len(self.step_kinds) == 1:
-            self.values["task_definition_arn"] = "arn:td:7"
+            self.written["task_definition_arn"] = "arn:td:7"
             try:
                 raise _Rejected("DeploymentLimitExceededException")
             except _Rejected as exc:  # the executor wraps AWS's rejection of the create
@@ -187,7 +185,7 @@ class _FakeExecutor:
 
 
 def _race(monkeypatch: pytest.MonkeyPatch, if_active: str) -> tuple[_FakeExecutor, object]:
-    from dataclasses import dataclass
+    from dataclasses import dataclass, field
 
     from orchestrator import policy
     from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, Var, VerifyLive
@@ -195,13 +193,16 @@ def _race(monkeypatch: pytest.MonkeyPatch, if_active: str) -> tuple[_FakeExecuto
     @dataclass
     class Plan:
         steps: list[object]
+        bindings: dict[str, object] = field(default_factory=dict)
+        on_cancel: str = "leave"
+        on_timeout: str = "leave"
 
     monkeypatch.setattr(policy, "before_create", lambda *a, **k: policy.Decision())
     monkeypatch.setattr(policy.time, "sleep", lambda s: None)
     plan = Plan(
         [
-            RegisterTaskDefinition(taskdef={}, image="img"),
-            CreateDeployment("app", "grp", None, Var("task_definition_arn"), "d", None),  # type: ignore[arg-type]
+            RegisterTaskDefinition(params={}, image="img"),
+            CreateDeployment({"applicationName": "app", "revision": Var("task_definition_arn")}),
             VerifyLive("c", "s", Var("task_definition_arn")),
         ]
     )

@@ -34,6 +34,8 @@ def test_panel_shows_lifecycle_traffic_id_link_and_outcome() -> None:
             blue_weight=90.0,
             green_weight=10.0,
             elapsed_s=50,
+            original_target_group="demo-web-green",
+            replacement_target_group="demo-web-blue",
         )
     )
     rep.emit(DeploymentFinished("d-ABC123", "Failed", "AllowTraffic failed: listener refused"))
@@ -45,14 +47,16 @@ def test_panel_shows_lifecycle_traffic_id_link_and_outcome() -> None:
     assert "Install" in text and "42.0s" in text
     assert "AfterAllowTraffic" in text and "Pending" in text  # events not reached yet are listed
     assert "AllowTraffic failed: listener refused" in text
-    assert "blue  90.0%" in text and "10.0% green" in text
+    # Target groups alternate between releases: the bar says original/replacement and names them.
+    assert "original demo-web-green  90.0%" in text and "10.0% replacement demo-web-blue" in text
+    assert "blue  90.0%" not in text and "% green" not in text
     assert "release failed (exit 1)" in text
 
 
 def test_traffic_bar_splits_the_width_by_weight() -> None:
     bar = traffic_bar(75.0, 25.0, width=20).plain
     assert bar.count("█") == 20
-    assert bar.startswith("blue  75.0%") and bar.endswith("25.0% green")
+    assert bar.startswith("original  75.0%") and bar.endswith("25.0% replacement")
     assert "waiting" in traffic_bar(None, None).plain
 
 
@@ -74,3 +78,26 @@ def _cells_by_colour(bar) -> dict[str, int]:  # type: ignore[no-untyped-def]
 )
 def test_traffic_bar_paints_blue_for_blue_weight_and_green_for_green(blue: float, green: float, cells: dict) -> None:  # type: ignore[type-arg]
     assert _cells_by_colour(traffic_bar(blue, green, width=20)) == cells
+
+
+def test_plain_progress_line_names_original_and_replacement_target_groups() -> None:
+    event = DeploymentProgress(
+        "d-ABC123",
+        "InProgress",
+        blue_weight=0.0,
+        green_weight=100.0,
+        original_target_group="demo-web-green",
+        replacement_target_group="demo-web-blue",
+    )
+    assert "traffic original demo-web-green 0% → replacement demo-web-blue 100%" in event.describe()
+
+
+def test_a_failure_reason_on_the_error_line_is_not_repeated_in_the_panel() -> None:
+    out = io.StringIO()
+    rep = ConsoleReporter(out)
+    rep.emit(DeploymentCreated("d-ABC123", "demo-web", "demo-web", ""))
+    rep.emit(DeploymentProgress("d-ABC123", "InProgress"))
+    rep.emit(DeploymentFinished("d-ABC123", "Failed", "Install failed: the full story", failed_command=True))
+    rep.emit(Summary("release", False, 1))
+    rep.close()
+    assert "the full story" not in out.getvalue() and "Failed" in out.getvalue()

@@ -18,7 +18,8 @@ import pytest
 from orchestrator import appspec, taskdef
 from orchestrator.contract import SERVICE_KEYS, parse_outputs
 from orchestrator.errors import ExitCode
-from orchestrator.plan import DeploymentInterrupted, Executor, build_plan, describe_plan
+from orchestrator.executor import DeploymentInterrupted, Executor
+from orchestrator.plan import build_plan, describe_plan
 from orchestrator.validate import Preflight
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,17 +27,17 @@ LIVE = "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-web:1"
 NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-web:2"
 
 
-def _plan(no_wait: bool = True) -> Any:
+def _plan(no_wait: bool = True, image: str = "repo/web:new", **kw: Any) -> Any:
     svc = {k: f"v-{k}" for k in SERVICE_KEYS} | {"container_port": 8080, "container_name": "web"}
     outputs = parse_outputs({"aws_region": "eu-west-1", "services": {"web": svc}}, "test")
     _, service = outputs.service(None)
-    rendered = taskdef.load_and_render(ROOT / "taskdef.json", outputs, service, image="repo/web:new")
+    rendered = taskdef.load_and_render(ROOT / "taskdef.json", outputs, service, image=image)
     spec = appspec.load_and_validate(ROOT / "appspec.json", rendered.taskdef)
     pre = Preflight(
         group={}, config={}, config_name="CodeDeployDefault.ECSAllAtOnce", service={"taskDefinition": LIVE}, checks=()
     )
     return build_plan(
-        "release", "eu-west-1", service, rendered, spec, pre, deployment_config=None, no_wait=no_wait, timeout=60
+        "release", "eu-west-1", service, rendered, spec, pre, deployment_config=None, no_wait=no_wait, timeout=60, **kw
     )
 
 
@@ -72,6 +73,7 @@ class FakeAws:
 
     def create_deployment(self, **kw: Any) -> dict[str, Any]:
         self._call("CreateDeployment")
+        self.sent = kw
         content = json.loads(kw["revision"]["appSpecContent"]["content"])
         assert content["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"] == NEW
         return {"deploymentId": "d-FAKE"}
@@ -89,14 +91,13 @@ def test_interrupt_during_register_keeps_the_registration_and_stops_before_creat
     assert ex.result["task_definition_arn"] == NEW and ex.result["status"] == "Interrupted"
 
 
-def test_interrupt_during_create_reports_the_running_deployment_and_calls_the_hook() -> None:
+def test_interrupt_during_create_reports_the_running_deployment() -> None:
     aws = FakeAws(interrupt_on="CreateDeployment")
-    seen: list[str] = []
-    ex = Executor(aws, Events(), on_interrupt=lambda dep: seen.append(dep) or None)  # type: ignore[arg-type]
+    ex = Executor(aws, Events())  # type: ignore[arg-type]
     with pytest.raises(DeploymentInterrupted) as err:
         ex.execute(_plan())
     assert aws.calls == ["RegisterTaskDefinition", "CreateDeployment"]
-    assert err.value.deployment_id == "d-FAKE" and seen == ["d-FAKE"]
+    assert err.value.deployment_id == "d-FAKE"
     assert "deployment d-FAKE is still running" in str(err.value)
 
 
@@ -160,3 +161,24 @@ def test_dry_run_diff_redacts_both_sides_and_still_shows_a_changed_value() -> No
     assert redacted("SAME", "kept-secret") not in "".join(line for line in text.splitlines() if line[:1] in "+-")
     shown = describe_plan(plan, live, show_values=True)
     assert "new-secret" in shown.taskdef_diff and "new-secret" in json.dumps(shown.calls)
+
+
+def test_the_dry_run_shows_the_create_request_the_executor_sends_cut_at_512() -> None:
+    plan = _plan(description="orchestrator release " + "x" * 600)  # longer than CreateDeployment's 512
+    shown = next(c for c in describe_plan(plan, None).calls if c["call"] == "codedeploy.CreateDeployment")
+    assert len(shown["params"]["description"]) == 512
+    assert " release=" in shown["params"]["description"][-21:]  # the token survives the cut
+    aws = FakeAws()
+    Executor(aws, Events()).execute(plan)  # type: ignore[arg-type]
+    sent = json.loads(json.dumps(aws.sent))
+    content = shown["params"]["revision"]["appSpecContent"]["content"].replace("<task_definition_arn>", NEW)
+    assert sent["revision"]["appSpecContent"]["content"] == content
+    assert {k: v for k, v in sent.items() if k != "revision"} == {
+        k: v for k, v in shown["params"].items() if k != "revision"
+    }
+
+
+def test_the_plan_carries_the_git_sha_as_data() -> None:
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    plan = _plan(image=f"repo/web:{sha}")
+    assert plan.git_sha == sha

@@ -1,0 +1,127 @@
+"""The release target, resolved once from the CLI's options: the outputs, the service, AWS clients, and
+whether (and which) embedded sandbox it is.
+
+"Is this the sandbox?" is decided here and nowhere else: `--sandbox`, or an endpoint
+(`AWS_ENDPOINT_URL`, as `orchestrator sandbox env` sets it) equal to the running sandbox's. The target
+carries what the domain needs from the sandbox (its time scale, its local registry), so that the
+domain never imports `orchestrator.sandbox`; this module is the one domain module that may.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orchestrator.aws import Aws
+    from orchestrator.contract import Outputs, ServiceOutputs
+    from orchestrator.sandbox.state import SandboxInfo
+
+
+@dataclass
+class Target:
+    """What a command acts on: the outputs, the chosen service, AWS clients for its region, and the
+    sandbox when the endpoint is the embedded sandbox's (None on AWS or another endpoint)."""
+
+    outputs: Outputs
+    service_key: str
+    service: ServiceOutputs
+    aws: Aws
+    sandbox: SandboxInfo | None = None
+
+    @property
+    def time_scale(self) -> float | None:
+        """The endpoint's clock against AWS's: the sandbox's scale, 1.0 on AWS, None for some other
+        endpoint (an emulator whose clock is unknown)."""
+        return self.aws.time_scale
+
+    @property
+    def sandbox_registry(self) -> bool:
+        """Images go to the sandbox's local registry: the outputs are the sandbox's own (--sandbox). With
+        only its endpoint (AWS_ENDPOINT_URL), the outputs name the ECR repository to push to."""
+        return self.aws.sandbox
+
+
+def _endpoint_sandbox(endpoint: str | None) -> SandboxInfo | None:
+    """The running sandbox when `endpoint` (or AWS_ENDPOINT_URL) is its endpoint."""
+    from orchestrator.sandbox.state import load_info
+
+    endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        return None
+    info = load_info()
+    if info is None or endpoint.rstrip("/") != info.endpoint.rstrip("/"):
+        return None
+    return info
+
+
+def load_outputs(
+    terraform_dir: Path, env: str | None, outputs_file: Path | None, sandbox: bool
+) -> tuple[Outputs, SandboxInfo | None]:
+    """The outputs, and the sandbox when --sandbox names it (its outputs and endpoint)."""
+    from orchestrator.contract import load_outputs_file, parse_outputs
+    from orchestrator.errors import InputError
+
+    if sandbox:
+        from orchestrator.sandbox.state import load_info
+
+        info = load_info()
+        if info is None:
+            raise InputError("the sandbox is not running", hint="start it with `orchestrator sandbox up`")
+        return load_outputs_file(info.outputs_path), info
+    if outputs_file is not None:
+        return load_outputs_file(outputs_file), None
+    from orchestrator.settings import choose_env
+    from orchestrator.terraform import output_json
+
+    env = choose_env(terraform_dir, env)
+    return parse_outputs(output_json(terraform_dir, env), f"terraform output ({terraform_dir})"), None
+
+
+def resolve_target(
+    terraform_dir: Path,
+    env: str | None,
+    outputs_file: Path | None,
+    sandbox: bool,
+    service: str | None,
+) -> Target:
+    """The target the options name, with the sandbox decided once (--sandbox, or its endpoint)."""
+    from orchestrator.aws import Aws
+
+    outputs, info = load_outputs(terraform_dir, env, outputs_file, sandbox)
+    key, svc = outputs.service(service)
+    endpoint = info.endpoint if info is not None else None
+    if info is None:
+        info = _endpoint_sandbox(None)
+    if info is not None:
+        scale: float | None = float(info.time_scale)
+    else:
+        scale = None if os.environ.get("AWS_ENDPOINT_URL") else 1.0
+    aws = Aws(outputs.aws_region, endpoint_url=endpoint, sandbox=sandbox, time_scale=scale)
+    return Target(outputs, key, svc, aws, info)
+
+
+def sandbox_repository(ecr_url: str) -> tuple[str, bool]:
+    """(repository, login) for the sandbox: the ECR repository's path on the sandbox's local registry.
+
+    Starts the registry when needed and records it in the sandbox state. The login still runs: its
+    token comes from the sandbox's GetAuthorizationToken.
+    """
+    from orchestrator.build import check_repository
+    from orchestrator.errors import InputError
+    from orchestrator.sandbox.registry import ensure_registry, running_registry
+    from orchestrator.sandbox.state import load_info, sandbox_dir, save_info
+
+    home = sandbox_dir()
+    addr = running_registry(home) or ensure_registry(home)
+    if addr is None:
+        raise InputError(
+            "the sandbox has no local registry to push to: docker-registry is not installed",
+            hint="apt-get install docker-registry, or build only with --no-push",
+        )
+    info = load_info()
+    if info is not None and info.registry != addr:
+        save_info(replace(info, registry=addr))
+    return f"{addr}/{check_repository(ecr_url).split('/', 1)[1]}", True

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.ecs_read import forward_weights, target_group_name
 from orchestrator.errors import InputError
 from orchestrator.events import DoctorCheck
-from orchestrator.status import forward_weights, target_group_name
 
 if TYPE_CHECKING:
     from orchestrator.commands.common import Target

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.ecs_read import serving_task_definition
 from orchestrator.errors import InputError
 
 if TYPE_CHECKING:
@@ -27,9 +28,7 @@ class Preflight:
 
     @property
     def live_task_definition_arn(self) -> str | None:
-        sets = self.service.get("taskSets") or []
-        primary = next((ts for ts in sets if ts.get("status") == "PRIMARY"), None)
-        return (primary or {}).get("taskDefinition") or self.service.get("taskDefinition")
+        return serving_task_definition(self.service)
 
 
 def _code(exc: BaseException) -> str:

@@ -58,7 +58,7 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         from orchestrator.sandbox import moto_ext
 
-        moto_ext.install()
+        moto_ext.install(ENGINE)
         # werkzeug logs every request on stderr; only --verbose wants that.
         logging.getLogger("werkzeug").setLevel(logging.INFO if self.verbose else logging.WARNING)
         ENGINE.time_scale = self.time_scale

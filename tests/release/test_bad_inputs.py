@@ -286,7 +286,7 @@ CORPUS = [
         id="taskdef-over-64-kib",
     ),
     pytest.param(
-        taskdef(lambda d: None, "-e", "BLOB=" + "y" * 66_000),
+        taskdef(lambda d: None, "--container-env", "BLOB=" + "y" * 66_000),
         "ECS accepts at most 64 KiB",
         id="taskdef-over-64-kib-by-env",
     ),

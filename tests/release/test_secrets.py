@@ -39,7 +39,14 @@ def files(sandbox: Any, tmp_path: Path) -> list[str]:
     ]
     path = tmp_path / "taskdef.json"
     path.write_text(json.dumps(doc))
-    return ["--taskdef", str(path), "--appspec", str(sandbox.repo_root / "appspec.json"), "-e", f"API_TOKEN={TOKEN}"]
+    return [
+        "--taskdef",
+        str(path),
+        "--appspec",
+        str(sandbox.repo_root / "appspec.json"),
+        "--container-env",
+        f"API_TOKEN={TOKEN}",
+    ]
 
 
 def image(sandbox: Any) -> str:

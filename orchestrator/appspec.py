@@ -50,6 +50,29 @@ def content(doc: dict[str, Any]) -> tuple[str, str]:
     return text, hashlib.sha256(text.encode()).hexdigest()
 
 
+def parse(text: str, *, as_yaml: bool | None = None) -> Any:
+    """An AppSpec document from its text: JSON when it starts like JSON, YAML otherwise (or when
+    `as_yaml`). Raises json.JSONDecodeError or yaml.YAMLError."""
+    if as_yaml is None:
+        as_yaml = not text.lstrip().startswith(("{", "["))
+    if not as_yaml:
+        return json.loads(text)
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def service_properties(doc: Any) -> dict[str, Any] | None:
+    """The Properties of the AppSpec's AWS::ECS::Service resource (None when it has none)."""
+    for resource in (doc.get("Resources") if isinstance(doc, dict) else None) or []:
+        if not isinstance(resource, dict):
+            continue
+        for body in resource.values():
+            if isinstance(body, dict) and body.get("Type") == "AWS::ECS::Service":
+                return dict(body.get("Properties") or {})
+    return None
+
+
 def load(path: Path) -> Any:
     try:
         text = path.read_text()
@@ -57,16 +80,12 @@ def load(path: Path) -> Any:
         raise InputError(f"{path}: no such AppSpec file") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from None
-    is_yaml = path.suffix.lower() in (".yaml", ".yml") or not text.lstrip().startswith(("{", "["))
-    if not is_yaml:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return parse(text, as_yaml=path.suffix.lower() in (".yaml", ".yml") or None)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

@@ -111,18 +111,6 @@ def continue_deployment(aws: Aws, deployment_id: str) -> None:
     aws.client("codedeploy").continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
 
 
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def _duration(start: Any, end: Any) -> float | None:
-    if isinstance(start, datetime) and isinstance(end, datetime):
-        return round((end - start).total_seconds(), 3)
-    return None
-
-
 @dataclass(frozen=True)
 class DeploymentView:
     """One snapshot of a deployment and its ECS target."""
@@ -162,16 +150,9 @@ class DeploymentView:
 
 
 def _lifecycle(target: dict[str, Any]) -> tuple[LifecycleStatus, ...]:
-    return tuple(
-        LifecycleStatus(
-            name=str(e.get("lifecycleEventName")),
-            status=str(e.get("status", "Unknown")),
-            start=_iso(e.get("startTime")),
-            end=_iso(e.get("endTime")),
-            duration_s=_duration(e.get("startTime"), e.get("endTime")),
-        )
-        for e in target.get("lifecycleEvents") or []
-    )
+    from orchestrator.ecs_read import lifecycle_events
+
+    return lifecycle_events(target)
 
 
 def _weights(target: dict[str, Any]) -> tuple[float | None, float | None]:
@@ -499,17 +480,18 @@ def _ecs_clues(aws: Aws, cluster: str, service: str, since: Any) -> list[str]:
 
 def verify_live(aws: Aws, cluster: str, service: str, task_definition_arn: str) -> LiveVerified:
     """Check that the service's primary task set runs the task definition; raise DeploymentFailed if not."""
+    from orchestrator.ecs_read import primary_task_set, serving_task_definition, target_group_name
+
     svc = (aws.client("ecs").describe_services(cluster=cluster, services=[service]).get("services") or [{}])[0]
-    task_sets = svc.get("taskSets") or []
-    primary = next((ts for ts in task_sets if ts.get("status") == "PRIMARY"), None)
-    running_td = (primary or {}).get("taskDefinition") or svc.get("taskDefinition")
+    primary = primary_task_set(svc)
+    running_td = serving_task_definition(svc)
     if running_td != task_definition_arn:
         raise DeploymentFailed(
             f"deployment reported success, but {cluster}/{service} runs {running_td or 'nothing'}, "
             f"not {task_definition_arn}"
         )
     lbs = (primary or svc).get("loadBalancers") or []
-    tg = str(lbs[0].get("targetGroupArn", "")).split(":targetgroup/", 1)[-1].split("/", 1)[0] if lbs else ""
+    tg = target_group_name(str(lbs[0].get("targetGroupArn", ""))) if lbs else ""
     return LiveVerified(
         cluster=cluster,
         service=service,

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import InputError
 from orchestrator.events import DoctorCheck
-from orchestrator.status import forward_weights, target_group_name
 
 if TYPE_CHECKING:
     from orchestrator.report import Reporter
     from orchestrator.target import Target
+    from orchestrator.validate import Wiring
 
 PASS, FAIL, SKIPPED = "pass", "fail", "skipped"
 
@@ -40,6 +40,24 @@ RELEASE_ACTIONS = (
     "codedeploy:ContinueDeployment",
     "elasticloadbalancing:DescribeListeners",
     "elasticloadbalancing:DescribeTargetGroups",
+)
+
+
+# The rows of the AWS part of the table, in order (validate.py holds the checks).
+AWS_CHECKS: tuple[str, ...] = (
+    "credentials and account",
+    "cluster exists",
+    "service exists",
+    "service uses the CODE_DEPLOY controller",
+    "deployment group exists",
+    "deployment group targets the service",
+    "target groups exist",
+    "deployment group uses both target groups",
+    "production listener",
+    "test listener",
+    "service load balancer",
+    "deployment config exists",
+    "permissions",
 )
 
 
@@ -78,6 +96,20 @@ class Checks:
         except Exception as exc:
             status, detail = FAIL, _explain(exc)
         return self.add(check, status, detail)
+
+    def run_check(self, check: str, fn: Callable[[Wiring], str], wiring: Wiring) -> bool:
+        """Run one wiring check of validate.py: what it saw, its failure, or why it could not run."""
+        from orchestrator.validate import NotChecked, WiringBroken
+
+        try:
+            detail = fn(wiring)
+        except NotChecked as exc:
+            return self.add(check, SKIPPED, str(exc))
+        except WiringBroken as exc:
+            return self.add(check, FAIL, str(exc))
+        except Exception as exc:
+            return self.add(check, FAIL, _explain(exc))
+        return self.add(check, PASS, detail)
 
     def skip(self, checks: list[str], reason: str) -> None:
         for check in checks:
@@ -163,21 +195,7 @@ def run_doctor(
             taskdef_path, appspec_path, svc.container_name if svc else None, svc.container_port if svc else None
         ),
     )
-    aws_checks = [
-        "credentials and account",
-        "cluster exists",
-        "service exists",
-        "service uses the CODE_DEPLOY controller",
-        "deployment group exists",
-        "deployment group targets the service",
-        "target groups exist",
-        "deployment group uses both target groups",
-        "production listener",
-        "test listener",
-        "service load balancer",
-        "deployment config exists",
-        "permissions",
-    ]
+    aws_checks = list(AWS_CHECKS)
     if target is None:
         checks.skip(aws_checks, "the outputs are not readable")
         return checks.results
@@ -186,196 +204,36 @@ def run_doctor(
 
 
 def _aws_checks(checks: Checks, target: Target, deployment_config: str | None, names: list[str]) -> None:
-    svc, aws = target.service, target.aws
-    state: dict[str, Any] = {}
+    """The whole table: every wiring check of validate.py (the release's preflight runs the same
+    functions), each shown pass, fail or skipped."""
+    from orchestrator import validate as v
 
-    def credentials() -> tuple[str, str]:
-        ident = aws.client("sts").get_caller_identity()
-        state["caller"] = ident["Arn"]
-        return PASS, f"account {ident['Account']} as {ident['Arn']}"
-
-    if not checks.run(names[0], credentials):
+    wiring = v.Wiring(target.aws, target.service, deployment_config)
+    if not checks.run_check(names[0], v.credentials, wiring):
         checks.skip(names[1:], "no working credentials")
         return
-
-    def cluster() -> tuple[str, str]:
-        found = aws.client("ecs").describe_clusters(clusters=[svc.cluster_name]).get("clusters") or []
-        if not found:
-            return FAIL, f"no cluster {svc.cluster_name}"
-        status = found[0].get("status")
-        return (PASS if status == "ACTIVE" else FAIL), f"{svc.cluster_name} {status}"
-
-    cluster_ok = checks.run(names[1], cluster)
-
-    def service() -> tuple[str, str]:
-        if not cluster_ok:
-            return SKIPPED, "no cluster"
-        resp = aws.client("ecs").describe_services(cluster=svc.cluster_name, services=[svc.service_name])
-        found = [s for s in resp.get("services") or [] if s.get("status") != "INACTIVE"]
-        if not found:
-            return FAIL, f"no active service {svc.service_name} in cluster {svc.cluster_name}"
-        state["service"] = found[0]
-        return PASS, f"{svc.service_name} {found[0].get('status')}, {found[0].get('runningCount', 0)} running"
-
-    checks.run(names[2], service)
-
-    def controller() -> tuple[str, str]:
-        if "service" not in state:
-            return SKIPPED, "no service"
-        kind = (state["service"].get("deploymentController") or {}).get("type", "ECS")
-        if kind != "CODE_DEPLOY":
-            return (
-                FAIL,
-                f"{svc.service_name} uses the {kind} controller; blue/green through CodeDeploy needs CODE_DEPLOY",
-            )
-        return PASS, kind
-
-    checks.run(names[3], controller)
-
-    def group() -> tuple[str, str]:
-        info = aws.client("codedeploy").get_deployment_group(
-            applicationName=svc.codedeploy_app_name, deploymentGroupName=svc.codedeploy_deployment_group_name
-        )["deploymentGroupInfo"]
-        state["group"] = info
-        style = info.get("deploymentStyle") or {}
-        platform = info.get("computePlatform")
-        problems = []
-        if platform and platform != "ECS":
-            problems.append(f"compute platform {platform}, not ECS")
-        if style.get("deploymentType") != "BLUE_GREEN" or style.get("deploymentOption") != "WITH_TRAFFIC_CONTROL":
-            problems.append(f"style {style.get('deploymentType')}/{style.get('deploymentOption')}")
-        name = f"{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}"
-        if problems:
-            return FAIL, f"{name}: " + "; ".join(problems) + " (needs BLUE_GREEN with traffic control)"
-        return PASS, f"{name}, ECS blue/green"
-
-    checks.run(names[4], group)
-    group_info: dict[str, Any] = state.get("group") or {}
-
-    def targets_service() -> tuple[str, str]:
-        if not group_info:
-            return SKIPPED, "no deployment group"
-        services = group_info.get("ecsServices") or []
-        wanted = {"serviceName": svc.service_name, "clusterName": svc.cluster_name}
-        if any(
-            s.get("serviceName") == wanted["serviceName"] and s.get("clusterName") == wanted["clusterName"]
-            for s in services
-        ):
-            return PASS, f"{svc.cluster_name}/{svc.service_name}"
-        seen = ", ".join(f"{s.get('clusterName')}/{s.get('serviceName')}" for s in services) or "nothing"
-        return FAIL, f"the group targets {seen}, not {svc.cluster_name}/{svc.service_name}"
-
-    checks.run(names[5], targets_service)
-
-    def target_groups() -> tuple[str, str]:
-        elb = aws.client("elbv2")
-        found: dict[str, str] = {}
-        missing = []
-        for name in (svc.blue_target_group_name, svc.green_target_group_name):
-            try:
-                tgs = elb.describe_target_groups(Names=[name])["TargetGroups"]
-                found[name] = tgs[0]["TargetGroupArn"]
-            except Exception as exc:
-                from orchestrator.aws import error_code
-
-                if error_code(exc) != "TargetGroupNotFound":
-                    raise
-                missing.append(name)
-        state["tg_arns"] = found
-        if missing:
-            return FAIL, f"missing target group {', '.join(missing)}"
-        return PASS, ", ".join(found)
-
-    tgs_ok = checks.run(names[6], target_groups)
-    pair = {svc.blue_target_group_name, svc.green_target_group_name}
-
-    def group_pair() -> tuple[str, str]:
-        if not group_info:
-            return SKIPPED, "no deployment group"
-        infos = (group_info.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList") or []
-        if not infos:
-            return FAIL, "the group has no target group pair"
-        names_in_group = {t.get("name") for t in infos[0].get("targetGroups") or []}
-        if names_in_group != pair:
-            return (
-                FAIL,
-                f"the group uses {', '.join(sorted(map(str, names_in_group)))}, the outputs {', '.join(sorted(pair))}",
-            )
-        return PASS, " + ".join(sorted(pair))
-
-    checks.run(names[7], group_pair)
-    tg_arns: dict[str, str] = state.get("tg_arns") or {}
-
-    def listener(which: str, arn: str) -> Callable[[], tuple[str, str]]:
-        def check() -> tuple[str, str]:
-            from orchestrator.aws import error_code
-
-            try:
-                found = aws.client("elbv2").describe_listeners(ListenerArns=[arn])["Listeners"]
-            except Exception as exc:
-                if error_code(exc) == "ListenerNotFound":
-                    return FAIL, f"{which} listener {arn} does not exist"
-                raise
-            if not found:
-                return FAIL, f"{which} listener {arn} does not exist"
-            problems = []
-            if group_info:
-                infos = (group_info.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList") or []
-                route = (infos[0].get(f"{which.replace('production', 'prod')}TrafficRoute") or {}) if infos else {}
-                if arn not in (route.get("listenerArns") or []):
-                    problems.append(f"the deployment group's {which} route is {route.get('listenerArns') or 'empty'}")
-            weights = forward_weights(found[0])
-            if not weights:
-                problems.append("it does not forward to a target group")
-            else:
-                names_fw = {target_group_name(a) for a, w in weights.items() if w > 0}
-                if not names_fw <= pair:
-                    problems.append(f"it forwards to {', '.join(sorted(names_fw))}, not to {' or '.join(sorted(pair))}")
-            if problems:
-                return FAIL, f"{arn}: " + "; ".join(problems)
-            split = ", ".join(f"{target_group_name(a)} {w:g}%" for a, w in weights.items())
-            return PASS, f"forwards to {split}"
-
-        return check
-
-    checks.run(names[8], listener("production", svc.prod_listener_arn))
-    checks.run(names[9], listener("test", svc.test_listener_arn))
-
-    def service_lb() -> tuple[str, str]:
-        if "service" not in state:
-            return SKIPPED, "no service"
-        lbs = state["service"].get("loadBalancers") or []
-        if not lbs:
-            return FAIL, f"{svc.service_name} has no load balancer"
-        lb = lbs[0]
-        tg = target_group_name(lb.get("targetGroupArn", ""))
-        problems = []
-        if tg not in pair:
-            problems.append(f"target group {tg} is not {' or '.join(sorted(pair))}")
-        if tgs_ok and tg in tg_arns and lb.get("targetGroupArn") != tg_arns[tg]:
-            problems.append(f"target group {tg} was replaced (ARN differs)")
-        if (lb.get("containerName"), lb.get("containerPort")) != (svc.container_name, svc.container_port):
-            problems.append(
-                f"container {lb.get('containerName')}:{lb.get('containerPort')}, the outputs say "
-                f"{svc.container_name}:{svc.container_port}"
-            )
-        if problems:
-            return FAIL, "; ".join(problems)
-        return PASS, f"{lb.get('containerName')}:{lb.get('containerPort')} behind {tg}"
-
-    checks.run(names[10], service_lb)
-
-    def config() -> tuple[str, str]:
-        name = deployment_config or group_info.get("deploymentConfigName") or "CodeDeployDefault.ECSAllAtOnce"
-        info = aws.client("codedeploy").get_deployment_config(deploymentConfigName=name)["deploymentConfigInfo"]
-        platform = info.get("computePlatform")
-        if platform and platform != "ECS":
-            return FAIL, f"{name} is for {platform}, not ECS"
-        routing = (info.get("trafficRoutingConfig") or {}).get("type", "")
-        return PASS, f"{name}" + (f" ({routing})" if routing else "")
-
-    checks.run(names[11], config)
-    checks.run(names[12], lambda: _permissions(target, state.get("caller", "")))
+    # (row, check, the row it needs to have passed)
+    table: list[tuple[str, v.Check, str | None]] = [
+        (names[1], v.cluster_exists, None),
+        (names[2], v.service_exists, names[1]),
+        (names[3], v.service_uses_code_deploy, names[2]),
+        (names[4], v.deployment_group_is_blue_green, None),
+        (names[5], v.group_targets_service, None),
+        (names[6], v.target_groups_exist, None),
+        (names[7], v.group_uses_target_groups, None),
+        (names[8], v.listener_for_production, None),
+        (names[9], v.listener_for_tests, None),
+        (names[10], v.service_load_balancer, names[2]),
+        (names[11], v.deployment_config_is_ecs, None),
+    ]
+    passed: set[str] = set()
+    for name, check, needs in table:
+        if needs is not None and needs not in passed:
+            checks.add(name, SKIPPED, "no cluster" if needs == names[1] else "no service")
+        elif checks.run_check(name, check, wiring):
+            passed.add(name)
+    caller = wiring.caller()
+    checks.run(names[12], lambda: _permissions(target, str(caller.get("Arn", ""))))
 
 
 def _permissions(target: Target, caller: str) -> tuple[str, str]:

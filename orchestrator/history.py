@@ -42,23 +42,18 @@ def git_sha_of(description: str | None) -> str | None:
 
 def appspec_target(doc: dict[str, Any] | None) -> tuple[str | None, str | None, int | None]:
     """(task definition, container name, container port) of the AppSpec's ECS service resource."""
-    if not doc:
+    from orchestrator.appspec import service_properties
+
+    props = service_properties(doc)
+    if not props:
         return None, None, None
-    for resource in doc.get("Resources") or []:
-        if not isinstance(resource, dict):
-            continue
-        for body in resource.values():
-            props = (body or {}).get("Properties") or {} if isinstance(body, dict) else {}
-            if not props:
-                continue
-            lb = props.get("LoadBalancerInfo") or {}
-            port = lb.get("ContainerPort")
-            return (
-                props.get("TaskDefinition"),
-                lb.get("ContainerName"),
-                int(port) if isinstance(port, int | str) and str(port).isdigit() else None,
-            )
-    return None, None, None
+    lb = props.get("LoadBalancerInfo") or {}
+    port = lb.get("ContainerPort")
+    return (
+        props.get("TaskDefinition"),
+        lb.get("ContainerName"),
+        int(port) if isinstance(port, int | str) and str(port).isdigit() else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -335,25 +335,17 @@ def _summary_of(step: Step) -> tuple[str, str, dict[str, Any]]:
     )
 
 
-def _pruned(doc: Any) -> Any:
-    """Without empty values: describe fills in defaults (mountPoints: [], ...) nobody wrote."""
-    if isinstance(doc, dict):
-        return {k: _pruned(v) for k, v in doc.items() if v not in (None, [], {})}
-    if isinstance(doc, list):
-        return [_pruned(v) for v in doc]
-    return doc
-
-
 def describe_plan(plan: ReleasePlan, live_taskdef: dict[str, Any] | None, *, show_values: bool = False) -> PlanRendered:
     """The dry run's report. Container environment values are redacted (diff and request) unless
     `show_values`: a stable short hash still shows which ones change."""
+    from orchestrator.ecs_read import without_empty
     from orchestrator.taskdef import redact_environment
 
     hide = (lambda doc: doc) if show_values else redact_environment
     new_doc = hide(plan.rendered.taskdef)
     live_taskdef = hide(live_taskdef) if live_taskdef else live_taskdef
-    new = json.dumps(_pruned(new_doc), indent=2, sort_keys=True).splitlines()
-    old = json.dumps(_pruned(live_taskdef), indent=2, sort_keys=True).splitlines() if live_taskdef else []
+    new = json.dumps(without_empty(new_doc), indent=2, sort_keys=True).splitlines()
+    old = json.dumps(without_empty(live_taskdef), indent=2, sort_keys=True).splitlines() if live_taskdef else []
     live_arn = plan.preflight.live_task_definition_arn
     diff = "\n".join(
         difflib.unified_diff(old, new, fromfile=live_arn or "(none)", tofile=plan.rendered.source, lineterm="")

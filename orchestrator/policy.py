@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.ecs_read import without_empty
 from orchestrator.errors import DeploymentFailed, InputError
 from orchestrator.events import ActiveDeploymentFound, Message
 from orchestrator.history import (
@@ -157,16 +158,6 @@ def check_build_order(
 # --- re-attach ---------------------------------------------------------------------------------
 
 
-def _prune(value: Any) -> Any:
-    """Drop empty values recursively: describe_task_definition fills defaults nobody wrote."""
-    if isinstance(value, dict):
-        pruned = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in pruned.items() if v not in (None, [], {}, "")}
-    if isinstance(value, list):
-        return [_prune(v) for v in value]
-    return value
-
-
 def covers(live: Any, ours: Any) -> bool:
     """Everything we set is set the same in `live`; keys only `live` has are ECS's defaults (hostPort
     under awsvpc, say). Lists must match element by element."""
@@ -186,7 +177,9 @@ def matches_rendered(td: dict[str, Any], arn: str, rendered: dict[str, Any]) -> 
     """A described task definition has every setting of the rendered one."""
     from orchestrator.taskdef import strip_read_only
 
-    return covers(_prune(strip_read_only(td, arn)), _prune(rendered))
+    return covers(
+        without_empty(strip_read_only(td, arn), blank_strings=True), without_empty(rendered, blank_strings=True)
+    )
 
 
 def identical_deployment(aws: Aws, active: DeploymentRecord, plan: ReleasePlan) -> bool:
@@ -201,7 +194,9 @@ def identical_deployment(aws: Aws, active: DeploymentRecord, plan: ReleasePlan) 
     ours = plan.appspec.with_task_definition(active.task_definition)
     theirs = deployment_appspec(aws, active.deployment_id)
     _, our_sha = content(ours)
-    if active.appspec_sha256 != our_sha and _prune(theirs) != _prune(ours):
+    if active.appspec_sha256 != our_sha and without_empty(theirs, blank_strings=True) != without_empty(
+        ours, blank_strings=True
+    ):
         return False
     return same_task_definition(aws, active.task_definition, plan.rendered.taskdef)
 

@@ -8,7 +8,6 @@ cache lives on the command's Aws object).
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,15 +32,14 @@ def parse_appspec(content: str | None) -> dict[str, Any] | None:
     """An AppSpec document from its JSON or YAML text."""
     if not content:
         return None
-    try:
-        doc = json.loads(content)
-    except ValueError:
-        import yaml
+    import yaml
 
-        try:
-            doc = yaml.safe_load(content)
-        except yaml.YAMLError:
-            return None
+    from orchestrator.appspec import parse
+
+    try:
+        doc = parse(content)
+    except (ValueError, yaml.YAMLError):
+        return None
     return doc if isinstance(doc, dict) else None
 
 

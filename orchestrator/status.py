@@ -7,9 +7,9 @@ Everything here only reads. The traffic split comes from the production listener
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.ecs_read import forward_weights, lifecycle_events, serving_task_definition, target_group_name
 from orchestrator.events import LifecycleStatus
 from orchestrator.history import DeploymentRecord, TaskDefinitionImages, active_deployment, newest_records
 from orchestrator.history import list_deployment_ids as _list_ids
@@ -17,30 +17,6 @@ from orchestrator.history import list_deployment_ids as _list_ids
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
-
-
-def target_group_name(arn: str) -> str:
-    """`arn:aws:elasticloadbalancing:...:targetgroup/<name>/<id>` → name (names are unique per region)."""
-    parts = arn.split(":targetgroup/", 1)
-    return parts[1].split("/", 1)[0] if len(parts) == 2 else arn
-
-
-def forward_weights(listener: dict[str, Any]) -> dict[str, float]:
-    """Target group ARN → percent of the listener's default forward action."""
-    for action in listener.get("DefaultActions") or []:
-        if action.get("Type") != "forward":
-            continue
-        groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
-        if groups:
-            total = sum(int(g.get("Weight", 1)) for g in groups)
-            return {
-                g["TargetGroupArn"]: (100.0 * int(g.get("Weight", 1)) / total if total else 0.0)
-                for g in groups
-                if "TargetGroupArn" in g
-            }
-        if action.get("TargetGroupArn"):
-            return {action["TargetGroupArn"]: 100.0}
-    return {}
 
 
 @dataclass(frozen=True)
@@ -110,8 +86,7 @@ def describe_service(aws: Aws, svc: ServiceOutputs) -> dict[str, Any]:
 def running_task_definition(aws: Aws, svc: ServiceOutputs) -> str | None:
     """The task definition of the primary task set (of the service when it has no task sets)."""
     service = describe_service(aws, svc)
-    primary = next((t for t in service.get("taskSets") or [] if t.get("status") == "PRIMARY"), None)
-    return (primary or service).get("taskDefinition")
+    return serving_task_definition(service)
 
 
 def lifecycle_of(aws: Aws, deployment_id: str) -> tuple[tuple[LifecycleStatus, ...], list[dict[str, Any]]]:
@@ -130,20 +105,7 @@ def lifecycle_of(aws: Aws, deployment_id: str) -> tuple[tuple[LifecycleStatus, .
             raise
         return (), []
     ecs_target = target.get("ecsTarget") or {}
-    events = []
-    for e in ecs_target.get("lifecycleEvents") or []:
-        start, end = e.get("startTime"), e.get("endTime")
-        duration = (end - start).total_seconds() if isinstance(start, datetime) and isinstance(end, datetime) else None
-        events.append(
-            LifecycleStatus(
-                name=e.get("lifecycleEventName", "?"),
-                status=e.get("status", "Unknown"),
-                start=start.isoformat() if isinstance(start, datetime) else None,
-                end=end.isoformat() if isinstance(end, datetime) else None,
-                duration_s=duration,
-            )
-        )
-    return tuple(events), list(ecs_target.get("taskSetsInfo") or [])
+    return lifecycle_events(ecs_target), list(ecs_target.get("taskSetsInfo") or [])
 
 
 def last_finished(aws: Aws, svc: ServiceOutputs) -> DeploymentRecord | None:

@@ -17,18 +17,18 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import cli, clients
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEST_TIME_SCALE = 0.01
-REGION = "eu-west-1"
-SANDBOX_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+REGION = clients.REGION
+SANDBOX_CREDENTIALS = clients.CREDENTIALS
 # Variables of a developer's real AWS set-up that must not leak into sandbox subprocesses.
 _AWS_ENV_DROP = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN")
 
@@ -41,26 +41,6 @@ def _time_scale() -> float:
     if value <= 0:
         raise pytest.UsageError(f"ORCHESTRATOR_TEST_TIME_SCALE={raw}: must be > 0")
     return value
-
-
-_CLIENTS: dict[tuple[str, str], Any] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
-def _client(endpoint: str, service: str) -> Any:
-    # Building a boto3 client costs tens of milliseconds; the endpoint lives as long as the session.
-    with _CLIENTS_LOCK:
-        key = (endpoint, service)
-        if key not in _CLIENTS:
-            import boto3
-            from botocore.config import Config
-
-            _CLIENTS[key] = boto3.session.Session(
-                region_name=REGION,
-                aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            ).client(service, endpoint_url=endpoint, config=Config(retries={"mode": "standard", "max_attempts": 3}))
-        return _CLIENTS[key]
 
 
 @dataclass
@@ -107,7 +87,7 @@ class SandboxEnv:
 
     def client(self, service: str) -> Any:
         """A boto3 client for the sandbox (cached for the session)."""
-        return _client(self.endpoint, service)
+        return clients.client(self.endpoint, service, attempts=3)
 
     def cli(
         self,
@@ -119,15 +99,8 @@ class SandboxEnv:
         cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run `orchestrator *args` (this venv's) against the sandbox; text stdout/stderr captured."""
-        return subprocess.run(
-            [sys.executable, "-m", "orchestrator", *args],
-            env=self.env(**(env or {})),
-            cwd=cwd or self.repo_root,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=check,
-            input=input,
+        return cli.run(
+            *args, env=self.env(**(env or {})), cwd=cwd or self.repo_root, timeout=timeout, check=check, input=input
         )
 
     def counts(self) -> Any:

@@ -471,10 +471,11 @@ def _live_taskdef(target: Target, arn: str | None) -> dict[str, Any] | None:
     if not arn:
         return None
     from orchestrator.aws import refusals
+    from orchestrator.ecs_read import without_empty
     from orchestrator.taskdef import strip_read_only
 
     with refusals():
         td = target.aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
     live = strip_read_only(td, arn)
     # describe fills in defaults that nobody wrote; keep only what a template would carry.
-    return {k: v for k, v in live.items() if v not in (None, [], {})}
+    return without_empty(live)

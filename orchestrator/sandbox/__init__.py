@@ -5,7 +5,11 @@ Modules (see each one's docstring):
 - launcher:  moto's ThreadedMotoServer with the engine installed (`SandboxServer`).
 - engine:    the CodeDeploy ECS blue/green engine driven by wall-clock time (engine_ecs: its ECS/ELB
              effects; deployment_configs: built-in and custom deployment configs).
-- moto_ext:  the patches of moto's CodeDeploy/ECS backends and responses that install the engine.
+- moto_ext:  only the patching of moto's classes; it hands the engine to the modules below.
+- codedeploy_backend: CodeDeploy state and rules (configs, ids, rollbacks, revisions, stop/continue).
+- codedeploy_responses: CodeDeploy requests parsed and answers serialised (AWS's shapes).
+- ecs_backend: ECS rules (a CODE_DEPLOY service's first task set, what UpdateService refuses).
+- hooks_api: PutLifecycleEventHookExecutionStatus (hooks: the Lambda hooks; alarms: CloudWatch).
 - tasks:     one-off tasks: RunTask/StopTask for awsvpc tasks, their lifecycle and logs, task faults.
 - faults:    fault injection and request accounting, behind the control endpoint (middleware).
 - control:   the HTTP client of the control endpoint (`SandboxControl`).

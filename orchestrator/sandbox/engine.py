@@ -44,7 +44,6 @@ LOCK = threading.RLock()
 
 LIFECYCLE = LIFECYCLE_EVENTS
 HOOK_EVENTS = frozenset(APPSPEC_HOOK_EVENTS)
-ACTIVE_STATUSES = frozenset({"Created", "Queued", "InProgress", "Baking", "Ready"})
 
 DEFAULT_TIME_SCALE = 0.05
 TIME_SCALE_ENV = "ORCHESTRATOR_SANDBOX_TIME_SCALE"
@@ -665,6 +664,7 @@ class Engine:
     """Owns the runs and the ticker thread. One per process (moto's backends are process-global)."""
 
     def __init__(self, time_scale: float | None = None) -> None:
+        self.lock = LOCK  # what the moto extensions hold while they touch moto's state or the runs
         self.time_scale = time_scale if time_scale is not None else default_time_scale()
         self.runs: dict[str, Run] = {}
         self.timers: list[tuple[float, Callable[[], None]]] = []  # (monotonic due time, action)
@@ -770,7 +770,7 @@ class Engine:
 
     # ---- called by the moto extensions (under LOCK) ------------------------------------------
     def config_for(self, deployment: Any) -> Any:
-        from orchestrator.sandbox.moto_ext import find_config
+        from orchestrator.sandbox.codedeploy_backend import find_config
 
         return find_config(self.runs[deployment.deployment_id].backend, str(deployment.deployment_config_name))
 
@@ -787,7 +787,7 @@ class Engine:
         return run
 
     def start_rollback(self, run: Run, reason: str) -> Run:
-        from orchestrator.sandbox.moto_ext import create_rollback_deployment
+        from orchestrator.sandbox.codedeploy_backend import create_rollback_deployment
 
         d = run.deployment
         rollback = create_rollback_deployment(run.backend, d)

@@ -47,6 +47,8 @@ class Resolved:
 def parse_appspec(revision: dict[str, Any] | None) -> dict[str, Any]:
     import yaml
 
+    from orchestrator.appspec import parse
+
     if not revision:
         raise DeploymentError("INVALID_REVISION", "The deployment has no revision.")
     kind = revision.get("revisionType")
@@ -59,8 +61,8 @@ def parse_appspec(revision: dict[str, Any] | None) -> dict[str, Any]:
             "INVALID_REVISION", f"The revision type {kind} is not supported for the ECS compute platform."
         )
     try:
-        spec = yaml.safe_load(content or "")
-    except yaml.YAMLError as exc:
+        spec = parse(content or "")
+    except (ValueError, yaml.YAMLError) as exc:
         raise DeploymentError("INVALID_REVISION", f"The AppSpec file cannot be parsed: {exc}") from exc
     if not isinstance(spec, dict) or not spec.get("Resources"):
         raise DeploymentError("INVALID_REVISION", "The AppSpec file is missing the Resources section.")
@@ -68,13 +70,12 @@ def parse_appspec(revision: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def target_service(spec: dict[str, Any]) -> dict[str, Any]:
-    for resource in spec.get("Resources") or []:
-        if not isinstance(resource, dict):
-            continue
-        for body in resource.values():
-            if isinstance(body, dict) and body.get("Type") == "AWS::ECS::Service":
-                return dict(body.get("Properties") or {})
-    raise DeploymentError("INVALID_REVISION", "The AppSpec file has no resource of type AWS::ECS::Service.")
+    from orchestrator.appspec import service_properties
+
+    props = service_properties(spec)
+    if props is None:
+        raise DeploymentError("INVALID_REVISION", "The AppSpec file has no resource of type AWS::ECS::Service.")
+    return props
 
 
 def hooks_of(spec: dict[str, Any]) -> dict[str, str]:

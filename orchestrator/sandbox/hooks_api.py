@@ -5,47 +5,41 @@ Kept apart from hooks.py, which the engine imports: this module needs moto's cla
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from moto.codedeploy.exceptions import CodeDeployException
 from moto.core.responses import ActionResult
 
+from orchestrator.sandbox.codedeploy_backend import CodeDeployError, get_deployment_or_raise
 from orchestrator.sandbox.hooks import EXECUTIONS
+
+if TYPE_CHECKING:
+    from orchestrator.sandbox.engine import Engine
 
 
 # ---- PutLifecycleEventHookExecutionStatus ---------------------------------------------------------------
-class _CodeDeployError(CodeDeployException):
-    code = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(type(self).__name__, message)
-
-
-class InvalidLifecycleEventHookExecutionStatusException(_CodeDeployError):
+class InvalidLifecycleEventHookExecutionStatusException(CodeDeployError):
     pass
 
 
-class InvalidLifecycleEventHookExecutionIdException(_CodeDeployError):
+class InvalidLifecycleEventHookExecutionIdException(CodeDeployError):
     pass
 
 
-class LifecycleEventAlreadyCompletedException(_CodeDeployError):
+class LifecycleEventAlreadyCompletedException(CodeDeployError):
     pass
 
 
-class UnsupportedActionForDeploymentTypeException(_CodeDeployError):
+class UnsupportedActionForDeploymentTypeException(CodeDeployError):
     pass
 
 
-def put_lifecycle_event_hook_execution_status(self: Any) -> ActionResult:
-    """The action, with the errors botocore's model lists for it (documentation strings there)."""
-    from orchestrator.sandbox.engine import ENGINE, LOCK
-    from orchestrator.sandbox.moto_ext import _get_deployment_or_raise
-
-    deployment = _get_deployment_or_raise(self.codedeploy_backend, self._get_param("deploymentId"))
+def put_lifecycle_event_hook_execution_status(self: Any, engine: Engine) -> ActionResult:
+    """The action, with the errors botocore's model lists for it (documentation strings there).
+    moto_ext.install() binds the engine."""
+    deployment = get_deployment_or_raise(self.codedeploy_backend, self._get_param("deploymentId"))
     execution_id = self._get_param("lifecycleEventHookExecutionId")
     status = self._get_param("status")
-    with LOCK:
+    with engine.lock:
         if deployment.deployment_group.application.compute_platform not in ("ECS", "Lambda"):
             raise UnsupportedActionForDeploymentTypeException(
                 "PutLifecycleEventHookExecutionStatus is supported for ECS and Lambda deployments only."
@@ -61,11 +55,11 @@ def put_lifecycle_event_hook_execution_status(self: Any) -> ActionResult:
                 f"The lifecycle event hook execution ID {execution_id} is invalid for deployment "
                 f"{deployment.deployment_id}."
             )
-        run = ENGINE.runs.get(deployment.deployment_id)
+        run = engine.runs.get(deployment.deployment_id)
         if execution.closed or execution.status is not None or run is None or run.done:
             raise LifecycleEventAlreadyCompletedException(
                 f"The lifecycle event {execution.event} of deployment {deployment.deployment_id} has already completed."
             )
         execution.status = status
-        ENGINE.wake(deployment.deployment_id)  # resume the run now, not at the hour's end
+        engine.wake(deployment.deployment_id)  # resume the run now, not at the hour's end
     return ActionResult({"lifecycleEventHookExecutionId": execution.execution_id})

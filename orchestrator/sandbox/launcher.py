@@ -58,7 +58,7 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         from orchestrator.sandbox import moto_ext, tasks
 
-        moto_ext.install()
+        moto_ext.install(ENGINE)
         tasks.install()  # RunTask/StopTask and task logs (tasks.py)
         # werkzeug logs every request on stderr; only --verbose wants that.
         logging.getLogger("werkzeug").setLevel(logging.INFO if self.verbose else logging.WARNING)

@@ -11,13 +11,16 @@ The names and wiring mirror `terraform/` (project "demo", service key "web"):
   `/ecs/<project>/<svc>`, the first task definition from `taskdef.json`, the ECS service `<svc>` with
   the CODE_DEPLOY controller and the CodeDeploy application and deployment group `<project>-<svc>`.
 
-The result has exactly the shape of `terraform output -json` of the root module.
+The result has exactly the shape of `terraform output -json` of the root module. `GroupSettings`
+holds the module variables a caller may vary (the Terraform defaults by default); the sandbox's own
+tests build their stacks with it.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +84,22 @@ _SERVICE_TYPE: list[Any] = [
 # Aws per (endpoint, region) for the life of the process.
 _AWS_CACHE: dict[tuple[str, str], Any] = {}
 _AWS_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    """The service's and deployment group's settings (modules/ecs-service and modules/codedeploy
+    variables); the defaults are the Terraform root's."""
+
+    desired_count: int = DESIRED_COUNT
+    deployment_config: str | None = "CodeDeployDefault.ECSAllAtOnce"  # None: the group names none
+    ready_option: dict[str, Any] = field(
+        default_factory=lambda: {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0}
+    )
+    termination_wait_minutes: int = TERMINATION_WAIT_MINUTES
+    # The Terraform module drops DEPLOYMENT_STOP_ON_ALARM when the group has no alarms (the default).
+    rollback_events: tuple[str, ...] = ("DEPLOYMENT_FAILURE",)  # empty: automatic rollback off
+    test_traffic_route: bool = True
 
 
 def _aws(endpoint: str, region: str) -> Any:
@@ -206,7 +225,14 @@ def _role(iam: Any, name: str, principal: str, policy_arn: str | None) -> str:
 
 
 def _service(
-    aws: Any, region: str, project: str, key: str, net: _Network, taskdef_text: str, taskdef_source: str
+    aws: Any,
+    region: str,
+    project: str,
+    key: str,
+    net: _Network,
+    taskdef_text: str,
+    taskdef_source: str,
+    settings: GroupSettings,
 ) -> dict[str, Any]:
     ec2, elbv2, ecs = aws.client("ec2"), aws.client("elbv2"), aws.client("ecs")
     iam, logs, ecr, codedeploy = aws.client("iam"), aws.client("logs"), aws.client("ecr"), aws.client("codedeploy")
@@ -349,7 +375,7 @@ def _service(
         cluster=project,
         serviceName=key,
         taskDefinition=taskdef_arn,
-        desiredCount=DESIRED_COUNT,
+        desiredCount=settings.desired_count,
         launchType="FARGATE",
         deploymentController={"type": "CODE_DEPLOY"},
         loadBalancers=[
@@ -369,32 +395,34 @@ def _service(
     )
 
     codedeploy.create_application(applicationName=prefix, computePlatform="ECS")
-    codedeploy.create_deployment_group(
-        applicationName=prefix,
-        deploymentGroupName=prefix,
-        serviceRoleArn=codedeploy_arn,
-        deploymentConfigName="CodeDeployDefault.ECSAllAtOnce",
-        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-        blueGreenDeploymentConfiguration={
-            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0},
+    route: dict[str, Any] = {
+        "targetGroups": [{"name": f"{prefix}-blue"}, {"name": f"{prefix}-green"}],
+        "prodTrafficRoute": {"listenerArns": [listeners[80]]},
+    }
+    if settings.test_traffic_route:
+        route["testTrafficRoute"] = {"listenerArns": [listeners[TEST_LISTENER_PORT]]}
+    group: dict[str, Any] = {
+        "applicationName": prefix,
+        "deploymentGroupName": prefix,
+        "serviceRoleArn": codedeploy_arn,
+        "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        "blueGreenDeploymentConfiguration": {
+            "deploymentReadyOption": dict(settings.ready_option),
             "terminateBlueInstancesOnDeploymentSuccess": {
                 "action": "TERMINATE",
-                "terminationWaitTimeInMinutes": TERMINATION_WAIT_MINUTES,
+                "terminationWaitTimeInMinutes": settings.termination_wait_minutes,
             },
         },
-        # The Terraform module drops DEPLOYMENT_STOP_ON_ALARM when the group has no alarms (the default).
-        autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE"]},
-        ecsServices=[{"clusterName": project, "serviceName": key}],
-        loadBalancerInfo={
-            "targetGroupPairInfoList": [
-                {
-                    "targetGroups": [{"name": f"{prefix}-blue"}, {"name": f"{prefix}-green"}],
-                    "prodTrafficRoute": {"listenerArns": [listeners[80]]},
-                    "testTrafficRoute": {"listenerArns": [listeners[TEST_LISTENER_PORT]]},
-                }
-            ]
+        "autoRollbackConfiguration": {
+            "enabled": bool(settings.rollback_events),
+            "events": list(settings.rollback_events),
         },
-    )
+        "ecsServices": [{"clusterName": project, "serviceName": key}],
+        "loadBalancerInfo": {"targetGroupPairInfoList": [route]},
+    }
+    if settings.deployment_config is not None:
+        group["deploymentConfigName"] = settings.deployment_config
+    codedeploy.create_deployment_group(**group)
     return {k: values[k] for k in SERVICE_KEYS}
 
 
@@ -421,6 +449,7 @@ def provision(
     project_root: Path,
     project: str = "demo",
     services: tuple[str, ...] = ("web",),
+    settings: GroupSettings | None = None,
 ) -> dict[str, Any]:
     """Create the stack for `services` on a fresh sandbox and return the outputs document."""
     if not services:
@@ -440,7 +469,10 @@ def provision(
     aws = _aws(endpoint, region)
     net = _network(aws.client("ec2"), region, project)
     aws.client("ecs").create_cluster(clusterName=project, settings=[{"name": "containerInsights", "value": "enabled"}])
-    values = {key: _service(aws, region, project, key, net, taskdef_text, str(taskdef_path)) for key in services}
+    settings = settings or GroupSettings()
+    values = {
+        key: _service(aws, region, project, key, net, taskdef_text, str(taskdef_path), settings) for key in services
+    }
     doc = outputs_document(region, values)
     parse_outputs(doc, "sandbox outputs")  # the contract the orchestrator reads; fail here, not later
     return doc

@@ -4,7 +4,6 @@ after a failed release says the last deployment was a rollback, of what and why.
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import subprocess
@@ -13,14 +12,11 @@ import time
 from typing import Any
 
 import pytest
+from support.jsonlines import events
 
 pytestmark = pytest.mark.e2e
 
 CANARY = "CodeDeployDefault.ECSCanary10Percent15Minutes"
-
-
-def _json(stdout: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
 
 
 def _wait_done(sandbox: Any, dep: str, timeout: float = 90) -> str:
@@ -56,7 +52,7 @@ def test_no_wait_names_the_same_target_in_json(sandbox, tmp_path) -> None:
     outputs.write_text(sandbox.outputs_path.read_text())
     res = sandbox.cli("release", "--outputs-file", str(outputs), "-o", "json", "--image", "repo/web:nw", "--no-wait")
     assert res.returncode == 0, res.stderr
-    s = _json(res.stdout)[-1]
+    s = events(res.stdout)[-1]
     assert s["event"] == "summary" and s["status"] == "Created"
     assert s["message"] == (
         f"deployment {s['deployment_id']} created, not followed; "
@@ -77,10 +73,10 @@ def test_stop_no_wait_returns_once_requested(sandbox) -> None:
         "release", "--sandbox", "-o", "json", "--image", "repo/web:held", "--deployment-config", CANARY, "--no-wait"
     )
     assert started.returncode == 0, started.stderr
-    dep = _json(started.stdout)[-1]["deployment_id"]
+    dep = events(started.stdout)[-1]["deployment_id"]
     res = sandbox.cli("stop", "--sandbox", "-o", "json", "--no-wait")
     assert res.returncode == 0, res.stderr
-    s = _json(res.stdout)[-1]
+    s = events(res.stdout)[-1]
     assert s["status"] == "StopRequested" and s["deployment_id"] == dep
     assert s["message"] == (
         f"deployment {dep} asked to stop, not followed; follow it with `orchestrator status --watch --sandbox`"
@@ -121,7 +117,7 @@ def test_status_after_a_failed_release_says_the_last_deployment_was_its_rollback
     sandbox.control.set_faults(fail_at="AfterAllowTraffic", message="smoke test failed")
     bad = sandbox.cli("release", "--sandbox", "-o", "json", "--image", f"{repo}:bad", timeout=120)
     assert bad.returncode == 1, bad.stderr
-    failed = _json(bad.stdout)[-1]
+    failed = events(bad.stdout)[-1]
     rollback = failed["rollback_deployment_id"]
     assert _wait_done(sandbox, rollback) == "Succeeded"
 
@@ -131,12 +127,12 @@ def test_status_after_a_failed_release_says_the_last_deployment_was_its_rollback
     assert line.strip().startswith(f"last deployment {rollback} Succeeded")
     assert f"automatic rollback of {failed['deployment_id']} (Failed" in line
     assert "smoke test failed" in line
-    good_td = _json(ok.stdout)[-1]["task_definition_arn"].rsplit("/", 1)[-1]
+    good_td = events(ok.stdout)[-1]["task_definition_arn"].rsplit("/", 1)[-1]
     assert f"serving {good_td} again: what ran before {failed['deployment_id']}" in plain.stdout
 
     res = sandbox.cli("status", "--sandbox", "--output", "json")
-    st = next(e for e in _json(res.stdout) if e["event"] == "status")
+    st = next(e for e in events(res.stdout) if e["event"] == "status")
     assert st["last_deployment"]["rollback_of"] == failed["deployment_id"]
     assert st["last_deployment"]["origin"] == "autoRollback"
     assert st["rolled_back_deployment"]["status"] == "Failed"
-    assert _json(res.stdout)[-1]["last_rollback_of"] == failed["deployment_id"]
+    assert events(res.stdout)[-1]["last_rollback_of"] == failed["deployment_id"]

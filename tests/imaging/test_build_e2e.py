@@ -12,9 +12,9 @@ import shutil
 import subprocess
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
+from support.jsonlines import summary
 
 from orchestrator.sandbox.registry import registry_binary, stop_registry
 
@@ -34,12 +34,6 @@ MANIFEST_TYPES = ", ".join(
         "application/vnd.oci.image.manifest.v1+json",
     ]
 )
-
-
-def summary(stdout: str) -> dict[str, Any]:
-    docs = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
-    assert docs and docs[-1]["event"] == "summary", stdout[-2000:]
-    return docs[-1]
 
 
 def read_outputs(path: Path) -> dict[str, str]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.recorder import Recorder
 
 from orchestrator.build import (
     BuildSpec,
@@ -22,17 +23,6 @@ from orchestrator.build import (
 from orchestrator.errors import InputError
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.events: list = []
-
-    def emit(self, event) -> None:  # type: ignore[no-untyped-def]
-        self.events.append(event)
-
-    def close(self) -> None:
-        pass
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -169,7 +159,7 @@ def test_image_of_this_commit_already_in_ecr_is_reused(repo: Path, monkeypatch: 
     repo_uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo/web"
     with stub:
         result = build_and_push(
-            BuildSpec(repo_uri, context=repo / "app", builder="buildah"), Collect(), aws, mask=lambda _v: None
+            BuildSpec(repo_uri, context=repo / "app", builder="buildah"), Recorder(), aws, mask=lambda _v: None
         )
     assert result.reused and result.image == f"{repo_uri}@{digest}" and result.tags == (sha,)
     stub.assert_no_pending_responses()
@@ -197,7 +187,7 @@ def test_docker_push_digest_is_read_from_its_output(
     log = tmp_path / "docker.log"
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}/usr/bin:/bin")
     monkeypatch.setenv("FAKE_LOG", str(log))
-    events = Collect()
+    events = Recorder()
     result = build_and_push(
         BuildSpec("127.0.0.1:5000/demo/web", context=repo / "app", tags=("stable",), login=False),
         events,

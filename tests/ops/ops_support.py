@@ -8,22 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from support.jsonlines import events, of_kind, summary
+from support.traffic import production_weights, serving_group
+
+__all__ = ["events", "of_kind", "production_weights", "serving_group", "summary"]
+
 FAST = ("--timeout", "60")
-
-
-def events(stdout: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
-
-
-def summary(stdout: str) -> dict[str, Any]:
-    evs = events(stdout)
-    assert evs, f"no JSON lines on stdout: {stdout!r}"
-    assert evs[-1]["event"] == "summary"
-    return evs[-1]
-
-
-def of_kind(stdout: str, kind: str) -> list[dict[str, Any]]:
-    return [e for e in events(stdout) if e["event"] == kind]
 
 
 def ops(sandbox: Any, *args: str, timeout: float = 90, **kw: Any) -> Any:
@@ -77,26 +67,6 @@ def lifecycle(sandbox: Any, dep: str) -> dict[str, str]:
         return {}
     target = cd.get_deployment_target(deploymentId=dep, targetId=ids[0])["deploymentTarget"]["ecsTarget"]
     return {e["lifecycleEventName"]: e["status"] for e in target.get("lifecycleEvents") or []}
-
-
-def production_weights(sandbox: Any, listener_key: str = "prod_listener_arn") -> dict[str, float]:
-    """Target group name → weight of the listener's default forward action."""
-    arn = sandbox.service_outputs()[listener_key]
-    listener = sandbox.client("elbv2").describe_listeners(ListenerArns=[arn])["Listeners"][0]
-    action = listener["DefaultActions"][0]
-    groups = (action.get("ForwardConfig") or {}).get("TargetGroups")
-    if not groups:
-        groups = [{"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}]
-    total = sum(g.get("Weight", 1) for g in groups) or 1
-    return {
-        g["TargetGroupArn"].split(":targetgroup/")[1].split("/")[0]: 100.0 * g.get("Weight", 1) / total for g in groups
-    }
-
-
-def serving_group(sandbox: Any) -> str | None:
-    """The target group that receives all production traffic."""
-    full = [name for name, weight in production_weights(sandbox).items() if weight == 100.0]
-    return full[0] if full else None
 
 
 def primary_task_definition(sandbox: Any) -> str:

@@ -134,7 +134,7 @@ BROKEN: list[tuple[Callable[[Any, Path], tuple[str, ...]], set[str], str]] = [
             "deployment group targets the service",
             "service load balancer",
         },
-        "uses the ECS controller",
+        "uses the ECS deployment controller",
     ),
     (group_targets_another_service, {"deployment group targets the service"}, "demo/web-rolling"),
     (missing_target_group, {"target groups exist"}, "missing target group demo-web-green"),

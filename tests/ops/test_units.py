@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.recorder import Recorder
 
 from orchestrator.doctor import principal_arn
 from orchestrator.events import Message
@@ -17,17 +18,6 @@ from orchestrator.operations import previous_success
 from orchestrator.policy import OlderBuildError, check_build_order, commit_order, running_build
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.events: list[object] = []
-
-    def emit(self, event: object) -> None:
-        self.events.append(event)
-
-    def close(self) -> None:
-        pass
 
 
 def rec(dep: str, status: str, td: str | None, sha: str | None, minutes: int, **kw: object) -> DeploymentRecord:
@@ -81,9 +71,9 @@ def test_older_build_is_refused_by_commit_order(repo: tuple[Path, list[str]]) ->
     path, (c0, _, c2) = repo
     running = rec("d-2", "Succeeded", "td:2", c2, 2)
     with pytest.raises(OlderBuildError, match="older build") as err:
-        check_build_order(c0, running, [running], Collect(), repo_dir=path)
+        check_build_order(c0, running, [running], Recorder(), repo_dir=path)
     assert err.value.exit_code == 2
-    check_build_order(c2, running, [running], Collect(), repo_dir=path)  # the same build: allowed
+    check_build_order(c2, running, [running], Recorder(), repo_dir=path)  # the same build: allowed
 
 
 def test_older_build_by_deployment_times_without_the_repository(tmp_path: Path) -> None:
@@ -93,13 +83,13 @@ def test_older_build_by_deployment_times_without_the_repository(tmp_path: Path) 
     running = running_build(history, "td:2")
     assert running is not None and running.deployment_id == "d-2"
     with pytest.raises(OlderBuildError, match="deployment times"):
-        check_build_order(old, running, history, Collect(), repo_dir=tmp_path)
-    check_build_order(fresh, running, history, Collect(), repo_dir=tmp_path)  # never deployed: newer
+        check_build_order(old, running, history, Recorder(), repo_dir=tmp_path)
+    check_build_order(fresh, running, history, Recorder(), repo_dir=tmp_path)  # never deployed: newer
 
 
 def test_no_git_sha_warns_instead_of_guessing(tmp_path: Path) -> None:
     running = rec("d-1", "Succeeded", "td:1", "a" * 40, 1)
-    sink = Collect()
+    sink = Recorder()
     check_build_order(None, running, [running], sink, repo_dir=tmp_path)
     assert any(isinstance(e, Message) and e.level == "warning" for e in sink.events)
 
@@ -209,7 +199,7 @@ def _race(monkeypatch: pytest.MonkeyPatch, if_active: str) -> tuple[_FakeExecuto
     target = type("T", (), {"aws": None, "service": None})()
     ex = _FakeExecutor()
     try:
-        result: object = policy.run_release(policy.ReleasePolicy(if_active=if_active), target, plan, ex, Collect())  # type: ignore[arg-type]
+        result: object = policy.run_release(policy.ReleasePolicy(if_active=if_active), target, plan, ex, Recorder())  # type: ignore[arg-type]
     except Exception as exc:
         result = exc
     return ex, result

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.recorder import Recorder as Events
 
 from orchestrator import appspec, taskdef
 from orchestrator.contract import SERVICE_KEYS, parse_outputs
@@ -39,17 +40,6 @@ def _plan(no_wait: bool = True, image: str = "repo/web:new", **kw: Any) -> Any:
     return build_plan(
         "release", "eu-west-1", service, rendered, spec, pre, deployment_config=None, no_wait=no_wait, timeout=60, **kw
     )
-
-
-class Events:
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    def emit(self, event: Any) -> None:
-        self.events.append(event)
-
-    def close(self) -> None:
-        pass
 
 
 class FakeAws:

@@ -14,22 +14,12 @@ import time
 from typing import Any
 
 import pytest
+from support.jsonlines import events, summary
 
 pytestmark = pytest.mark.e2e
 
 CANARY = "CodeDeployDefault.ECSCanary10Percent5Minutes"
 RELEASE = [sys.executable, "-m", "orchestrator", "release", "--sandbox", "--output", "json"]
-
-
-def events(stdout: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
-
-
-def summary(stdout: str) -> dict[str, Any]:
-    evs = events(stdout)
-    assert evs, "no JSON lines on stdout"
-    assert evs[-1]["event"] == "summary"
-    return evs[-1]
 
 
 def primary_task_definition(sandbox: Any) -> str:

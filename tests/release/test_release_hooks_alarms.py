@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.jsonlines import events, summary
+from support.traffic import production_weights, serving_group
 
 pytestmark = pytest.mark.e2e
 
@@ -37,33 +39,6 @@ def handler(event, context):
     )
     return "validated"
 """
-
-
-def events(stdout: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
-
-
-def summary(stdout: str) -> dict[str, Any]:
-    evs = events(stdout)
-    assert evs and evs[-1]["event"] == "summary", stdout
-    return evs[-1]
-
-
-def production_weights(sandbox: Any) -> dict[str, float]:
-    """Target group name -> weight of the production listener's forward action."""
-    arn = sandbox.service_outputs()["prod_listener_arn"]
-    action = sandbox.client("elbv2").describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][0]
-    groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or [
-        {"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}
-    ]
-    total = sum(g.get("Weight", 1) for g in groups) or 1
-    return {
-        g["TargetGroupArn"].split(":targetgroup/")[1].split("/")[0]: 100.0 * g.get("Weight", 1) / total for g in groups
-    }
-
-
-def serving_group(sandbox: Any) -> str | None:
-    return next((name for name, weight in production_weights(sandbox).items() if weight == 100.0), None)
 
 
 def appspec_with_hooks(sandbox: Any, tmp_path: Path, hooks: dict[str, str]) -> Path:

@@ -6,10 +6,10 @@ import contextlib
 
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
+from support.clients import client
+from support.stack import make_stack
 
 from orchestrator.sandbox.control import SandboxControl, is_read
-
-from .stack import client, make_stack
 
 
 def test_calls_are_counted_per_service_and_action(endpoint: str, control: SandboxControl) -> None:

@@ -16,7 +16,8 @@ import time
 import uuid
 from typing import Any
 
-from .stack import Stack, client, make_stack
+from support.clients import client
+from support.stack import Stack, make_stack
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 HOLD = {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60}  # held in Ready: time to set an alarm

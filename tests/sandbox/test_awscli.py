@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from .stack import REGION, make_stack, task_definition
+from support.clients import REGION
+from support.stack import make_stack, task_definition
 
 AWS = Path(__file__).resolve().parents[2] / ".venv-tools" / "awscli" / "bin" / "aws"
 

@@ -6,10 +6,9 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
+from support.stack import make_stack
 
 from orchestrator.sandbox.engine import LIFECYCLE
-
-from .stack import make_stack
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 

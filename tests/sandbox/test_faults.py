@@ -7,10 +7,10 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from support.clients import client
+from support.stack import make_stack
 
 from orchestrator.sandbox.control import ControlError, SandboxControl
-
-from .stack import client, make_stack
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from support.clients import client
+from support.stack import Stack, make_stack
 
 from orchestrator.sandbox.control import SandboxControl
-
-from .stack import Stack, client, make_stack
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 

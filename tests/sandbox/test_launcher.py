@@ -7,9 +7,9 @@ import signal
 import subprocess
 import sys
 
-from orchestrator.sandbox.control import SandboxControl
+from support.clients import client
 
-from .stack import client
+from orchestrator.sandbox.control import SandboxControl
 
 
 def test_launcher_runs_until_sigterm_and_resets_everything() -> None:

@@ -6,8 +6,7 @@ import hashlib
 
 import pytest
 from botocore.exceptions import ClientError
-
-from .stack import make_stack
+from support.stack import make_stack
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from orchestrator.sandbox.shapes import SHAPES, ShapeChecker
+from support.stack import make_stack
 
-from .stack import make_stack
+from orchestrator.sandbox.shapes import SHAPES, ShapeChecker
 
 
 def test_the_checker_finds_extra_keys_wrong_types_and_unknown_enum_values() -> None:

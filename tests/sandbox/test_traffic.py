@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from .stack import Stack, make_stack
+from support.stack import Stack, make_stack
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 

@@ -4,10 +4,8 @@ when CI releases, checks and rolls back: measured by the sandbox's request accou
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
+from support.jsonlines import summary
 from tfhelpers import MODULES_DIR, load_hcl
 
 # Calls that need no IAM permission (GetCallerIdentity) or only evaluate policies (doctor's simulation).
@@ -17,12 +15,6 @@ NEEDS_NO_GRANT = {"sts:GetCallerIdentity", "iam:SimulatePrincipalPolicy"}
 def _granted_actions() -> set[str]:
     doc = load_hcl(MODULES_DIR / "ci-deploy-role")["data"]["aws_iam_policy_document"]["release"]
     return {action for stmt in doc["statement"] for action in stmt["actions"]}
-
-
-def _summary(stdout: str) -> dict[str, Any]:
-    last = json.loads(stdout.strip().splitlines()[-1])
-    assert last["event"] == "summary", stdout[-2000:]
-    return last
 
 
 @pytest.mark.e2e
@@ -44,7 +36,7 @@ def test_ci_role_grants_every_action_of_release_history_status_and_rollback(sand
             assert r.returncode == 3, f"{args}: {r.stderr}{r.stdout[-2000:]}"
             continue
         assert r.returncode == 0, f"{args}: {r.stderr}{r.stdout[-2000:]}"
-        assert _summary(r.stdout)["ok"] is True
+        assert summary(r.stdout)["ok"] is True
     # A release whose writes' answers are lost looks for what they did (orchestrator/writes.py).
     sandbox.control.set_faults(error_after_rate=1.0, error_after_actions=["CreateDeployment", "RegisterTaskDefinition"])
     r = sandbox.cli("release", "--image", f"{repo}:3333333", "--force", "--sandbox", "--output", "json", timeout=180)

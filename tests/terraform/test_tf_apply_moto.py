@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import tfapply
 import tftest
+from support import clients
 from tfhelpers import skip_or_fail
 
 from orchestrator.contract import parse_outputs
@@ -35,15 +36,8 @@ pytestmark = [
 
 
 def _boto(endpoint: str, service: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        service,
-        region_name=tfapply.REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    assert tfapply.REGION == clients.REGION
+    return clients.client(endpoint, service, attempts=3)
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
-"""A minimal ECS blue/green stack made with boto3 against a running sandbox (test helper)."""
+"""A stack per test on the shared sandbox server, made by the product's own provisioning
+(orchestrator/sandbox/provision.py) under a unique project name, with the group settings a test
+varies; and the calls tests make on it."""
 
 from __future__ import annotations
 
@@ -7,30 +9,12 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
+from support.clients import REGION, client
 
-REGION = "eu-west-1"
-
-
-_CLIENTS: dict[tuple[str, str], Any] = {}
-
-
-def client(endpoint: str, service: str) -> Any:
-    """A boto3 client without retries (faults must surface), cached: creating one costs ~50 ms."""
-    key = (endpoint, service)
-    if key not in _CLIENTS:
-        _CLIENTS[key] = boto3.session.Session().client(
-            service,
-            region_name=REGION,
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"mode": "standard", "max_attempts": 1}),
-        )
-    return _CLIENTS[key]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -177,92 +161,42 @@ def make_stack(
     desired: int = 2,
     test_listener: bool = True,
 ) -> Stack:
+    """provision() of project `s<8 hex>`, service `web`: the Terraform root's stack with these group
+    settings (no automatic rollback, no termination wait and CodeDeploy's default config unless asked)."""
+    from orchestrator.sandbox.provision import GroupSettings, provision
+
     name = "s" + uuid.uuid4().hex[:8]
-    ec2, elbv2, ecs, cd = (client(endpoint, s) for s in ("ec2", "elbv2", "ecs", "codedeploy"))
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
-        for i, az in ((1, "a"), (2, "b"))
-    ]
-    sg = ec2.create_security_group(GroupName=f"{name}-sg", Description="sandbox test", VpcId=vpc)["GroupId"]
-    lb = elbv2.create_load_balancer(Name=f"{name}-alb", Subnets=subnets, SecurityGroups=[sg])["LoadBalancers"][0]
-    tgs = [
-        elbv2.create_target_group(Name=f"{name}-{color}", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")[
-            "TargetGroups"
-        ][0]
-        for color in ("blue", "green")
-    ]
-    blue, green = tgs[0]["TargetGroupArn"], tgs[1]["TargetGroupArn"]
-    listeners = [
-        elbv2.create_listener(
-            LoadBalancerArn=lb["LoadBalancerArn"],
-            Protocol="HTTP",
-            Port=port,
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}],
-        )["Listeners"][0]["ListenerArn"]
-        for port in (80, 8080)
-    ]
-    cluster = f"{name}-cluster"
-    ecs.create_cluster(clusterName=cluster)
-    family = f"{name}-web"
-    td = ecs.register_task_definition(**task_definition(family, "nginx:1"))["taskDefinition"]["taskDefinitionArn"]
-    service = f"{name}-svc"
-    ecs.create_service(
-        cluster=cluster,
-        serviceName=service,
-        taskDefinition=td,
-        desiredCount=desired,
-        launchType="FARGATE",
-        deploymentController={"type": "CODE_DEPLOY"},
-        loadBalancers=[{"targetGroupArn": blue, "containerName": "web", "containerPort": 8080}],
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg]}},
+    settings = GroupSettings(
+        desired_count=desired,
+        deployment_config=config,
+        ready_option=ready_option or {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
+        termination_wait_minutes=termination_wait,
+        rollback_events=("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST") if auto_rollback else (),
+        test_traffic_route=test_listener,
     )
-    app = f"{name}-app"
-    cd.create_application(applicationName=app, computePlatform="ECS")
-    bg: dict[str, Any] = {
-        "terminateBlueInstancesOnDeploymentSuccess": {
-            "action": "TERMINATE",
-            "terminationWaitTimeInMinutes": termination_wait,
-        },
-        "deploymentReadyOption": ready_option or {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
-    }
-    group_params: dict[str, Any] = {
-        "applicationName": app,
-        "deploymentGroupName": f"{name}-dg",
-        "serviceRoleArn": "arn:aws:iam::123456789012:role/codedeploy",
-        "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-        "blueGreenDeploymentConfiguration": bg,
-        "ecsServices": [{"serviceName": service, "clusterName": cluster}],
-        "loadBalancerInfo": {
-            "targetGroupPairInfoList": [
-                {
-                    "targetGroups": [{"name": f"{name}-blue"}, {"name": f"{name}-green"}],
-                    "prodTrafficRoute": {"listenerArns": [listeners[0]]},
-                    **({"testTrafficRoute": {"listenerArns": [listeners[1]]}} if test_listener else {}),
-                }
-            ]
-        },
-        "autoRollbackConfiguration": {
-            "enabled": auto_rollback,
-            "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"] if auto_rollback else [],
-        },
-    }
-    if config:
-        group_params["deploymentConfigName"] = config
-    cd.create_deployment_group(**group_params)
+    outputs = provision(endpoint, REGION, REPO_ROOT, project=name, services=("web",), settings=settings)
+    svc = outputs["services"]["value"]["web"]
+    elbv2, ecs = client(endpoint, "elbv2"), client(endpoint, "ecs")
+    blue, green = (
+        elbv2.describe_target_groups(Names=[svc[key]])["TargetGroups"][0]["TargetGroupArn"]
+        for key in ("blue_target_group_name", "green_target_group_name")
+    )
+    service = ecs.describe_services(cluster=svc["cluster_name"], services=[svc["service_name"]])["services"][0]
+    td = str(service["taskDefinition"])
+    family = ecs.describe_task_definition(taskDefinition=td)["taskDefinition"]["family"]
     return Stack(
         endpoint=endpoint,
         name=name,
-        cluster=cluster,
-        service=service,
-        app=app,
-        group=f"{name}-dg",
-        prod_listener=listeners[0],
-        test_listener=listeners[1],
+        cluster=svc["cluster_name"],
+        service=svc["service_name"],
+        app=svc["codedeploy_app_name"],
+        group=svc["codedeploy_deployment_group_name"],
+        prod_listener=svc["prod_listener_arn"],
+        test_listener=svc["test_listener_arn"],
         blue_tg=blue,
         green_tg=green,
-        blue_tg_name=f"{name}-blue",
-        green_tg_name=f"{name}-green",
+        blue_tg_name=svc["blue_target_group_name"],
+        green_tg_name=svc["green_target_group_name"],
         family=family,
         initial_task_definition=td,
     )

@@ -329,9 +329,10 @@ def _pipeline(
     from orchestrator.commands.common import reporter, resolve_target, target_args
     from orchestrator.deployment import UNTIL_CHOICES, default_timeout
     from orchestrator.errors import InputError, Interrupted, OrchestratorError
-    from orchestrator.events import Summary, Validated
+    from orchestrator.events import Message, Summary, Validated
     from orchestrator.plan import Executor, build_plan, describe_plan, sigterm_as_interrupt
     from orchestrator.policy import ReleasePolicy, run_release
+    from orchestrator.taskdef import placeholder_values
     from orchestrator.validate import preflight
 
     rep = reporter(output)
@@ -351,14 +352,18 @@ def _pipeline(
                 result["service"] = target.service_key
                 rendered = render_it(target, None)
                 mask_environment(rendered.taskdef)
-                spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
+                # The AppSpec's hooks may name outputs-contract functions (${smoke_test_function_name}).
+                hook_values = placeholder_values(target.outputs, target.service, None)
+                spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef, hook_values)
+                for note in spec.notes:
+                    rep.emit(Message(note))
                 pre = preflight(target.aws, target.service, deployment_config)
                 built_commit: str | None = None
                 if build is not None and not dry_run:
                     # The push is the first write, so it comes only after every check above has passed.
                     image, built_commit = build(target, rep)
                     rendered = render_it(target, image)
-                    spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
+                    spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef, hook_values)
                 hooks = len(spec.doc.get("Hooks") or [])
                 if built_commit is None:
                     from orchestrator.build import ecr_image_commit

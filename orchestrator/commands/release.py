@@ -401,6 +401,14 @@ def _pipeline(
                 else:
                     executor = Executor(target.aws, rep, follow_command=follow_command)
                     result.update(run_release(release_policy, target, plan, executor, rep))
+                    if result.get("status") == "traffic-shifted":
+                        # CI stops here; a later step reports the end (or ends the wait early).
+                        approve_command = follow_command.replace("status --watch", "approve --termination-wait", 1)
+                        result["message"] = (
+                            f"production traffic is on the replacement; deployment {result.get('deployment_id')} "
+                            f"ends after the termination wait: follow it with `{follow_command}`, "
+                            f"or end the wait now with `{approve_command}`"
+                        )
                     if no_wait and result.get("deployment_id"):
                         made = "in progress (another release's)" if result.get("reattached") else "created"
                         result["message"] = (

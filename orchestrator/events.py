@@ -410,3 +410,29 @@ class LifecycleChanged(Event):
     def describe(self) -> str:
         took = f" in {self.duration_s:.1f}s" if self.duration_s is not None and self.status != "InProgress" else ""
         return f"{self.deployment_id} {self.name} {self.status}{took}"
+
+
+def clock_text(seconds: float) -> str:
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+@dataclass(frozen=True)
+class WaitStarted(Event):
+    """The deployment entered a known wait (orchestrator/waits.py): what it waits for and the time left
+    when this was emitted. kind: ready_wait | traffic_step | termination_wait."""
+
+    kind: ClassVar[str] = "wait"
+    deployment_id: str
+    wait: str
+    label: str
+    total_s: float
+    remaining_s: float
+
+    def describe(self) -> str:
+        left, total = clock_text(self.remaining_s), clock_text(self.total_s)
+        return f"{self.deployment_id} waiting: {self.label}, {left} left of {total}"

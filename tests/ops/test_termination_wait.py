@@ -37,6 +37,11 @@ def test_approve_termination_wait_ends_the_deployment_well_before_its_wait(sandb
     assert "`orchestrator approve --termination-wait" in s["message"]
     assert deployment(sandbox, dep)["status"] == "InProgress"  # in its termination wait
     assert serving_group(sandbox) == green
+    # The wait it stopped at is named with its length (the group's setting, at the sandbox's scale).
+    (wait,) = [w for w in of_kind(shifted.stdout, "wait") if w["wait"] == "termination_wait"]
+    assert wait["deployment_id"] == dep
+    assert wait["total_s"] == pytest.approx(wait_s)
+    assert 0 < wait["remaining_s"] <= wait["total_s"]
 
     started = time.monotonic()
     ended = sandbox.cli("approve", *where, "--output", "json", "--termination-wait")

@@ -298,7 +298,7 @@ def approve(
     with refusals():
         record = _given(aws, deployment_id) if deployment_id else active_deployment(aws, svc)
         if record is None:
-            waiting = "in its termination wait" if termination_wait else "waiting for approval"
+            waiting = "is in its termination wait" if termination_wait else "waits for approval"
             raise InputError(f"nothing {waiting}: no deployment is in progress in {group}")
         if termination_wait:
             _end_termination_wait(aws, record, error_code)

@@ -10,7 +10,7 @@ IMAGE ?=
 ORCH := $(BIN)/orchestrator
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools test lint fmt lock demo bench infra plan destroy release clean sandbox-up sandbox-down
+.PHONY: help setup tools test lint fmt lock demo bench infra plan destroy release clean sandbox-up sandbox-down smoke-hook-zip
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ fmt: setup ## Format Python and HCL
 # Terraform for one environment: terraform/envs/$(ENV).tfvars and $(ENV).backend.hcl. AUTO_APPROVE=1
 # applies without asking (CI); otherwise the plan is shown and confirmed.
 TF_APPROVE = $(if $(AUTO_APPROVE),--auto-approve,)
+
+smoke-hook-zip: setup ## Repackage modules/smoke-test-hook/handler.zip from its src/handler.py (commit both)
+	$(BIN)/python -m orchestrator.smoke_hook
 
 infra: setup ## Create or update the stack with Terraform (ENV=dev; AUTO_APPROVE=1 to skip the question)
 	$(ORCH) infra apply --env $(ENV) $(TF_APPROVE)

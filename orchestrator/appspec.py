@@ -5,6 +5,10 @@ What CodeDeploy accepts for ECS: `version: 0.0`; `Resources` with exactly one re
 `AWS::ECS::Service` whose Properties carry `TaskDefinition` and `LoadBalancerInfo` (`ContainerName`,
 `ContainerPort`), optionally `PlatformVersion`, `NetworkConfiguration`, `CapacityProviderStrategy`;
 optional `Hooks`, a list of one-entry maps from an ECS lifecycle event to a Lambda function.
+
+A hook's function may be a `${name}` placeholder of the outputs contract (e.g.
+`${smoke_test_function_name}`), resolved as the task definition's placeholders are; a hook whose
+placeholder resolves to "" (the service has no such function) is dropped, with a note.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class AppSpec:
     source: str
     container_name: str
     container_port: int
+    notes: tuple[str, ...] = ()  # e.g. a hook dropped because its placeholder is empty
 
     def with_task_definition(self, arn: str) -> dict[str, Any]:
         doc = json.loads(json.dumps(self.doc))
@@ -172,5 +177,38 @@ def validate(doc: Any, source: str, taskdef: dict[str, Any]) -> AppSpec:
     return AppSpec(doc=normalised, source=source, container_name=cname, container_port=cport)
 
 
-def load_and_validate(path: Path, taskdef: dict[str, Any]) -> AppSpec:
-    return validate(load(path), str(path), taskdef)
+def render_hooks(doc: Any, values: dict[str, str], source: str) -> tuple[Any, tuple[str, ...]]:
+    """Resolve `${name}` in the hooks' function names; drop the hooks that resolve to ""."""
+    from orchestrator.taskdef import _substitute
+
+    if not isinstance(doc, dict) or not isinstance(doc.get("Hooks"), list):
+        return doc, ()
+    kept: list[Any] = []
+    notes: list[str] = []
+    for i, hook in enumerate(doc["Hooks"]):
+        if isinstance(hook, dict) and len(hook) == 1:
+            event, fn = next(iter(hook.items()))
+            if isinstance(fn, str) and "${" in fn:
+                fn = _substitute(fn, values, source, ("Hooks", i, event))
+                if not fn.strip():
+                    notes.append(
+                        f"{source}: Hooks[{i}].{event} dropped: {hook[event]} is empty for this service "
+                        "(no such function in its Terraform outputs)"
+                    )
+                    continue
+                hook = {event: fn}
+        kept.append(hook)
+    rendered = {**doc, "Hooks": kept}
+    if not kept:
+        del rendered["Hooks"]
+    return rendered, tuple(notes)
+
+
+def load_and_validate(path: Path, taskdef: dict[str, Any], values: dict[str, str] | None = None) -> AppSpec:
+    """Load, resolve the hooks' placeholders with `values` (the service's outputs), validate."""
+    doc = load(path)
+    notes: tuple[str, ...] = ()
+    if values is not None:
+        doc, notes = render_hooks(doc, values, str(path))
+    spec = validate(doc, str(path), taskdef)
+    return AppSpec(spec.doc, spec.source, spec.container_name, spec.container_port, notes)

@@ -32,9 +32,14 @@ class ServiceOutputs:
     blue_target_group_name: str
     green_target_group_name: str
     alb_dns_name: str
+    # The AfterAllowTestTraffic smoke-test function (modules/smoke-test-hook); "" when the service has none.
+    smoke_test_function_name: str = ""
 
 
 SERVICE_KEYS: tuple[str, ...] = tuple(f.name for f in fields(ServiceOutputs))
+# Keys added after the first release of the contract: an outputs file without them (an older stack's
+# CI artifact) still loads, with these values.
+OPTIONAL_KEYS: dict[str, str] = {"smoke_test_function_name": ""}
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ def parse_outputs(raw: Any, source: str) -> Outputs:
     for name, svc in services_raw.items():
         if not isinstance(svc, dict):
             raise InputError(f"{source}: services.{name} must be an object")
+        svc = {**OPTIONAL_KEYS, **svc}
         missing = [k for k in SERVICE_KEYS if k not in svc]
         if missing:
             raise InputError(

@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import AwsRefused, DeploymentFailed, TimedOut
@@ -252,22 +252,33 @@ class WaitModel:
 
     traffic_interval_s: float | None = None  # canary / linear step interval
     termination_wait_s: float | None = None
+    ready_wait_s: float | None = None  # ready option STOP_DEPLOYMENT: how long `approve` may take
+    traffic_kind: str | None = None  # canary | linear
 
 
 def wait_model(group: dict[str, Any], config: dict[str, Any], time_scale: float = 1.0) -> WaitModel:
     routing = config.get("trafficRoutingConfig") or {}
     interval = None
+    kind = None
     if routing.get("type") == "TimeBasedCanary":
         interval = float((routing.get("timeBasedCanary") or {}).get("canaryInterval", 0)) * 60
+        kind = "canary"
     elif routing.get("type") == "TimeBasedLinear":
         interval = float((routing.get("timeBasedLinear") or {}).get("linearInterval", 0)) * 60
+        kind = "linear"
     term = (
         (group.get("blueGreenDeploymentConfiguration") or {}).get("terminateBlueInstancesOnDeploymentSuccess")
     ) or {}
     termination = float(term.get("terminationWaitTimeInMinutes", 0)) * 60 if term.get("action") == "TERMINATE" else 0.0
+    ready = (group.get("blueGreenDeploymentConfiguration") or {}).get("deploymentReadyOption") or {}
+    ready_wait = (
+        float(ready.get("waitTimeInMinutes", 0)) * 60 if ready.get("actionOnTimeout") == "STOP_DEPLOYMENT" else 0.0
+    )
     return WaitModel(
         traffic_interval_s=interval * time_scale if interval else None,
         termination_wait_s=termination * time_scale if termination else None,
+        ready_wait_s=ready_wait * time_scale if ready_wait else None,
+        traffic_kind=kind,
     )
 
 
@@ -322,6 +333,7 @@ def watch(
     """Follow a deployment until it ends (or, with until="traffic-shifted", until production traffic is
     all on green); emit DeploymentProgress on every visible change."""
     from orchestrator.aws import as_refusal, error_code
+    from orchestrator.waits import current_wait
 
     if until not in UNTIL_CHOICES:
         raise ValueError(f"until must be one of {UNTIL_CHOICES}")
@@ -384,6 +396,10 @@ def watch(
                         replacement_target_group=view.target_groups[1],
                     )
                 )
+                # What it now waits for and the time left (orchestrator/waits.py), with every change.
+                waiting = current_wait(view, waits, datetime.now(UTC), 0.0)
+                if waiting is not None:
+                    reporter.emit(waiting)
             else:
                 policy.quiet()
             if view.terminal:

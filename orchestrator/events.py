@@ -488,3 +488,29 @@ class TaskStopped(Event):
         if self.exit_code is None:
             return f"task {self.task_id} stopped without running: {self.stopped_reason or self.stop_code}"
         return f"task {self.task_id} exited with code {self.exit_code} after {self.duration_s:.1f}s"
+
+
+def clock_text(seconds: float) -> str:
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+@dataclass(frozen=True)
+class WaitStarted(Event):
+    """The deployment entered a known wait (orchestrator/waits.py): what it waits for and the time left
+    when this was emitted. kind: ready_wait | traffic_step | termination_wait."""
+
+    kind: ClassVar[str] = "wait"
+    deployment_id: str
+    wait: str
+    label: str
+    total_s: float
+    remaining_s: float
+
+    def describe(self) -> str:
+        left, total = clock_text(self.remaining_s), clock_text(self.total_s)
+        return f"{self.deployment_id} waiting: {self.label}, {left} left of {total}"

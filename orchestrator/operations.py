@@ -279,24 +279,38 @@ def approve(
     deployment_id: str | None = None,
     wait: bool = True,
     timeout_s: float | None = None,
+    termination_wait: bool = False,
 ) -> Outcome:
-    """Let a deployment waiting in Ready (ready option STOP_DEPLOYMENT) shift production traffic."""
-    from orchestrator.aws import refusals
+    """Let a deployment waiting in Ready (ready option STOP_DEPLOYMENT) shift production traffic; with
+    termination_wait, end a deployment's termination wait now (ContinueDeployment TERMINATION_WAIT:
+    the original task set is terminated without waiting out terminationWaitTimeInMinutes)."""
+    from orchestrator.aws import error_code, refusals
 
     group = f"{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}"
     with refusals():
         record = _given(aws, deployment_id) if deployment_id else active_deployment(aws, svc)
         if record is None:
-            raise InputError(f"nothing waits for approval: no deployment is in progress in {group}")
-        if record.status != "Ready":
-            raise InputError(
-                f"deployment {record.deployment_id} is {record.status}, not waiting for approval (Ready)",
-                hint="approve applies to groups whose ready option is STOP_DEPLOYMENT, once the replacement is up",
+            waiting = "is in its termination wait" if termination_wait else "waits for approval"
+            raise InputError(f"nothing {waiting}: no deployment is in progress in {group}")
+        if termination_wait:
+            _end_termination_wait(aws, record, error_code)
+        else:
+            if record.status != "Ready":
+                raise InputError(
+                    f"deployment {record.deployment_id} is {record.status}, not waiting for approval (Ready)",
+                    hint="approve applies to groups whose ready option is STOP_DEPLOYMENT, once the replacement "
+                    "is up; `approve --termination-wait` ends the wait after the traffic shift",
+                )
+            aws.client("codedeploy").continue_deployment(
+                deploymentId=record.deployment_id, deploymentWaitType="READY_WAIT"
             )
-        aws.client("codedeploy").continue_deployment(deploymentId=record.deployment_id, deploymentWaitType="READY_WAIT")
-    reporter.emit(Message(f"approved {record.deployment_id}: production traffic shifts to the replacement"))
+    if termination_wait:
+        reporter.emit(Message(f"ended the termination wait of {record.deployment_id}: the original tasks stop now"))
+    else:
+        reporter.emit(Message(f"approved {record.deployment_id}: production traffic shifts to the replacement"))
     if not wait:
-        return Outcome(record.deployment_id, "Approved", None, record.task_definition, None, {})
+        said = "TerminationWaitEnded" if termination_wait else "Approved"
+        return Outcome(record.deployment_id, said, None, record.task_definition, None, {})
     final = follow(aws, record.deployment_id, reporter, timeout_s=timeout_s)
     reporter.emit(
         DeploymentFinished(
@@ -310,6 +324,30 @@ def approve(
         raise DeploymentFailed(f"deployment {final.deployment_id} {final.status}: {final.error or 'no reason given'}")
     status = confirm(aws, svc, reporter, record.task_definition)
     return Outcome(final.deployment_id, final.status, None, status.task_definition, status.image, status.production)
+
+
+def _end_termination_wait(aws: Aws, record: DeploymentRecord, error_code: Any) -> None:
+    """ContinueDeployment(TERMINATION_WAIT), refused up front unless production traffic is all on the
+    replacement (the wait follows the shift: API reference, ContinueDeployment; BlueInstanceTermination
+    Option). CodeDeploy's own refusal (DeploymentIsNotInReadyStateException) reads the same way."""
+    from orchestrator.deployment import describe
+
+    view = describe(aws, record.deployment_id)
+    not_waiting = InputError(
+        f"deployment {record.deployment_id} is {view.status}, not in its termination wait "
+        "(production traffic has not all shifted to the replacement yet)",
+        hint="`approve` (without --termination-wait) lets a Ready deployment shift traffic",
+    )
+    if view.status != "InProgress" or not view.lifecycle or not view.traffic_shifted:
+        raise not_waiting
+    try:
+        aws.client("codedeploy").continue_deployment(
+            deploymentId=record.deployment_id, deploymentWaitType="TERMINATION_WAIT"
+        )
+    except Exception as exc:
+        if error_code(exc) == "DeploymentIsNotInReadyStateException":
+            raise not_waiting from None
+        raise
 
 
 def previous_success(

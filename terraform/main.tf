@@ -122,6 +122,41 @@ module "codedeploy" {
   deployment_ready_wait_minutes = each.value.deployment_ready_wait
   termination_wait_minutes      = each.value.termination_wait_minutes
   alarm_names                   = each.value.alarm_names
+  hook_function_arns            = each.value.smoke_test == null ? [] : [module.smoke_test[each.key].function_arn]
+  notifications                 = each.value.notifications
+}
+
+# The optional AfterAllowTestTraffic smoke test: requests the test listener from inside the VPC.
+module "smoke_test" {
+  source   = "../modules/smoke-test-hook"
+  for_each = { for k, s in var.services : k => s if s.smoke_test != null }
+
+  name                = local.names[each.key]
+  test_listener_url   = "http://${module.alb[each.key].alb_dns_name}:${each.value.test_listener_port}"
+  test_listener_port  = each.value.test_listener_port
+  paths               = each.value.smoke_test.paths
+  expected_status     = each.value.smoke_test.expected_status
+  retries             = each.value.smoke_test.retries
+  retry_delay_seconds = each.value.smoke_test.retry_delay_seconds
+  time_limit_seconds  = each.value.smoke_test.time_limit_seconds
+  vpc_id              = local.vpc_id
+  vpc_cidr_block      = local.vpc_cidr_block
+  subnet_ids          = local.private_subnet_ids
+  log_retention_days  = each.value.log_retention_days
+  # It reports on its own group only (the application and group share the name).
+  deployment_groups = ["${local.names[each.key]}/${local.names[each.key]}"]
+}
+
+# The test listener admits the smoke test's security group even when test_ingress_cidr_blocks narrows it.
+resource "aws_vpc_security_group_ingress_rule" "smoke_test" {
+  for_each = module.smoke_test
+
+  security_group_id            = module.alb[each.key].security_group_id
+  description                  = "Smoke test of the replacement tasks (CodeDeploy AfterAllowTestTraffic)"
+  ip_protocol                  = "tcp"
+  from_port                    = var.services[each.key].test_listener_port
+  to_port                      = var.services[each.key].test_listener_port
+  referenced_security_group_id = each.value.security_group_id
 }
 
 # The deploy job's role: register, deploy, watch, stop. Not the build job's (it runs repository code).

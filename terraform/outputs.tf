@@ -25,6 +25,7 @@ output "services" {
       blue_target_group_name           = module.alb[k].blue_target_group_name
       green_target_group_name          = module.alb[k].green_target_group_name
       alb_dns_name                     = module.alb[k].alb_dns_name
+      smoke_test_function_name         = try(module.smoke_test[k].function_name, "")
     }
   }
 }
@@ -37,4 +38,9 @@ output "ci_deploy_role_arn" {
 output "ci_build_role_arn" {
   description = "ARN of the GitHub Actions build role, for the build job (vars.AWS_BUILD_ROLE_ARN of the build-<env> environment): pushes to the services' ECR repositories only; null when ci_deploy.build_github_subjects is empty."
   value       = one(module.ci_build_role[*].role_arn)
+}
+
+output "notification_topic_arns" {
+  description = "Per service key: the SNS topic CodeDeploy's triggers publish to (start, success, failure, rollback, stop); services without notifications are left out."
+  value       = { for k, m in module.codedeploy : k => m.notification_topic_arn if m.notification_topic_arn != null }
 }

@@ -85,6 +85,22 @@ variable "services" {
     alarm_names              = optional(list(string), [])
     log_retention_days       = optional(number, 365)
     deletion_protection      = optional(bool, false)
+    # The AfterAllowTestTraffic smoke test (modules/smoke-test-hook); null: none. The AppSpec names it
+    # as ${smoke_test_function_name} (the outputs contract's key, "" without a smoke test).
+    smoke_test = optional(object({
+      paths               = optional(list(string), ["/health"])
+      expected_status     = optional(number, 200)
+      retries             = optional(number, 3)
+      retry_delay_seconds = optional(number, 5)
+      time_limit_seconds  = optional(number, 120)
+    }))
+    # CodeDeploy triggers to SNS (modules/codedeploy's notifications): an existing topic_arn, or create = true.
+    notifications = optional(object({
+      enabled     = optional(bool, true)
+      topic_arn   = optional(string)
+      create      = optional(bool, false)
+      kms_key_arn = optional(string)
+    }), { enabled = false })
   }))
 
   validation {

@@ -71,7 +71,7 @@ def _service_output_types() -> dict[str, str]:
     expression = _expr(_blocks(ROOT_DIR, "output")["services"]["value"])
     modules = _blocks(ROOT_DIR, "module")
     types: dict[str, str] = {}
-    for key, module, output in re.findall(r"(\w+) = module\.(\w+)\[k\]\.(\w+)", expression):
+    for key, module, output in re.findall(r"(\w+) = (?:try\()?module\.(\w+)\[k\]\.(\w+)", expression):
         directory = (ROOT_DIR / _unquote(modules[module]["source"])).resolve()
         types[key] = _value_type(directory, _expr(_blocks(directory, "output")[output]["value"]))
     assert types, f"no `key = module.<name>[k].<output>` pairs in {expression[:200]}"

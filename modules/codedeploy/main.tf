@@ -7,6 +7,11 @@ locals {
   alarms_enabled = length(var.alarm_names) > 0
   # Stop-on-alarm needs alarms to watch; without any it is left out rather than sent empty.
   rollback_events = [for e in var.auto_rollback_events : e if local.alarms_enabled || e != "DEPLOYMENT_STOP_ON_ALARM"]
+
+  notify    = var.notifications.enabled
+  topic_arn = local.notify ? (var.notifications.create ? aws_sns_topic.deployments[0].arn : var.notifications.topic_arn) : null
+  # Start, success, failure, rollback and stop (CreateDeploymentGroup's TriggerConfig.triggerEvents values).
+  trigger_events = ["DeploymentStart", "DeploymentSuccess", "DeploymentFailure", "DeploymentStop", "DeploymentRollback"]
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -30,6 +35,62 @@ resource "aws_iam_role" "codedeploy" {
 resource "aws_iam_role_policy_attachment" "codedeploy" {
   role       = aws_iam_role.codedeploy.name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AWSCodeDeployRoleForECS"
+}
+
+# AppSpec hook functions (e.g. modules/smoke-test-hook): the managed policy only covers CodeDeployHook_* names.
+data "aws_iam_policy_document" "hooks" {
+  count = length(var.hook_function_arns) > 0 ? 1 : 0
+
+  statement {
+    sid       = "InvokeHooks"
+    actions   = ["lambda:InvokeFunction"]
+    resources = var.hook_function_arns
+  }
+}
+
+resource "aws_iam_role_policy" "hooks" {
+  count = length(var.hook_function_arns) > 0 ? 1 : 0
+
+  name   = "${var.name}-hooks"
+  role   = aws_iam_role.codedeploy.id
+  policy = data.aws_iam_policy_document.hooks[0].json
+}
+
+# Notifications: CodeDeploy publishes its triggers with the service role (user guide, "Create a trigger
+# for a CodeDeploy event"); the managed policy only covers topics named CodeDeployTopic_*.
+resource "aws_sns_topic" "deployments" {
+  count = local.notify && var.notifications.create ? 1 : 0
+
+  name              = "${var.name}-deployments"
+  kms_master_key_id = coalesce(var.notifications.kms_key_arn, "alias/aws/sns")
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "notify" {
+  count = local.notify ? 1 : 0
+
+  statement {
+    sid       = "PublishTriggers"
+    actions   = ["sns:Publish"]
+    resources = [local.topic_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.notifications.create && var.notifications.kms_key_arn != null ? [var.notifications.kms_key_arn] : []
+    content {
+      sid       = "EncryptForTopic"
+      actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "notify" {
+  count = local.notify ? 1 : 0
+
+  name   = "${var.name}-notify"
+  role   = aws_iam_role.codedeploy.id
+  policy = data.aws_iam_policy_document.notify[0].json
 }
 
 resource "aws_codedeploy_app" "this" {
@@ -103,8 +164,18 @@ resource "aws_codedeploy_deployment_group" "this" {
     }
   }
 
+  dynamic "trigger_configuration" {
+    for_each = local.notify ? [local.topic_arn] : []
+    content {
+      trigger_name       = "${var.name}-deployments"
+      trigger_target_arn = trigger_configuration.value
+      trigger_events     = local.trigger_events
+    }
+  }
+
   tags = var.tags
 
-  # The role must be able to act before the group is validated against the service.
-  depends_on = [aws_iam_role_policy_attachment.codedeploy]
+  # The role must be able to act before the group is validated against the service (and publish
+  # triggers, which CodeDeploy checks when the group is saved).
+  depends_on = [aws_iam_role_policy_attachment.codedeploy, aws_iam_role_policy.notify]
 }

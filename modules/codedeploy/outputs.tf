@@ -27,3 +27,8 @@ output "service_role_arn" {
   description = "ARN of CodeDeploy's service role."
   value       = aws_iam_role.codedeploy.arn
 }
+
+output "notification_topic_arn" {
+  description = "SNS topic CodeDeploy's triggers publish to (start, success, failure, rollback, stop); null when notifications are disabled."
+  value       = local.topic_arn
+}

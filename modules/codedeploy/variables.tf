@@ -136,3 +136,40 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "hook_function_arns" {
+  description = "Lambda functions the AppSpec names as lifecycle hooks (e.g. modules/smoke-test-hook's): the service role may invoke these (AWSCodeDeployRoleForECS only allows functions named CodeDeployHook_*)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.hook_function_arns : can(regex("^arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:function:", a))])
+    error_message = "hook_function_arns must hold Lambda function ARNs."
+  }
+}
+
+variable "notifications" {
+  description = "CodeDeploy triggers to an SNS topic on deployment start, success, failure, rollback and stop. topic_arn: an existing topic (its policy must let the service role publish); create = true: a KMS-encrypted topic <name>-deployments made here. Disabled by default."
+  type = object({
+    enabled     = optional(bool, false)
+    topic_arn   = optional(string)
+    create      = optional(bool, false)
+    kms_key_arn = optional(string) # for a created topic; null: the AWS managed key alias/aws/sns
+  })
+  default = {}
+
+  validation {
+    condition     = !var.notifications.enabled || ((var.notifications.topic_arn != null) != var.notifications.create)
+    error_message = "notifications: when enabled, give exactly one of topic_arn (an existing topic) or create = true."
+  }
+
+  validation {
+    condition     = var.notifications.topic_arn == null || can(regex("^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", coalesce(var.notifications.topic_arn, "x")))
+    error_message = "notifications.topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)."
+  }
+
+  validation {
+    condition     = var.notifications.kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:", coalesce(var.notifications.kms_key_arn, "x")))
+    error_message = "notifications.kms_key_arn must be a KMS key ARN."
+  }
+}

@@ -101,6 +101,7 @@ def _not_followed(
         "StopRequested": f"deployment {dep} asked to stop",
         "Created": f"deployment {dep} created",
         "Approved": f"deployment {dep} approved",
+        "TerminationWaitEnded": f"termination wait of deployment {dep} ended",
     }.get(str(result.get("status")), f"deployment {dep} is {result.get('status')}")
     return {**result, "message": f"{done}, not followed; follow it with `{follow}`"}
 
@@ -281,8 +282,17 @@ def approve(
     deployment_id: DeploymentIdOpt = None,
     wait: WaitOpt = True,
     timeout: TimeoutOpt = None,
+    termination_wait: Annotated[
+        bool,
+        typer.Option(
+            "--termination-wait",
+            help="End the termination wait now instead: the original tasks stop without waiting out the "
+            "group's terminationWaitTimeInMinutes (ContinueDeployment TERMINATION_WAIT); no fast rollback after.",
+        ),
+    ] = False,
 ) -> None:
-    """Let a deployment that waits for approval (ready option STOP_DEPLOYMENT) shift production traffic."""
+    """Let a deployment that waits for approval (ready option STOP_DEPLOYMENT) shift production traffic;
+    with --termination-wait, end a deployment's termination wait early."""
 
     def body(rep: Reporter) -> dict[str, Any]:
         from orchestrator import operations
@@ -290,7 +300,13 @@ def approve(
         where = (terraform_dir, env, outputs_file, sandbox, service)
         target = _target(*where)
         outcome = operations.approve(
-            target.aws, target.service, rep, deployment_id=deployment_id, wait=wait, timeout_s=timeout
+            target.aws,
+            target.service,
+            rep,
+            deployment_id=deployment_id,
+            wait=wait,
+            timeout_s=timeout,
+            termination_wait=termination_wait,
         )
         return _not_followed(outcome.to_dict(), wait, where)
 

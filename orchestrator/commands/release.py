@@ -342,7 +342,7 @@ def _pipeline(
     from orchestrator.commands.common import reporter, target_args
     from orchestrator.deployment import UNTIL_CHOICES, default_timeout
     from orchestrator.errors import InputError, Interrupted, OrchestratorError
-    from orchestrator.events import Validated
+    from orchestrator.events import Message, Validated
     from orchestrator.executor import Executor
     from orchestrator.interrupts import sigterm_as_interrupt
     from orchestrator.notify import notify_urls, with_notify
@@ -351,6 +351,7 @@ def _pipeline(
     from orchestrator.result import CommandResult
     from orchestrator.runtask import parse_commands
     from orchestrator.target import resolve_target
+    from orchestrator.taskdef import placeholder_values
     from orchestrator.validate import preflight
 
     pre_task_texts, pre_task_timeout, notify = gates
@@ -374,7 +375,11 @@ def _pipeline(
                 result["service"] = target.service_key
                 rendered = render_it(target, None)
                 mask_environment(rendered.taskdef)
-                spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
+                # The AppSpec's hooks may name outputs-contract functions (${smoke_test_function_name}).
+                hook_values = placeholder_values(target.outputs, target.service, None)
+                spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef, hook_values)
+                for note in spec.notes:
+                    rep.emit(Message(note))
                 pre = preflight(target.aws, target.service, deployment_config)
                 built_commit: str | None = None
                 run_spec = _pre_task_spec(target, rendered) if pre_tasks else None
@@ -382,7 +387,7 @@ def _pipeline(
                     # The push is the first write, so it comes only after every check above has passed.
                     image, built_commit = build(target, rep)
                     rendered = render_it(target, image)
-                    spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef)
+                    spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef, hook_values)
                 hooks = len(spec.doc.get("Hooks") or [])
                 if built_commit is None:
                     from orchestrator.build import ecr_image_commit
@@ -424,6 +429,14 @@ def _pipeline(
                 else:
                     executor = Executor(target.aws, rep, follow_command=follow_command)
                     result.update(run_release(release_policy, target, plan, executor, rep))
+                    if result.get("status") == "traffic-shifted":
+                        # CI stops here; a later step reports the end (or ends the wait early).
+                        approve_command = follow_command.replace("status --watch", "approve --termination-wait", 1)
+                        result["message"] = (
+                            f"production traffic is on the replacement; deployment {result.get('deployment_id')} "
+                            f"ends after the termination wait: follow it with `{follow_command}`, "
+                            f"or end the wait now with `{approve_command}`"
+                        )
                     if no_wait and result.get("deployment_id"):
                         made = "in progress (another release's)" if result.get("reattached") else "created"
                         result["message"] = (

@@ -48,6 +48,15 @@ def up(
     project_root: Annotated[
         Path, typer.Option("--project-root", metavar="DIR", help="Directory holding taskdef.json.")
     ] = Path("."),
+    test_listener_url: Annotated[
+        str | None,
+        typer.Option(
+            "--test-listener-url",
+            metavar="URL",
+            help="Where the smoke-test hook reaches the test listener (the sandbox's ALB is not real): "
+            "a local server, e.g. http://127.0.0.1:8099.",
+        ),
+    ] = None,
 ) -> None:
     """Start the sandbox in the background and provision the example stack."""
     from orchestrator.errors import InputError
@@ -58,11 +67,17 @@ def up(
         if not key or not key.replace("-", "").isalnum() or not key[0].isalpha() or key != key.lower():
             raise InputError(f"--service {key!r}: use lower-case letters, digits and dashes, starting with a letter")
     with process.locked():
-        _up_locked(process, keys, port, time_scale, region, project_root)
+        _up_locked(process, keys, port, time_scale, region, project_root, test_listener_url)
 
 
 def _up_locked(
-    process: Any, keys: tuple[str, ...], port: int, time_scale: float | None, region: str, project_root: Path
+    process: Any,
+    keys: tuple[str, ...],
+    port: int,
+    time_scale: float | None,
+    region: str,
+    project_root: Path,
+    test_listener_url: str | None = None,
 ) -> None:
     found = process.find()
     if found.running and found.info is not None:
@@ -76,7 +91,14 @@ def _up_locked(
         from orchestrator.sandbox.engine import default_time_scale
 
         time_scale = default_time_scale()
-    info = process.start(port or None, time_scale, region=region, project_root=project_root, services=keys)
+    info = process.start(
+        port or None,
+        time_scale,
+        region=region,
+        project_root=project_root,
+        services=keys,
+        test_listener_url=test_listener_url,
+    )
     _echo(f"sandbox running (pid {info.pid}) at {info.endpoint}, time scale {info.time_scale:g}")
     _echo(f"  stack: {', '.join(keys)} in {info.region}; outputs in {process.outputs_path()}")
     _echo(f"  log:   {process.log_path()}")

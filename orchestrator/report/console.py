@@ -32,6 +32,8 @@ from orchestrator.events import (
     PlanRendered,
     StepStarted,
     Summary,
+    WaitStarted,
+    clock_text,
 )
 from orchestrator.lifecycle import LIFECYCLE_EVENTS
 
@@ -97,6 +99,18 @@ class _Panel:
         self.started = time.monotonic()
         self.ended: float | None = None
         self.reason = ""
+        self.wait: WaitStarted | None = None  # what it waits for, as of wait_at (monotonic)
+        self.wait_at = 0.0
+
+    def wait_line(self, now: float) -> Text | None:
+        """`waiting: <label> · 4m58s left of 5m00s`, counting down between polls."""
+        if self.wait is None or self.ended is not None:
+            return None
+        left = max(0.0, self.wait.remaining_s - (now - self.wait_at))
+        text = Text("waiting: ", style="cyan")
+        text.append(self.wait.label)
+        text.append(f" · {clock_text(left)} left of {clock_text(self.wait.total_s)}", style="bold cyan")
+        return text
 
     def __rich__(self) -> RenderableType:
         elapsed = (self.ended or time.monotonic()) - self.started
@@ -117,7 +131,10 @@ class _Panel:
             table.add_row(Text(name), Text(f"{icon} {event.status}", style=style), _duration(event))
         parts: list[RenderableType] = [head, table, traffic_bar(self.blue, self.green, BAR_WIDTH, *self.target_groups)]
         done = bool(self.lifecycle) and all(e.status in ("Succeeded", "Skipped") for e in self.lifecycle)
-        if done and self.status in ("InProgress", "Baking"):
+        waiting = self.wait_line(time.monotonic())
+        if waiting is not None:
+            parts.append(waiting)
+        elif done and self.status in ("InProgress", "Baking"):
             parts.append(
                 Text("termination wait: the original task set is kept for a rollback, then removed", style="dim")
             )
@@ -218,8 +235,15 @@ class ConsoleReporter:
             panel.lifecycle = event.lifecycle
             panel.blue, panel.green = event.blue_weight, event.green_weight
             panel.target_groups = (event.original_target_group, event.replacement_target_group)
+            panel.wait = None  # a change: the watcher says next what (if anything) it waits for now
             if self.live:
                 self.live.refresh()
+        elif isinstance(event, WaitStarted):
+            panel = self._start_live()
+            if event.deployment_id == panel.deployment_id or not panel.deployment_id:
+                panel.wait, panel.wait_at = event, time.monotonic()
+                if self.live:
+                    self.live.refresh()
         elif isinstance(event, DeploymentFinished):
             if self.panel is not None and self.panel.deployment_id == event.deployment_id:
                 self.panel.status = event.status

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ from orchestrator.sandbox.engine_ecs import DeploymentError
 HOOK_TIMEOUT = 3600.0  # simulated seconds: the user guide's one hour
 DEFAULT_RULE_DELAY = 8.0  # simulated seconds a rule's function "runs" before it reports
 RESULTS = ("succeed", "fail", "silent")
+LOG_SETTLE_S = 5.0  # wall seconds a reported hook's process gets to exit, for its log
 STARTUP_ALLOWANCE = 30.0  # wall seconds on top of the function's Timeout: a Python + boto3 cold start here
 
 # The sandbox's own endpoint, for the handlers it runs (set by the server that starts last).
@@ -125,6 +127,7 @@ class HookExecution:
     status: str | None = None  # Succeeded | Failed once reported
     closed: bool = False  # the lifecycle event ended (reported, timed out, deployment stopped)
     log: list[str] = field(default_factory=list)  # the handler's output, for the diagnostics' logTail
+    finished: threading.Event = field(default_factory=threading.Event)  # the handler's process ended
 
 
 EXECUTIONS: dict[str, HookExecution] = {}
@@ -175,6 +178,11 @@ def run_hook(run: Any, event: str, function: str) -> Iterator[float]:
                 target=_invoke, args=(fn, payload, run.region, execution), name=f"hook-{event}", daemon=True
             ).start()
             yield HOOK_TIMEOUT  # PutLifecycleEventHookExecutionStatus wakes the run earlier
+            # The report usually comes just before the handler's process exits: let it finish so that
+            # its output (the smoke test's verdict) is in the logTail. Bounded in wall seconds.
+            settle = time.monotonic() + LOG_SETTLE_S
+            while execution.status is not None and not execution.finished.is_set() and time.monotonic() < settle:
+                yield 0.1
         elif rule.result == "silent" or rule.delay >= HOOK_TIMEOUT:
             yield HOOK_TIMEOUT
         else:
@@ -270,3 +278,5 @@ def _invoke(fn: Any, payload: dict[str, Any], region: str, execution: HookExecut
             execution.log.append(done.stdout + done.stderr)
         except subprocess.TimeoutExpired:
             execution.log.append(f"Task timed out after {timeout:.0f} seconds\n")
+        finally:
+            execution.finished.set()

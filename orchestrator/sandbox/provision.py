@@ -9,7 +9,13 @@ The names and wiring mirror `terraform/` (project "demo", service key "web"):
   /health), a production listener :80 and a test listener :8080 both forwarding to blue, the ECR
   repository `<project>/<svc>`, the roles `<project>-<svc>-execution|task|codedeploy`, the log group
   `/ecs/<project>/<svc>`, the first task definition from `taskdef.json`, the ECS service `<svc>` with
-  the CODE_DEPLOY controller and the CodeDeploy application and deployment group `<project>-<svc>`.
+  the CODE_DEPLOY controller and the CodeDeploy application and deployment group `<project>-<svc>`;
+- per service, when the project has modules/smoke-test-hook/src/handler.py: the smoke-test Lambda
+  `<project>-<svc>-smoke-test` from that same handler (modules/smoke-test-hook with `smoke_test = {}`),
+  its role, and the group's role allowed to invoke it. The ALB is not real, so its TEST_LISTENER_URL is
+  `test_listener_url` when given (`sandbox up --test-listener-url`: a local server standing in for the
+  test listener), else the ALB's URL, which answers nothing; `aws lambda update-function-configuration`
+  changes it later, as on AWS.
 
 The result has exactly the shape of `terraform output -json` of the root module. `GroupSettings`
 holds the module variables a caller may vary (the Terraform defaults by default); the sandbox's own
@@ -35,6 +41,7 @@ LOG_RETENTION_DAYS = 365
 HEALTH_CHECK_PATH = "/health"
 DESIRED_COUNT = 2
 TERMINATION_WAIT_MINUTES = 5
+SMOKE_TIME_LIMIT_S = 120
 
 VPC_CIDR = "10.0.0.0/16"
 PUBLIC_CIDRS = ("10.0.0.0/24", "10.0.1.0/24")
@@ -224,6 +231,55 @@ def _role(iam: Any, name: str, principal: str, policy_arn: str | None) -> str:
     return arn
 
 
+def _smoke_test(aws: Any, prefix: str, handler: bytes, url: str, codedeploy_role: str) -> str:
+    """The smoke-test hook function as modules/smoke-test-hook makes it (its variables' defaults)."""
+    from orchestrator import smoke_hook
+
+    iam = aws.client("iam")
+    name = f"{prefix}-smoke-test"
+    role = _role(iam, name, "lambda.amazonaws.com", None)
+    aws.client("lambda").create_function(
+        FunctionName=name,
+        Runtime=smoke_hook.RUNTIME,
+        Role=role,
+        Handler=smoke_hook.HANDLER_NAME,
+        Code={"ZipFile": smoke_hook.package(handler)},
+        Description=f"CodeDeploy AfterAllowTestTraffic smoke test of {prefix} through its test listener",
+        Timeout=SMOKE_TIME_LIMIT_S + 30,
+        MemorySize=128,
+        Environment={
+            "Variables": {
+                "TEST_LISTENER_URL": url,
+                "SMOKE_PATHS": HEALTH_CHECK_PATH,
+                "EXPECTED_STATUS": "200",
+                "RETRIES": "3",
+                "RETRY_DELAY_S": "5",
+                "TIME_LIMIT_S": str(SMOKE_TIME_LIMIT_S),
+            }
+        },
+    )
+    iam.put_role_policy(
+        RoleName=codedeploy_role.rsplit("/", 1)[-1],
+        PolicyName=f"{prefix}-hooks",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "InvokeHooks",
+                        "Effect": "Allow",
+                        "Action": "lambda:InvokeFunction",
+                        "Resource": aws.client("lambda").get_function(FunctionName=name)["Configuration"][
+                            "FunctionArn"
+                        ],
+                    }
+                ],
+            }
+        ),
+    )
+    return name
+
+
 def _service(
     aws: Any,
     region: str,
@@ -233,6 +289,8 @@ def _service(
     taskdef_text: str,
     taskdef_source: str,
     settings: GroupSettings,
+    smoke_handler: bytes | None = None,
+    test_listener_url: str | None = None,
 ) -> dict[str, Any]:
     ec2, elbv2, ecs = aws.client("ec2"), aws.client("elbv2"), aws.client("ecs")
     iam, logs, ecr, codedeploy = aws.client("iam"), aws.client("logs"), aws.client("ecr"), aws.client("codedeploy")
@@ -423,6 +481,10 @@ def _service(
     if settings.deployment_config is not None:
         group["deploymentConfigName"] = settings.deployment_config
     codedeploy.create_deployment_group(**group)
+    values["smoke_test_function_name"] = ""
+    if smoke_handler is not None:
+        url = test_listener_url or f"http://{alb['DNSName']}:{TEST_LISTENER_PORT}"
+        values["smoke_test_function_name"] = _smoke_test(aws, prefix, smoke_handler, url, codedeploy_arn)
     return {k: values[k] for k in SERVICE_KEYS}
 
 
@@ -450,6 +512,7 @@ def provision(
     project: str = "demo",
     services: tuple[str, ...] = ("web",),
     settings: GroupSettings | None = None,
+    test_listener_url: str | None = None,
 ) -> dict[str, Any]:
     """Create the stack for `services` on a fresh sandbox and return the outputs document."""
     if not services:
@@ -466,12 +529,22 @@ def provision(
     placeholders = {k: "x" for k in (*SERVICE_KEYS, "aws_region", "image")} | {"container_port": CONTAINER_PORT}
     render_taskdef(taskdef_text, placeholders, source=str(taskdef_path))
 
+    from orchestrator import smoke_hook
+
+    handler_path = Path(project_root) / smoke_hook.HANDLER
+    smoke_handler = handler_path.read_bytes() if handler_path.is_file() else None
+    if test_listener_url is not None and not test_listener_url.startswith(("http://", "https://")):
+        raise InputError(f"--test-listener-url {test_listener_url!r}: expected an http(s):// URL")
+
     aws = _aws(endpoint, region)
     net = _network(aws.client("ec2"), region, project)
     aws.client("ecs").create_cluster(clusterName=project, settings=[{"name": "containerInsights", "value": "enabled"}])
     settings = settings or GroupSettings()
     values = {
-        key: _service(aws, region, project, key, net, taskdef_text, str(taskdef_path), settings) for key in services
+        key: _service(
+            aws, region, project, key, net, taskdef_text, str(taskdef_path), settings, smoke_handler, test_listener_url
+        )
+        for key in services
     }
     doc = outputs_document(region, values)
     parse_outputs(doc, "sandbox outputs")  # the contract the orchestrator reads; fail here, not later

@@ -14,6 +14,10 @@ services = {
     container_port    = 8080
     desired_count     = 2
     health_check_path = "/health"
+    # The AfterAllowTestTraffic smoke test (modules/smoke-test-hook); the AppSpec names it as
+    # ${smoke_test_function_name}. And CodeDeploy's start/success/failure/rollback/stop to SNS.
+    # smoke_test    = { paths = ["/health"] }
+    # notifications = { create = true }
   }
 }
 

@@ -272,3 +272,30 @@ def test_first_revision_renders_placeholders_as_orchestrator_render_does() -> No
     assert out["family"] == "demo-web" and "revision" not in out
     assert out["containerDefinitions"][0]["command"] == ["echo ${HOME}"]
     assert out["containerDefinitions"][0]["image"] == "repo/web:1"
+
+
+def test_the_smoke_test_function_is_the_module_handler_and_its_listener_url_is_settable(sandbox) -> None:
+    """Provisioning creates modules/smoke-test-hook's function from the same handler.py; the test
+    listener URL (the sandbox's ALB answers nothing) is what `sandbox up --test-listener-url` gives."""
+    import base64
+    import hashlib
+
+    from orchestrator import smoke_hook
+    from orchestrator.sandbox.provision import provision
+
+    name = sandbox.service_outputs()["smoke_test_function_name"]
+    assert name == "demo-web-smoke-test"
+    lam = sandbox.client("lambda")
+    config = lam.get_function_configuration(FunctionName=name)
+    assert config["Handler"] == "handler.handler" and config["Runtime"].startswith("python3")
+    assert config["Environment"]["Variables"]["TEST_LISTENER_URL"].endswith(".elb.amazonaws.com:8080")
+    # CodeSha256 is base64(sha256(zip)) (Lambda API reference, FunctionConfiguration): the module's package.
+    handler = (sandbox.repo_root / smoke_hook.HANDLER).read_bytes()
+    assert config["CodeSha256"] == base64.b64encode(hashlib.sha256(smoke_hook.package(handler)).digest()).decode()
+
+    sandbox.server.reset()
+    provision(sandbox.endpoint, sandbox.region, sandbox.repo_root, test_listener_url="http://127.0.0.1:8099")
+    env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    assert env["TEST_LISTENER_URL"] == "http://127.0.0.1:8099"
+    with pytest.raises(InputError, match="expected an http"):
+        provision(sandbox.endpoint, sandbox.region, sandbox.repo_root, test_listener_url="127.0.0.1:8099")

@@ -35,6 +35,10 @@ ECR_ARN = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/demo/web"
 OIDC_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
 pytestmark = pytest.mark.slow
 
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:deployments"
+KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
+HOOK_FN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:demo-web-smoke-test"
+TRIGGER_EVENTS = ["DeploymentFailure", "DeploymentRollback", "DeploymentStart", "DeploymentStop", "DeploymentSuccess"]
 ROLES = [f"arn:aws:iam::{ACCOUNT}:role/demo-web-execution", f"arn:aws:iam::{ACCOUNT}:role/demo-web-task"]
 
 
@@ -74,7 +78,8 @@ def root_plan(stack_copy: Path, provider_env: dict[str, str], bundled_terraform:
     (root / "zz_offline.tfvars").write_text(
         f'network = {{\n  create_vpc = true\n  cidr_block = "{VPC_CIDR}"\n  availability_zones = {_hcl(AZS)}\n}}\n'
         "services = {\n"
-        '  web = { container_name = "web", container_port = 8080 }\n'
+        '  web = { container_name = "web", container_port = 8080, smoke_test = { paths = ["/health", "/"] },'
+        " notifications = { create = true } }\n"
         f'  api = {{ container_name = "web", container_port = 8080, certificate_arn = "{CERT}",'
         f' alarm_names = ["demo-api-5xx"], test_listener_port = 9443, test_ingress_cidr_blocks = {_hcl(TESTERS)} }}\n'
         "}\n"
@@ -205,6 +210,32 @@ module "codedeploy" {{
   source = "../modules/codedeploy"
   name   = "demo-web"
 {cd_common}}}
+
+module "codedeploy_notify" {{
+  source        = "../modules/codedeploy"
+  name          = "demo-notified"
+  notifications = {{ enabled = true, topic_arn = "{TOPIC}" }}
+  hook_function_arns = ["{HOOK_FN}"]
+{cd_common}}}
+
+module "codedeploy_topic" {{
+  source        = "../modules/codedeploy"
+  name          = "demo-topic"
+  notifications = {{ enabled = true, create = true, kms_key_arn = "{KMS}" }}
+{cd_common}}}
+
+module "smoke_test" {{
+  source                = "../modules/smoke-test-hook"
+  name                  = "demo-web"
+  test_listener_url     = "http://demo-web-1.{REGION}.elb.amazonaws.com:8080"
+  test_listener_port    = 8080
+  paths                 = ["/health", "/version"]
+  expected_status       = 204
+  vpc_id                = "{VPC}"
+  vpc_cidr_block        = "{VPC_CIDR}"
+  subnet_ids            = {_hcl(SUBNETS)}
+  deployment_groups     = ["demo-web/demo-web"]
+}}
 
 module "codedeploy_alarms" {{
   source      = "../modules/codedeploy"
@@ -500,3 +531,89 @@ def test_root_refuses_a_public_test_listener_and_a_subject_shared_by_both_roles(
     message = _root_refusal(stack_copy, bundled_terraform, provider_env, ["envs/dev.tfvars"], extra)
     assert "test_ingress_cidr_blocks must not hold 0.0.0.0/0" in message
     assert "could then assume the release role" in message
+
+
+# --- smoke-test hook and notifications (issue 12) ---------------------------------------------
+
+
+def test_smoke_test_module_plan(modules_plan: dict[str, Any]) -> None:
+    fn = modules_plan["module.smoke_test.aws_lambda_function.this"]
+    assert (fn["function_name"], fn["runtime"], fn["handler"]) == (
+        "demo-web-smoke-test",
+        "python3.12",
+        "handler.handler",
+    )
+    assert fn["timeout"] == 150  # the time limit (120) plus time to report
+    assert fn["environment"][0]["variables"] == {
+        "TEST_LISTENER_URL": f"http://demo-web-1.{REGION}.elb.amazonaws.com:8080",
+        "SMOKE_PATHS": "/health,/version",
+        "EXPECTED_STATUS": "204",
+        "RETRIES": "3",
+        "RETRY_DELAY_S": "5",
+        "TIME_LIMIT_S": "120",
+    }
+    assert fn["vpc_config"][0]["subnet_ids"] == SUBNETS or set(fn["vpc_config"][0]["subnet_ids"]) == set(SUBNETS)
+    # The role policy names the account taken from the role's ARN: known only after apply (the
+    # statements are checked in test_tf_structure.py).
+    assert "module.smoke_test.aws_iam_role_policy.this" in modules_plan
+    egress = {
+        (v["from_port"], v["cidr_ipv4"])
+        for a, v in modules_plan.items()
+        if a.startswith("module.smoke_test.aws_vpc_security_group_egress_rule.")
+    }
+    assert egress == {(8080, VPC_CIDR), (443, "0.0.0.0/0")}
+
+
+def test_codedeploy_role_may_invoke_the_hook_and_triggers_publish_to_the_topic(modules_plan: dict[str, Any]) -> None:
+    invoke = json.loads(modules_plan["module.codedeploy_notify.aws_iam_role_policy.hooks[0]"]["policy"])
+    assert invoke["Statement"][0]["Action"] == "lambda:InvokeFunction"
+    assert invoke["Statement"][0]["Resource"] == HOOK_FN
+    group = modules_plan["module.codedeploy_notify.aws_codedeploy_deployment_group.this"]
+    (trigger,) = group["trigger_configuration"]
+    assert trigger["trigger_target_arn"] == TOPIC
+    assert sorted(trigger["trigger_events"]) == TRIGGER_EVENTS
+    publish = json.loads(modules_plan["module.codedeploy_notify.aws_iam_role_policy.notify[0]"]["policy"])
+    assert publish["Statement"][0]["Action"] == "sns:Publish"
+    assert publish["Statement"][0]["Resource"] == TOPIC
+    assert not any(a.startswith("module.codedeploy_notify.aws_sns_topic.") for a in modules_plan)
+    # A created topic is encrypted with the given key, which the role may use.
+    topic = modules_plan["module.codedeploy_topic.aws_sns_topic.deployments[0]"]
+    assert (topic["name"], topic["kms_master_key_id"]) == ("demo-topic-deployments", KMS)
+    # (Its publish policy names the topic's ARN, known only after apply.)
+    assert "module.codedeploy_topic.aws_iam_role_policy.notify[0]" in modules_plan
+    # Off by default: no trigger, no topic, no extra policy.
+    plain = modules_plan["module.codedeploy.aws_codedeploy_deployment_group.this"]
+    assert plain["trigger_configuration"] == []
+    assert not any(
+        a.startswith(("module.codedeploy.aws_iam_role_policy.", "module.codedeploy.aws_sns")) for a in modules_plan
+    )
+
+
+def test_root_wires_the_smoke_test_and_notifications_per_service(root_plan: Any) -> None:
+    resources = _resources(root_plan)
+    assert resources['module.smoke_test["web"].aws_lambda_function.this']["function_name"] == "demo-web-smoke-test"
+    assert not any(a.startswith('module.smoke_test["api"]') for a in resources)
+    # (Its environment holds the ALB's DNS name, known only after apply; the module plan checks it.)
+    ingress = resources['aws_vpc_security_group_ingress_rule.smoke_test["web"]']
+    assert (ingress["from_port"], ingress["to_port"]) == (8080, 8080)
+    assert 'module.codedeploy["web"].aws_iam_role_policy.hooks[0]' in resources
+    assert 'module.codedeploy["api"].aws_iam_role_policy.hooks[0]' not in resources
+    topic = resources['module.codedeploy["web"].aws_sns_topic.deployments[0]']
+    assert (topic["name"], topic["kms_master_key_id"]) == ("demo-web-deployments", "alias/aws/sns")
+    api_group = resources['module.codedeploy["api"].aws_codedeploy_deployment_group.this']
+    assert api_group["trigger_configuration"] == []
+    services = root_plan["output_changes"]["services"]["after"]
+    assert services["api"]["smoke_test_function_name"] == ""
+    assert services["web"]["smoke_test_function_name"] == "demo-web-smoke-test"
+
+
+def test_notifications_need_exactly_one_topic_source(
+    stack_copy: Path, provider_env: dict[str, str], bundled_terraform: str
+) -> None:
+    text = (_module_harness(stack_copy) / "main.tf").read_text()
+    start = text.index('module "codedeploy_notify"')
+    block = text[start : text.index("\n}\n", start) + 3]
+    both = block.replace("enabled = true, topic_arn", "enabled = true, create = true, topic_arn")
+    assert both != block
+    message = _refused_plan(stack_copy, "refused-notify", OFFLINE_PROVIDER + both, bundled_terraform, provider_env)
+    assert "give exactly one of topic_arn (an existing topic) or create = true" in message

@@ -241,7 +241,7 @@ def test_codedeploy_role_has_the_ecs_managed_policy() -> None:
 
 def _root_service_output_keys() -> list[str]:
     value = load_hcl(ROOT_DIR)["output"]["services"]["value"]
-    return re.findall(r"(\w+) = module\.", value)
+    return re.findall(r"(\w+) = (?:try\()?module\.", value)
 
 
 def test_root_outputs_are_the_contract() -> None:
@@ -267,6 +267,10 @@ def test_sandbox_twin_uses_the_module_defaults() -> None:
     assert f'bootstrap_image = optional(string, "{provision.BOOTSTRAP_IMAGE}")' in root_services
     assert provision.EXECUTION_POLICY_ARN.endswith(":iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
     assert provision.CODEDEPLOY_POLICY_ARN.endswith(":iam::aws:policy/AWSCodeDeployRoleForECS")
+    smoke = _module("smoke-test-hook")["variable"]
+    assert smoke["paths"]["default"] == [provision.HEALTH_CHECK_PATH]
+    assert smoke["time_limit_seconds"]["default"] == provision.SMOKE_TIME_LIMIT_S
+    assert (smoke["retries"]["default"], smoke["retry_delay_seconds"]["default"]) == (3, 5)
 
 
 # --- no hard-coded accounts or regions ---------------------------------------------------------
@@ -375,3 +379,23 @@ def test_build_role_policy_is_ecr_push_on_the_given_repositories_only() -> None:
     assert all(a.startswith("ecr:") for a in push["EcrPush"]["actions"])
     root = load_hcl(ROOT_DIR)["module"]["ci_build_role"]
     assert "m.repository_arn" in root["ecr_repository_arns"]
+
+
+# --- the smoke-test hook ----------------------------------------------------------------------
+
+
+def test_smoke_test_role_reports_on_its_own_group_and_writes_only_its_logs() -> None:
+    module = _module("smoke-test-hook")
+    statements = _statements(module["data"]["aws_iam_policy_document"]["this"])
+    assert statements["ReportHook"]["actions"] == ["codedeploy:PutLifecycleEventHookExecutionStatus"]
+    assert strip_expr(statements["ReportHook"]["resources"]) == "local.report_group_arns"
+    assert statements["OwnLogs"]["actions"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert statements["OwnLogs"]["resources"] == ["${local.log_group_arn}:*"]
+    assert "/aws/lambda/${local.function_name}" in module["locals"]["log_group_arn"]
+    # Unscoped only where AWS has no resource-level permissions: ENIs and X-Ray.
+    unscoped = {sid for sid, st in statements.items() if st["resources"] == ["*"]}
+    assert unscoped == {"VpcNetworkInterfaces", "Tracing"}
+    assert all(a.startswith(("ec2:", "xray:")) for sid in unscoped for a in statements[sid]["actions"])
+    # The root scopes it to the service's own group (application and group are both <project>-<service>).
+    root = load_hcl(ROOT_DIR)["module"]["smoke_test"]
+    assert root["deployment_groups"] == ["${local.names[each.key]}/${local.names[each.key]}"]

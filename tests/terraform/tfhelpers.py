@@ -13,7 +13,16 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODULES_DIR = REPO_ROOT / "modules"
 ROOT_DIR = REPO_ROOT / "terraform"
-MODULE_NAMES = ("network", "ecr", "alb", "ecs-service", "codedeploy", "ci-deploy-role", "ci-build-role")
+MODULE_NAMES = (
+    "network",
+    "ecr",
+    "alb",
+    "ecs-service",
+    "codedeploy",
+    "ci-deploy-role",
+    "ci-build-role",
+    "smoke-test-hook",
+)
 CONFIG_DIRS = [MODULES_DIR / m for m in MODULE_NAMES] + [ROOT_DIR]
 # Places a provider mirror (registry.terraform.io/hashicorp/aws/<version>/<os_arch>/...) is looked for
 # when TF_CLI_CONFIG_FILE does not name an existing CLI configuration.

@@ -59,8 +59,11 @@ $(TOOLS)/awscli/.installed:
 	$(TOOLS)/awscli/bin/pip install -q awscli==1.46.3
 	touch $@
 
+# Four workers on two cores: the tests mostly wait (the sandbox's scaled clock, subprocesses), so
+# the suite takes about half the time of one worker. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 4
 test: setup tools ## Run the whole test suite (sandbox, Terraform, CLI end to end)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
 
 # The hash-locked requirements the workflows install (pip install --require-hashes): regenerate them
 # after changing pyproject.toml's dependencies. tests/workflows checks that they still cover it.

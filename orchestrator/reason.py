@@ -12,7 +12,8 @@ _TG_ARN = re.compile(r"arn:aws[\w-]*:elasticloadbalancing:[\w-]*:\d*:targetgroup
 _SPACES = re.compile(r"\s+")
 
 
-_LOG_TAIL = re.compile(r" log: .*$")
+# `EVENT failed (hook function F): CODE message log: last line` (deployment.failure_clues)
+_HOOK_LOG = re.compile(r"^(?P<head>.*?\): \S+) .*? log: (?P<last>.*)$")
 
 
 def with_names(text: str) -> str:
@@ -21,8 +22,11 @@ def with_names(text: str) -> str:
 
 
 def brief(clue: str) -> str:
-    """A clue for the one line: names for ARNs, without a hook's log tail (the details keep it)."""
-    return _LOG_TAIL.sub("", with_names(clue))
+    """A clue for the one line: names for ARNs; for a hook, its last log line (a smoke test's own
+    verdict) instead of CodeDeploy's message (the details keep both)."""
+    text = with_names(clue)
+    hook = _HOOK_LOG.match(text)
+    return f"{hook['head']} {hook['last']}" if hook else text
 
 
 def _cut(text: str, room: int) -> str:

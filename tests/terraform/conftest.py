@@ -58,8 +58,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     if session.config.option.collectonly or os.environ.get("ORCHESTRATOR_TF_APPLY_TESTS") == "0":
         return
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # under pytest-xdist every worker collects everything: the worker that runs it starts it
     if any(item.path.name == "test_tf_apply_moto.py" for item in session.items):
         tfapply.start_in_background()
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Under pytest-xdist the apply runs inside its test: schedule it first so that its ~90 s overlap
+    # the rest of the suite on the other workers instead of trailing it.
+    if os.environ.get("PYTEST_XDIST_WORKER") or getattr(config.option, "numprocesses", None):
+        items.sort(key=lambda item: item.path.name != "test_tf_apply_moto.py")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -417,7 +417,8 @@ class Run:
                 "errorCode": "ScriptFailed",
                 "scriptName": hook,
                 "message": message,
-                "logTail": f"[sandbox] {name} started\n[sandbox] {message}\n[sandbox] {name} failed\n",
+                # The failure's own words last, as a hook's output ends with its verdict.
+                "logTail": f"[sandbox] {name} started\n[sandbox] {name} failing\n[sandbox] {message}\n",
             },
         )
 

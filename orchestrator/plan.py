@@ -362,21 +362,3 @@ def describe_plan(plan: ReleasePlan, live_taskdef: dict[str, Any] | None, *, sho
         appspec=plan.appspec.with_task_definition(str(Var("task_definition_arn"))),
         calls=tuple(calls),
     )
-
-
-_MOVED = {
-    "Executor": "orchestrator.executor",
-    "DeploymentInterrupted": "orchestrator.executor",
-    "sigterm_as_interrupt": "orchestrator.interrupts",
-    "deferred_interrupts": "orchestrator.interrupts",
-    "InterruptShield": "orchestrator.interrupts",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """The executor and the signal handling moved to their own modules (issue 10); old imports still work."""
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

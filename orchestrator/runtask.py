@@ -28,6 +28,14 @@ if TYPE_CHECKING:
     from orchestrator.report import Reporter
 
 DEFAULT_POLL_S = 2.0  # DescribeTasks / GetLogEvents while following a task on AWS
+
+
+def poll_interval(time_scale: float | None) -> float:
+    """2 s on AWS; the sandbox's scaled clock is polled proportionally faster."""
+    scale = time_scale or 1.0
+    return DEFAULT_POLL_S if scale >= 1.0 else max(0.02, DEFAULT_POLL_S * scale)
+
+
 LOG_TAIL = 50  # lines kept for the failure reason
 
 

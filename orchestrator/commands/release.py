@@ -349,7 +349,7 @@ def _pipeline(
     from orchestrator.plan import build_plan, describe_plan
     from orchestrator.policy import ReleasePolicy, run_release
     from orchestrator.result import CommandResult
-    from orchestrator.runtask import parse_commands
+    from orchestrator.runtask import parse_commands, poll_interval
     from orchestrator.target import resolve_target
     from orchestrator.taskdef import placeholder_values
     from orchestrator.validate import preflight
@@ -414,7 +414,7 @@ def _pipeline(
                     pre_tasks=pre_tasks,
                     run_spec=run_spec,
                     pre_task_timeout=pre_task_timeout,
-                    poll_s=_poll_interval(target),
+                    poll_s=poll_interval(target.time_scale),
                 )
                 result.update(image=plan.image, deployment_config=pre.config_name, timeout_s=budget)
                 rep.emit(Validated(pre.checks, pre.config_name, budget))
@@ -471,12 +471,6 @@ def _pre_task_spec(target: Target, rendered: Rendered) -> Any:
 
     check_container(rendered.taskdef, target.service.container_name, rendered.source)
     return service_run_spec(target.aws, target.service.cluster_name, target.service.service_name)
-
-
-def _poll_interval(target: Target) -> float:
-    from orchestrator.commands.run import poll_interval
-
-    return poll_interval(target)
 
 
 def _live_taskdef(target: Target, arn: str | None) -> dict[str, Any] | None:

@@ -21,7 +21,7 @@ from orchestrator.commands.common import (
 from orchestrator.commands.release import ContainerEnvOpt
 
 if TYPE_CHECKING:
-    from orchestrator.target import Target
+    pass
 
 DEFAULT_TIMEOUT_S = 3600.0
 
@@ -30,14 +30,6 @@ def register(app: typer.Typer) -> None:
     from orchestrator.commands.common import command
 
     command(app, "run")(run)
-
-
-def poll_interval(target: Target) -> float:
-    """2 s on AWS; the sandbox's scaled clock is polled proportionally faster."""
-    from orchestrator.runtask import DEFAULT_POLL_S
-
-    scale = target.time_scale or 1.0
-    return DEFAULT_POLL_S if scale >= 1.0 else max(0.02, DEFAULT_POLL_S * scale)
 
 
 def run(
@@ -124,7 +116,7 @@ def execute(
     from orchestrator.errors import ExitCode, Interrupted, OrchestratorError
     from orchestrator.events import Message, Summary, TaskDefinitionRegistered
     from orchestrator.interrupts import deferred_interrupts, sigterm_as_interrupt
-    from orchestrator.runtask import check_container, run_task, service_run_spec
+    from orchestrator.runtask import check_container, poll_interval, run_task, service_run_spec
     from orchestrator.target import resolve_target
 
     rep = reporter(output)
@@ -171,7 +163,7 @@ def execute(
                     argv,
                     rep,
                     timeout=timeout,
-                    poll_s=poll_interval(target),
+                    poll_s=poll_interval(target.time_scale),
                 )
             except KeyboardInterrupt:
                 raise Interrupted("interrupted") from None

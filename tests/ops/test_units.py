@@ -155,7 +155,7 @@ class _Rejected(Exception):
 
 
 class _FakeExecutor:
-    """Stands in for plan.Executor: the first create loses the race, as another release created first."""
+    """Stands in for executor.Executor: the first create loses the race, as another release created first."""
 
     def __init__(self) -> None:
         self.written: dict[str, object] = {}

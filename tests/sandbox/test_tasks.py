@@ -131,16 +131,21 @@ def test_bad_task_fault_is_refused(sandbox: Any) -> None:
 
 
 def test_moto_internals_we_patch_exist() -> None:
+    missing = []
     for dotted in INTERNALS:
         parts = dotted.split(".")
+        obj: Any = None
         for i in range(len(parts), 0, -1):
             try:
-                obj: Any = importlib.import_module(".".join(parts[:i]))
+                obj = importlib.import_module(".".join(parts[:i]))
             except ImportError:
                 continue
             for attr in parts[i:]:
-                obj = getattr(obj, attr)
+                obj = getattr(obj, attr, None)
             break
+        if not callable(obj):
+            missing.append(dotted)
+    assert missing == [], f"moto moved what tasks.py patches: {missing}"
 
 
 @pytest.mark.parametrize("create", [False, True])

@@ -18,15 +18,44 @@ def utc_now_iso() -> str:
 @dataclass(frozen=True)
 class Event:
     kind: ClassVar[str] = "event"
+    # The service key (the outputs' `services` map) when a command acts on several services at once;
+    # set by `for_service` on the way to the reporter, None otherwise (and then absent from the JSON).
+    # (Named service_key: some events' `service` is the ECS service's name.)
+    service_key: str | None = field(default=None, kw_only=True)
 
     def fields(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data.pop("service_key", None)
+        return data
 
     def to_dict(self) -> dict[str, Any]:
-        return {"event": self.kind, "time": utc_now_iso(), **self.fields()}
+        tag = {"service_key": self.service_key} if self.service_key is not None else {}
+        return {"event": self.kind, "time": utc_now_iso(), **tag, **self.fields()}
 
     def describe(self) -> str:
         return self.kind
+
+
+class ServiceReporter:
+    """A reporter seen through one service: every event it passes on carries that service's key, so a
+    multi-service release's renderers can put it on the service's row (rich), prefix it (plain) or keep
+    it as the `service_key` field (JSON lines). Closing it does not close the shared reporter."""
+
+    def __init__(self, inner: Any, service_key: str) -> None:
+        self.inner, self.service_key = inner, service_key
+
+    def emit(self, event: Event) -> None:
+        from dataclasses import replace
+
+        tagged = event if event.service_key == self.service_key else replace(event, service_key=self.service_key)
+        self.inner.emit(tagged)
+
+    def close(self) -> None:
+        pass
+
+
+def for_service(reporter: Any, service_key: str) -> ServiceReporter:
+    return ServiceReporter(reporter, service_key)
 
 
 @dataclass(frozen=True)
@@ -514,3 +543,57 @@ class WaitStarted(Event):
     def describe(self) -> str:
         left, total = clock_text(self.remaining_s), clock_text(self.total_s)
         return f"{self.deployment_id} waiting: {self.label}, {left} left of {total}"
+
+
+# --- several services in one command (orchestrator/fleet.py) ---
+
+# A service's state in a multi-service release, in the order a release goes through them.
+SERVICE_STATES = (
+    "queued",  # validated; waiting for its registration or for a slot (--max-parallel)
+    "registering",
+    "registered",
+    "pre-task",
+    "deploying",  # deployment created and followed
+    "succeeded",
+    "traffic-shifted",
+    "failed",
+    "stopped",
+    "stopping",  # --atomic or --stop-on-cancel: StopDeployment sent, rollback following
+    "rolling-back",  # --atomic: a finished deployment is being rolled back through CodeDeploy
+    "rolled-back",
+    "skipped",  # --atomic: another service failed before this one's deployment was created
+    "not-followed",  # --no-wait
+)
+
+
+@dataclass(frozen=True)
+class FleetStarted(Event):
+    """A command that acts on several services begins: one row per service, in this order."""
+
+    kind: ClassVar[str] = "fleet_started"
+    command: str
+    services: tuple[str, ...]
+    max_parallel: int = 0  # 0: no limit
+    atomic: bool = False
+
+    def describe(self) -> str:
+        limit = f", at most {self.max_parallel} at a time" if self.max_parallel else ""
+        atomic = ", all or nothing (--atomic)" if self.atomic else ""
+        return f"{self.command}: {len(self.services)} services ({', '.join(self.services)}){limit}{atomic}"
+
+
+@dataclass(frozen=True)
+class ServiceState(Event):
+    """A service's row changes state (SERVICE_STATES); `detail` says why (a failure's one-line reason,
+    the task definition it serves after a rollback). `service_key` is always set."""
+
+    kind: ClassVar[str] = "service_state"
+    state: str
+    detail: str = ""
+    deployment_id: str | None = None
+    elapsed_s: float = 0.0
+
+    def describe(self) -> str:
+        dep = f" ({self.deployment_id})" if self.deployment_id else ""
+        tail = f": {self.detail}" if self.detail else ""
+        return f"{self.state}{dep}{tail}"

@@ -56,13 +56,31 @@ class Outputs:
                 return names[0], self.services[names[0]]
             raise InputError(
                 f"{self.source}: {len(names)} services ({', '.join(names)})",
-                hint="choose one with --service",
+                hint="choose one with --service KEY (or several: --service repeated, --all)",
             )
         if name not in self.services:
             raise InputError(
                 f"{self.source}: no service {name!r}; services are: {', '.join(names) or 'none'}",
             )
         return name, self.services[name]
+
+    def select(self, names: list[str] | None, every: bool = False) -> list[str]:
+        """The service keys a command acts on: `--all` (every service, sorted), the `--service` keys
+        given (in order, each once), or the only one."""
+        if every:
+            if names:
+                raise InputError(
+                    "--all and --service exclude each other", hint="name services with --service, or use --all"
+                )
+            return sorted(self.services)
+        if not names:
+            return [self.service(None)[0]]
+        chosen: list[str] = []
+        for name in names:
+            key, _ = self.service(name)
+            if key not in chosen:
+                chosen.append(key)
+        return chosen
 
 
 # eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-4, us-isob-east-1.

@@ -6,6 +6,7 @@ boto3 is imported lazily so that `orchestrator --help` stays fast.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ _REFUSED_CODES = {
     "TooManyRequestsException",
     "RequestLimitExceeded",
 }
+
+
+_CLIENTS_LOCK = threading.Lock()
 
 
 @dataclass
@@ -68,7 +72,13 @@ class Aws:
         """The service's client; retries=False: one attempt per call (for non-idempotent writes that
         orchestrator.writes retries only after checking what the failed attempt did)."""
         key = service if retries else f"{service}/once"
-        if key not in self._clients:
+        if key in self._clients:
+            return self._clients[key]
+        # A multi-service release reads and writes from worker threads; boto3 sessions are not
+        # thread-safe (clients are), so clients are made one at a time.
+        with _CLIENTS_LOCK:
+            if key in self._clients:
+                return self._clients[key]
             from botocore.config import Config
 
             # AWS_MAX_ATTEMPTS, the SDKs' own setting, wins over our default when the user sets it.

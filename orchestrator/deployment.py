@@ -317,6 +317,47 @@ def _predict_end(view: DeploymentView, waits: WaitModel, changed_at: float) -> f
     return None
 
 
+def report_change(
+    reporter: Reporter, view: DeploymentView, last: DeploymentView | None, elapsed_s: float, waits: WaitModel
+) -> None:
+    """A visible change: the lifecycle events that moved, the progress, and the wait it is now in."""
+    from orchestrator.waits import current_wait
+
+    dep = view.deployment_id
+    previous = {e.name: e.status for e in (last.lifecycle if last else ())}
+    for event in view.lifecycle:
+        if event.status != previous.get(event.name, "Pending"):
+            reporter.emit(LifecycleChanged(dep, event.name, event.status, event.duration_s))
+    reporter.emit(
+        DeploymentProgress(
+            deployment_id=dep,
+            status=view.status,
+            lifecycle=view.lifecycle,
+            blue_weight=view.blue_weight,
+            green_weight=view.green_weight,
+            elapsed_s=round(elapsed_s, 3),
+            original_target_group=view.target_groups[0],
+            replacement_target_group=view.target_groups[1],
+        )
+    )
+    # What it now waits for and the time left (orchestrator/waits.py), with every change.
+    waiting = current_wait(view, waits, datetime.now(UTC), 0.0)
+    if waiting is not None:
+        reporter.emit(waiting)
+
+
+def view_of(info: dict[str, Any], target: dict[str, Any]) -> DeploymentView:
+    """A DeploymentView from a deploymentInfo and (maybe empty) ecsTarget."""
+    blue, green = _weights(target)
+    dep, status = str(info.get("deploymentId", "")), str(info.get("status", "Unknown"))
+    return DeploymentView(dep, status, _lifecycle(target), blue, green, info, target)
+
+
+def get_target(aws: Aws, deployment_id: str, target_id: str) -> dict[str, Any]:
+    """The deployment's ECS target (lifecycle events, task sets); {} before it exists."""
+    return _get_target(aws, deployment_id, target_id)
+
+
 def watch(
     aws: Aws,
     deployment_id: str,
@@ -333,7 +374,6 @@ def watch(
     """Follow a deployment until it ends (or, with until="traffic-shifted", until production traffic is
     all on green); emit DeploymentProgress on every visible change."""
     from orchestrator.aws import as_refusal, error_code
-    from orchestrator.waits import current_wait
 
     if until not in UNTIL_CHOICES:
         raise ValueError(f"until must be one of {UNTIL_CHOICES}")
@@ -376,30 +416,11 @@ def watch(
             view = fresh
             now = clock()
             if view.key() != last_key:
-                previous = {e.name: e.status for e in (last_view.lifecycle if last_view else ())}
-                for event in view.lifecycle:
-                    if event.status != previous.get(event.name, "Pending"):
-                        reporter.emit(LifecycleChanged(deployment_id, event.name, event.status, event.duration_s))
+                report_change(reporter, view, last_view, now - start, waits)
                 last_key = view.key()
                 last_view = view
                 changed_at = now
                 policy.changed()
-                reporter.emit(
-                    DeploymentProgress(
-                        deployment_id=deployment_id,
-                        status=view.status,
-                        lifecycle=view.lifecycle,
-                        blue_weight=view.blue_weight,
-                        green_weight=view.green_weight,
-                        elapsed_s=round(now - start, 3),
-                        original_target_group=view.target_groups[0],
-                        replacement_target_group=view.target_groups[1],
-                    )
-                )
-                # What it now waits for and the time left (orchestrator/waits.py), with every change.
-                waiting = current_wait(view, waits, datetime.now(UTC), 0.0)
-                if waiting is not None:
-                    reporter.emit(waiting)
             else:
                 policy.quiet()
             if view.terminal:

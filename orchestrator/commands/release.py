@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from orchestrator.commands.common import (
+    AllServicesOpt,
     EnvOpt,
     OutputOpt,
     OutputsFileOpt,
     SandboxOpt,
     ServiceOpt,
+    ServicesOpt,
     TerraformDirOpt,
     TimeoutOpt,
     WaitOpt,
@@ -31,11 +33,49 @@ if TYPE_CHECKING:
     from orchestrator.target import Target
     from orchestrator.taskdef import Rendered
 
-TaskdefOpt = Annotated[Path, typer.Option("--taskdef", metavar="FILE", help="Task definition template (JSON).")]
-AppspecOpt = Annotated[Path, typer.Option("--appspec", metavar="FILE", help="AppSpec (JSON or YAML).")]
+TaskdefOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--taskdef",
+        metavar="FILE",
+        help="Task definition template (JSON); default: services/KEY/taskdef.json, else taskdef.json.",
+    ),
+]
+AppspecOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--appspec",
+        metavar="FILE",
+        help="AppSpec (JSON or YAML); default: services/KEY/appspec.json, else appspec.json.",
+    ),
+]
 ImageOpt = Annotated[
     str | None,
     typer.Option("--image", "-i", metavar="URI", help="Image of the service's container (sets ${image})."),
+]
+ImagesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--image",
+        "-i",
+        metavar="[KEY=]URI",
+        help="Image of the service's container (sets ${image}): URI for every service (a monorepo image), "
+        "KEY=URI for one service (repeatable).",
+    ),
+]
+MaxParallelOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-parallel", min=0, metavar="N", help="With several services: at most N deployments at once (0: all)."
+    ),
+]
+AtomicOpt = Annotated[
+    bool,
+    typer.Option(
+        "--atomic",
+        help="With several services: when one fails or is stopped, stop the others with rollback and roll back "
+        "those already done, so that every service serves what it served before.",
+    ),
 ]
 ContainerOpt = Annotated[
     str | None,
@@ -173,7 +213,9 @@ def render(
     env_pairs = parse_env_pairs(container_env)
     outputs, _ = load_outputs(terraform_dir, env, outputs_file, sandbox)
     _, svc = outputs.service(service)
-    rendered = load_and_render(taskdef, outputs, svc, image=image, container=container, container_env=env_pairs)
+    rendered = load_and_render(
+        taskdef or Path("taskdef.json"), outputs, svc, image=image, container=container, container_env=env_pairs
+    )
     mask_environment(rendered.taskdef)
     if out_file is None:
         doc = rendered.taskdef if show_values else redact_environment(rendered.taskdef)
@@ -201,9 +243,9 @@ def mask_environment(taskdef: dict[str, Any] | None) -> None:
 
 
 def release(
-    image: ImageOpt = None,
-    taskdef: TaskdefOpt = Path("taskdef.json"),
-    appspec: AppspecOpt = Path("appspec.json"),
+    image: ImagesOpt = None,
+    taskdef: TaskdefOpt = None,
+    appspec: AppspecOpt = None,
     container: ContainerOpt = None,
     container_env: ContainerEnvOpt = None,
     deployment_config: DeploymentConfigOpt = None,
@@ -215,7 +257,10 @@ def release(
     env: EnvOpt = None,
     outputs_file: OutputsFileOpt = None,
     sandbox: SandboxOpt = False,
-    service: ServiceOpt = None,
+    service: ServicesOpt = None,
+    all_services: AllServicesOpt = False,
+    max_parallel: MaxParallelOpt = 0,
+    atomic: AtomicOpt = False,
     output: OutputOpt = "auto",
     if_active: IfActiveOpt = "fail",
     force: ForceOpt = False,
@@ -229,19 +274,56 @@ def release(
     pre_task_timeout: PreTaskTimeoutOpt = 3600.0,
     notify: NotifyOpt = None,
 ) -> None:
-    """Render, validate, register the task definition, deploy it blue/green through CodeDeploy, and follow it."""
+    """Render, validate, register the task definition, deploy it blue/green through CodeDeploy, and follow it.
+
+    Several services (--service repeated, --all): every service is validated before the first write, then
+    every task definition is registered and the deployments run in parallel, followed in one view."""
     from orchestrator.errors import InputError
+    from orchestrator.servicefiles import service_files
     from orchestrator.taskdef import load_and_render, parse_env_pairs
 
     env_pairs = parse_env_pairs(container_env)
     if build and image:
         raise InputError("--build and --image exclude each other", hint="--build releases the image it pushes")
+    if all_services or len(service or []) > 1:
+        from orchestrator.commands.release_many import Many, run_many
+
+        return run_many(
+            Many(
+                command="release",
+                images=image or [],
+                taskdef=taskdef,
+                appspec=appspec,
+                container=container,
+                container_env=env_pairs,
+                prerendered=None,
+                build=build,
+                pre_tasks=pre_task or [],
+            ),
+            deployment_config=deployment_config,
+            wait_until=wait_until,
+            no_wait=not wait,
+            timeout=timeout,
+            dry_run=dry_run,
+            where=(terraform_dir, env, outputs_file, sandbox),
+            services=(service or [], all_services),
+            output=output,
+            policy=(if_active, force, stop_on_cancel, on_timeout),
+            fleet=(max_parallel, atomic),
+            show_values=show_values,
+            notify=notify or [],
+        )
+    only = service[0] if service else None
 
     def render_it(target: Target, built: str | None) -> Rendered:
+        from orchestrator.commands.release_many import image_for
+
         # Before the build, checks run against a stand-in for the image the build will push.
-        chosen = built or image or (f"{target.service.ecr_repository_url}:to-be-built" if build else None)
+        given = image_for(image or [], [target.service_key])[target.service_key]
+        chosen = built or given or (f"{target.service.ecr_repository_url}:to-be-built" if build else None)
+        files = service_files(target.service_key, taskdef=taskdef)
         return load_and_render(
-            taskdef, target.outputs, target.service, image=chosen, container=container, container_env=env_pairs
+            files.taskdef, target.outputs, target.service, image=chosen, container=container, container_env=env_pairs
         )
 
     def build_it(target: Target, rep: Reporter) -> tuple[str, str | None]:
@@ -259,7 +341,7 @@ def release(
         no_wait=not wait,
         timeout=timeout,
         dry_run=dry_run,
-        where=(terraform_dir, env, outputs_file, sandbox, service),
+        where=(terraform_dir, env, outputs_file, sandbox, only),
         output=output,
         policy=(if_active, force, stop_on_cancel, on_timeout),
         build=build_it if build else None,
@@ -272,10 +354,12 @@ def deploy(
     file: Annotated[
         Path,
         typer.Argument(
-            metavar="FILE", help="A task definition rendered earlier (`orchestrator render --out-file FILE`)."
+            metavar="FILE",
+            help="A task definition rendered earlier (`orchestrator render --out-file FILE`); with several "
+            "services, the directory `orchestrator render --out-dir DIR` wrote (DIR/KEY.json per service).",
         ),
     ],
-    appspec: AppspecOpt = Path("appspec.json"),
+    appspec: AppspecOpt = None,
     deployment_config: DeploymentConfigOpt = None,
     wait_until: WaitUntilOpt = "complete",
     wait: WaitOpt = True,
@@ -285,7 +369,10 @@ def deploy(
     env: EnvOpt = None,
     outputs_file: OutputsFileOpt = None,
     sandbox: SandboxOpt = False,
-    service: ServiceOpt = None,
+    service: ServicesOpt = None,
+    all_services: AllServicesOpt = False,
+    max_parallel: MaxParallelOpt = 0,
+    atomic: AtomicOpt = False,
     output: OutputOpt = "auto",
     if_active: IfActiveOpt = "fail",
     force: ForceOpt = False,
@@ -296,8 +383,40 @@ def deploy(
     pre_task_timeout: PreTaskTimeoutOpt = 3600.0,
     notify: NotifyOpt = None,
 ) -> None:
-    """Register exactly FILE and deploy it blue/green through CodeDeploy, then follow it (CI's deploy job)."""
+    """Register exactly FILE and deploy it blue/green through CodeDeploy, then follow it (CI's deploy job).
+
+    Several services (--service repeated, --all): FILE is the directory `render --out-dir` wrote."""
     from orchestrator.taskdef import load_prerendered
+
+    if all_services or len(service or []) > 1:
+        from orchestrator.commands.release_many import Many, run_many
+
+        return run_many(
+            Many(
+                command="deploy",
+                images=[],
+                taskdef=None,
+                appspec=appspec,
+                container=None,
+                container_env=[],
+                prerendered=file,
+                build=False,
+                pre_tasks=pre_task or [],
+            ),
+            deployment_config=deployment_config,
+            wait_until=wait_until,
+            no_wait=not wait,
+            timeout=timeout,
+            dry_run=dry_run,
+            where=(terraform_dir, env, outputs_file, sandbox),
+            services=(service or [], all_services),
+            output=output,
+            policy=(if_active, force, stop_on_cancel, on_timeout),
+            fleet=(max_parallel, atomic),
+            show_values=show_values,
+            notify=notify or [],
+        )
+    only = service[0] if service else None
 
     def render_it(target: Target, built: str | None) -> Rendered:
         return load_prerendered(file)
@@ -311,7 +430,7 @@ def deploy(
         no_wait=not wait,
         timeout=timeout,
         dry_run=dry_run,
-        where=(terraform_dir, env, outputs_file, sandbox, service),
+        where=(terraform_dir, env, outputs_file, sandbox, only),
         output=output,
         policy=(if_active, force, stop_on_cancel, on_timeout),
         show_values=show_values,
@@ -322,7 +441,7 @@ def deploy(
 def _pipeline(
     command: str,
     render_it: Callable[[Target, str | None], Rendered],
-    appspec_path: Path,
+    appspec_given: Path | None,
     *,
     deployment_config: str | None,
     wait_until: str,
@@ -373,6 +492,9 @@ def _pipeline(
                 target = resolve_target(*where)
                 follow_command = f"orchestrator status --watch {target_args(*where)}".strip()
                 result["service"] = target.service_key
+                from orchestrator.servicefiles import service_files
+
+                appspec_path = service_files(target.service_key, appspec=appspec_given).appspec
                 rendered = render_it(target, None)
                 mask_environment(rendered.taskdef)
                 # The AppSpec's hooks may name outputs-contract functions (${smoke_test_function_name}).

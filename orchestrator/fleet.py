@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import DeploymentFailed, InputError, Interrupted, OrchestratorError, TimedOut
-from orchestrator.events import FleetStarted, Message, ServiceState, for_service
+from orchestrator.events import Message, ServiceState, for_service
 from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, Step, WaitForDeployment
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ class ServiceRelease:
     rollback_deployment_id: str | None = None
     rollback_status: str | None = None
     serving: str | None = None  # the task definition its primary task set runs at the end
+    undone: bool = False  # stopped or rolled back because another service failed (--atomic)
     started: float = 0.0
 
     @property
@@ -92,8 +93,8 @@ class ServiceRelease:
 def _status_word(r: ServiceRelease) -> str:
     if r.state == "skipped":
         return "Skipped"
-    if r.state == "rolled-back":
-        return "RolledBack"
+    if r.state == "rolled-back" and r.undone:
+        return "RolledBack"  # undone by --atomic; a deployment that failed on its own stays Failed
     if r.state == "not-followed":
         return "Created"
     return r.outcome or ("NotStarted" if r.deployment_id is None else "Unknown")
@@ -145,18 +146,10 @@ class Fleet:
     # --- running --------------------------------------------------------------------------------
 
     def run(self, policy: ReleasePolicy) -> dict[str, Any]:
-        """Policies, registrations, deployments; returns the summary's fields or raises with them in
-        `self.result()` (the command emits the summary)."""
+        """Policies, registrations, deployments; returns the summary's fields or raises FleetFailed with
+        them. The command emits FleetStarted (before validating) and the summary."""
         from orchestrator.interrupts import sigterm_as_interrupt
 
-        self.reporter.emit(
-            FleetStarted(
-                self.command,
-                tuple(r.key for r in self.releases),
-                max_parallel=self.options.max_parallel,
-                atomic=self.options.atomic,
-            )
-        )
         for r in self.releases:
             self._state(r, "queued")
         with sigterm_as_interrupt():
@@ -417,6 +410,7 @@ class Fleet:
             if error_code(exc) == "DeploymentAlreadyCompletedException":
                 return False  # it ended meanwhile; the poller sees how
             raise
+        r.undone = True
         self._state(r, "stopping", f"StopDeployment sent for {r.deployment_id}, with rollback")
         return True
 
@@ -429,6 +423,7 @@ class Fleet:
             r.reason = f"could not roll back: {exc}"
             self._state(r, "failed", r.reason)
             return
+        r.undone = True
         if outcome.deployment_id:
             r.rollback_deployment_id = outcome.deployment_id
             self._follow(r, outcome.deployment_id, "rollback")

@@ -84,7 +84,7 @@ def run_many(
     from orchestrator.commands.common import reporter, target_args
     from orchestrator.deployment import UNTIL_CHOICES
     from orchestrator.errors import InputError, Interrupted, OrchestratorError
-    from orchestrator.events import Message, Validated, for_service
+    from orchestrator.events import FleetStarted, Message, Validated, for_service
     from orchestrator.executor import Executor
     from orchestrator.fleet import Fleet, FleetFailed, FleetOptions
     from orchestrator.interrupts import sigterm_as_interrupt
@@ -133,6 +133,7 @@ def run_many(
                 again = target_args(*where, None)
                 follow_command = " ".join(p for p in ("orchestrator status", again, "--all") if p)
                 result["services"] = {k: {} for k in keys}
+                rep.emit(FleetStarted(command, tuple(keys), max_parallel=max_parallel, atomic=atomic))
                 for name in ("ecs", "codedeploy", "elbv2", "ecr"):  # made before worker threads share them
                     base.aws.client(name)
                 with ThreadPoolExecutor(max_workers=min(8, len(targets))) as pool:

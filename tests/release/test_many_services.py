@@ -1,0 +1,307 @@
+"""Several services in one release (issue 13), end to end: the real CLI against the sandbox over HTTP.
+
+Three services (api, web, worker) released at once; one service's deployment failing with and without
+--atomic, what serves each service afterwards read from the listeners and the primary task sets; a bad
+task definition in one service writing nothing for any.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.jsonlines import events, summary
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ("api", "web", "worker")
+
+
+@pytest.fixture
+def three(sandbox: Any) -> Any:
+    sandbox.reprovision(SERVICES)
+    return sandbox
+
+
+def primary(sandbox: Any, key: str) -> str:
+    svc = sandbox.client("ecs").describe_services(cluster="demo", services=[key])["services"][0]
+    sets = [ts for ts in svc.get("taskSets", []) if ts["status"] == "PRIMARY"]
+    return str(sets[0]["taskDefinition"] if sets else svc["taskDefinition"])
+
+
+def serving_group(sandbox: Any, key: str) -> str:
+    """The target group that takes all of the service's production traffic (DescribeListeners)."""
+    arn = sandbox.service_outputs(key)["prod_listener_arn"]
+    action = sandbox.client("elbv2").describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][0]
+    groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or [
+        {"TargetGroupArn": action["TargetGroupArn"], "Weight": 1}
+    ]
+    taking = [g for g in groups if int(g.get("Weight", 1)) > 0]
+    assert len(taking) == 1, groups  # all production traffic on one target group
+    return str(taking[0]["TargetGroupArn"]).split(":targetgroup/")[1].split("/")[0]
+
+
+def group_of_task_set(sandbox: Any, key: str) -> str:
+    """The target group of the service's primary task set."""
+    svc = sandbox.client("ecs").describe_services(cluster="demo", services=[key])["services"][0]
+    ts = next(ts for ts in svc["taskSets"] if ts["status"] == "PRIMARY")
+    return str(ts["loadBalancers"][0]["targetGroupArn"]).split(":targetgroup/")[1].split("/")[0]
+
+
+def images(sandbox: Any, tag: str) -> list[str]:
+    return [f"--image={key}={sandbox.service_outputs(key)['ecr_repository_url']}:{tag}" for key in SERVICES]
+
+
+def release(sandbox: Any, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return sandbox.cli("release", "--sandbox", "--output", "json", *args, timeout=timeout)
+
+
+def test_three_services_released_at_once_each_serves_its_new_task_definition(three: Any) -> None:
+    before = {k: primary(three, k) for k in SERVICES}
+    res = release(three, "--all", *images(three, "v2"))
+    assert res.returncode == 0, res.stderr
+    s = summary(res.stdout)
+    assert s["ok"] and s["status"] == "Succeeded"
+    assert list(s["services"]) == list(SERVICES)
+    created = {}
+    for key in SERVICES:
+        one = s["services"][key]
+        assert one["status"] == "Succeeded", one
+        arn = one["task_definition_arn"]
+        assert arn != before[key] and f"demo-{key}:" in arn
+        assert primary(three, key) == arn == one["serving_task_definition"]
+        assert one["image"] == three.service_outputs(key)["ecr_repository_url"] + ":v2"
+        # The listener sends all production traffic to the primary task set's target group.
+        assert serving_group(three, key) == group_of_task_set(three, key)
+        created[key] = one["deployment_id"]
+    # The deployments ran at once: each was created before any of them ended.
+    cd = three.client("codedeploy")
+    infos = cd.batch_get_deployments(deploymentIds=list(created.values()))["deploymentsInfo"]
+    assert max(i["createTime"] for i in infos) < min(i["completeTime"] for i in infos)
+    # Every event of a service carries its key; the summary's keys are the contract's.
+    tagged = [e for e in events(res.stdout) if e["event"] in ("deployment_created", "service_state")]
+    assert {e["service_key"] for e in tagged} == set(SERVICES)
+    assert events(res.stdout)[0]["event"] == "fleet_started"
+
+
+def test_shared_poller_polls_in_batches(three: Any) -> None:
+    """Three deployments followed with BatchGetDeployments, not one GetDeployment loop each."""
+    res = release(three, "--service", "web", "--service", "worker", *images(three, "v3")[1:])
+    assert res.returncode == 0, res.stderr
+    counts = three.counts()
+    cd = counts.get("codedeploy", {})
+    assert cd.get("BatchGetDeployments", 0) > 0, counts
+    assert cd.get("GetDeployment", 0) <= 2, counts  # the policy reads, not the watch
+
+
+def _fail_next_deployment(sandbox: Any) -> None:
+    # The next deployment created fails at AfterAllowTestTraffic, the first in key order (api) when
+    # the three are created in order.
+    sandbox.control.set_faults(fail_at="AfterAllowTestTraffic", message="smoke test failed: GET /health got 503")
+
+
+def test_one_service_failing_without_atomic_leaves_the_others_released(three: Any) -> None:
+    before = {k: primary(three, k) for k in SERVICES}
+    _fail_next_deployment(three)
+    res = release(three, "--all", *images(three, "v2"))
+    assert res.returncode == 1, res.stderr
+    s = summary(res.stdout)
+    assert s["status"] == "Failed" and not s["ok"]
+    assert s["services"]["api"]["status"] == "Failed"
+    assert "smoke test failed" in s["services"]["api"]["reason"]
+    assert s["services"]["api"]["rollback_deployment_id"]  # the group rolls back on failure
+    assert primary(three, "api") == before["api"]
+    for key in ("web", "worker"):
+        assert s["services"][key]["status"] == "Succeeded"
+        assert primary(three, key) == s["services"][key]["task_definition_arn"] != before[key]
+    err = res.stderr.strip().splitlines()[-1]
+    assert err.startswith("error: api: deployment d-") and "2 of 3 services succeeded" in err
+    assert len(err) < 400
+
+
+def test_atomic_rolls_every_service_back_when_one_fails(three: Any) -> None:
+    before = {k: primary(three, k) for k in SERVICES}
+    _fail_next_deployment(three)
+    res = release(three, "--all", "--atomic", *images(three, "v2"))
+    assert res.returncode == 1, res.stderr
+    s = summary(res.stdout)
+    assert s["status"] == "RolledBack" and s["atomic"] is True
+    assert s["services"]["api"]["status"] == "Failed"  # its own deployment failed (and rolled back)
+    for key in SERVICES:
+        one = s["services"][key]
+        assert key == "api" or one["status"] in ("RolledBack", "Skipped"), one
+        # Each serves its previous task definition: primary task set and listener agree.
+        assert primary(three, key) == before[key] == one["serving_task_definition"]
+        assert serving_group(three, key) == group_of_task_set(three, key)
+    # A service whose traffic had moved is back through CodeDeploy (a rollback deployment), not by hand.
+    rolled = [k for k in SERVICES if s["services"][k]["rollback_deployment_id"]]
+    assert rolled, s["services"]
+    states = [(e["service_key"], e["state"]) for e in events(res.stdout) if e["event"] == "service_state"]
+    assert ("api", "failed") in states
+    assert any(state in ("stopping", "rolling-back") for key, state in states if key != "api")
+    assert "every service rolled back (--atomic)" in res.stderr
+
+
+def test_atomic_rolls_back_services_that_already_succeeded(three: Any) -> None:
+    """One at a time (--max-parallel 1): api and web succeed before worker fails; both are redeployed
+    to their previous task definitions through CodeDeploy."""
+    before = {k: primary(three, k) for k in SERVICES}
+    # Fail the third deployment created: arm the fault once the first two are done.
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "release",
+            "--sandbox",
+            "-o",
+            "json",
+            "--all",
+            "--atomic",
+            "--max-parallel",
+            "1",
+            *images(three, "v5"),
+        ],
+        env=three.env(),
+        cwd=three.repo_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        event = json.loads(line)
+        if event["event"] == "service_state" and event["service_key"] == "web" and event["state"] == "succeeded":
+            _fail_next_deployment(three)
+    proc.wait(timeout=180)
+    res_ok = "".join(lines)
+    assert proc.returncode == 1, proc.stderr.read() if proc.stderr else ""
+    s = summary(res_ok)
+    assert s["status"] == "RolledBack"
+    for key in ("api", "web"):
+        one = s["services"][key]
+        assert one["status"] == "RolledBack", one
+        rb = three.client("codedeploy").get_deployment(deploymentId=one["rollback_deployment_id"])["deploymentInfo"]
+        assert rb["status"] == "Succeeded"
+    for key in SERVICES:
+        assert primary(three, key) == before[key]
+
+
+def test_max_parallel_one_runs_one_deployment_at_a_time(three: Any) -> None:
+    res = release(three, "--all", "--max-parallel", "1", *images(three, "v6"))
+    assert res.returncode == 0, res.stderr
+    s = summary(res.stdout)
+    ids = [s["services"][k]["deployment_id"] for k in SERVICES]
+    infos = three.client("codedeploy").batch_get_deployments(deploymentIds=ids)["deploymentsInfo"]
+    by_id = {i["deploymentId"]: i for i in infos}
+    for a, b in itertools.pairwise(ids):
+        assert by_id[a]["completeTime"] <= by_id[b]["createTime"]
+
+
+def test_a_bad_task_definition_in_one_service_writes_nothing_for_any(three: Any, tmp_path: Path) -> None:
+    root = three.repo_root
+    (tmp_path / "services" / "worker").mkdir(parents=True)
+    for name in ("taskdef.json", "appspec.json"):
+        (tmp_path / name).write_text((root / name).read_text())
+    bad = json.loads((root / "taskdef.json").read_text())
+    bad["containerDefinitions"][0]["memory"] = "lots"
+    (tmp_path / "services" / "worker" / "taskdef.json").write_text(json.dumps(bad))
+    res = three.cli("release", "--sandbox", "-o", "json", "--all", *images(three, "v7"), cwd=tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    err = res.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: worker: ") and "services/worker/taskdef.json" in err[0]
+    assert three.mutating_calls() == []
+
+
+def test_image_for_every_service_and_per_service_images(three: Any) -> None:
+    repo = three.service_outputs("web")["ecr_repository_url"].rsplit("/", 1)[0]
+    res = release(
+        three,
+        "--service",
+        "web",
+        "--service",
+        "worker",
+        "--image",
+        f"{repo}/mono:v1",
+        "--image",
+        f"worker={repo}/demo-worker:special",
+        "--dry-run",
+    )
+    assert res.returncode == 0, res.stderr
+    s = summary(res.stdout)
+    assert s["status"] == "DryRun"
+    assert s["services"]["web"]["image"] == f"{repo}/mono:v1"
+    assert s["services"]["worker"]["image"] == f"{repo}/demo-worker:special"
+    assert "api" not in s["services"]
+    plans = [e for e in events(res.stdout) if e["event"] == "plan"]
+    assert {e["service_key"] for e in plans} == {"web", "worker"}
+    assert three.mutating_calls() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--all", "--image", "nosuch=repo/x:1"], "'nosuch' is not a service"),
+        (["--all", "--service", "web"], "--all and --service exclude each other"),
+        (["--service", "web", "--service", "nope"], "no service 'nope'"),
+        (["--all", "--taskdef", "taskdef.json"], "--taskdef taskdef.json names one service's file"),
+        (["--all", "--pre-task", "migrate"], "--pre-task runs with one service's task definition"),
+    ],
+)
+def test_bad_multi_service_options_are_one_line_and_write_nothing(three: Any, args: list[str], words: str) -> None:
+    res = release(three, *args)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert words in res.stderr
+    assert three.mutating_calls() == []
+
+
+def test_ctrl_c_with_stop_on_cancel_stops_every_deployment(three: Any) -> None:
+    three.control.time_scale(0.05)  # slow enough to interrupt mid-way
+    before = {k: primary(three, k) for k in SERVICES}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "release",
+            "--sandbox",
+            "-o",
+            "json",
+            "--all",
+            "--stop-on-cancel",
+            *images(three, "v8"),
+        ],
+        env=three.env(),
+        cwd=three.repo_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    deploying: set[str] = set()
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        event = json.loads(line)
+        if event["event"] == "service_state" and event["state"] == "deploying":
+            deploying.add(event["service_key"])
+            if deploying == set(SERVICES):
+                time.sleep(0.5)
+                proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=180)
+    assert proc.returncode == 130
+    s = summary("".join(lines))
+    ids = [s["services"][k]["deployment_id"] for k in SERVICES]
+    infos = three.client("codedeploy").batch_get_deployments(deploymentIds=ids)["deploymentsInfo"]
+    assert {i["status"] for i in infos} == {"Stopped"}
+    for key in SERVICES:
+        assert primary(three, key) == before[key]

@@ -115,8 +115,9 @@ sandbox-down: ## Stop the background sandbox
 demo: setup ## Start the sandbox, release a new image of the example service live, show what serves it, stop
 	./scripts/demo.sh
 
-bench: setup tools ## orchestrator release vs aws ecs deploy on the same sandbox deployment, as ratios
+bench: setup tools ## orchestrator release vs aws ecs deploy on the same sandbox deployment, as ratios; then 1, 5 and 20 services at once
 	$(BIN)/python bench/release_bench.py
+	$(BIN)/python bench/scale_bench.py
 
 release: setup ## Release IMAGE=<uri> (or BUILD=1: build and push first) to ENV; SERVICE=<key>; RELEASE_ARGS for more
 	@test -n "$(IMAGE)$(BUILD)" || { echo "make release: set IMAGE=<image uri>, or BUILD=1 to build and push it" >&2; exit 2; }

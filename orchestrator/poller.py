@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.deployment import (
-    MIN_INTERVAL,
+    LONG_SLEEP,
     PollPolicy,
     WaitModel,
     _predict_end,
@@ -58,7 +58,7 @@ class Followed:
     policy: PollPolicy = field(default_factory=PollPolicy)
     changed_at: float = 0.0
     target_seen_at: float = -math.inf
-    target_due_at: float = 0.0
+    due_at: float = 0.0  # its next poll (deployment.PollPolicy: soon after a change, later when quiet)
 
     @property
     def done(self) -> bool:
@@ -75,7 +75,7 @@ class Followed:
         if status in ("Created", "Queued") or self._lifecycle_done():
             return False
         changed = self.view is None or self.view.status != status
-        return changed or now >= self.target_due_at
+        return changed or now >= self.due_at
 
 
 class SharedPoller:
@@ -165,12 +165,11 @@ class SharedPoller:
                 report_change(f.reporter, view, f.view, now - f.started, f.waits)
                 f.changed_at = now
                 f.policy.changed()
-            elif f.deployment_id in targets:
+            elif now >= f.due_at:
                 f.policy.quiet()
             f.view = view
-            if f.deployment_id in targets:
-                predicted = _predict_end(view, f.waits, f.changed_at)
-                f.target_due_at = now + f.policy.next_sleep(predicted, now)
+            if now >= f.due_at or f.deployment_id in targets:
+                f.due_at = now + f.policy.next_sleep(_predict_end(view, f.waits, f.changed_at), now)
             if view.terminal:
                 f.outcome = view.status
             elif f.until == "traffic-shifted" and view.lifecycle and view.traffic_shifted:
@@ -182,15 +181,13 @@ class SharedPoller:
         return ended
 
     def wait(self) -> None:
-        """Sleep until the next poll is due: the soonest target due, at least MIN_INTERVAL apart."""
+        """Sleep until the next poll is due: the soonest deployment's (each sleeps through a wait of
+        known length and wakes near its end, as deployment.watch does), never past a deadline."""
         active = self.active
         if not active:
             return
         now = self.clock()
-        due = min(
-            [f.target_due_at for f in active if not f._lifecycle_done()] or [now + MIN_INTERVAL],
-        )
-        pause = max(MIN_INTERVAL, due - now, self._backoff)
-        # Never sleep past a deployment's deadline, nor blind for long (a status change ends a wait).
+        due = min(f.due_at for f in active)
         deadline = min(f.started + f.timeout for f in active)
-        self.sleep(max(0.05, min(pause, 5.0, max(0.05, deadline - now))))
+        pause = max(due - now, self._backoff, 0.05)
+        self.sleep(min(pause, LONG_SLEEP, max(0.05, deadline - now)))

@@ -129,12 +129,18 @@ class Wiring:
         where = (
             "--deployment-config" if self.deployment_config is not None else "deployment group's deploymentConfigName"
         )
+        # CodeDeploy has no call that changes a deployment config (only create and delete), so one
+        # reading per command serves every service that uses it (a multi-service release).
+        key = f"deployment-config:{name}"
+        if key in self.aws.cache:
+            return dict(self.aws.cache[key])
         try:
             resp = self.aws.client("codedeploy").get_deployment_config(deploymentConfigName=name)
         except Exception as exc:
             if _code(exc) in ("DeploymentConfigDoesNotExistException", "InvalidDeploymentConfigNameException"):
                 raise WiringBroken(f"{where}: deployment config {name!r} does not exist") from None
             raise
+        self.aws.cache[key] = dict(resp["deploymentConfigInfo"])
         return dict(resp["deploymentConfigInfo"])
 
     def service(self) -> dict[str, Any]:

@@ -548,3 +548,102 @@ def _rollback_after(aws: Aws, deployment_id: str) -> str | None:
 
 
 __all__ = ["Fleet", "FleetFailed", "FleetOptions", "InputError", "ServiceRelease"]
+
+
+def rollback_many(
+    aws: Aws,
+    targets: list[Target],
+    reporter: Reporter,
+    *,
+    wait: bool = True,
+    timeout_s: float | None = None,
+    target_args: str = "",
+) -> dict[str, Any]:
+    """`rollback --all`: decide every service's rollback first (reads only; a service with nothing to
+    roll back to ends the command with nothing written), then start them all and follow them with one
+    poller. Returns the summary's fields; raises FleetFailed unless every rollback succeeded."""
+    from orchestrator.events import DeploymentFinished, FleetStarted
+    from orchestrator.operations import plan_rollback, start_rollback
+    from orchestrator.poller import Followed, SharedPoller
+    from orchestrator.status import running_task_definition
+
+    keys = [t.service_key for t in targets]
+    reporter.emit(FleetStarted("rollback", tuple(keys)))
+    reps = {t.service_key: for_service(reporter, t.service_key) for t in targets}
+    requests = {}
+    for t in targets:
+        try:
+            requests[t.service_key] = plan_rollback(aws, t.service, reps[t.service_key])
+        except OrchestratorError as exc:
+            raise type(exc)(f"{t.service_key}: {exc.message}", hint=exc.hint, details=exc.details) from None
+    poller = SharedPoller(aws)
+    rows: dict[str, dict[str, Any]] = {}
+    roles: dict[str, tuple[str, str]] = {}  # deployment id -> (service key, "stopped" | "rollback")
+    budget = timeout_s or 3600.0
+
+    def state(key: str, name: str, detail: str = "", dep: str | None = None) -> None:
+        rows[key]["state"] = name
+        reps[key].emit(ServiceState(name, detail, dep))
+
+    def follow(key: str, t: Target, dep: str, role: str) -> None:
+        roles[dep] = (key, role)
+        poller.follow(Followed(dep, reps[key], f"{t.service.cluster_name}:{t.service.service_name}", timeout=budget))
+
+    by_key = {t.service_key: t for t in targets}
+    for t in targets:
+        key, request = t.service_key, requests[t.service_key]
+        rows[key] = {"status": "NotStarted", "deployment_id": None, "rollback_deployment_id": None}
+        outcome = start_rollback(aws, t.service, reps[key], request)
+        dep = str(outcome.deployment_id)
+        if request.active is not None:
+            rows[key].update(deployment_id=dep, status="StopRequested")
+            state(key, "stopping", f"StopDeployment sent for {dep}, with rollback", dep)
+            if wait:
+                follow(key, t, dep, "stopped")
+        else:
+            rows[key].update(rollback_deployment_id=dep, status="Created", to=request.task_definition)
+            state(key, "rolling-back", f"redeploying {request.task_definition}", dep)
+            if wait:
+                follow(key, t, dep, "rollback")
+    if not wait:
+        for key in keys:
+            state(key, "not-followed", f"follow it with `orchestrator status {target_args} --service {key}`".strip())
+        return {"status": "Created", "services": rows}
+    while poller.active:
+        for item in poller.poll():
+            key, role = roles[item.deployment_id]
+            if role == "stopped":
+                reps[key].emit(DeploymentFinished(item.deployment_id, str(item.outcome), "stopped"))
+                after = item.view.rollback_deployment_id if item.view else None
+                after = after or _rollback_after(aws, item.deployment_id)
+                if after:
+                    rows[key]["rollback_deployment_id"] = after
+                    state(key, "rolling-back", f"rollback {after}", after)
+                    follow(key, by_key[key], after, "rollback")
+                else:
+                    rows[key]["status"] = "RolledBack"
+                    state(key, "rolled-back", "stopped before it changed anything")
+                continue
+            reps[key].emit(DeploymentFinished(item.deployment_id, str(item.outcome), "rollback"))
+            if item.ok:
+                rows[key]["status"] = "RolledBack"
+                state(key, "rolled-back", f"rollback {item.deployment_id} succeeded", item.deployment_id)
+            else:
+                rows[key]["status"] = str(item.outcome)
+                rows[key]["reason"] = f"rollback deployment {item.deployment_id} {str(item.outcome).lower()}"
+                state(key, "failed", rows[key]["reason"], item.deployment_id)
+        if poller.active:
+            poller.wait()
+    for t in targets:
+        with contextlib.suppress(Exception):  # a read for the summary
+            rows[t.service_key]["serving_task_definition"] = running_task_definition(aws, t.service)
+    failed = [k for k in keys if rows[k]["status"] != "RolledBack"]
+    fields: dict[str, Any] = {"status": "RolledBack" if not failed else "Failed", "services": rows}
+    if failed:
+        first = failed[0]
+        reason = (
+            f"{len(failed)} of {len(keys)} rollbacks did not succeed ({', '.join(failed)}); "
+            f"{first}: {rows[first].get('reason') or rows[first]['status']}"
+        )
+        raise FleetFailed(DeploymentFailed, reason, fields, {"services": {k: rows[k] for k in failed}})
+    return fields

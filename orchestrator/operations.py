@@ -361,17 +361,20 @@ def previous_success(
     return current, target
 
 
-def rollback(
-    aws: Aws,
-    svc: ServiceOutputs,
-    reporter: Reporter,
-    *,
-    to: str | None = None,
-    timeout_s: float | None = None,
-    wait: bool = True,
-) -> Outcome:
-    """During a deployment: stop it with rollback. After one: redeploy the previous successful task
-    definition through CodeDeploy. Either way confirm what runs afterwards."""
+@dataclass(frozen=True)
+class RollbackRequest:
+    """What `rollback` will do, decided by reads alone: stop `active`, or redeploy `task_definition`."""
+
+    active: DeploymentRecord | None
+    task_definition: str | None = None
+    running: str | None = None
+    appspec: dict[str, Any] | None = None
+    description: str = ""
+    image: str | None = None
+
+
+def plan_rollback(aws: Aws, svc: ServiceOutputs, reporter: Reporter, *, to: str | None = None) -> RollbackRequest:
+    """Decide the rollback without writing: bad input (nothing to roll back to) raises InputError here."""
     from orchestrator.aws import refusals
 
     with refusals():
@@ -379,9 +382,7 @@ def rollback(
     if active is not None:
         if to:
             raise InputError(f"deployment {active.deployment_id} is {active.status}; --to applies after a deployment")
-        return stop(
-            aws, svc, reporter, rollback=True, deployment_id=active.deployment_id, timeout_s=timeout_s, wait=wait
-        )
+        return RollbackRequest(active)
     with refusals():
         now = read_status(aws, svc, with_deployments=False)
         running = now.task_definition
@@ -411,12 +412,36 @@ def rollback(
             raise InputError(f"{target_td} already runs; nothing to roll back to")
         doc = _appspec_for(aws, template, svc, target_td)
         image = _image(aws, target_td, svc.container_name)
-        git = (previous.git_sha if previous and previous.task_definition == target_td else None) or ""
-        description = f"orchestrator rollback to {target_td.rsplit('/', 1)[-1]}" + (f" git={git}" if git else "")
-        description += f" image={image}" if image else ""
-        description += f" from={(running or '?').rsplit('/', 1)[-1]}"
-        reporter.emit(Message(f"redeploying {target_td} (running now: {running}) through CodeDeploy"))
-        dep_id = create_deployment(aws, svc.codedeploy_app_name, svc.codedeploy_deployment_group_name, doc, description)
+    git = (previous.git_sha if previous and previous.task_definition == target_td else None) or ""
+    description = f"orchestrator rollback to {target_td.rsplit('/', 1)[-1]}" + (f" git={git}" if git else "")
+    description += f" image={image}" if image else ""
+    description += f" from={(running or '?').rsplit('/', 1)[-1]}"
+    return RollbackRequest(None, target_td, running, doc, description, image)
+
+
+def start_rollback(
+    aws: Aws, svc: ServiceOutputs, reporter: Reporter, request: RollbackRequest, *, timeout_s: float | None = None
+) -> Outcome:
+    """The first write of a rollback: stop the active deployment (not followed) or create the
+    redeployment. Returns at once (status StopRequested or Created)."""
+    from orchestrator.aws import refusals
+
+    if request.active is not None:
+        return stop(
+            aws,
+            svc,
+            reporter,
+            rollback=True,
+            deployment_id=request.active.deployment_id,
+            timeout_s=timeout_s,
+            wait=False,
+        )
+    assert request.task_definition and request.appspec is not None
+    reporter.emit(Message(f"redeploying {request.task_definition} (running now: {request.running}) through CodeDeploy"))
+    with refusals():
+        dep_id = create_deployment(
+            aws, svc.codedeploy_app_name, svc.codedeploy_deployment_group_name, request.appspec, request.description
+        )
     reporter.emit(
         DeploymentCreated(
             deployment_id=dep_id,
@@ -425,8 +450,35 @@ def rollback(
             console_url=console_url(aws.region, dep_id),
         )
     )
+    return Outcome(dep_id, "Created", None, request.task_definition, request.image, {})
+
+
+def rollback(
+    aws: Aws,
+    svc: ServiceOutputs,
+    reporter: Reporter,
+    *,
+    to: str | None = None,
+    timeout_s: float | None = None,
+    wait: bool = True,
+) -> Outcome:
+    """During a deployment: stop it with rollback. After one: redeploy the previous successful task
+    definition through CodeDeploy. Either way confirm what runs afterwards."""
+    request = plan_rollback(aws, svc, reporter, to=to)
+    if request.active is not None:
+        return stop(
+            aws,
+            svc,
+            reporter,
+            rollback=True,
+            deployment_id=request.active.deployment_id,
+            timeout_s=timeout_s,
+            wait=wait,
+        )
+    started = start_rollback(aws, svc, reporter, request)
     if not wait:
-        return Outcome(dep_id, "Created", None, target_td, image, {})
+        return started
+    dep_id, target_td = str(started.deployment_id), str(request.task_definition)
     final = follow(aws, dep_id, reporter, timeout_s=timeout_s)
     reporter.emit(
         DeploymentFinished(

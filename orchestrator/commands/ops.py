@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from orchestrator.commands.common import (
+    AllServicesOpt,
     EnvOpt,
     OutputOpt,
     OutputsFileOpt,
     SandboxOpt,
     ServiceOpt,
+    ServicesOpt,
     TerraformDirOpt,
     TimeoutOpt,
     WaitOpt,
@@ -211,7 +213,8 @@ def rollback(
     env: EnvOpt = None,
     outputs_file: OutputsFileOpt = None,
     sandbox: SandboxOpt = False,
-    service: ServiceOpt = None,
+    service: ServicesOpt = None,
+    all_services: AllServicesOpt = False,
     output: OutputOpt = "auto",
     to: Annotated[
         str | None,
@@ -223,18 +226,51 @@ def rollback(
 ) -> None:
     """Roll back: stop the deployment in progress, or redeploy the previous good task definition.
 
+    Several services (--service repeated, --all): each one's rollback is decided first, then all run at once.
+
     Either way through CodeDeploy, never the ECS service API; ends by confirming what serves production.
     """
 
     def body(rep: Reporter) -> dict[str, Any]:
         from orchestrator import operations
 
-        where = (terraform_dir, env, outputs_file, sandbox, service)
+        if all_services or len(service or []) > 1:
+            return _rollback_many(
+                rep, (terraform_dir, env, outputs_file, sandbox), service or [], all_services, to, wait, timeout
+            )
+        where = (terraform_dir, env, outputs_file, sandbox, service[0] if service else None)
         target = _target(*where)
         outcome = operations.rollback(target.aws, target.service, rep, to=to, timeout_s=timeout, wait=wait)
         return _not_followed(outcome.to_dict(), wait, where)
 
     run_command("rollback", output, body, writes=True, notify=notify or [])
+
+
+def _rollback_many(
+    rep: Reporter,
+    where: tuple[Path, str | None, Path | None, bool],
+    services: list[str],
+    every: bool,
+    to: str | None,
+    wait: bool,
+    timeout: float | None,
+) -> dict[str, Any]:
+    """`rollback --all` / several --service: every service's rollback decided, then run and followed together."""
+    from orchestrator.commands.common import target_args
+    from orchestrator.errors import InputError
+    from orchestrator.fleet import FleetFailed, rollback_many
+    from orchestrator.target import resolve_targets
+
+    if to:
+        raise InputError("--to names one service's task definition; with several services it cannot apply")
+    targets = resolve_targets(*where, services, every)
+    try:
+        return rollback_many(
+            targets[0].aws, targets, rep, wait=wait, timeout_s=timeout, target_args=target_args(*where, None)
+        )
+    except FleetFailed as exc:
+        exc.result = exc.fields  # type: ignore[attr-defined]  # run_command's summary reads it
+        raise
 
 
 def stop(

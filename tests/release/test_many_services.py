@@ -305,3 +305,31 @@ def test_ctrl_c_with_stop_on_cancel_stops_every_deployment(three: Any) -> None:
     assert {i["status"] for i in infos} == {"Stopped"}
     for key in SERVICES:
         assert primary(three, key) == before[key]
+
+
+def test_rollback_all_returns_every_service_to_its_previous_task_definition(three: Any) -> None:
+    before = {k: primary(three, k) for k in SERVICES}
+    res = release(three, "--all", *images(three, "v9"))
+    assert res.returncode == 0, res.stderr
+    released = {k: primary(three, k) for k in SERVICES}
+    assert all(released[k] != before[k] for k in SERVICES)
+    back = three.cli("rollback", "--sandbox", "-o", "json", "--all", timeout=180)
+    assert back.returncode == 0, back.stderr
+    s = summary(back.stdout)
+    assert s["status"] == "RolledBack"
+    for key in SERVICES:
+        assert s["services"][key]["status"] == "RolledBack"
+        assert primary(three, key) == before[key] == s["services"][key]["serving_task_definition"]
+        assert serving_group(three, key) == group_of_task_set(three, key)
+    assert three.counts()["codedeploy"].get("BatchGetDeployments", 0) > 0
+
+
+def test_rollback_all_with_nothing_to_roll_back_to_writes_nothing(three: Any) -> None:
+    res = release(three, "--service", "web", *images(three, "v10")[1:2])
+    assert res.returncode == 0, res.stderr
+    three.control.reset_requests()
+    back = three.cli("rollback", "--sandbox", "-o", "json", "--all", timeout=120)
+    # api has only the task definition it was provisioned with: nothing to roll back to.
+    assert back.returncode == 2, back.stdout + back.stderr
+    assert back.stderr.strip().splitlines()[-1].startswith("error: api: ")
+    assert three.mutating_calls() == []

@@ -1,32 +1,38 @@
-"""Plain lines for logs and pipes: one line per change, no colour, no cursor movement."""
+"""Plain lines for logs and pipes: one line per change, no colour, no cursor movement.
+
+When a command acts on several services, each event of a service carries its key and its line starts
+with `[key] `; repeats are recognised per service, because the services' lines interleave."""
 
 from __future__ import annotations
 
 from typing import TextIO
 
-from orchestrator.events import DeploymentProgress, Event, WaitStarted
+from orchestrator.events import DeploymentProgress, Event, Summary, WaitStarted
+from orchestrator.report.services import prefixed, summary_line
 
 
 class PlainReporter:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self._last: str | None = None
-        self._wait: tuple[str, str, str] | None = None
+        # Per service key (None: a single-service command): the last progress line, the current wait.
+        self._last: dict[str | None, str | None] = {}
+        self._wait: dict[str | None, tuple[str, str, str]] = {}
 
     def emit(self, event: Event) -> None:
+        service = event.service_key
         if isinstance(event, WaitStarted):
             # Re-emitted with every change during the wait: one line when a wait begins.
             wait = (event.deployment_id, event.wait, event.label)
-            if wait == self._wait:
+            if wait == self._wait.get(service):
                 return
-            self._wait = wait
-        line = event.describe()
+            self._wait[service] = wait
+        line = summary_line(event) if isinstance(event, Summary) else event.describe()
         # Progress is re-emitted on every poll that changes something; elapsed time alone is no change.
         key = line.rsplit(" · ", 1)[0] if isinstance(event, DeploymentProgress) else None
-        if key is not None and key == self._last:
+        if key is not None and key == self._last.get(service):
             return
-        self._last = key
-        self.stream.write(line + "\n")
+        self._last[service] = key
+        self.stream.write(prefixed(event, line) + "\n")
         self.stream.flush()
 
     def close(self) -> None:

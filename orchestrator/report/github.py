@@ -236,7 +236,13 @@ class GithubReporter:
             failed = failed_services(event) if not event.ok else {}
             for key, service in failed.items():
                 # One annotation per failed service, titled with its key, carrying its own reason.
-                why = str(service.get("reason") or f"deployment {service.get('status')}")
+                seen = self.services.get(key, {})
+                why = str(
+                    service.get("reason")
+                    or seen.get("detail")
+                    or seen.get("deployment_reason")
+                    or f"deployment {service.get('status')}"
+                )
                 self._error(why, f"orchestrator {event.command}: {key} failed")
             if not event.ok and not failed:
                 self._error(self._reason() or f"exit code {event.exit_code}", f"orchestrator {event.command} failed")

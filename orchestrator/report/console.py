@@ -499,7 +499,7 @@ class ConsoleReporter:
         now = time.monotonic()
         key = event.service_key
         deployment_event = DeploymentCreated | DeploymentProgress | WaitStarted | DeploymentFinished | LifecycleChanged
-        if isinstance(event, Summary):
+        if isinstance(event, Summary) and key is None:
             self._stop_live()
             self._print_tables()
             services = services_of(event)
@@ -516,6 +516,10 @@ class ConsoleReporter:
                 return True
             return False
         row = fleet.row(key)
+        if isinstance(event, Summary):
+            # A service's own sub-result: a line above the rows, not the command's end.
+            self._line(Text(prefixed(event), style="green" if event.ok else "red"))
+            return True
         if isinstance(event, ServiceState):
             row.set_state(event, now)
         elif isinstance(event, DeploymentCreated):

@@ -186,6 +186,7 @@ class GithubReporter:
             return
         self._resume()
         if isinstance(event, FleetStarted):
+            self._end_group()  # a group opened before (the shared image's build) ends here
             self.fleet = event
             for key in event.services:
                 self._service(key)
@@ -274,7 +275,10 @@ class GithubReporter:
         Steps of several services interleave, so they get no `::group::` (groups cannot interleave)."""
         service = self._service(key)
         if isinstance(event, StepStarted):
-            pass
+            self._end_group()
+        elif isinstance(event, Summary):
+            # A service's own sub-result, not the command's: it neither ends nor annotates the run.
+            service.update(deployment_status=event.result.get("status"), detail=event.result.get("reason") or "")
         elif isinstance(event, StepFinished):
             self.service_steps.append((key, event.step, event.duration_s, event.detail))
         elif isinstance(event, TaskDefinitionRegistered):

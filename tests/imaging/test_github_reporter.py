@@ -354,3 +354,17 @@ def test_fleet_success_annotates_nothing(gh_env: dict[str, Path]) -> None:
     assert summary.startswith("### ✅ orchestrator release succeeded · 2 services")
     assert "| web | ✅ Succeeded | `d-web` |" in summary and "| worker | ✅ Succeeded | `d-worker` |" in summary
     assert read_outputs(gh_env["output"])["worker_status"] == "Succeeded"
+
+
+def test_fleet_closes_an_open_group_and_a_services_own_summary_does_not_end_the_run(gh_env: dict[str, Path]) -> None:
+    stream = io.StringIO()
+    rep = GithubReporter.from_env(stream)
+    rep.emit(StepStarted("build", "buildah"))  # one image for every service, built first
+    rep.emit(FleetStarted("release", ("web",)))
+    assert stream.getvalue().splitlines() == ["::group::build: buildah", "::endgroup::"]
+    rep.emit(Summary("pre-task", False, 1, {"status": "Failed", "reason": "exit 3"}, service_key="web"))
+    assert "::error" not in stream.getvalue() and gh_env["summary"].read_text() == ""
+    rep.emit(Summary("release", False, 1, {"status": "Failed", "services": {"web": {"status": "Failed"}}}))
+    rep.close()
+    assert "::error title=orchestrator release%3A web failed::exit 3" in stream.getvalue().splitlines()
+    assert gh_env["summary"].read_text().count("### ❌ orchestrator release failed") == 1

@@ -384,3 +384,15 @@ def test_stderr_fallback_says_which_service_each_outcome_line_belongs_to() -> No
         "[web] deployment d-WEB Succeeded",
         "release failed (exit 1) · web Succeeded · worker Failed (serving demo-worker:2) · api Skipped",
     ]
+
+
+def test_a_services_own_summary_is_a_line_above_the_rows_not_the_end() -> None:
+    console = recording_console()
+    rep = ConsoleReporter(io.StringIO(), console=console)
+    rep.emit(FleetStarted("release", ("web", "worker")))
+    rep.emit(Summary("pre-task", False, 1, service_key="web"))
+    assert rep.fleet is not None and rep.live is not None  # the panel goes on
+    rep.emit(Summary("release", True, 0, {"services": {"web": {"status": "Succeeded"}}}))
+    assert rep.fleet is None and rep.live is None
+    rep.close()
+    assert "[web] pre-task failed (exit 1)" in console.export_text()

@@ -18,7 +18,7 @@ import time
 from typing import Any, TextIO
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
@@ -175,6 +175,7 @@ _STATE_STYLE = {
 _FINISHED_STATE = {"Succeeded": "succeeded", "Failed": "failed", "Stopped": "stopped"}
 _OUTCOME_STYLE = {"Succeeded": "bold green", "RolledBack": "bold yellow", "Skipped": "dim", "Created": "cyan"}
 COMPACT_BAR = 10
+WIDE_PANEL = 150  # columns from which a service's detail is a column of its row
 
 
 def compact_traffic(
@@ -286,24 +287,33 @@ class _FleetPanel:
             parts.append("all or nothing")
         return " · ".join(parts)
 
-    def __rich__(self) -> RenderableType:
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         now = time.monotonic()
-        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
-        table.add_column("service", no_wrap=True)
-        table.add_column("state", no_wrap=True)
+        # A wide terminal gives each row its detail (reason, wait) in a last column; a narrower one
+        # lists the details under the rows, where a long reason can wrap, and lets cells wrap.
+        wide = options.max_width >= WIDE_PANEL
+        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2 if wide else 1))
+        keys = max((len(key) for key in self.rows), default=7)
+        table.add_column("service", no_wrap=True, min_width=min(keys, 24))
+        table.add_column("state", no_wrap=wide)
         table.add_column("deployment", no_wrap=True)
-        table.add_column("traffic: original → replacement", no_wrap=True)
-        table.add_column("elapsed", justify="right", no_wrap=True)
-        table.add_column("detail", overflow="fold")
+        table.add_column("traffic: original → replacement", no_wrap=wide)
+        table.add_column("elapsed", justify="right", no_wrap=True, min_width=5)
+        if wide:
+            table.add_column("detail", overflow="fold")
+        notes: list[Text] = []
         for row in self.rows.values():
-            table.add_row(
+            detail = row.detail_text(now)
+            cells: list[RenderableType] = [
                 Text(row.key, style="bold"),
                 row.state_text(),
                 row.deployment_id or Text("-", style="dim"),
                 compact_traffic(row.blue, row.green, *row.target_groups),
                 row.elapsed(now),
-                row.detail_text(now),
-            )
+            ]
+            table.add_row(*cells, *([detail] if wide else []))
+            if not wide and detail.plain:
+                notes.append(Text.assemble((f"{row.key}: ", "bold"), detail))
         states = {row.state for row in self.rows.values()}
         if states & BAD_STATES:
             border = "bold red"
@@ -311,7 +321,7 @@ class _FleetPanel:
             border = "bold green"
         else:
             border = "blue"
-        return Panel(table, title=self.title(), border_style=border)
+        yield Panel(Group(table, *notes), title=self.title(), border_style=border)
 
 
 def services_table(services: dict[str, dict[str, Any]]) -> Table:

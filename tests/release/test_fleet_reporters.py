@@ -396,3 +396,21 @@ def test_a_services_own_summary_is_a_line_above_the_rows_not_the_end() -> None:
     assert rep.fleet is None and rep.live is None
     rep.close()
     assert "[web] pre-task failed (exit 1)" in console.export_text()
+
+
+def test_on_a_narrow_terminal_the_reasons_go_under_the_rows_whole() -> None:
+    rep = ConsoleReporter(io.StringIO(), console=recording_console())
+    for event in fleet_stream() + fleet_end()[:-1]:
+        rep.emit(event)
+    assert rep.fleet is not None
+    text = render(rep.fleet, width=100)
+    rep.close()
+    lines = text.splitlines()
+    assert "detail" not in lines[1]  # no detail column
+    assert re.match(r"^│\s+worker\s+✘ failed\s+d-WORKER\s", row_of(text, "worker"))
+    notes = [line.strip("│ ") for line in lines if re.match(r"^│ \w+: ", line)]
+    assert notes == [
+        "worker: AllowTraffic failed: target group demo-worker-blue unhealthy",
+        "api: another service failed",
+    ]
+    assert lines.index(row_of(text, "api")) < min(i for i, line in enumerate(lines) if "worker: AllowTraffic" in line)

@@ -491,8 +491,7 @@ class ConsoleReporter:
         elif isinstance(event, Summary):
             self._stop_live()
             self._print_tables()
-            style = "bold green" if event.ok else "bold red"
-            self.console.print(Text(event.describe(), style=style))
+            self._print_outcomes(event)
         elif isinstance(event, PlanRendered):
             self.console.print(Text(prefixed(event)))
         elif isinstance(event, StepStarted | LifecycleChanged):
@@ -512,10 +511,7 @@ class ConsoleReporter:
         if isinstance(event, Summary) and key is None:
             self._stop_live()
             self._print_tables()
-            services = services_of(event)
-            if services:
-                self.console.print(services_table(services))
-            self.console.print(Text(event.describe(), style="bold green" if event.ok else "bold red"))
+            self._print_outcomes(event)
             self.fleet = None
             return True
         if key is None:
@@ -583,6 +579,13 @@ class ConsoleReporter:
                 self.console.print()  # off a terminal the final render ends without a newline
         self.live = None
         self.panel = None
+
+    def _print_outcomes(self, summary: Summary) -> None:
+        """The summary line, after each service's outcome when the summary has several."""
+        services = services_of(summary)
+        if services:
+            self.console.print(services_table(services))
+        self.console.print(Text(summary.describe(), style="bold green" if summary.ok else "bold red"))
 
     def _print_tables(self) -> None:
         if self.checks:

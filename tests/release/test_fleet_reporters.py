@@ -414,3 +414,33 @@ def test_on_a_narrow_terminal_the_reasons_go_under_the_rows_whole() -> None:
         "api: another service failed",
     ]
     assert lines.index(row_of(text, "api")) < min(i for i, line in enumerate(lines) if "worker: AllowTraffic" in line)
+
+
+def test_history_and_doctor_tables_name_the_service_of_each_row_when_there_are_several() -> None:
+    from orchestrator.events import DoctorCheck, HistoryEntry
+    from orchestrator.report.console import doctor_table, history_table
+
+    one = render(history_table([HistoryEntry("d-1", "Succeeded", "user")]))
+    assert "service" not in one
+    several = render(
+        history_table(
+            [
+                HistoryEntry("d-1", "Succeeded", "user", service_key="web"),
+                HistoryEntry("d-2", "Failed", "user", service_key="api"),
+            ]
+        )
+    )
+    assert re.search(r"service\s+id\s+status", several)
+    assert re.search(r"web\s+d-1\s+Succeeded", several) and re.search(r"api\s+d-2\s+Failed", several)
+    checks = render(doctor_table([DoctorCheck("listener", "pass", service_key="worker")]))
+    assert re.search(r"worker\s+listener\s+PASS", checks)
+    assert "service" not in render(doctor_table([DoctorCheck("listener", "pass")]))
+
+
+def test_a_summary_with_services_lists_them_even_without_the_fleet_panel() -> None:
+    out = io.StringIO()
+    rep = ConsoleReporter(out)
+    rep.emit(Summary("rollback", True, 0, {"services": {"web": {"status": "Succeeded", "deployment_id": "d-R1"}}}))
+    rep.close()
+    assert re.search(r"web\s+Succeeded\s+d-R1", out.getvalue())
+    assert out.getvalue().rstrip().endswith("rollback succeeded")

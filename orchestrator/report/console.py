@@ -173,7 +173,15 @@ _STATE_STYLE = {
 }
 # A CodeDeploy status at a deployment's end, as the row's state when no ServiceState says it first.
 _FINISHED_STATE = {"Succeeded": "succeeded", "Failed": "failed", "Stopped": "stopped"}
-_OUTCOME_STYLE = {"Succeeded": "bold green", "RolledBack": "bold yellow", "Skipped": "dim", "Created": "cyan"}
+_OUTCOME_STYLE = {
+    "Succeeded": "bold green",
+    "traffic-shifted": "green",
+    "RolledBack": "bold yellow",
+    "Skipped": "dim",
+    "NotStarted": "dim",
+    "Created": "cyan",
+    "Unknown": "yellow",
+}
 COMPACT_BAR = 10
 WIDE_PANEL = 150  # columns from which a service's detail is a column of its row
 
@@ -204,15 +212,17 @@ def compact_traffic(
 
 
 class _Row:
-    """One service's row: its state as the domain reports it, and its deployment as the watcher sees it."""
+    """One service's row: its state as the domain reports it, and its deployments as the watcher sees them."""
 
     def __init__(self, key: str) -> None:
         self.key = key
         self.state = "queued"
         self.detail = ""
-        self.deployment_id = ""
-        self.status = ""  # CodeDeploy's status of the deployment
-        self.phase = ""  # the lifecycle event in progress
+        self.failure = ""  # why it failed or was stopped: kept while it is rolled back
+        self.deployment_id = ""  # the service's release deployment
+        self.following = ""  # the deployment the watcher reports now (the release's, then a rollback)
+        self.status = ""  # CodeDeploy's status of `following`
+        self.phase = ""  # its lifecycle event in progress
         self.blue: float | None = None
         self.green: float | None = None
         self.target_groups: tuple[str | None, str | None] = (None, None)
@@ -224,6 +234,8 @@ class _Row:
 
     def set_state(self, event: ServiceState, now: float) -> None:
         self.state, self.detail = event.state, event.detail
+        if event.state in ("failed", "stopped") and event.detail and event.detail not in self.failure:
+            self.failure = f"{self.failure} · {event.detail}" if self.failure else event.detail
         if event.deployment_id:
             self.deployment_id = event.deployment_id
         if event.elapsed_s > 0:
@@ -235,8 +247,10 @@ class _Row:
             self.wait = None
 
     def deploying(self, deployment_id: str, now: float) -> None:
-        """A deployment event arrived: the row follows it (the newest one: an automatic rollback too)."""
-        self.deployment_id = deployment_id
+        """A deployment event arrived: the row follows it (a rollback's too; the first one is the
+        service's own deployment)."""
+        self.deployment_id = self.deployment_id or deployment_id
+        self.following = deployment_id
         if self.state in ("queued", "registering", "registered", "pre-task"):
             self.state = "deploying"
         if self.since is None:
@@ -250,14 +264,20 @@ class _Row:
     def state_text(self) -> Text:
         icon, style = _STATE_STYLE.get(self.state, ("?", ""))
         text = Text(f"{icon} {self.state}", style=style)
-        if self.state == "deploying":
+        if self.state in ("deploying", "stopping", "rolling-back"):
             sub = self.phase or (self.status if self.status not in ("", "InProgress", "Created") else "")
             if sub:
                 text.append(f" · {sub}", style=_STATUS_STYLE.get(self.status, ""))
         return text
 
     def detail_text(self, now: float) -> Text:
-        why = self.detail or (self.reason if self.state in BAD_STATES else "")
+        detail = short_arn(self.detail) if self.detail.startswith("arn:") else self.detail
+        if self.state in ("failed", "stopped"):
+            why = self.failure or detail or self.reason
+        elif self.state in ("rolling-back", "rolled-back") and self.failure:
+            why = " · ".join(p for p in (self.failure, detail) if p)  # why, then how it was undone
+        else:
+            why = detail or (self.reason if self.state in BAD_STATES else "")
         if why:
             return Text(why, style="red" if self.state in BAD_STATES else "")
         if self.wait is not None and self.state == "deploying":
@@ -280,7 +300,7 @@ class _FleetPanel:
         return self.rows[key]
 
     def title(self) -> str:
-        parts = [self.command, f"{len(self.rows)} services"]
+        parts = [self.command, f"{len(self.rows)} service{'' if len(self.rows) == 1 else 's'}"]
         if self.max_parallel:
             parts.append(f"at most {self.max_parallel} at a time")
         if self.atomic:
@@ -545,13 +565,13 @@ class ConsoleReporter:
             row.target_groups = (event.original_target_group, event.replacement_target_group)
             row.wait = None
         elif isinstance(event, LifecycleChanged):
-            if event.deployment_id == row.deployment_id:
+            if event.deployment_id == row.following:
                 if event.status == "InProgress":
                     row.phase = event.name
                 elif row.phase == event.name:
                     row.phase = ""
         elif isinstance(event, WaitStarted):
-            if event.deployment_id == row.deployment_id or not row.deployment_id:
+            if event.deployment_id == row.following or not row.following:
                 row.wait, row.wait_at = event, now
         elif isinstance(event, DeploymentFinished):
             row.status, row.phase, row.wait = event.status, "", None

@@ -290,21 +290,8 @@ class GithubReporter:
         elif isinstance(event, ImagePushed):
             service["image"] = event.image
             self._set_service_output(key, "image", event.image)
-        elif isinstance(event, DeploymentCreated):
-            service.update(deployment_id=event.deployment_id, console_url=event.console_url)
-            self._set_service_output(key, "deployment_id", event.deployment_id)
-        elif isinstance(event, DeploymentProgress):
-            if event.lifecycle:
-                service["lifecycle"] = event.lifecycle
-            service.update(deployment_id=event.deployment_id, deployment_status=event.status)
-            if event.green_weight is not None:
-                service["traffic"] = event.traffic()
-        elif isinstance(event, DeploymentFinished):
-            service.update(deployment_id=event.deployment_id, deployment_status=event.status)
-            if event.reason:
-                service["deployment_reason"] = event.reason
-            if event.rollback_deployment_id:
-                service["rollback_deployment_id"] = event.rollback_deployment_id
+        elif isinstance(event, DeploymentCreated | DeploymentProgress | DeploymentFinished):
+            self._service_deployment(key, service, event)
         elif isinstance(event, ServiceState):
             service.update(state=event.state, detail=event.detail)
             if event.deployment_id:
@@ -316,6 +303,33 @@ class GithubReporter:
         else:
             return False
         return True
+
+    def _service_deployment(
+        self, key: str, service: dict[str, Any], event: DeploymentCreated | DeploymentProgress | DeploymentFinished
+    ) -> None:
+        """The service's own deployment is the first one; a later one is its rollback (--atomic rolls
+        a finished service back through a new deployment), which must not take over its outputs."""
+        own = service.setdefault("deployment_id", event.deployment_id)
+        if event.deployment_id != own:
+            service["rollback_deployment_id"] = event.deployment_id
+            if isinstance(event, DeploymentFinished):
+                service["rollback_status"] = event.status
+            return
+        if isinstance(event, DeploymentCreated):
+            service["console_url"] = event.console_url
+            self._set_service_output(key, "deployment_id", event.deployment_id)
+        elif isinstance(event, DeploymentProgress):
+            if event.lifecycle:
+                service["lifecycle"] = event.lifecycle
+            service["deployment_status"] = event.status
+            if event.green_weight is not None:
+                service["traffic"] = event.traffic()
+        else:
+            service["deployment_status"] = event.status
+            if event.reason:
+                service["deployment_reason"] = event.reason
+            if event.rollback_deployment_id:
+                service["rollback_deployment_id"] = event.rollback_deployment_id
 
     def _reason(self) -> str:
         result = self.summary.result if self.summary else {}
@@ -381,7 +395,7 @@ class GithubReporter:
         result = s.result if s else {}
         outcomes = services_of(s) if s else {}
         keys = list(dict.fromkeys([*(self.fleet.services if self.fleet else ()), *self.services, *outcomes]))
-        count = f" · {len(keys)} services"
+        count = f" · {len(keys)} service{'' if len(keys) == 1 else 's'}"
         if s is not None:
             icon, outcome = ("✅", "succeeded") if s.ok else ("❌", f"failed (exit {s.exit_code})")
             lines = [f"### {icon} orchestrator {_md(s.command)} {outcome}{count}"]
@@ -404,7 +418,7 @@ class GithubReporter:
         if rows:
             lines += ["", "| | |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows]]
         table = [self._service_cells(key, outcomes.get(key, {})) for key in keys]
-        columns = ["service", "status", "deployment", "task definition", "traffic", "serving", "reason"]
+        columns = ["service", "status", "deployment", "task definition", "traffic", "rollback", "serving", "reason"]
         # Columns no service has a value for are left out (a clean release has no `serving` or reason).
         shown = [i for i, _ in enumerate(columns) if i < 2 or any(row[i] for row in table)]
         lines += ["", "| " + " | ".join(columns[i] for i in shown) + " |", "|" + "---|" * len(shown)]
@@ -425,7 +439,7 @@ class GithubReporter:
         return "\n".join(lines) + "\n\n"
 
     def _service_cells(self, key: str, outcome: dict[str, Any]) -> list[str]:
-        """service, status, deployment, task definition, traffic, serving, reason: the summary's
+        """service, status, deployment, task definition, traffic, rollback, serving, reason: the summary's
         outcome first, what the service's events said otherwise."""
         seen = self.services.get(key, {})
         status = str(outcome.get("status") or seen.get("deployment_status") or seen.get("state") or "")
@@ -434,6 +448,7 @@ class GithubReporter:
         url = seen.get("console_url")
         deployment = (f"[{_code(dep_id)}]({url})" if url else _code(dep_id)) if dep_id else ""
         td = short_arn(outcome.get("task_definition_arn") or seen.get("task_definition_arn"))
+        rollback = outcome.get("rollback_deployment_id") or seen.get("rollback_deployment_id")
         serving = short_arn(outcome.get("serving_task_definition"))
         failed = status in _FAILED or seen.get("state") in ("failed", "stopped")
         why = outcome.get("reason") or (seen.get("detail") or seen.get("deployment_reason") if failed else "")
@@ -443,6 +458,7 @@ class GithubReporter:
             deployment,
             _code(td) if td else "",
             _md(seen.get("traffic") or ""),
+            _code(rollback) if rollback else "",
             _code(serving) if serving else "",
             _md(why or ""),
         ]

@@ -38,11 +38,13 @@ def prefixed(event: Event, text: str | None = None) -> str:
 
 
 def services_of(summary: Summary) -> dict[str, dict[str, Any]]:
-    """The summary's per-service outcomes (`services`), in the order of FleetStarted; {} for one service."""
+    """The summary's per-service outcomes (`services`), in the order of FleetStarted; {} for one service,
+    and when no service has an outcome yet (bad input found before anything ran, a dry run)."""
     services = summary.result.get("services")
     if not isinstance(services, dict):
         return {}
-    return {str(k): v if isinstance(v, dict) else {"status": v} for k, v in services.items()}
+    found = {str(k): v if isinstance(v, dict) else {"status": v} for k, v in services.items()}
+    return found if any(s.get("status") for s in found.values()) else {}
 
 
 def short_arn(arn: Any) -> str:

@@ -325,15 +325,15 @@ def test_fleet_job_summary_has_a_row_per_service(gh_env: dict[str, Path]) -> Non
     assert summary.startswith("### ❌ orchestrator release failed (exit 1) · 3 services")
     assert "| reason | 2 of 3 services failed |" in summary
     rows = [line for line in summary.splitlines() if line.startswith("| service | status |")]
-    assert rows == ["| service | status | deployment | task definition | traffic | serving | reason |"]
+    assert rows == ["| service | status | deployment | task definition | traffic | rollback | serving | reason |"]
     lines = summary.splitlines()
     start = lines.index(rows[0])
     assert lines[start + 2 : start + 5] == [
         "| web | ✅ Succeeded | [`d-WEB`](https://console.example/d-WEB) | `demo-web:7` "
-        "| original 0% → replacement 100% |  |  |",
+        "| original 0% → replacement 100% |  |  |  |",
         "| worker-2 | ❌ Failed | [`d-WORKER`](https://console.example/d-WORKER) | `demo-worker:3` |  "
-        "| `demo-worker:2` | AllowTraffic failed: 5xx \\| unhealthy |",
-        "| api | ❌ Failed |  |  |  |  | pre-task exited with code 3 |",
+        "| `d-WROLL` | `demo-worker:2` | AllowTraffic failed: 5xx \\| unhealthy |",
+        "| api | ❌ Failed |  |  |  |  |  | pre-task exited with code 3 |",
     ]
     assert "| web | register | 0.3 s | task definition |" not in summary  # StepFinished's detail is empty
     assert "| web | register | 0.3 s |  |" in summary and "| worker-2 | register | 0.3 s |  |" in summary
@@ -368,3 +368,27 @@ def test_fleet_closes_an_open_group_and_a_services_own_summary_does_not_end_the_
     rep.close()
     assert "::error title=orchestrator release%3A web failed::exit 3" in stream.getvalue().splitlines()
     assert gh_env["summary"].read_text().count("### ❌ orchestrator release failed") == 1
+
+
+def test_fleet_a_services_rollback_deployment_does_not_take_over_its_outputs(gh_env: dict[str, Path]) -> None:
+    """--atomic rolls a finished service back through a new deployment, reported as that service's."""
+    stream = io.StringIO()
+    rep = GithubReporter.from_env(stream)
+    done = (LifecycleStatus("Install", "Succeeded", duration_s=4.0),)
+    rep.emit(FleetStarted("release", ("web",), atomic=True))
+    rep.emit(DeploymentCreated("d-WEB", "demo", "demo-web", service_key="web"))
+    rep.emit(DeploymentProgress("d-WEB", "Succeeded", done, blue_weight=0, green_weight=100, service_key="web"))
+    rep.emit(DeploymentFinished("d-WEB", "Succeeded", service_key="web"))
+    rep.emit(DeploymentCreated("d-RB", "demo", "demo-web", service_key="web"))
+    rep.emit(DeploymentProgress("d-RB", "InProgress", (LifecycleStatus("Install", "InProgress"),), service_key="web"))
+    rep.emit(DeploymentFinished("d-RB", "Succeeded", "rollback", service_key="web"))
+    rolled = {"web": {"status": "RolledBack", "deployment_id": "d-WEB", "serving_task_definition": TD_ARN}}
+    rep.emit(Summary("release", False, 1, {"status": "RolledBack", "services": rolled}))
+    rep.close()
+    assert "d-RB" not in gh_env["output"].read_text().replace(json.dumps(rolled), "")
+    assert read_outputs(gh_env["output"])["web_deployment_id"] == "d-WEB"
+    summary = gh_env["summary"].read_text()
+    assert "| web | ↩️ RolledBack | `d-WEB` | original 0% → replacement 100% | `d-RB` | `demo-web:7` |" in summary
+    assert "| Install | Succeeded | 4.0 s |" in summary  # the service's own deployment's lifecycle
+    # Rolled back because another service failed (here: none named): not a failure of its own.
+    assert "::error title=orchestrator release%3A web failed" not in stream.getvalue()

@@ -444,3 +444,25 @@ def test_a_summary_with_services_lists_them_even_without_the_fleet_panel() -> No
     rep.close()
     assert re.search(r"web\s+Succeeded\s+d-R1", out.getvalue())
     assert out.getvalue().rstrip().endswith("rollback succeeded")
+
+
+def test_a_rolled_back_row_keeps_its_deployment_and_why_it_failed() -> None:
+    """The lead's sequence for a failed deployment: finished (Failed, rollback), failed, rolling-back
+    while the rollback deployment is followed, rolled-back."""
+    rep = ConsoleReporter(io.StringIO(), console=recording_console())
+    rep.emit(FleetStarted("release", ("web", "api")))
+    rep.emit(DeploymentCreated("d-WEB", "demo", "demo-web", service_key="web"))
+    rep.emit(ServiceState("deploying", deployment_id="d-WEB", service_key="web"))
+    why = "deployment d-WEB failed: AfterAllowTestTraffic smoke test failed"
+    rep.emit(DeploymentFinished("d-WEB", "Failed", why, rollback_deployment_id="d-RB", service_key="web"))
+    rep.emit(ServiceState("failed", why, deployment_id="d-WEB", elapsed_s=20, service_key="web"))
+    rep.emit(ServiceState("rolling-back", "rollback d-RB", deployment_id="d-WEB", elapsed_s=21, service_key="web"))
+    rep.emit(progress("d-RB", "web", 50, (LifecycleStatus("AllowTraffic", "InProgress"),)))
+    assert rep.fleet is not None
+    web = row_of(render(rep.fleet, width=230), "web")
+    assert re.search(r"rolling-back · AllowTraffic\s+d-WEB\s", web)  # the service's deployment stays
+    assert f"{why} · rollback d-RB" in web
+    rep.emit(ServiceState("rolled-back", "rollback d-RB succeeded", deployment_id="d-WEB", service_key="web"))
+    web = row_of(render(rep.fleet, width=230), "web")
+    rep.close()
+    assert "↺ rolled-back" in web and f"{why} · rollback d-RB succeeded" in web

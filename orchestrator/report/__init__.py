@@ -82,6 +82,7 @@ class PipeSafeReporter:
         self.inner, self.stream = inner, stream
         self.fallback = fallback or sys.stderr
         self.switched = False
+        self._told: dict[str | None, str] = {}  # as PlainReporter: a state line does not repeat the reason
 
     def emit(self, event: Event) -> None:
         from orchestrator.events import DeploymentCreated, DeploymentFinished, Message, ServiceState, Summary
@@ -94,6 +95,12 @@ class PipeSafeReporter:
             self.switched = True
             self._write("warning: stdout was closed; carrying on, warnings and the outcome go to stderr")
         # With several services each line says whose it is (`[web] ...`), and the summary lists them all.
+        if isinstance(event, DeploymentFinished) and not event.failed_command:
+            self._told[event.service_key] = event.reason
+        elif isinstance(event, ServiceState) and event.detail and event.detail == self._told.get(event.service_key):
+            from dataclasses import replace
+
+            event = replace(event, detail="")
         if isinstance(event, Summary):
             self._write(summary_line(event))
         elif (

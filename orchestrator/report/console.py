@@ -183,6 +183,7 @@ _OUTCOME_STYLE = {
     "Unknown": "yellow",
 }
 COMPACT_BAR = 10
+PANEL_REASON = 160  # characters of a reason in a row
 WIDE_PANEL = 150  # columns from which a service's detail is a column of its row
 
 
@@ -270,12 +271,19 @@ class _Row:
                 text.append(f" · {sub}", style=_STATUS_STYLE.get(self.status, ""))
         return text
 
+    def _brief(self, text: str) -> str:
+        """A reason for the row: without `deployment <its id> failed: ` (the row says both) and cut to
+        PANEL_REASON characters (the outcome table at the end has it whole)."""
+        if self.deployment_id and text.startswith(f"deployment {self.deployment_id} "):
+            text = text.partition(": ")[2] or text
+        return text if len(text) <= PANEL_REASON else text[: PANEL_REASON - 1] + "…"
+
     def detail_text(self, now: float) -> Text:
         detail = short_arn(self.detail) if self.detail.startswith("arn:") else self.detail
         if self.state in ("failed", "stopped"):
-            why = self.failure or detail or self.reason
+            why = self._brief(self.failure or detail or self.reason)
         elif self.state in ("rolling-back", "rolled-back") and self.failure:
-            why = " · ".join(p for p in (self.failure, detail) if p)  # why, then how it was undone
+            why = " · ".join(p for p in (self._brief(self.failure), detail) if p)  # why, then how it was undone
         else:
             why = detail or (self.reason if self.state in BAD_STATES else "")
         if why:

@@ -5,9 +5,10 @@ with `[key] `; repeats are recognised per service, because the services' lines i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TextIO
 
-from orchestrator.events import DeploymentProgress, Event, Summary, WaitStarted
+from orchestrator.events import DeploymentFinished, DeploymentProgress, Event, ServiceState, Summary, WaitStarted
 from orchestrator.report.services import prefixed, summary_line
 
 
@@ -17,6 +18,9 @@ class PlainReporter:
         # Per service key (None: a single-service command): the last progress line, the current wait.
         self._last: dict[str | None, str | None] = {}
         self._wait: dict[str | None, tuple[str, str, str]] = {}
+        # Per service key: the reason its last deployment_finished line gave, which its state line
+        # (`[api] failed (d-…): <the same reason>`) then does not repeat.
+        self._told: dict[str | None, str] = {}
 
     def emit(self, event: Event) -> None:
         service = event.service_key
@@ -26,6 +30,10 @@ class PlainReporter:
             if wait == self._wait.get(service):
                 return
             self._wait[service] = wait
+        if isinstance(event, DeploymentFinished) and not event.failed_command:
+            self._told[service] = event.reason
+        elif isinstance(event, ServiceState) and event.detail and event.detail == self._told.get(service):
+            event = replace(event, detail="")
         line = summary_line(event) if isinstance(event, Summary) else event.describe()
         # Progress is re-emitted on every poll that changes something; elapsed time alone is no change.
         key = line.rsplit(" · ", 1)[0] if isinstance(event, DeploymentProgress) else None

@@ -241,8 +241,14 @@ def test_plain_lines_carry_the_service_key_and_the_summary_lists_each_outcome() 
     assert lines[0] == "release: 3 services (web, worker, api), at most 2 at a time"
     assert "[web] registering" in lines and "[api] queued" in lines
     assert "[web] deployment d-WEB created (demo/demo-web)" in lines
-    assert "[worker] AllowTraffic failed: target group demo-worker-blue unhealthy" not in lines
-    assert "[worker] failed (d-WORKER): AllowTraffic failed: target group demo-worker-blue unhealthy" in lines
+    # The reason once, on the deployment's line; the state line that follows does not repeat it.
+    assert (
+        "[worker] deployment d-WORKER Failed: AllowTraffic failed: target group demo-worker-blue unhealthy "
+        "(rollback d-WROLL)"
+    ) in lines
+    assert "[worker] failed (d-WORKER)" in lines
+    assert sum("demo-worker-blue unhealthy" in line for line in lines) == 1
+    assert "[api] skipped: another service failed" in lines  # a state's own detail is kept
     assert "[web] d-WEB waiting: canary at 10% on the replacement, 4m50s left of 5m00s" in lines
     # Every line after the first but the summary is a service's.
     assert all(line.startswith(("[web] ", "[worker] ", "[api] ")) for line in lines[1:-1])
@@ -379,7 +385,7 @@ def test_stderr_fallback_says_which_service_each_outcome_line_belongs_to() -> No
         "[worker] warning: worker: health checks failing",
         "[worker] deployment d-WORKER Failed: AllowTraffic failed: target group demo-worker-blue unhealthy "
         "(rollback d-WROLL)",
-        "[worker] failed (d-WORKER): AllowTraffic failed: target group demo-worker-blue unhealthy",
+        "[worker] failed (d-WORKER)",
         "[api] skipped: another service failed",
         "[web] deployment d-WEB Succeeded",
         "release failed (exit 1) · web Succeeded · worker Failed (serving demo-worker:2) · api Skipped",
@@ -461,8 +467,34 @@ def test_a_rolled_back_row_keeps_its_deployment_and_why_it_failed() -> None:
     assert rep.fleet is not None
     web = row_of(render(rep.fleet, width=230), "web")
     assert re.search(r"rolling-back · AllowTraffic\s+d-WEB\s", web)  # the service's deployment stays
-    assert f"{why} · rollback d-RB" in web
+    # The reason without `deployment d-WEB failed: `, which the row already says.
+    assert re.search(r"\s{2}AfterAllowTestTraffic smoke test failed · rollback d-RB\s", web)
     rep.emit(ServiceState("rolled-back", "rollback d-RB succeeded", deployment_id="d-WEB", service_key="web"))
     web = row_of(render(rep.fleet, width=230), "web")
+    long_reason = "deployment d-WEB failed: " + "x" * 400
+    rep.emit(ServiceState("failed", long_reason, deployment_id="d-WEB", service_key="api"))
+    api = render(rep.fleet, width=230)
     rep.close()
-    assert "↺ rolled-back" in web and f"{why} · rollback d-RB succeeded" in web
+    assert "↺ rolled-back" in web and "AfterAllowTestTraffic smoke test failed · rollback d-RB succeeded" in web
+    assert "deployment d-WEB failed" not in web
+    # A long reason is cut in the row (the outcome table at the end has it whole).
+    cells = re.sub(r"[│\s]", "", api)
+    assert "x" * 159 + "…" in cells and "x" * 160 not in cells
+
+
+def test_a_failed_state_without_a_deployment_line_keeps_its_reason_in_plain_lines() -> None:
+    """A registration or a pre-task that failed: no deployment line told why, the state line does."""
+    lines = plain_lines(
+        [
+            DeploymentFinished("d-A", "Failed", "Install failed", service_key="api"),
+            ServiceState("failed", "register: RegisterTaskDefinition refused", service_key="web"),
+            ServiceState("failed", "Install failed", deployment_id="d-A", service_key="api"),
+            ServiceState("failed", "rollback d-R failed", deployment_id="d-A", service_key="api"),
+        ]
+    )
+    assert lines == [
+        "[api] deployment d-A Failed: Install failed",
+        "[web] failed: register: RegisterTaskDefinition refused",
+        "[api] failed (d-A)",
+        "[api] failed (d-A): rollback d-R failed",
+    ]

@@ -27,6 +27,7 @@ FAILED_STATUSES = frozenset(
     {"Failed", "Stopped", "TimedOut", "Interrupted", "StopRequested", "Unknown", "PreTaskFailed", "AwsRefused"}
 )
 OK_STATUSES = frozenset({"Succeeded", "traffic-shifted", "Created"})
+UNDONE_STATUSES = frozenset({"RolledBack", "Skipped"})
 
 
 def prefixed(event: Event, text: str | None = None) -> str:
@@ -68,8 +69,13 @@ def summary_line(summary: Summary) -> str:
 
 
 def failed_services(summary: Summary) -> dict[str, dict[str, Any]]:
-    """The services that failed themselves (not those rolled back or skipped because another failed)."""
-    return {k: s for k, s in services_of(summary).items() if s.get("reason") or str(s.get("status")) in FAILED_STATUSES}
+    """The services that failed themselves, not those rolled back or skipped because another failed
+    (under --atomic these have a `reason` too: `stopped: api failed (--atomic)`)."""
+    return {
+        k: s
+        for k, s in services_of(summary).items()
+        if str(s.get("status")) in FAILED_STATUSES or (s.get("reason") and s.get("status") not in UNDONE_STATUSES)
+    }
 
 
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]")

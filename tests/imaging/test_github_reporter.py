@@ -382,13 +382,23 @@ def test_fleet_a_services_rollback_deployment_does_not_take_over_its_outputs(gh_
     rep.emit(DeploymentCreated("d-RB", "demo", "demo-web", service_key="web"))
     rep.emit(DeploymentProgress("d-RB", "InProgress", (LifecycleStatus("Install", "InProgress"),), service_key="web"))
     rep.emit(DeploymentFinished("d-RB", "Succeeded", "rollback", service_key="web"))
-    rolled = {"web": {"status": "RolledBack", "deployment_id": "d-WEB", "serving_task_definition": TD_ARN}}
+    rolled = {
+        "web": {
+            "status": "RolledBack",
+            "deployment_id": "d-WEB",
+            "serving_task_definition": TD_ARN,
+            "reason": "stopped: api failed (--atomic)",
+        },
+        "api": {"status": "Skipped", "reason": "not deployed"},
+        "db": {"status": "NotStarted", "reason": "register: RegisterTaskDefinition refused"},
+    }
     rep.emit(Summary("release", False, 1, {"status": "RolledBack", "services": rolled}))
     rep.close()
-    assert "d-RB" not in gh_env["output"].read_text().replace(json.dumps(rolled), "")
+    assert "d-RB" not in gh_env["output"].read_text()
     assert read_outputs(gh_env["output"])["web_deployment_id"] == "d-WEB"
     summary = gh_env["summary"].read_text()
     assert "| web | ↩️ RolledBack | `d-WEB` | original 0% → replacement 100% | `d-RB` | `demo-web:7` |" in summary
     assert "| Install | Succeeded | 4.0 s |" in summary  # the service's own deployment's lifecycle
-    # Rolled back because another service failed (here: none named): not a failure of its own.
-    assert "::error title=orchestrator release%3A web failed" not in stream.getvalue()
+    # Rolled back or skipped because another service failed: not a failure of its own; db's is.
+    errors = [line for line in stream.getvalue().splitlines() if line.startswith("::error")]
+    assert errors == ["::error title=orchestrator release%3A db failed::register: RegisterTaskDefinition refused"]

@@ -75,15 +75,18 @@ class GuardedStream:
 
 class PipeSafeReporter:
     """Once stdout is gone, the outcome (warnings, errors, the deployment's end, the summary) goes to
-    stderr as plain lines; the release itself goes on and exits with the deployment's result."""
+    stderr as plain lines; the release itself goes on and exits with the deployment's result. With
+    several services, each line starts with its service's key."""
 
     def __init__(self, inner: Reporter, stream: GuardedStream, fallback: TextIO | None = None) -> None:
         self.inner, self.stream = inner, stream
         self.fallback = fallback or sys.stderr
         self.switched = False
+        self._told: dict[str | None, str] = {}  # as PlainReporter: a state line does not repeat the reason
 
     def emit(self, event: Event) -> None:
-        from orchestrator.events import DeploymentCreated, DeploymentFinished, Message, Summary
+        from orchestrator.events import DeploymentCreated, DeploymentFinished, Message, ServiceState, Summary
+        from orchestrator.report.services import UNTOLD_ENDS, prefixed, summary_line
 
         if not self.switched:
             self.inner.emit(event)
@@ -91,10 +94,22 @@ class PipeSafeReporter:
                 return
             self.switched = True
             self._write("warning: stdout was closed; carrying on, warnings and the outcome go to stderr")
-        if isinstance(event, DeploymentCreated | DeploymentFinished | Summary) or (
-            isinstance(event, Message) and event.level != "info"
+        # With several services each line says whose it is (`[web] ...`), and the summary lists them all.
+        if isinstance(event, DeploymentFinished) and not event.failed_command:
+            self._told[event.service_key] = event.reason
+        elif isinstance(event, ServiceState) and event.detail and event.detail == self._told.get(event.service_key):
+            from dataclasses import replace
+
+            event = replace(event, detail="")
+        if isinstance(event, Summary):
+            self._write(summary_line(event))
+        elif (
+            isinstance(event, DeploymentCreated | DeploymentFinished)
+            or (isinstance(event, Message) and event.level != "info")
+            # A service's end that no deployment line tells: a failed registration, a skip, a rollback.
+            or (isinstance(event, ServiceState) and event.state in UNTOLD_ENDS)
         ):
-            self._write(event.describe())
+            self._write(prefixed(event))
 
     def _write(self, line: str) -> None:
         try:

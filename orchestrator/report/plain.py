@@ -1,32 +1,46 @@
-"""Plain lines for logs and pipes: one line per change, no colour, no cursor movement."""
+"""Plain lines for logs and pipes: one line per change, no colour, no cursor movement.
+
+When a command acts on several services, each event of a service carries its key and its line starts
+with `[key] `; repeats are recognised per service, because the services' lines interleave."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TextIO
 
-from orchestrator.events import DeploymentProgress, Event, WaitStarted
+from orchestrator.events import DeploymentFinished, DeploymentProgress, Event, ServiceState, Summary, WaitStarted
+from orchestrator.report.services import prefixed, summary_line
 
 
 class PlainReporter:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self._last: str | None = None
-        self._wait: tuple[str, str, str] | None = None
+        # Per service key (None: a single-service command): the last progress line, the current wait.
+        self._last: dict[str | None, str | None] = {}
+        self._wait: dict[str | None, tuple[str, str, str]] = {}
+        # Per service key: the reason its last deployment_finished line gave, which its state line
+        # (`[api] failed (d-…): <the same reason>`) then does not repeat.
+        self._told: dict[str | None, str] = {}
 
     def emit(self, event: Event) -> None:
+        service = event.service_key
         if isinstance(event, WaitStarted):
             # Re-emitted with every change during the wait: one line when a wait begins.
             wait = (event.deployment_id, event.wait, event.label)
-            if wait == self._wait:
+            if wait == self._wait.get(service):
                 return
-            self._wait = wait
-        line = event.describe()
+            self._wait[service] = wait
+        if isinstance(event, DeploymentFinished) and not event.failed_command:
+            self._told[service] = event.reason
+        elif isinstance(event, ServiceState) and event.detail and event.detail == self._told.get(service):
+            event = replace(event, detail="")
+        line = summary_line(event) if isinstance(event, Summary) else event.describe()
         # Progress is re-emitted on every poll that changes something; elapsed time alone is no change.
         key = line.rsplit(" · ", 1)[0] if isinstance(event, DeploymentProgress) else None
-        if key is not None and key == self._last:
+        if key is not None and key == self._last.get(service):
             return
-        self._last = key
-        self.stream.write(line + "\n")
+        self._last[service] = key
+        self.stream.write(prefixed(event, line) + "\n")
         self.stream.flush()
 
     def close(self) -> None:

@@ -16,9 +16,11 @@ from orchestrator.events import (
     DeploymentCreated,
     DeploymentFinished,
     DeploymentProgress,
+    FleetStarted,
     ImagePushed,
     LifecycleStatus,
     Message,
+    ServiceState,
     StepFinished,
     StepStarted,
     Summary,
@@ -218,3 +220,185 @@ def test_json_output_stays_json_under_actions(gh_env: dict[str, Path]) -> None:
     errors = [line for line in proc.stderr.splitlines() if line.startswith("::error")]
     assert len(errors) == 1 and "bad repo" in errors[0]
     assert re.search(r"### ❌ orchestrator build failed \(exit 2\)", gh_env["summary"].read_text())
+
+
+# --- several services (issue 13) ---
+
+WEB_TD, WORKER_TD = TD_ARN, "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-worker:3"
+WORKER_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo/worker:abc"
+FLEET_SERVICES = {
+    "web": {"status": "Succeeded", "deployment_id": "d-WEB", "task_definition_arn": WEB_TD, "image": IMAGE},
+    "worker-2": {
+        "status": "Failed",
+        "deployment_id": "d-WORKER",
+        "task_definition_arn": WORKER_TD,
+        "image": WORKER_IMAGE,
+        "rollback_deployment_id": "d-WROLL",
+        "serving_task_definition": WORKER_TD.replace(":3", ":2"),
+        "reason": "AllowTraffic failed: 5xx | unhealthy",
+    },
+    "api": {"status": "Failed", "deployment_id": None},
+}
+
+
+def fleet_events() -> list:
+    lifecycle = (LifecycleStatus("Install", "Succeeded", duration_s=12.0),)
+    events: list = [FleetStarted("release", ("web", "worker-2", "api"), atomic=False)]
+    for key, td, image, dep in (("web", WEB_TD, IMAGE, "d-WEB"), ("worker-2", WORKER_TD, WORKER_IMAGE, "d-WORKER")):
+        family, revision = td.rsplit("/", 1)[-1].split(":")
+        events += [
+            StepStarted("register", "task definition", service_key=key),
+            TaskDefinitionRegistered(td, family, int(revision), image, service_key=key),
+            StepFinished("register", duration_s=0.3, service_key=key),
+            DeploymentCreated(dep, "demo", f"demo-{key}", f"https://console.example/{dep}", service_key=key),
+        ]
+    events += [
+        DeploymentProgress("d-WEB", "InProgress", lifecycle, blue_weight=0, green_weight=100, service_key="web"),
+        ServiceState("failed", "pre-task exited with code 3", service_key="api"),
+        Message("worker-2 is slow", "warning", service_key="worker-2"),
+        DeploymentFinished("d-WORKER", "Failed", "AllowTraffic failed: 5xx | unhealthy", service_key="worker-2"),
+        DeploymentFinished("d-WEB", "Succeeded", service_key="web"),
+        Summary(
+            "release", False, 1, {"status": "Failed", "reason": "2 of 3 services failed", "services": FLEET_SERVICES}
+        ),
+    ]
+    return events
+
+
+def run_fleet(gh_env: dict[str, Path]) -> str:
+    stream = io.StringIO()
+    rep = GithubReporter.from_env(stream)
+    for e in fleet_events():
+        rep.emit(e)
+    rep.close()
+    return stream.getvalue()
+
+
+def test_fleet_writes_outputs_per_service_with_keys_made_output_names(gh_env: dict[str, Path]) -> None:
+    run_fleet(gh_env)
+    outputs = read_outputs(gh_env["output"])
+    services = json.loads(outputs.pop("services"))
+    assert outputs == {
+        "web_task_definition_arn": WEB_TD,
+        "web_image": IMAGE,
+        "web_deployment_id": "d-WEB",
+        "web_status": "Succeeded",
+        # `worker-2` is not usable in `steps.<id>.outputs.<name>` as is: `-` becomes `_`.
+        "worker_2_task_definition_arn": WORKER_TD,
+        "worker_2_image": WORKER_IMAGE,
+        "worker_2_deployment_id": "d-WORKER",
+        "worker_2_status": "Failed",
+        "api_status": "Failed",
+    }
+    # The single-service names stay free for the summary's own top-level values (none here).
+    assert "deployment_id" not in outputs and "task_definition_arn" not in outputs
+    assert services == FLEET_SERVICES  # `fromJSON(steps.<id>.outputs.services)`
+
+
+def test_fleet_output_names_stay_distinct_and_valid() -> None:
+    from orchestrator.report.services import output_name
+
+    assert output_name("web") == "web" and output_name("worker-2") == "worker_2"
+    assert output_name("2fast") == "_2fast" and output_name("a.b c") == "a_b_c"
+    rep = GithubReporter(io.StringIO())
+    for key in ("web-api", "web_api", "web.api"):
+        rep._set_service_output(key, "status", "Succeeded")
+    assert sorted(rep.outputs) == ["web_api_2_status", "web_api_3_status", "web_api_status"]
+
+
+def test_fleet_annotates_each_failed_service_with_its_own_reason(gh_env: dict[str, Path]) -> None:
+    log = run_fleet(gh_env)
+    errors = [line for line in log.splitlines() if line.startswith("::error")]
+    assert errors == [
+        "::error title=orchestrator release%3A worker-2 failed::AllowTraffic failed: 5xx | unhealthy",
+        # No reason in the summary: the service's own state says why.
+        "::error title=orchestrator release%3A api failed::pre-task exited with code 3",
+    ]
+    assert "::warning title=worker-2::worker-2 is slow" in log.splitlines()
+    # Interleaved services' steps cannot be folded into groups; none is opened.
+    assert "::group::" not in log and "::endgroup::" not in log
+
+
+def test_fleet_job_summary_has_a_row_per_service(gh_env: dict[str, Path]) -> None:
+    run_fleet(gh_env)
+    summary = gh_env["summary"].read_text()
+    assert summary.startswith("### ❌ orchestrator release failed (exit 1) · 3 services")
+    assert "| reason | 2 of 3 services failed |" in summary
+    rows = [line for line in summary.splitlines() if line.startswith("| service | status |")]
+    assert rows == ["| service | status | deployment | task definition | traffic | rollback | serving | reason |"]
+    lines = summary.splitlines()
+    start = lines.index(rows[0])
+    assert lines[start + 2 : start + 5] == [
+        "| web | ✅ Succeeded | [`d-WEB`](https://console.example/d-WEB) | `demo-web:7` "
+        "| original 0% → replacement 100% |  |  |  |",
+        "| worker-2 | ❌ Failed | [`d-WORKER`](https://console.example/d-WORKER) | `demo-worker:3` |  "
+        "| `d-WROLL` | `demo-worker:2` | AllowTraffic failed: 5xx \\| unhealthy |",
+        "| api | ❌ Failed |  |  |  |  |  | pre-task exited with code 3 |",
+    ]
+    assert "| web | register | 0.3 s | task definition |" not in summary  # StepFinished's detail is empty
+    assert "| web | register | 0.3 s |  |" in summary and "| worker-2 | register | 0.3 s |  |" in summary
+    assert "<details><summary>web: lifecycle events</summary>" in summary
+    assert "| Install | Succeeded | 12.0 s |" in summary
+    assert "> ⚠️ worker-2: worker-2 is slow" in summary
+
+
+def test_fleet_success_annotates_nothing(gh_env: dict[str, Path]) -> None:
+    stream = io.StringIO()
+    rep = GithubReporter.from_env(stream)
+    rep.emit(FleetStarted("release", ("web", "worker")))
+    ok = {k: {"status": "Succeeded", "deployment_id": f"d-{k}"} for k in ("web", "worker")}
+    rep.emit(Summary("release", True, 0, {"status": "Succeeded", "services": ok}))
+    rep.close()
+    assert "::error" not in stream.getvalue()
+    summary = gh_env["summary"].read_text()
+    assert summary.startswith("### ✅ orchestrator release succeeded · 2 services")
+    assert "| web | ✅ Succeeded | `d-web` |" in summary and "| worker | ✅ Succeeded | `d-worker` |" in summary
+    assert read_outputs(gh_env["output"])["worker_status"] == "Succeeded"
+
+
+def test_fleet_closes_an_open_group_and_a_services_own_summary_does_not_end_the_run(gh_env: dict[str, Path]) -> None:
+    stream = io.StringIO()
+    rep = GithubReporter.from_env(stream)
+    rep.emit(StepStarted("build", "buildah"))  # one image for every service, built first
+    rep.emit(FleetStarted("release", ("web",)))
+    assert stream.getvalue().splitlines() == ["::group::build: buildah", "::endgroup::"]
+    rep.emit(Summary("pre-task", False, 1, {"status": "Failed", "reason": "exit 3"}, service_key="web"))
+    assert "::error" not in stream.getvalue() and gh_env["summary"].read_text() == ""
+    rep.emit(Summary("release", False, 1, {"status": "Failed", "services": {"web": {"status": "Failed"}}}))
+    rep.close()
+    assert "::error title=orchestrator release%3A web failed::exit 3" in stream.getvalue().splitlines()
+    assert gh_env["summary"].read_text().count("### ❌ orchestrator release failed") == 1
+
+
+def test_fleet_a_services_rollback_deployment_does_not_take_over_its_outputs(gh_env: dict[str, Path]) -> None:
+    """--atomic rolls a finished service back through a new deployment, reported as that service's."""
+    stream = io.StringIO()
+    rep = GithubReporter.from_env(stream)
+    done = (LifecycleStatus("Install", "Succeeded", duration_s=4.0),)
+    rep.emit(FleetStarted("release", ("web",), atomic=True))
+    rep.emit(DeploymentCreated("d-WEB", "demo", "demo-web", service_key="web"))
+    rep.emit(DeploymentProgress("d-WEB", "Succeeded", done, blue_weight=0, green_weight=100, service_key="web"))
+    rep.emit(DeploymentFinished("d-WEB", "Succeeded", service_key="web"))
+    rep.emit(DeploymentCreated("d-RB", "demo", "demo-web", service_key="web"))
+    rep.emit(DeploymentProgress("d-RB", "InProgress", (LifecycleStatus("Install", "InProgress"),), service_key="web"))
+    rep.emit(DeploymentFinished("d-RB", "Succeeded", "rollback", service_key="web"))
+    rolled = {
+        "web": {
+            "status": "RolledBack",
+            "deployment_id": "d-WEB",
+            "serving_task_definition": TD_ARN,
+            "reason": "stopped: api failed (--atomic)",
+        },
+        "api": {"status": "Skipped", "reason": "not deployed"},
+        "db": {"status": "NotStarted", "reason": "register: RegisterTaskDefinition refused"},
+    }
+    rep.emit(Summary("release", False, 1, {"status": "RolledBack", "services": rolled}))
+    rep.close()
+    assert "d-RB" not in gh_env["output"].read_text()
+    assert read_outputs(gh_env["output"])["web_deployment_id"] == "d-WEB"
+    summary = gh_env["summary"].read_text()
+    assert "| web | ↩️ RolledBack | `d-WEB` | original 0% → replacement 100% | `d-RB` | `demo-web:7` |" in summary
+    assert "| Install | Succeeded | 4.0 s |" in summary  # the service's own deployment's lifecycle
+    # Rolled back or skipped because another service failed: not a failure of its own; db's is.
+    errors = [line for line in stream.getvalue().splitlines() if line.startswith("::error")]
+    assert errors == ["::error title=orchestrator release%3A db failed::register: RegisterTaskDefinition refused"]

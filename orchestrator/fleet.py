@@ -150,7 +150,9 @@ class Fleet:
         them. The command emits FleetStarted (before validating) and the summary."""
         from orchestrator.interrupts import sigterm_as_interrupt
 
+        now = time.monotonic()
         for r in self.releases:
+            r.started = now  # a row's clock runs from the start: registration included
             self._state(r, "queued")
         with sigterm_as_interrupt():
             try:
@@ -214,7 +216,7 @@ class Fleet:
             for r, fut in futures:
                 exc = fut.exception()
                 if exc is None:
-                    self._state(r, "registered", r.task_definition_arn or "")
+                    self._state(r, "registered", _short(r.task_definition_arn))
                 else:
                     failures.append((r, exc))
         if failures:
@@ -236,7 +238,6 @@ class Fleet:
         pending = [r for r in self.releases if not r.reattached]
         for r in self.releases:
             if r.reattached and r.deployment_id:
-                r.started = time.monotonic()
                 self._follow(r, r.deployment_id, "release")
                 self._state(r, "deploying", "re-attached to the deployment in progress")
         limit = self.options.max_parallel or len(self.releases)
@@ -262,7 +263,6 @@ class Fleet:
 
     def _create(self, r: ServiceRelease) -> None:
         steps: list[Step] = [s for s in r.plan.steps if isinstance(s, CreateDeployment)]
-        r.started = time.monotonic()
         try:
             r.executor.execute(replace(r.plan, steps=steps))
         except OrchestratorError as exc:
@@ -358,7 +358,7 @@ class Fleet:
         from orchestrator.events import DeploymentFinished
 
         r.rollback_status = item.outcome
-        r.reporter.emit(DeploymentFinished(item.deployment_id, str(item.outcome), "rollback"))
+        r.reporter.emit(DeploymentFinished(item.deployment_id, str(item.outcome)))
         if item.ok:
             self._state(r, "rolled-back", f"rollback {item.deployment_id} succeeded")
         else:
@@ -624,7 +624,7 @@ def rollback_many(
                     rows[key]["status"] = "RolledBack"
                     state(key, "rolled-back", "stopped before it changed anything")
                 continue
-            reps[key].emit(DeploymentFinished(item.deployment_id, str(item.outcome), "rollback"))
+            reps[key].emit(DeploymentFinished(item.deployment_id, str(item.outcome)))
             if item.ok:
                 rows[key]["status"] = "RolledBack"
                 state(key, "rolled-back", f"rollback {item.deployment_id} succeeded", item.deployment_id)

@@ -517,9 +517,32 @@ def _ecs_clues(aws: Aws, cluster: str, service: str, since: Any) -> list[str]:
 
 def verify_live(aws: Aws, cluster: str, service: str, task_definition_arn: str) -> LiveVerified:
     """Check that the service's primary task set runs the task definition; raise DeploymentFailed if not."""
+    svc = (aws.client("ecs").describe_services(cluster=cluster, services=[service]).get("services") or [{}])[0]
+    return live_of(svc, cluster, service, task_definition_arn)
+
+
+# DescribeServices, services: "You may specify up to 10 services to describe."
+DESCRIBE_SERVICES_MAX = 10
+
+
+def describe_services_many(aws: Aws, services: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(cluster, service) → its description, in as few DescribeServices calls as the API allows."""
+    by_cluster: dict[str, list[str]] = {}
+    for cluster, name in services:
+        by_cluster.setdefault(cluster, []).append(name)
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for cluster, names in by_cluster.items():
+        for i in range(0, len(names), DESCRIBE_SERVICES_MAX):
+            resp = aws.client("ecs").describe_services(cluster=cluster, services=names[i : i + DESCRIBE_SERVICES_MAX])
+            for svc in resp.get("services") or []:
+                found[(cluster, str(svc.get("serviceName")))] = dict(svc)
+    return found
+
+
+def live_of(svc: dict[str, Any], cluster: str, service: str, task_definition_arn: str) -> LiveVerified:
+    """What a described service runs, checked against the task definition a release deployed."""
     from orchestrator.ecs_read import primary_task_set, serving_task_definition, target_group_name
 
-    svc = (aws.client("ecs").describe_services(cluster=cluster, services=[service]).get("services") or [{}])[0]
     primary = primary_task_set(svc)
     running_td = serving_task_definition(svc)
     if running_td != task_definition_arn:

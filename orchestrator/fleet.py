@@ -120,6 +120,7 @@ class Fleet:
     aborted_by: str | None = None
     _poller: SharedPoller | None = None
     _by_deployment: dict[str, tuple[ServiceRelease, str]] = field(default_factory=dict)
+    _described: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     # --- building -------------------------------------------------------------------------------
 
@@ -253,10 +254,22 @@ class Fleet:
                     if r.deployment_id and r.state == "deploying":
                         self._state(r, "not-followed", f"follow it with `{self._command('status')}`")
                 return
-            for item in poller.poll():
+            ended = poller.poll()
+            self._verify_together(ended)
+            for item in ended:
                 self._ended(item)
             if pending or poller.active:
                 poller.wait()
+
+    def _verify_together(self, ended: list[Followed]) -> None:
+        """Describe the services whose deployments just succeeded in as few calls as possible (ten per
+        DescribeServices call); _release_ended checks each against its task definition."""
+        from orchestrator.deployment import describe_services_many
+
+        done = [self._by_deployment[f.deployment_id][0] for f in ended if f.outcome == "Succeeded"]
+        names = [(r.target.service.cluster_name, r.target.service.service_name) for r in done]
+        if len(names) > 1:
+            self._described = describe_services_many(self.aws, names)
 
     def _in_flight(self) -> int:
         return sum(1 for r in self.releases if r.state in ("deploying", "stopping"))
@@ -302,7 +315,7 @@ class Fleet:
             self._rollback_ended(r, item)
 
     def _release_ended(self, r: ServiceRelease, item: Followed) -> None:
-        from orchestrator.deployment import verify_live
+        from orchestrator.deployment import live_of, verify_live
         from orchestrator.events import DeploymentFinished
 
         r.outcome = item.outcome
@@ -311,8 +324,13 @@ class Fleet:
             r.reporter.emit(DeploymentFinished(item.deployment_id, str(item.outcome)))
             if item.outcome == "Succeeded" and r.state != "stopping":
                 svc = r.target.service
+                arn = r.task_definition_arn or ""
+                described = self._described.pop((svc.cluster_name, svc.service_name), None)
                 try:
-                    live = verify_live(self.aws, svc.cluster_name, svc.service_name, r.task_definition_arn or "")
+                    if described is not None:
+                        live = live_of(described, svc.cluster_name, svc.service_name, arn)
+                    else:
+                        live = verify_live(self.aws, svc.cluster_name, svc.service_name, arn)
                 except DeploymentFailed as exc:
                     r.outcome, r.reason = "Failed", str(exc)
                     self._state(r, "failed", str(exc))

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.ecs_read import without_empty
+from orchestrator.ecs_read import serving_task_definition, without_empty
 from orchestrator.errors import DeploymentFailed, InputError
 from orchestrator.events import ActiveDeploymentFound, Message
 from orchestrator.history import (
@@ -230,6 +230,7 @@ def before_create(
     if not new_sha and not policy.force:
         reporter.emit(Message("no git SHA for this build: the older-build check is skipped", level="warning"))
     check_order = bool(new_sha) and not policy.force
+    first = True
     while True:
         with refusals():
             active = active_deployment(aws, svc)
@@ -237,7 +238,12 @@ def before_create(
             if check_order:
                 with refusals():
                     history = load_history(aws, svc, limit=50, images=False)
-                    running_td = running_task_definition(aws, svc)
+                    # The preflight read the service a moment ago; after a wait (--if-active) read it again.
+                    running_td = (
+                        serving_task_definition(plan.preflight.service)
+                        if first and plan.preflight.service
+                        else running_task_definition(aws, svc)
+                    )
                 check_build_order(
                     new_sha, running_build(history, running_td), history, reporter, repo_dir=policy.repo_dir
                 )
@@ -270,6 +276,7 @@ def before_create(
                 )
             )
             follow(aws, active.deployment_id, reporter, timeout_s=timeout)
+            first = False
             continue
         # replace
         if check_order:
@@ -283,6 +290,7 @@ def before_create(
         )
         with contextlib.suppress(InputError):  # it ended by itself meanwhile: look again
             stop(aws, svc, reporter, rollback=True, deployment_id=active.deployment_id, timeout_s=timeout)
+        first = False
 
 
 def run_release(

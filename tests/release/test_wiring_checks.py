@@ -85,6 +85,7 @@ class FakeAws:
 
     def __init__(self, world: dict[str, Any]) -> None:
         self.world = world
+        self.cache: dict[str, Any] = {}  # as orchestrator.aws.Aws: per-command memo of immutable reads
 
     def client(self, name: str) -> Any:
         w = self.world

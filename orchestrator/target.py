@@ -88,10 +88,32 @@ def resolve_target(
     service: str | None,
 ) -> Target:
     """The target the options name, with the sandbox decided once (--sandbox, or its endpoint)."""
-    from orchestrator.aws import Aws
-
     outputs, info = load_outputs(terraform_dir, env, outputs_file, sandbox)
     key, svc = outputs.service(service)
+    aws, info = _aws_for(outputs, info, sandbox)
+    return Target(outputs, key, svc, aws, info)
+
+
+def resolve_targets(
+    terraform_dir: Path,
+    env: str | None,
+    outputs_file: Path | None,
+    sandbox: bool,
+    services: list[str] | None,
+    every: bool = False,
+) -> list[Target]:
+    """One target per service a command acts on (`--service` repeated, `--all`, or the only one), from
+    one reading of the outputs and one set of AWS clients."""
+    outputs, info = load_outputs(terraform_dir, env, outputs_file, sandbox)
+    keys = outputs.select(services, every)
+    aws, info = _aws_for(outputs, info, sandbox)
+    return [Target(outputs, key, outputs.services[key], aws, info) for key in keys]
+
+
+def _aws_for(outputs: Outputs, info: SandboxInfo | None, sandbox: bool) -> tuple[Aws, SandboxInfo | None]:
+    """AWS clients for the outputs' region, and the sandbox (--sandbox, or its endpoint)."""
+    from orchestrator.aws import Aws
+
     endpoint = info.endpoint if info is not None else None
     if info is None:
         info = _endpoint_sandbox(None)
@@ -100,7 +122,7 @@ def resolve_target(
     else:
         scale = None if os.environ.get("AWS_ENDPOINT_URL") else 1.0
     aws = Aws(outputs.aws_region, endpoint_url=endpoint, sandbox=sandbox, time_scale=scale)
-    return Target(outputs, key, svc, aws, info)
+    return aws, info
 
 
 def sandbox_repository(ecr_url: str) -> tuple[str, bool]:

@@ -129,6 +129,18 @@ ServiceOpt = Annotated[
     str | None,
     typer.Option("--service", "-s", metavar="KEY", help="Service key in the outputs (optional if only one)."),
 ]
+# Commands that act on several services at once (render, doctor, status, history): `--service`
+# repeated, or `--all`; without either, the only service (Outputs.select).
+ServicesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--service",
+        "-s",
+        metavar="KEY",
+        help="Service key in the outputs (optional if only one); repeat it for several services.",
+    ),
+]
+AllServicesOpt = Annotated[bool, typer.Option("--all", help="Every service in the outputs (sorted by key).")]
 OutputOpt = Annotated[
     str,
     typer.Option(

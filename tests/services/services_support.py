@@ -1,0 +1,34 @@
+"""A project folder with per-service files (services/<key>/taskdef.json, appspec.json) beside the
+top-level templates, as the tests of the multi-service commands use it (cwd of the CLI)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+WORKER_CPU = "512"
+
+
+def project(repo_root: Path, tmp: Path) -> Path:
+    """tmp/: the repository's taskdef.json and appspec.json; `worker` has its own task definition
+    (twice the CPU and memory, and a QUEUE variable)."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name in ("taskdef.json", "appspec.json"):
+        shutil.copy(repo_root / name, tmp / name)
+    doc = json.loads((repo_root / "taskdef.json").read_text())
+    doc["cpu"], doc["memory"] = WORKER_CPU, "1024"
+    doc["containerDefinitions"][0]["environment"].append({"name": "QUEUE", "value": "jobs-secret-name"})
+    write(tmp / "services" / "worker" / "taskdef.json", doc)
+    return tmp
+
+
+def write(path: Path, doc: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) if not isinstance(doc, str) else doc)
+    return path
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) if folder.exists() else []

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from orchestrator.commands.common import (
+    AllServicesOpt,
     EnvOpt,
     OutputOpt,
     OutputsFileOpt,
     SandboxOpt,
     ServiceOpt,
+    ServicesOpt,
     TerraformDirOpt,
     TimeoutOpt,
     WaitOpt,
@@ -77,6 +79,12 @@ def run_command(
         rep.emit(CommandResult(command, fields=result).summary())
     finally:
         rep.close()
+
+
+def _several(service: list[str] | None, every: bool) -> bool:
+    """A command acts on several services (one section and one `services` entry each) with --all or
+    --service repeated; else on one, as before (the only one, or the one --service names)."""
+    return every or len(service or []) > 1
 
 
 def _target(
@@ -318,37 +326,105 @@ def doctor(
     env: EnvOpt = None,
     outputs_file: OutputsFileOpt = None,
     sandbox: SandboxOpt = False,
-    service: ServiceOpt = None,
+    service: ServicesOpt = None,
+    every: AllServicesOpt = False,
     output: OutputOpt = "auto",
-    taskdef: Annotated[Path, typer.Option("--taskdef", help="Task definition template to check.")] = Path(
-        "taskdef.json"
-    ),
-    appspec: Annotated[Path, typer.Option("--appspec", help="AppSpec to check.")] = Path("appspec.json"),
+    taskdef: Annotated[
+        Path | None,
+        typer.Option(
+            "--taskdef",
+            metavar="FILE",
+            help="Task definition template to check (default: services/<key>/taskdef.json, else taskdef.json). "
+            "Only with one service.",
+        ),
+    ] = None,
+    appspec: Annotated[
+        Path | None,
+        typer.Option(
+            "--appspec",
+            metavar="FILE",
+            help="AppSpec to check (default: services/<key>/appspec.json, else appspec.json). Only with one service.",
+        ),
+    ] = None,
     deployment_config: Annotated[
         str | None, typer.Option("--deployment-config", help="Check this deployment config instead of the group's.")
     ] = None,
 ) -> None:
-    """Pre-flight checks of the stack a release relies on, as a pass/fail table (exit 2 when any fails)."""
+    """Pre-flight checks of the stack a release relies on, as a pass/fail table (exit 2 when any fails).
+
+    Several services (--service repeated, --all): each service's checks, from its own files, in turn."""
+    if _several(service, every):
+        return _doctor_services(
+            terraform_dir, env, outputs_file, sandbox, service, every, output, taskdef, appspec, deployment_config
+        )
 
     def body(rep: Reporter) -> dict[str, Any]:
-        from orchestrator.doctor import FAIL, DoctorFailed, run_doctor
+        from orchestrator.doctor import DoctorFailed, run_doctor
 
         results = run_doctor(
             rep,
-            lambda: _target(terraform_dir, env, outputs_file, sandbox, service),
+            lambda: _target(terraform_dir, env, outputs_file, sandbox, service[0] if service else None),
             taskdef,
             appspec,
             deployment_config,
         )
-        summary = {
-            "checks": {r.check: r.status for r in results},
-            "passed": sum(r.status == "pass" for r in results),
-            "failed": sum(r.status == FAIL for r in results),
-            "skipped": sum(r.status == "skipped" for r in results),
-        }
-        failed = [r for r in results if r.status == FAIL]
+        summary = _doctor_counts(results)
+        failed = [r.check for r in results if r.status == "fail"]
         if failed:
-            raise DoctorFailed(f"doctor: {len(failed)} check(s) failed: {'; '.join(r.check for r in failed)}", summary)
+            raise DoctorFailed(f"doctor: {len(failed)} check(s) failed: {'; '.join(failed)}", summary)
+        return summary
+
+    run_command("doctor", output, body)
+
+
+def _doctor_counts(results: list[Any]) -> dict[str, Any]:
+    from orchestrator.doctor import FAIL
+
+    return {
+        "checks": {r.check: r.status for r in results},
+        "passed": sum(r.status == "pass" for r in results),
+        "failed": sum(r.status == FAIL for r in results),
+        "skipped": sum(r.status == "skipped" for r in results),
+    }
+
+
+def _doctor_services(
+    terraform_dir: Path,
+    env: str | None,
+    outputs_file: Path | None,
+    sandbox: bool,
+    service: list[str] | None,
+    every: bool,
+    output: str,
+    taskdef: Path | None,
+    appspec: Path | None,
+    deployment_config: str | None,
+) -> None:
+    def body(rep: Reporter) -> dict[str, Any]:
+        from orchestrator.doctor import DoctorFailed, run_doctor_services
+        from orchestrator.servicefiles import files_for
+        from orchestrator.target import resolve_targets
+
+        targets = resolve_targets(terraform_dir, env, outputs_file, sandbox, service, every)
+        files_for([t.service_key for t in targets], taskdef=taskdef, appspec=appspec)  # refuses --taskdef/--appspec
+        results = run_doctor_services(rep, targets, deployment_config)
+        services = {
+            key: {"status": "Failed" if counts["failed"] else "Succeeded", **counts}
+            for key, counts in ((key, _doctor_counts(rows)) for key, rows in results.items())
+        }
+        summary = {
+            "passed": sum(s["passed"] for s in services.values()),
+            "failed": sum(s["failed"] for s in services.values()),
+            "skipped": sum(s["skipped"] for s in services.values()),
+            "services": services,
+        }
+        failed = [f"{key}: {r.check}" for key, rows in results.items() for r in rows if r.status == "fail"]
+        if failed:
+            bad = [key for key, s in services.items() if s["failed"]]
+            raise DoctorFailed(
+                f"doctor: {len(failed)} check(s) failed in {len(bad)} of {len(services)} services: {'; '.join(failed)}",
+                summary,
+            )
         return summary
 
     run_command("doctor", output, body)

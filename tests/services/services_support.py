@@ -32,3 +32,11 @@ def write(path: Path, doc: Any) -> Path:
 
 def files_under(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def outputs_with(sandbox: Any, path: Path, key: str, **changes: Any) -> Path:
+    """A copy of the sandbox's outputs with some of one service's values changed (for --outputs-file)."""
+    doc = sandbox.outputs()
+    doc["services"]["value"][key].update(changes)
+    path.write_text(json.dumps(doc))
+    return path

@@ -109,5 +109,5 @@ def test_one_service_uses_its_own_files_too(sandbox_fleet: Any, folder: Path) ->
 def test_rich_output_has_a_table_per_service(sandbox_fleet: Any, folder: Path) -> None:
     res = sandbox_fleet.cli("doctor", "--sandbox", "-s", "worker", "-s", "api", "--output", "rich", cwd=folder)
     assert res.returncode == 0, res.stderr
-    titles = [line.strip() for line in res.stdout.splitlines() if line.strip().startswith("doctor")]
+    titles = [line.strip() for line in res.stdout.splitlines() if line.strip().startswith("doctor:")]
     assert titles == ["doctor: worker", "doctor: api"]

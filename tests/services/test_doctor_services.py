@@ -61,9 +61,7 @@ def test_one_service_own_appspec_is_checked_and_only_it_fails(sandbox_fleet: Any
     s = summary(res.stdout)
     assert s["services"]["worker"]["status"] == "Failed" and s["services"]["web"]["status"] == "Succeeded"
     (line,) = res.stderr.strip().splitlines()
-    assert line == (
-        "error: doctor: 1 check(s) failed in 1 of 2 services: worker: task definition and AppSpec agree"
-    )
+    assert line == ("error: doctor: 1 check(s) failed in 1 of 2 services: worker: task definition and AppSpec agree")
 
 
 def test_a_miswired_service_fails_its_own_rows(sandbox_fleet: Any, folder: Path, tmp_path: Path) -> None:

@@ -89,31 +89,13 @@ def resolve_target(
 ) -> Target:
     """The target the options name, with the sandbox decided once (--sandbox, or its endpoint)."""
     outputs, info = load_outputs(terraform_dir, env, outputs_file, sandbox)
-    key, svc = outputs.service(service)
-    aws, info = _aws_for(outputs, info, sandbox)
-    return Target(outputs, key, svc, aws, info)
+    return _target(outputs, outputs.service(service)[0], info, sandbox)
 
 
-def resolve_targets(
-    terraform_dir: Path,
-    env: str | None,
-    outputs_file: Path | None,
-    sandbox: bool,
-    services: list[str] | None,
-    every: bool = False,
-) -> list[Target]:
-    """One target per service a command acts on (`--service` repeated, `--all`, or the only one), from
-    one reading of the outputs and one set of AWS clients."""
-    outputs, info = load_outputs(terraform_dir, env, outputs_file, sandbox)
-    keys = outputs.select(services, every)
-    aws, info = _aws_for(outputs, info, sandbox)
-    return [Target(outputs, key, outputs.services[key], aws, info) for key in keys]
-
-
-def _aws_for(outputs: Outputs, info: SandboxInfo | None, sandbox: bool) -> tuple[Aws, SandboxInfo | None]:
-    """AWS clients for the outputs' region, and the sandbox (--sandbox, or its endpoint)."""
+def _target(outputs: Outputs, key: str, info: SandboxInfo | None, sandbox: bool) -> Target:
     from orchestrator.aws import Aws
 
+    svc = outputs.services[key]
     endpoint = info.endpoint if info is not None else None
     if info is None:
         info = _endpoint_sandbox(None)
@@ -122,7 +104,24 @@ def _aws_for(outputs: Outputs, info: SandboxInfo | None, sandbox: bool) -> tuple
     else:
         scale = None if os.environ.get("AWS_ENDPOINT_URL") else 1.0
     aws = Aws(outputs.aws_region, endpoint_url=endpoint, sandbox=sandbox, time_scale=scale)
-    return aws, info
+    return Target(outputs, key, svc, aws, info)
+
+
+def resolve_targets(
+    terraform_dir: Path,
+    env: str | None,
+    outputs_file: Path | None,
+    sandbox: bool,
+    services: list[str],
+    every: bool,
+) -> list[Target]:
+    """One target per service (--service repeated, --all), sharing the outputs and the AWS clients."""
+    if not every and len(services) == 1:
+        return [resolve_target(terraform_dir, env, outputs_file, sandbox, services[0])]
+    outputs, info = load_outputs(terraform_dir, env, outputs_file, sandbox)
+    keys = outputs.select(services, every)
+    first = _target(outputs, keys[0], info, sandbox)
+    return [first, *(replace(first, service_key=k, service=outputs.services[k]) for k in keys[1:])]
 
 
 def sandbox_repository(ecr_url: str) -> tuple[str, bool]:

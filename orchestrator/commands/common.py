@@ -129,18 +129,17 @@ ServiceOpt = Annotated[
     str | None,
     typer.Option("--service", "-s", metavar="KEY", help="Service key in the outputs (optional if only one)."),
 ]
-# Commands that act on several services at once (render, doctor, status, history): `--service`
-# repeated, or `--all`; without either, the only service (Outputs.select).
+# Commands that act on several services at once (issue 13): --service repeated, or --all.
 ServicesOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--service",
         "-s",
         metavar="KEY",
-        help="Service key in the outputs (optional if only one); repeat it for several services.",
+        help="Service key in the outputs (optional if only one); repeat it to act on several services.",
     ),
 ]
-AllServicesOpt = Annotated[bool, typer.Option("--all", help="Every service in the outputs (sorted by key).")]
+AllServicesOpt = Annotated[bool, typer.Option("--all", help="Every service in the outputs.")]
 OutputOpt = Annotated[
     str,
     typer.Option(

@@ -280,7 +280,8 @@ def _for_each_service(
 
         services: dict[str, dict[str, Any]] = {}
         failures: list[tuple[str, OrchestratorError]] = []
-        for target in resolve_targets(*where):
+        terraform_dir, env, outputs_file, sandbox, service, every = where
+        for target in resolve_targets(terraform_dir, env, outputs_file, sandbox, service or [], every):
             tagged = for_service(rep, target.service_key)
             try:
                 services[target.service_key] = {"status": "Succeeded", **read(target, tagged)}
@@ -510,7 +511,7 @@ def _doctor_services(
         from orchestrator.servicefiles import files_for
         from orchestrator.target import resolve_targets
 
-        targets = resolve_targets(terraform_dir, env, outputs_file, sandbox, service, every)
+        targets = resolve_targets(terraform_dir, env, outputs_file, sandbox, service or [], every)
         files_for([t.service_key for t in targets], taskdef=taskdef, appspec=appspec)  # refuses --taskdef/--appspec
         results = run_doctor_services(rep, targets, deployment_config)
         services = {

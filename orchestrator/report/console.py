@@ -30,14 +30,12 @@ from orchestrator.events import (
     LifecycleStatus,
     Message,
     PlanRendered,
-    StatusReport,
     StepStarted,
     Summary,
     WaitStarted,
     clock_text,
 )
 from orchestrator.lifecycle import LIFECYCLE_EVENTS
-from orchestrator.report.plain import section_title
 
 _STYLE = {
     "Succeeded": ("✔", "green"),
@@ -159,16 +157,8 @@ def short_image(image: str | None) -> str:
     return name
 
 
-def _by_service(events: list[Any]) -> list[tuple[str | None, list[Any]]]:
-    """Consecutive events of one service together (a multi-service `doctor` or `history`: a table each)."""
-    from itertools import groupby
-
-    return [(key, list(group)) for key, group in groupby(events, key=lambda e: e.service_key)]
-
-
-def doctor_table(checks: list[DoctorCheck], service_key: str | None = None) -> Table:
-    title = f"doctor: {service_key}" if service_key else "doctor"
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
+def doctor_table(checks: list[DoctorCheck]) -> Table:
+    table = Table(title="doctor", title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
     table.add_column("check", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("detail", overflow="fold")
@@ -177,9 +167,8 @@ def doctor_table(checks: list[DoctorCheck], service_key: str | None = None) -> T
     return table
 
 
-def history_table(entries: list[HistoryEntry], service_key: str | None = None) -> Table:
-    title = f"history: {service_key} (newest first)" if service_key else "history (newest first)"
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
+def history_table(entries: list[HistoryEntry]) -> Table:
+    table = Table(title="history (newest first)", title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
     # On a narrow terminal names and times wrap (the start date over its time) before the links do.
     table.add_column("id", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -277,9 +266,6 @@ class ConsoleReporter:
             self.console.print(Text(event.describe()))
         elif isinstance(event, StepStarted | LifecycleChanged):
             return  # the panel (or the finished line) says it all
-        elif isinstance(event, StatusReport) and event.service_key is not None:
-            self._line(Text(section_title(event.service_key), style="bold"))
-            self._line(Text(event.describe()))
         elif isinstance(event, Message):
             style = {"warning": "yellow", "error": "red"}.get(event.level, "")
             self._line(Text(event.describe(), style=style))
@@ -297,10 +283,10 @@ class ConsoleReporter:
         self.panel = None
 
     def _print_tables(self) -> None:
-        for key, checks in _by_service(self.checks):
-            self.console.print(doctor_table(checks, key))
-        for key, entries in _by_service(self.history):
-            self.console.print(history_table(entries, key))
+        if self.checks:
+            self.console.print(doctor_table(self.checks))
+        if self.history:
+            self.console.print(history_table(self.history))
         self.checks, self.history = [], []
 
     def close(self) -> None:

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from orchestrator.events import DeploymentProgress, DoctorCheck, Event, HistoryEntry, StatusReport, WaitStarted
-
-# The reports of `status`, `history` and `doctor` for several services: one section per service, under
-# a `── KEY ──` line.
-SECTIONED = (StatusReport, HistoryEntry, DoctorCheck)
-
-
-def section_title(service_key: str) -> str:
-    return f"── {service_key} ──"
+from orchestrator.events import DeploymentProgress, Event, WaitStarted
 
 
 class PlainReporter:
@@ -20,7 +12,6 @@ class PlainReporter:
         self.stream = stream
         self._last: str | None = None
         self._wait: tuple[str, str, str] | None = None
-        self._section: str | None = None
 
     def emit(self, event: Event) -> None:
         if isinstance(event, WaitStarted):
@@ -35,9 +26,6 @@ class PlainReporter:
         if key is not None and key == self._last:
             return
         self._last = key
-        if isinstance(event, SECTIONED) and event.service_key is not None and event.service_key != self._section:
-            self._section = event.service_key
-            self.stream.write(section_title(event.service_key) + "\n")
         self.stream.write(line + "\n")
         self.stream.flush()
 

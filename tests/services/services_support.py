@@ -4,7 +4,9 @@ top-level templates, as the tests of the multi-service commands use it (cwd of t
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +42,25 @@ def outputs_with(sandbox: Any, path: Path, key: str, **changes: Any) -> Path:
     doc["services"]["value"][key].update(changes)
     path.write_text(json.dumps(doc))
     return path
+
+
+# The reporters start a service's plain lines with `[KEY] ` when a command acts on several services.
+_PREFIX = re.compile(r"^\[([^\]]+)\] ")
+
+
+def sections(lines: list[str], opens: Callable[[str], str | None]) -> list[tuple[str, list[str]]]:
+    """An output's lines as (service key, its lines), one section per service: `opens(text)` names the
+    service whose section a line opens. A line's `[KEY] ` prefix, when there is one, must name the
+    section it is in (it is stripped from the text)."""
+    found: list[tuple[str, list[str]]] = []
+    for line in lines:
+        m = _PREFIX.match(line)
+        text = line[m.end() :] if m else line
+        key = opens(text)
+        if key is not None:
+            found.append((key, []))
+        if not found:
+            continue
+        assert m is None or m.group(1) == found[-1][0], f"{line!r} in the section of {found[-1][0]}"
+        found[-1][1].append(text)
+    return found

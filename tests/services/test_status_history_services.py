@@ -4,11 +4,12 @@ the worst of the services'; one service as before."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from services_support import outputs_with
+from services_support import outputs_with, sections
 from support.jsonlines import of_kind, summary
 
 pytestmark = pytest.mark.e2e
@@ -89,15 +90,23 @@ def test_one_unreadable_service_does_not_hide_the_others(sandbox_fleet: Any, tmp
 def test_plain_and_rich_have_a_section_per_service(sandbox_fleet: Any, released: str) -> None:
     plain = sandbox_fleet.cli("status", "--sandbox", "--all", "--output", "plain")
     assert plain.returncode == 0, plain.stderr
-    lines = plain.stdout.splitlines()
-    heads = [i for i, line in enumerate(lines) if line.startswith("── ")]
-    assert [lines[i] for i in heads] == [f"── {k} ──" for k in KEYS]
-    assert lines[heads[1] + 1].startswith(sandbox_fleet.service_outputs("web")["service_name"] + " (cluster")
-    rich = sandbox_fleet.cli("history", "--sandbox", "--all", "--output", "rich")
-    assert rich.returncode == 0, rich.stderr
-    assert "history: web (newest first)" in rich.stdout and released in rich.stdout
-    plain = sandbox_fleet.cli("history", "--sandbox", "--all", "--output", "plain")
-    assert "── web ──" in plain.stdout.splitlines()
+    opened = re.compile(r"(\w+) \(cluster demo, CODE_DEPLOY controller\)")
+    found = sections(plain.stdout.splitlines(), lambda text: (m := opened.match(text)) and m.group(1))
+    assert [key for key, _ in found] == KEYS  # the sandbox's ECS services are named by their keys
+    for key, lines in found:
+        assert lines[1].startswith(f"  serving: demo-{key}:")
+    assert any(f"last deployment {released} Succeeded" in line for line in found[1][1])
+    for output in ("plain", "rich"):
+        history = sandbox_fleet.cli("history", "--sandbox", "--all", "--output", output)
+        assert history.returncode == 0, history.stderr
+        text = history.stdout
+        said = [
+            text.index("no deployments yet in demo-api/"),
+            text.index(released),
+            text.index("no deployments yet in demo-worker/"),
+        ]
+        if output == "plain":  # in order: api, web, worker (rich prints the table when the command ends)
+            assert said == sorted(said)
 
 
 def test_watch_is_for_one_service(sandbox_fleet: Any) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import InputError
 from orchestrator.events import DoctorCheck
+from orchestrator.servicefiles import APPSPEC, TASKDEF, ServiceFiles, files_for, service_files
 
 if TYPE_CHECKING:
     from orchestrator.report import Reporter
@@ -175,10 +176,12 @@ def principal_arn(caller_arn: str) -> tuple[str | None, str]:
 def run_doctor(
     reporter: Reporter,
     load_target: Callable[[], Target],
-    taskdef_path: Path,
-    appspec_path: Path,
+    taskdef_path: Path | None,
+    appspec_path: Path | None,
     deployment_config: str | None = None,
 ) -> list[CheckResult]:
+    """One service's table. Without --taskdef/--appspec the service's files follow the convention
+    (servicefiles.py: services/<key>/…, else the top-level templates)."""
     checks = Checks(reporter)
     target: Target | None = None
 
@@ -188,19 +191,47 @@ def run_doctor(
         return PASS, f"{target.outputs.source}: service {target.service_key} in {target.outputs.aws_region}"
 
     checks.run("outputs readable", outputs)
+    if target is not None:
+        files = service_files(target.service_key, taskdef=taskdef_path, appspec=appspec_path)
+    else:
+        files = ServiceFiles("", taskdef_path or Path(TASKDEF), appspec_path or Path(APPSPEC))
+    _service_checks(checks, target, files, deployment_config)
+    return checks.results
+
+
+def run_doctor_services(
+    reporter: Reporter, targets: list[Target], deployment_config: str | None = None
+) -> dict[str, list[CheckResult]]:
+    """Each service's table in turn, from its own files; every row carries the service's key."""
+    from orchestrator.events import for_service
+
+    files = files_for([t.service_key for t in targets])
+    results: dict[str, list[CheckResult]] = {}
+    for target in targets:
+        checks = Checks(for_service(reporter, target.service_key))
+        checks.add(
+            "outputs readable",
+            PASS,
+            f"{target.outputs.source}: service {target.service_key} in {target.outputs.aws_region}",
+        )
+        _service_checks(checks, target, files[target.service_key], deployment_config)
+        results[target.service_key] = checks.results
+    return results
+
+
+def _service_checks(checks: Checks, target: Target | None, files: ServiceFiles, deployment_config: str | None) -> None:
     svc = target.service if target else None
     checks.run(
         "task definition and AppSpec agree",
         lambda: documents_agree(
-            taskdef_path, appspec_path, svc.container_name if svc else None, svc.container_port if svc else None
+            files.taskdef, files.appspec, svc.container_name if svc else None, svc.container_port if svc else None
         ),
     )
     aws_checks = list(AWS_CHECKS)
     if target is None:
         checks.skip(aws_checks, "the outputs are not readable")
-        return checks.results
+        return
     _aws_checks(checks, target, deployment_config, aws_checks)
-    return checks.results
 
 
 def _aws_checks(checks: Checks, target: Target, deployment_config: str | None, names: list[str]) -> None:

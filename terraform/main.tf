@@ -7,6 +7,15 @@
 
 locals {
   default_taskdef_path = "${path.root}/../taskdef.json"
+  # Each service's bootstrap task definition template, by the orchestrator's convention
+  # (orchestrator/servicefiles.py): its taskdef_path, else services/<key>/taskdef.json when that file
+  # exists, else the top-level taskdef.json.
+  taskdef_paths = {
+    for k, s in var.services : k => coalesce(
+      s.taskdef_path,
+      fileexists("${path.root}/../services/${k}/taskdef.json") ? "${path.root}/../services/${k}/taskdef.json" : local.default_taskdef_path,
+    )
+  }
 
   vpc_id             = var.network.create_vpc ? module.network[0].vpc_id : var.network.vpc_id
   public_subnet_ids  = var.network.create_vpc ? module.network[0].public_subnet_ids : var.network.public_subnet_ids
@@ -88,7 +97,7 @@ module "ecs_service" {
 
   container_name        = each.value.container_name
   container_port        = each.value.container_port
-  taskdef_template_path = coalesce(each.value.taskdef_path, local.default_taskdef_path)
+  taskdef_template_path = local.taskdef_paths[each.key]
   bootstrap_image       = each.value.bootstrap_image
   desired_count         = each.value.desired_count
   log_retention_days    = each.value.log_retention_days

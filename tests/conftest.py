@@ -5,6 +5,7 @@
 - `sandbox` (function): a SandboxEnv on a fresh sandbox (server reset, faults cleared, the stack
   provisioned, request counts reset after provisioning) with a tmp state dir holding server.json and
   outputs.json, so `orchestrator ... --sandbox` works in subprocesses started with `sandbox.env()`.
+- `sandbox_fleet` (function): the same with three services (web, worker, api).
 - `repo_root`: the repository root.
 
 Every CodeDeploy and ECS response the in-process sandbox sends is checked against botocore's output
@@ -156,6 +157,19 @@ def sandbox_server() -> Iterator[Any]:
 @pytest.fixture
 def sandbox(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> SandboxEnv:
     """A freshly reset sandbox with the example stack (project demo, service web) provisioned."""
+    return _sandbox_env(sandbox_server, tmp_path_factory, ("web",))
+
+
+@pytest.fixture
+def sandbox_fleet(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> SandboxEnv:
+    """As `sandbox`, with three services (web, worker, api: one stack each, as `sandbox up -s web -s worker
+    -s api` makes them) for the commands that act on several services at once."""
+    return _sandbox_env(sandbox_server, tmp_path_factory, ("web", "worker", "api"))
+
+
+def _sandbox_env(
+    sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory, services: tuple[str, ...]
+) -> SandboxEnv:
     from orchestrator.sandbox.control import SandboxControl
     from orchestrator.sandbox.state import SandboxInfo
 
@@ -169,7 +183,7 @@ def sandbox(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Sa
         server=sandbox_server,
         time_scale=sandbox_server.time_scale,
     )
-    _fresh(env, ("web",), "demo")
+    _fresh(env, services, "demo")
     # server.json as `sandbox up` writes it; the pid is this pytest process, which `sandbox down`
     # recognises as not a launcher it started and leaves alone.
     info = SandboxInfo(

@@ -20,7 +20,6 @@ from orchestrator.commands.common import (
     OutputOpt,
     OutputsFileOpt,
     SandboxOpt,
-    ServiceOpt,
     ServicesOpt,
     TerraformDirOpt,
     TimeoutOpt,
@@ -192,44 +191,107 @@ def render(
         Path | None,
         typer.Option("--out-file", metavar="FILE", help="Write the rendered task definition here (default: stdout)."),
     ] = None,
-    taskdef: TaskdefOpt = Path("taskdef.json"),
-    image: ImageOpt = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out-dir",
+            metavar="DIR",
+            help="Write each service's rendered task definition to DIR/<key>.json (needed with several services).",
+        ),
+    ] = None,
+    taskdef: Annotated[
+        Path | None,
+        typer.Option(
+            "--taskdef",
+            metavar="FILE",
+            help="Task definition template (JSON); default: services/<key>/taskdef.json, else taskdef.json. "
+            "Only with one service.",
+        ),
+    ] = None,
+    image: ImagesOpt = None,
     container: ContainerOpt = None,
     container_env: ContainerEnvOpt = None,
     terraform_dir: TerraformDirOpt = Path("terraform"),
     env: EnvOpt = None,
     outputs_file: OutputsFileOpt = None,
     sandbox: SandboxOpt = False,
-    service: ServiceOpt = None,
+    service: ServicesOpt = None,
+    every: AllServicesOpt = False,
     show_values: ShowValuesOpt = False,
 ) -> None:
     """Render the task definition (placeholders, image, environment) and validate it. Calls no AWS API.
 
     To stdout, container environment values are redacted unless --show-values; --out-file FILE holds the real
-    values (that file is what `deploy FILE` registers)."""
+    values (that file is what `deploy FILE` registers). Several services (--service repeated, --all): each
+    one's file goes to --out-dir DIR as DIR/<key>.json, written only once every service has rendered."""
+    from orchestrator.commands.release_many import image_for
+    from orchestrator.errors import InputError
+    from orchestrator.servicefiles import files_for
     from orchestrator.target import load_outputs
-    from orchestrator.taskdef import environment_values, load_and_render, parse_env_pairs, redact_environment
+    from orchestrator.taskdef import load_and_render, parse_env_pairs, redact_environment
 
     env_pairs = parse_env_pairs(container_env)
+    if out_file is not None and out_dir is not None:
+        raise InputError("--out-file and --out-dir exclude each other", hint="--out-dir DIR writes DIR/<key>.json")
     outputs, _ = load_outputs(terraform_dir, env, outputs_file, sandbox)
-    _, svc = outputs.service(service)
-    rendered = load_and_render(
-        taskdef or Path("taskdef.json"), outputs, svc, image=image, container=container, container_env=env_pairs
-    )
-    mask_environment(rendered.taskdef)
-    if out_file is None:
-        doc = rendered.taskdef if show_values else redact_environment(rendered.taskdef)
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    keys = outputs.select(service, every)
+    if len(keys) > 1 and out_dir is None:
+        where = "--out-file FILE" if out_file is not None else "stdout"
+        raise InputError(
+            f"render of {len(keys)} services ({', '.join(keys)}) writes one file each, not {where}",
+            hint="pass --out-dir DIR (writes DIR/<key>.json)",
+        )
+    files = files_for(keys, taskdef=taskdef)
+    images = image_for(image or [], keys)
+    # Every service renders and validates before the first file is written.
+    rendered = {
+        key: load_and_render(
+            files[key].taskdef,
+            outputs,
+            outputs.services[key],
+            image=images[key],
+            container=container,
+            container_env=env_pairs,
+        )
+        for key in keys
+    }
+    for one in rendered.values():
+        mask_environment(one.taskdef)
+    if out_dir is not None:
+        _write_rendered(out_dir, rendered)
+    elif out_file is None:
+        doc = rendered[keys[0]].taskdef
+        sys.stdout.write(json.dumps(doc if show_values else redact_environment(doc), indent=2) + "\n")
     else:
-        from orchestrator.errors import InputError
+        _write_rendered_file(out_file, rendered[keys[0]])
 
-        try:
-            out_file.write_text(json.dumps(rendered.taskdef, indent=2) + "\n")
-        except OSError as exc:
-            raise InputError(f"{out_file}: cannot write: {exc.strerror or exc}") from None
-        count = len(environment_values(rendered.taskdef))
-        clear = f"; it holds {count} container environment value(s) in clear: keep it out of logs" if count else ""
-        typer.echo(f"wrote {out_file} (image {rendered.image}){clear}", err=True)
+
+def _write_rendered_file(path: Path, rendered: Rendered) -> None:
+    """One rendered task definition, unredacted (what `deploy` registers); one line on stderr says so."""
+    from orchestrator.errors import InputError
+    from orchestrator.taskdef import environment_values
+
+    try:
+        path.write_text(json.dumps(rendered.taskdef, indent=2) + "\n")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    count = len(environment_values(rendered.taskdef))
+    clear = f"; it holds {count} container environment value(s) in clear: keep it out of logs" if count else ""
+    typer.echo(f"wrote {path} (image {rendered.image}){clear}", err=True)
+
+
+def _write_rendered(out_dir: Path, rendered: dict[str, Rendered]) -> None:
+    """DIR/<key>.json for each service; the folder is made (and checked) before any file is written."""
+    from orchestrator.errors import InputError
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(f"{out_dir}: exists and is not a directory", hint="--out-dir names a folder") from None
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot create the folder: {exc.strerror or exc}") from None
+    for key, one in rendered.items():
+        _write_rendered_file(out_dir / f"{key}.json", one)
 
 
 def mask_environment(taskdef: dict[str, Any] | None) -> None:

@@ -89,6 +89,10 @@ def root_plan(stack_copy: Path, provider_env: dict[str, str], bundled_terraform:
         '  build_github_subjects = ["repo:acme/demo:environment:build-dev"]\n'
         "}\n"
     )
+    # api's own task definition (services/api/taskdef.json, the orchestrator's convention); web: the template.
+    own = json.loads((stack_copy / "taskdef.json").read_text()) | {"cpu": "512", "memory": "1024"}
+    (stack_copy / "services" / "api").mkdir(parents=True, exist_ok=True)
+    (stack_copy / "services" / "api" / "taskdef.json").write_text(json.dumps(own))
     tf = _setup(root, bundled_terraform, provider_env)
     return tf.plan(output=True, tf_var_file=["envs/dev.tfvars", "zz_offline.tfvars"])
 
@@ -130,6 +134,14 @@ def test_root_plan_uses_the_agreed_names(root_plan: Any) -> None:
     # One VPC shared by the services, one ALB per service.
     assert len([a for a in resources if a.endswith("aws_vpc.this")]) == 1
     assert len([a for a in resources if a.endswith(".aws_lb.this")]) == 2
+
+
+def test_root_plan_takes_each_services_own_task_definition(root_plan: Any) -> None:
+    resources = _resources(root_plan)
+    api = resources['module.ecs_service["api"].aws_ecs_task_definition.bootstrap']
+    web = resources['module.ecs_service["web"].aws_ecs_task_definition.bootstrap']
+    assert (api["family"], api["cpu"], api["memory"]) == ("demo-api", "512", "1024")  # services/api/taskdef.json
+    assert (web["family"], web["cpu"], web["memory"]) == ("demo-web", "256", "512")  # the top-level template
 
 
 def test_root_plan_https_service_redirects_and_keeps_its_test_port(root_plan: Any) -> None:

@@ -149,6 +149,16 @@ def test_task_definition_comes_from_the_repository_template_once() -> None:
     assert svc["variable"]["bootstrap_image"]["default"] == "public.ecr.aws/nginx/nginx-unprivileged:stable-alpine"
     root = load_hcl(ROOT_DIR)
     assert '"${path.root}/../taskdef.json"' in json.dumps(root["locals"]["default_taskdef_path"])
+    # Per service, the orchestrator's convention (orchestrator/servicefiles.py): taskdef_path, else
+    # services/<key>/taskdef.json when it exists, else the top-level template.
+    paths = strip_expr(root["locals"]["taskdef_paths"])
+    for part in (
+        "coalesce(s.taskdef_path,",
+        'fileexists("${path.root}/../services/${k}/taskdef.json")',
+        '? "${path.root}/../services/${k}/taskdef.json" : local.default_taskdef_path',
+    ):
+        assert part in paths, paths
+    assert strip_expr(root["module"]["ecs_service"]["taskdef_template_path"]) == "local.taskdef_paths[each.key]"
 
 
 def test_repository_taskdef_uses_only_placeholders_the_modules_supply() -> None:

@@ -333,3 +333,42 @@ def test_rollback_all_with_nothing_to_roll_back_to_writes_nothing(three: Any) ->
     assert back.returncode == 2, back.stdout + back.stderr
     assert back.stderr.strip().splitlines()[-1].startswith("error: api: ")
     assert three.mutating_calls() == []
+
+
+def test_render_all_to_a_directory_then_deploy_it(three: Any, tmp_path: Path) -> None:
+    out = tmp_path / "rendered"
+    rendered = three.cli("render", "--sandbox", "--all", "--out-dir", str(out), *images(three, "v12"))
+    assert rendered.returncode == 0, rendered.stderr
+    assert sorted(p.name for p in out.iterdir()) == [f"{k}.json" for k in SERVICES]
+    res = three.cli("deploy", str(out), "--sandbox", "--all", "-o", "json", timeout=180)
+    assert res.returncode == 0, res.stderr
+    s = summary(res.stdout)
+    for key in SERVICES:
+        arn = s["services"][key]["task_definition_arn"]
+        assert primary(three, key) == arn
+        td = three.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        assert (
+            td["containerDefinitions"][0]["image"]
+            == json.loads((out / f"{key}.json").read_text())["containerDefinitions"][0]["image"]
+        )
+
+
+def test_deploy_of_several_services_needs_the_rendered_directory(three: Any, tmp_path: Path) -> None:
+    (tmp_path / "web.json").write_text("{}")
+    res = three.cli("deploy", str(tmp_path), "--sandbox", "--all", "-o", "json")
+    assert res.returncode == 2
+    # The first service in order names its problem: api's file is missing (web's would be invalid).
+    assert res.stderr.strip().splitlines() == [
+        f"error: api: {tmp_path / 'api.json'}: no such file (render it with `orchestrator render --all --out-dir DIR`)"
+    ]
+    assert three.mutating_calls() == []
+
+
+def test_plain_lines_say_which_service_they_are_about(three: Any) -> None:
+    res = three.cli("release", "--sandbox", "-o", "plain", "--all", *images(three, "v13"), timeout=180)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.strip().splitlines()
+    created = [line for line in lines if " created (" in line]
+    assert sorted(line.split("]")[0] + "]" for line in created) == [f"[{k}]" for k in SERVICES]
+    last = lines[-1]
+    assert last.startswith("release succeeded") and all(k in last for k in SERVICES)

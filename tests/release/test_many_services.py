@@ -372,3 +372,43 @@ def test_plain_lines_say_which_service_they_are_about(three: Any) -> None:
     assert sorted(line.split("]")[0] + "]" for line in created) == [f"[{k}]" for k in SERVICES]
     last = lines[-1]
     assert last.startswith("release succeeded") and all(k in last for k in SERVICES)
+
+
+def test_no_wait_creates_every_deployment_and_says_how_to_follow(three: Any) -> None:
+    res = release(three, "--all", "--no-wait", *images(three, "v14"))
+    assert res.returncode == 0, res.stderr
+    s = summary(res.stdout)
+    assert s["status"] == "Created"
+    assert "3 deployments created, not followed" in s["message"]
+    assert "orchestrator status --sandbox --all" in s["message"]
+    ids = [s["services"][k]["deployment_id"] for k in SERVICES]
+    infos = three.client("codedeploy").batch_get_deployments(deploymentIds=ids)["deploymentsInfo"]
+    assert len(infos) == 3 and all(i["status"] not in ("Failed", "Stopped") for i in infos)
+
+
+def test_ctrl_c_without_stop_on_cancel_names_the_deployments_that_keep_running(three: Any) -> None:
+    three.control.time_scale(0.05)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "release", "--sandbox", "-o", "json", "--all", *images(three, "v15")],
+        env=three.env(),
+        cwd=three.repo_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    deploying: set[str] = set()
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event["event"] == "service_state" and event["state"] == "deploying":
+            deploying.add(event["service_key"])
+            if deploying == set(SERVICES):
+                proc.send_signal(signal.SIGINT)
+                break
+    proc.stdout.read()
+    proc.wait(timeout=60)
+    err = proc.stderr.read()
+    assert proc.returncode == 130, err
+    assert "still running in CodeDeploy" in err and all(f"{k} (d-" in err for k in SERVICES)
+    running = three.client("codedeploy").list_deployments(includeOnlyStatuses=["InProgress", "Created", "Queued"])
+    assert len(running["deployments"]) == 3  # left running, as the message says

@@ -63,6 +63,7 @@ class ServiceRelease:
     rollback_status: str | None = None
     serving: str | None = None  # the task definition its primary task set runs at the end
     undone: bool = False  # stopped or rolled back because another service failed (--atomic)
+    timed_out: bool = False  # its wait ran out (--timeout)
     started: float = 0.0
 
     @property
@@ -118,6 +119,7 @@ class Fleet:
     options: FleetOptions
     target_args: str = ""  # the options that name the target again (--sandbox, --env NAME, ...)
     aborted_by: str | None = None
+    on_timeout: str = "leave"  # --on-timeout: leave a deployment whose wait ran out, or stop it with rollback
     _poller: SharedPoller | None = None
     _by_deployment: dict[str, tuple[ServiceRelease, str]] = field(default_factory=dict)
     _described: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -155,6 +157,7 @@ class Fleet:
         for r in self.releases:
             r.started = now  # a row's clock runs from the start: registration included
             self._state(r, "queued")
+        self.on_timeout = policy.on_timeout
         with sigterm_as_interrupt():
             try:
                 self._policies(policy)
@@ -288,7 +291,7 @@ class Fleet:
         self._follow(r, r.deployment_id, "release")
         self._state(r, "deploying")
 
-    def _follow(self, r: ServiceRelease, deployment_id: str, role: str) -> Followed:
+    def _follow(self, r: ServiceRelease, deployment_id: str, role: str, timeout: float | None = None) -> Followed:
         from orchestrator.poller import Followed
 
         assert self._poller is not None
@@ -300,7 +303,7 @@ class Fleet:
             f"{svc.cluster_name}:{svc.service_name}",
             until=wait.until if wait and role == "release" else "complete",
             waits=wait.waits if wait and role == "release" else _no_waits(),
-            timeout=wait.timeout if wait else 3600.0,
+            timeout=timeout or (wait.timeout if wait else 3600.0),
         )
         self._by_deployment[deployment_id] = (r, role)
         return self._poller.follow(item)
@@ -345,17 +348,28 @@ class Fleet:
                 return
             self._state(r, "succeeded" if item.outcome == "Succeeded" else "traffic-shifted")
             return
-        if item.outcome == "TimedOut":
-            r.reason = (
-                f"deployment {item.deployment_id} still {view.status if view else 'running'} after "
-                f"{item.timeout:.0f}s; it keeps running (see it with `{self._command('status')}`)"
+        if item.outcome == "TimedOut" and r.state != "stopping":
+            r.timed_out = True
+            still = (
+                f"deployment {item.deployment_id} still {view.status if view else 'running'} after {item.timeout:.0f}s"
             )
-            self._state(r, "failed", r.reason)
+            if self.on_timeout == "stop" and not r.reattached:
+                r.reason = f"{still}; stopped with rollback (--on-timeout stop)"
+                self._state(r, "failed", r.reason)
+                if self._stop(r, undo=False):
+                    self._follow(r, item.deployment_id, "release", timeout=600.0)
+            else:
+                r.reason = f"{still}; it keeps running (see it with `{self._command('status')}`)"
+                self._state(r, "failed", r.reason)
             self._abort_if_atomic(r)
             return
         stopped_by_us = r.state == "stopping"
         r.reason = (
-            self._failure_reason(r, item) if not stopped_by_us else f"stopped: {self.aborted_by} failed (--atomic)"
+            self._failure_reason(r, item)
+            if not stopped_by_us
+            else r.reason
+            if r.timed_out
+            else f"stopped: {self.aborted_by} failed (--atomic)"
         )
         rollback = view.rollback_deployment_id if view else None
         if rollback is None:
@@ -414,7 +428,7 @@ class Fleet:
             elif r.state in ("succeeded", "traffic-shifted"):
                 self._roll_back_finished(r)
 
-    def _stop(self, r: ServiceRelease) -> bool:
+    def _stop(self, r: ServiceRelease, undo: bool = True) -> bool:
         from orchestrator.deployment import stop_deployment
         from orchestrator.interrupts import deferred_interrupts
 
@@ -428,7 +442,7 @@ class Fleet:
             if error_code(exc) == "DeploymentAlreadyCompletedException":
                 return False  # it ended meanwhile; the poller sees how
             raise
-        r.undone = True
+        r.undone = undo
         self._state(r, "stopping", f"StopDeployment sent for {r.deployment_id}, with rollback")
         return True
 
@@ -518,7 +532,7 @@ class Fleet:
         fields = self.result(status)
         fields["reason"] = reason
         error: type[OrchestratorError] = DeploymentFailed
-        if all(r.outcome == "TimedOut" for r in failed):
+        if all(r.timed_out for r in failed):
             error = TimedOut
         details = {r.key: {"reason": r.reason, **r.details} for r in failed}
         raise FleetFailed(error, reason, fields, {"services": details})

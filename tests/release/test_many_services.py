@@ -412,3 +412,19 @@ def test_ctrl_c_without_stop_on_cancel_names_the_deployments_that_keep_running(t
     assert "still running in CodeDeploy" in err and all(f"{k} (d-" in err for k in SERVICES)
     running = three.client("codedeploy").list_deployments(includeOnlyStatuses=["InProgress", "Created", "Queued"])
     assert len(running["deployments"]) == 3  # left running, as the message says
+
+
+def test_timeout_with_on_timeout_stop_stops_every_late_deployment_and_exits_3(three: Any) -> None:
+    """The budget runs out while all three deployments run: each is stopped with rollback, exit 3."""
+    three.control.time_scale(0.05)
+    before = {k: primary(three, k) for k in SERVICES}
+    res = release(three, "--all", "--timeout", "1", "--on-timeout", "stop", *images(three, "v16"), timeout=240)
+    assert res.returncode == 3, res.stdout[-2000:] + res.stderr
+    s = summary(res.stdout)
+    assert s["status"] == "Failed"
+    ids = [s["services"][k]["deployment_id"] for k in SERVICES]
+    infos = three.client("codedeploy").batch_get_deployments(deploymentIds=ids)["deploymentsInfo"]
+    assert {i["status"] for i in infos} == {"Stopped"}
+    for key in SERVICES:
+        assert "stopped with rollback (--on-timeout stop)" in s["services"][key]["reason"]
+        assert primary(three, key) == before[key]

@@ -269,10 +269,11 @@ class Fleet:
         DescribeServices call); _release_ended checks each against its task definition."""
         from orchestrator.deployment import describe_services_many
 
-        done = [self._by_deployment[f.deployment_id][0] for f in ended if f.outcome == "Succeeded"]
-        names = [(r.target.service.cluster_name, r.target.service.service_name) for r in done]
-        if len(names) > 1:
-            self._described = describe_services_many(self.aws, names)
+        done = [self._by_deployment[f.deployment_id] for f in ended if f.outcome == "Succeeded"]
+        names = [
+            (r.target.service.cluster_name, r.target.service.service_name) for r, role in done if role == "release"
+        ]
+        self._described = describe_services_many(self.aws, names) if len(names) > 1 else {}
 
     def _in_flight(self) -> int:
         return sum(1 for r in self.releases if r.state in ("deploying", "stopping"))
@@ -341,8 +342,8 @@ class Fleet:
                     return
                 r.reporter.emit(live)
                 r.serving = live.task_definition_arn
-            if self.aborted_by is not None and r.state != "stopping":
-                # It finished while the others were being stopped: undo it as well.
+            if self.aborted_by is not None:
+                # It finished while the others were being stopped (or before its stop arrived): undo it too.
                 self._state(r, str(item.outcome).lower())
                 self._roll_back_finished(r)
                 return

@@ -23,6 +23,11 @@ app = typer.Typer(
 )
 
 
+# A bound of our own for `--services N` (Terraform has none): `demo-svc99-green`, the longest target group
+# name, stays within ELB's 32 characters, and a benchmark needs 20.
+MAX_SERVICES = 99
+
+
 def _echo(text: str = "", err: bool = False) -> None:
     typer.echo(text, err=err)
 
@@ -45,8 +50,21 @@ def up(
     services: Annotated[
         list[str] | None, typer.Option("--service", "-s", metavar="KEY", help="Service keys to provision (repeatable).")
     ] = None,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            "--services",
+            metavar="N",
+            help=f"Provision N services named svc01, svc02, ... (benchmarks; 1-{MAX_SERVICES}; not with --service).",
+        ),
+    ] = None,
     project_root: Annotated[
-        Path, typer.Option("--project-root", metavar="DIR", help="Directory holding taskdef.json.")
+        Path,
+        typer.Option(
+            "--project-root",
+            metavar="DIR",
+            help="Directory holding taskdef.json (or services/<key>/taskdef.json per service).",
+        ),
     ] = Path("."),
     test_listener_url: Annotated[
         str | None,
@@ -62,12 +80,25 @@ def up(
     from orchestrator.errors import InputError
     from orchestrator.sandbox import process
 
-    keys = tuple(dict.fromkeys(services or ["web"]))
+    keys = _service_keys(services, count)
     for key in keys:
         if not key or not key.replace("-", "").isalnum() or not key[0].isalpha() or key != key.lower():
             raise InputError(f"--service {key!r}: use lower-case letters, digits and dashes, starting with a letter")
     with process.locked():
         _up_locked(process, keys, port, time_scale, region, project_root, test_listener_url)
+
+
+def _service_keys(services: list[str] | None, count: int | None) -> tuple[str, ...]:
+    """The keys to provision: --service KEY (repeatable), --services N (svc01..svcNN), else web."""
+    from orchestrator.errors import InputError
+
+    if count is None:
+        return tuple(dict.fromkeys(services or ["web"]))
+    if services:
+        raise InputError("--services N and --service KEY are exclusive: give the count or the keys")
+    if not 1 <= count <= MAX_SERVICES:
+        raise InputError(f"--services {count}: must be between 1 and {MAX_SERVICES}")
+    return tuple(f"svc{i:02d}" for i in range(1, count + 1))
 
 
 def _up_locked(

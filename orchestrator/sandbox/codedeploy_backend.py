@@ -269,7 +269,7 @@ def create_deployment(self: CodeDeployBackend, engine: Engine, *args: Any, **kwa
         deployment.deployment_config_name = config_name
         deployment.previous_revision = previous.revision if previous is not None else None  # type: ignore[attr-defined]
         note_revision_used(self, app_name, deployment.revision)
-        engine.begin(self, deployment, FAULTS.take_deployment_faults())
+        engine.begin(self, deployment, FAULTS.take_deployment_faults(group_name))
         return deployment.deployment_id
 
 

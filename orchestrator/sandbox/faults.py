@@ -2,6 +2,8 @@
 
 Two kinds of fault:
 - per deployment (`fail_at`, `message`, `unhealthy`): armed now, consumed by the NEXT create_deployment;
+  armed for a deployment group (by its name), consumed by the next deployment created on that group
+  only (several groups may hold faults at once); a group's own faults go before the unscoped ones;
 - per call (`throttle`, `latency_ms`, `error_rate`): apply to every AWS call until cleared;
   `error_after_rate` (optionally only for `error_after_actions`) lets the call be processed, then
   answers HTTP 500 anyway, as when AWS commits a write and the answer is lost.
@@ -27,6 +29,13 @@ class DeploymentFaults:
     fail_at: str | None = None
     message: str | None = None
     unhealthy: bool = False
+
+    @property
+    def armed(self) -> bool:
+        return self.fail_at is not None or self.unhealthy
+
+
+DEPLOYMENT_KEYS = frozenset(DeploymentFaults.__dataclass_fields__)
 
 
 @dataclass
@@ -60,17 +69,30 @@ class FaultState:
     def __init__(self, rng: random.Random | None = None) -> None:
         self._lock = threading.Lock()
         self._faults = Faults()
+        self._groups: dict[str, DeploymentFaults] = {}  # deployment group name -> its next deployment's faults
         self._rng = rng or random.Random()
 
-    def get(self) -> dict[str, Any]:
-        with self._lock:
-            return self._faults.to_dict()
+    def _dict(self) -> dict[str, Any]:
+        return self._faults.to_dict() | {"groups": {name: asdict(f) for name, f in sorted(self._groups.items())}}
 
-    def update(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Merge `changes` (keys of Faults; None clears one) after validating all of them."""
+    def get(self) -> dict[str, Any]:
+        """The faults, and under "groups" each deployment group's armed per-deployment faults."""
+        with self._lock:
+            return self._dict()
+
+    def update(self, changes: dict[str, Any], group: str | None = None) -> dict[str, Any]:
+        """Merge `changes` (keys of Faults; None clears one) after validating all of them; with `group`,
+        only per-deployment keys, armed for the next deployment on that deployment group."""
         unknown = set(changes) - set(Faults.__dataclass_fields__)
         if unknown:
             raise FaultError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        if group is not None:
+            per_call = sorted(set(changes) - DEPLOYMENT_KEYS)
+            if per_call:
+                raise FaultError(
+                    f"{', '.join(per_call)} apply to every call, not to one deployment group: "
+                    f"a group takes {', '.join(sorted(DEPLOYMENT_KEYS))}"
+                )
         clean: dict[str, Any] = {}
         for key, value in changes.items():
             if key == "fail_at":
@@ -100,18 +122,31 @@ class FaultState:
                     raise FaultError("latency_ms must be between 0 and 60000")
                 clean[key] = latency
         with self._lock:
+            target: Faults | DeploymentFaults = self._faults
+            if group is not None:
+                target = self._groups.setdefault(group, DeploymentFaults())
             for key, value in clean.items():
-                setattr(self._faults, key, value)
-            return self._faults.to_dict()
+                setattr(target, key, value)
+            if group is not None and not self._groups[group].armed:
+                del self._groups[group]  # a message alone arms nothing
+            return self._dict()
 
-    def clear(self) -> dict[str, Any]:
+    def clear(self, group: str | None = None) -> dict[str, Any]:
+        """Remove every fault, or only those armed for `group`."""
         with self._lock:
-            self._faults = Faults()
-            return self._faults.to_dict()
+            if group is None:
+                self._faults = Faults()
+                self._groups.clear()
+            else:
+                self._groups.pop(group, None)
+            return self._dict()
 
-    def take_deployment_faults(self) -> DeploymentFaults:
-        """Hand the per-deployment faults to the deployment being created, and disarm them."""
+    def take_deployment_faults(self, group: str | None = None) -> DeploymentFaults:
+        """Hand the per-deployment faults to the deployment being created on `group`, and disarm them:
+        the group's own when it has some, else the unscoped ones (next deployment on any group)."""
         with self._lock:
+            if group is not None and group in self._groups:
+                return self._groups.pop(group)
             f = self._faults
             taken = DeploymentFaults(fail_at=f.fail_at, message=f.message, unhealthy=f.unhealthy)
             f.fail_at, f.message, f.unhealthy = None, None, False

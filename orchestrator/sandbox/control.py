@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -143,8 +144,15 @@ class SandboxControl:
     def request_counts(self) -> dict[str, dict[str, int]]:
         return {service: dict(actions) for service, actions in self._call("GET", "/requests").items()}
 
-    def reset_requests(self) -> None:
-        self._call("POST", "/requests/reset")
+    def reset_requests(self) -> float:
+        """Start counting afresh; returns when the new count starts (epoch seconds, the sandbox's clock)."""
+        return float(self._call("POST", "/requests/reset")["since"])
+
+    def request_window(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
+        """AWS calls in [since, until] (epoch seconds; default: the last reset and now): "counts" per service
+        and action, "calls" in all, "elapsed_s" and "calls_per_minute" over the window, "since"/"until"."""
+        query = urllib.parse.urlencode({k: repr(v) for k, v in (("since", since), ("until", until)) if v is not None})
+        return dict(self._call("GET", "/requests/window" + (f"?{query}" if query else "")))
 
     def mutating_calls(self) -> list[str]:
         """ "service:Action" of every counted call that is not a read (see is_read)."""

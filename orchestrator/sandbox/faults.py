@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import random
 import threading
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -172,24 +173,60 @@ class FaultState:
             return self._rng.random() < f.error_after_rate
 
 
+# Calls kept with their times for windowed reads: a 20-service benchmark makes a few thousand a minute.
+MAX_TIMED_CALLS = 1_000_000
+
+
 class RequestCounter:
-    """Counts of AWS calls per service and action."""
+    """Counts of AWS calls per service and action, each call's time kept for windowed reads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._calls: deque[tuple[float, str, str]] = deque(maxlen=MAX_TIMED_CALLS)  # (epoch s, service, action)
+        self._since = time.time()
 
     def add(self, service: str, action: str) -> None:
         with self._lock:
             self._counts[service][action] += 1
+            self._calls.append((time.time(), service, action))
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self._lock:
             return {service: dict(actions) for service, actions in self._counts.items()}
 
-    def reset(self) -> None:
+    def window(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
+        """Calls made in [since, until] (epoch seconds; default: the last reset and now) per service and
+        action, their total and the rate per minute over the window."""
+        with self._lock:
+            now = time.time()
+            start = self._since if since is None else max(float(since), self._since)
+            end = now if until is None else min(float(until), now)
+            if end < start:
+                raise ValueError(f"the window ends ({end:.3f}) before it starts ({start:.3f})")
+            counts: dict[str, dict[str, int]] = {}
+            for at, service, action in self._calls:
+                if start <= at <= end:
+                    actions = counts.setdefault(service, {})
+                    actions[action] = actions.get(action, 0) + 1
+            total = sum(n for actions in counts.values() for n in actions.values())
+            elapsed = end - start
+            return {
+                "since": start,
+                "until": end,
+                "elapsed_s": elapsed,
+                "calls": total,
+                "calls_per_minute": total * 60.0 / elapsed if elapsed > 0 else 0.0,
+                "counts": counts,
+            }
+
+    def reset(self) -> float:
+        """Forget the counts; returns the time (epoch seconds) the new count starts."""
         with self._lock:
             self._counts.clear()
+            self._calls.clear()
+            self._since = time.time()
+            return self._since
 
 
 FAULTS = FaultState()

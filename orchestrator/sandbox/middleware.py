@@ -180,7 +180,7 @@ class SandboxMiddleware:
         path = environ.get("PATH_INFO", "").rstrip("/")
         try:
             payload = self._json_body(environ)
-            status, result = self._route(method, path, payload)
+            status, result = self._route(method, path, payload, environ.get("QUERY_STRING", ""))
         except (FaultError, HookRuleError, TaskFaultError) as exc:
             status, result = "400", {"error": str(exc)}
         except ValueError as exc:
@@ -212,7 +212,7 @@ class SandboxMiddleware:
             raise FaultError(f"no deployment group {group!r} in the sandbox; groups: {', '.join(known) or 'none'}")
         return group
 
-    def _route(self, method: str, path: str, payload: dict[str, Any]) -> tuple[str, Any]:
+    def _route(self, method: str, path: str, payload: dict[str, Any], query: str = "") -> tuple[str, Any]:
         import moto
 
         route = path[len(CONTROL_PREFIX) :] or "/"
@@ -250,9 +250,12 @@ class SandboxMiddleware:
             return task_control(method, payload)
         if route == "/requests" and method == "GET":
             return "200", REQUESTS.snapshot()
+        if route == "/requests/window" and method == "GET":
+            params = parse_qs(query)
+            bounds = {k: float(params[k][0]) if k in params else None for k in ("since", "until")}
+            return "200", REQUESTS.window(**bounds)
         if route == "/requests/reset" and method == "POST":
-            REQUESTS.reset()
-            return "200", {}
+            return "200", {"since": REQUESTS.reset()}
         if route == "/reset" and method == "POST":
             self.reset()
             return "200", {"status": "reset"}

@@ -6,8 +6,10 @@ N services at the same moment (boto3 CreateDeployment from N threads) and follow
 BatchGetDeployments (25 ids a call, AWS's limit). Each deployment's duration is CodeDeploy's
 createTime -> completeTime as the sandbox reports it; the wall time is the first create to the last
 completion seen. Prints one JSON object: durations for 1 and N, and their ratio.
+`--smoke-hook`: each AppSpec names the service's smoke-test function at AfterAllowTestTraffic (the
+sandbox runs its Python handler in a process of its own), pointed at a local /health server.
 
-    .venv/bin/python bench/sandbox_concurrency.py --count 20
+    .venv/bin/python bench/sandbox_concurrency.py --count 20 [--smoke-hook]
 """
 
 from __future__ import annotations
@@ -35,10 +37,12 @@ def _client(endpoint: str, region: str, service: str) -> Any:
     ).client(service, endpoint_url=endpoint, config=Config(retries={"mode": "standard", "max_attempts": 3}))
 
 
-def _appspec(svc: dict[str, Any], taskdef_arn: str) -> str:
+def _appspec(svc: dict[str, Any], taskdef_arn: str, hook: bool = False) -> str:
+    hooks = [{"AfterAllowTestTraffic": svc["smoke_test_function_name"]}] if hook else []
     return json.dumps(
         {
             "version": 0.0,
+            "Hooks": hooks,
             "Resources": [
                 {
                     "TargetService": {
@@ -57,7 +61,36 @@ def _appspec(svc: dict[str, Any], taskdef_arn: str) -> str:
     )
 
 
-def release_at_once(endpoint: str, region: str, services: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def health_server() -> str:
+    """A local server answering 200 on /health: the test listener the smoke tests request."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/health" else 404)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def point_smoke_tests(endpoint: str, region: str, services: dict[str, dict[str, Any]], url: str) -> None:
+    lam = _client(endpoint, region, "lambda")
+    for svc in services.values():
+        name = svc["smoke_test_function_name"]
+        env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+        lam.update_function_configuration(
+            FunctionName=name, Environment={"Variables": env | {"TEST_LISTENER_URL": url}}
+        )
+
+
+def release_at_once(
+    endpoint: str, region: str, services: dict[str, dict[str, Any]], hook: bool = False
+) -> dict[str, Any]:
     """Create one deployment per service at the same moment and follow them all to their end."""
     ecs = _client(endpoint, region, "ecs")
     arns = {
@@ -80,7 +113,10 @@ def release_at_once(endpoint: str, region: str, services: dict[str, dict[str, An
             ids[key] = client.create_deployment(
                 applicationName=svc["codedeploy_app_name"],
                 deploymentGroupName=svc["codedeploy_deployment_group_name"],
-                revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": _appspec(svc, arns[key])}},
+                revision={
+                    "revisionType": "AppSpecContent",
+                    "appSpecContent": {"content": _appspec(svc, arns[key], hook)},
+                },
             )["deploymentId"]
         except Exception as exc:  # reported below; the bench must not hang on a refused create
             errors.append(f"{key}: {exc}")
@@ -126,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=20, help="deployments at once (the first N services)")
     parser.add_argument("--endpoint", help="sandbox endpoint (default: the running `sandbox up`'s)")
     parser.add_argument("--outputs", type=Path, help="outputs.json (default: the running sandbox's)")
+    parser.add_argument(
+        "--smoke-hook", action="store_true", help="run each service's smoke test at AfterAllowTestTraffic"
+    )
     args = parser.parse_args(argv)
 
     from orchestrator.sandbox import state
@@ -140,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     keys = sorted(every)[: args.count]
     if len(keys) < args.count:
         parser.error(f"the sandbox has {len(every)} services, fewer than --count {args.count}")
-    one = release_at_once(endpoint, region, {keys[0]: every[keys[0]]})
-    many = release_at_once(endpoint, region, {k: every[k] for k in keys})
+    if args.smoke_hook:
+        point_smoke_tests(endpoint, region, {k: every[k] for k in keys}, health_server())
+    one = release_at_once(endpoint, region, {keys[0]: every[keys[0]]}, args.smoke_hook)
+    many = release_at_once(endpoint, region, {k: every[k] for k in keys}, args.smoke_hook)
     result = {
         "one": one,
         "many": many,

@@ -559,7 +559,7 @@ def fault(
         if per_call:
             raise InputError(
                 f"--group goes with --fail-at, --message, --unhealthy, --hook and --clear; "
-                f"{', '.join(per_call)} apply to every call or task, not to one deployment group"
+                f"{', '.join(per_call)} (every call or task) cannot be limited to one deployment group"
             )
 
     from orchestrator.sandbox import process

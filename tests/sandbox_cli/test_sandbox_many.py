@@ -136,7 +136,7 @@ def test_fault_group_is_set_shown_consumed_and_cleared(sandbox) -> None:
     )
     per_call = sandbox.cli("sandbox", "fault", "--group", "demo-web", "--throttle", "0.5")
     assert per_call.returncode == 2
-    assert "--throttle apply to every call or task, not to one deployment group" in per_call.stderr
+    assert "--throttle (every call or task) cannot be limited to one deployment group" in per_call.stderr
     assert sandbox.control.faults()["groups"] == {} and not sandbox.control.faults()["throttle"]
 
     armed = sandbox.cli(

@@ -194,14 +194,15 @@ def _active_deployments(info: Any, outputs: Any) -> dict[str, list[str]] | None:
     return active
 
 
-def _current_faults(endpoint: str) -> dict[str, Any] | None:
-    """The sandbox's faults (GET /_sandbox/faults); None when it does not answer."""
+def _current_faults(endpoint: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The sandbox's faults and hook rules (/_sandbox/faults, /_sandbox/hooks); None when it does not answer."""
     from orchestrator.sandbox.control import ControlError, SandboxControl
 
+    control = SandboxControl(endpoint, timeout=2.0)
     try:
-        return SandboxControl(endpoint, timeout=2.0).faults()
+        return control.faults(), control.hook_rules()
     except ControlError:
-        return None
+        return None, None
 
 
 @command(app)
@@ -246,7 +247,7 @@ def status(
             }
             doc["active_deployments"] = _active_deployments(info, outputs)
             doc["groups"] = {k: s.codedeploy_deployment_group_name for k, s in outputs.services.items()}
-        doc["faults"] = _current_faults(info.endpoint) if info is not None else None
+        doc["faults"], doc["hook_rules"] = _current_faults(info.endpoint) if info is not None else (None, None)
     if as_json:
         _echo(json.dumps(doc, indent=2))
         return
@@ -270,11 +271,18 @@ def status(
         _echo(f"  outputs:    {doc['outputs_error']}")
     faults = doc.get("faults") or {}
     group_faults = faults.get("groups") or {}
+    group_rules: dict[str, list[tuple[str, str]]] = {}
+    for rule in (doc.get("hook_rules") or {}).values():
+        if rule.get("group"):
+            group_rules.setdefault(rule["group"], []).append((rule["hook"], rule["result"]))
     for key, svc in doc.get("services", {}).items():
         active = (doc.get("active_deployments") or {}).get(key)
         state = "unknown" if active is None else (", ".join(active) or "none")
-        armed = group_faults.get(doc["groups"][key])
-        note = f"; faults on group {doc['groups'][key]}: {group_faults_line(armed)}" if armed else ""
+        group = doc["groups"][key]
+        armed = group_faults_line(group_faults.get(group) or {})
+        armed += ", " if armed and group_rules.get(group) else ""
+        armed += ", ".join(f"hook {hook}={result}" for hook, result in group_rules.get(group, []))
+        note = f"; faults on group {group}: {armed}" if armed else ""
         _echo(f"  service {key}: cluster {svc['cluster']}, service {svc['service']}; active deployments: {state}{note}")
     unscoped = group_faults_line({k: faults.get(k) for k in ("fail_at", "message", "unhealthy")})
     if unscoped:

@@ -167,6 +167,9 @@ def test_fault_group_is_set_shown_consumed_and_cleared(sandbox) -> None:
 
     sandbox.cli("sandbox", "fault", "--group", "demo-web", "--unhealthy", check=True)
     sandbox.cli("sandbox", "fault", "--group", "demo-worker", "--hook", "AfterInstall", "--hook-result", "fail")
+    status = sandbox.cli("sandbox", "status").stdout
+    assert "faults on group demo-web: unhealthy=True\n" in status
+    assert "faults on group demo-worker: hook AfterInstall=fail\n" in status
     cleared = sandbox.cli("sandbox", "fault", "--clear", "--group", "demo-web")
     assert cleared.returncode == 0 and "faults cleared for group demo-web" in cleared.stdout
     assert sandbox.control.faults()["groups"] == {}

@@ -33,6 +33,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 from orchestrator.sandbox.engine_ecs import DeploymentError
@@ -276,13 +277,30 @@ def _invoke(fn: Any, payload: dict[str, Any], region: str, execution: HookExecut
         }
     )
     timeout = float(getattr(fn, "timeout", 3) or 3) + STARTUP_ALLOWANCE
-    with tempfile.TemporaryDirectory(prefix="sandbox-hook-") as code_dir:
+    argv = [str(fn.handler), str(fn.function_name), str(fn.function_arn)]
+    with (
+        tempfile.TemporaryDirectory(prefix="sandbox-hook-") as code_dir,
+        tempfile.TemporaryDirectory(prefix="sandbox-hook-io-") as io_dir,
+    ):
         with zipfile.ZipFile(BytesIO(fn.code_bytes)) as archive:
             archive.extractall(code_dir)
         env["PYTHONPATH"] = code_dir
+        from orchestrator.sandbox.hook_runner import ZYGOTE
+
+        # Forked from a process with boto3 imported (hook_runner.py): many hooks at once stay cheap.
+        child = ZYGOTE.spawn(_RUNNER, argv, env, code_dir, json.dumps(payload), Path(io_dir))
+        if child is not None:
+            try:
+                finished = child.wait(timeout)
+                execution.log.append(child.output())
+                if not finished:
+                    execution.log.append(f"Task timed out after {timeout:.0f} seconds\n")
+            finally:
+                execution.finished.set()
+            return
         try:
             done = subprocess.run(
-                [sys.executable, "-c", _RUNNER, str(fn.handler), str(fn.function_name), str(fn.function_arn)],
+                [sys.executable, "-c", _RUNNER, *argv],
                 input=json.dumps(payload),
                 capture_output=True,
                 text=True,

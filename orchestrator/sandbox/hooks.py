@@ -9,7 +9,8 @@ What answers a hook in the sandbox, first match wins:
 1. a rule set through the control endpoint (`orchestrator sandbox fault --hook ...`), keyed by the
    lifecycle event or the function name: report Succeeded/Failed after N simulated seconds, or stay silent;
 2. the function's own handler, when it is a Python zip function in moto's Lambda: the sandbox runs it in
-   a subprocess (moto's own invocation needs Docker) with boto3 pointed at the sandbox;
+   a process of its own (moto's own invocation needs Docker; hook_runner.py forks it from a warm process)
+   with boto3 pointed at the sandbox;
 3. nothing: a function the sandbox cannot run fails the event at once, with a message that says how to
    answer it (a sandbox choice: passing silently would hide what AWS would do).
 A hook naming a function that does not exist fails the event (`ScriptMissing`, Lambda's "Function not

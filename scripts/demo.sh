@@ -68,7 +68,5 @@ echo "==> releasing ${SERVICES[*]} at $tag together (smoke test on the test list
 (cd "$project" && "$ORCH" release --sandbox --all "${images[@]}")
 
 echo "==> what serves production now"
-for key in "${SERVICES[@]}"; do
-  "$ORCH" status --sandbox --service "$key" --output plain
-done
+"$ORCH" status --sandbox --all --output plain
 echo "==> stopping the sandbox"

@@ -112,7 +112,7 @@ sandbox-down: ## Stop the background sandbox
 	$(ORCH) sandbox down
 
 # The release pipeline (docs/release.md).
-demo: setup ## Start the sandbox, release a new image of the example service live, show what serves it, stop
+demo: setup ## Start the sandbox with two services, release a new image of both at once live, show what serves them, stop
 	./scripts/demo.sh
 
 bench: setup tools ## orchestrator release vs aws ecs deploy on the same sandbox deployment, as ratios; then 1, 5 and 20 services at once

@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# `make demo`: start the embedded sandbox, release a new image of the example service with live
-# progress, show where production traffic goes and which task definition serves it, stop the sandbox.
+# `make demo`: start the embedded sandbox with two services (web and worker), release a new image of both
+# at once with live progress (one row per service), show where production traffic goes and which task
+# definition serves each service, stop the sandbox.
 # The sandbox keeps its state in its own directory, so a sandbox you run yourself is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
-ORCH=${ORCH:-.venv/bin/orchestrator}
-PY=${PY:-.venv/bin/python}
-export ORCHESTRATOR_SANDBOX_DIR=${DEMO_SANDBOX_DIR:-.sandbox-demo}
+ORCH=${ORCH:-$root/.venv/bin/orchestrator}
+PY=${PY:-$root/.venv/bin/python}
+sandbox_dir=${DEMO_SANDBOX_DIR:-.sandbox-demo}
+case "$sandbox_dir" in /*) ;; *) sandbox_dir="$root/$sandbox_dir" ;; esac
+export ORCHESTRATOR_SANDBOX_DIR=$sandbox_dir
 TIME_SCALE=${DEMO_TIME_SCALE:-0.05}
+SERVICES=(web worker)
 
 listener_pid=""
 stop() {
   "$ORCH" sandbox down >/dev/null 2>&1 || true
   if [ -n "$listener_pid" ]; then kill "$listener_pid" 2>/dev/null || true; fi
-  rm -f "${appspec:-}"
+  if [ -n "${project:-}" ]; then rm -rf "$project"; fi
 }
 trap stop EXIT
 trap 'exit 130' INT TERM
@@ -40,20 +45,28 @@ HTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
 PY
 listener_pid=$!
 
-echo "==> starting the sandbox (time scale $TIME_SCALE: a 5-minute wait takes $("$PY" -c "print(300*$TIME_SCALE)") s)"
-"$ORCH" sandbox up --time-scale "$TIME_SCALE" --test-listener-url "http://127.0.0.1:$listener_port"
+echo "==> starting the sandbox with ${SERVICES[*]} (time scale $TIME_SCALE: a 5-minute wait takes $("$PY" -c "print(300*$TIME_SCALE)") s)"
+service_args=()
+for key in "${SERVICES[@]}"; do service_args+=(--service "$key"); done
+"$ORCH" sandbox up --time-scale "$TIME_SCALE" --test-listener-url "http://127.0.0.1:$listener_port" "${service_args[@]}"
 
-# appspec.json plus the smoke test at AfterAllowTestTraffic, named through the outputs contract.
-appspec=$(mktemp "${TMPDIR:-/tmp}/demo-appspec.XXXXXX")
-"$PY" -c 'import json,sys; d=json.load(open("appspec.json")); d["Hooks"]=[{"AfterAllowTestTraffic": "${smoke_test_function_name}"}]; json.dump(d, open(sys.argv[1], "w"), indent=2)' "$appspec"
+# Both services use the top-level templates (services/<key>/ would override them per service); the demo's
+# copy of appspec.json adds the smoke test at AfterAllowTestTraffic, named per service through the outputs
+# contract (${smoke_test_function_name}), and leaves the repository's files alone.
+project=$(mktemp -d "${TMPDIR:-/tmp}/demo-project.XXXXXX")
+cp taskdef.json "$project/taskdef.json"
+"$PY" -c 'import json,sys; d=json.load(open("appspec.json")); d["Hooks"]=[{"AfterAllowTestTraffic": "${smoke_test_function_name}"}]; json.dump(d, open(sys.argv[1], "w"), indent=2)' "$project/appspec.json"
 
-repo=$("$PY" -c 'import json,os,sys; d=json.load(open(os.environ["ORCHESTRATOR_SANDBOX_DIR"]+"/outputs.json")); print(d["services"]["value"]["web"]["ecr_repository_url"])')
 tag=$(git rev-parse --short=12 HEAD 2>/dev/null || echo "demo-$(date +%s)")
-image="$repo:$tag"
+images=()
+for key in "${SERVICES[@]}"; do
+  repo=$("$PY" -c 'import json,os,sys; d=json.load(open(os.environ["ORCHESTRATOR_SANDBOX_DIR"]+"/outputs.json")); print(d["services"]["value"][sys.argv[1]]["ecr_repository_url"])' "$key")
+  images+=(--image "$key=$repo:$tag")
+done
 
-echo "==> releasing $image (smoke test on the test listener at AfterAllowTestTraffic)"
-"$ORCH" release --sandbox --image "$image" --appspec "$appspec"
+echo "==> releasing ${SERVICES[*]} at $tag together (smoke test on the test listener at AfterAllowTestTraffic)"
+(cd "$project" && "$ORCH" release --sandbox --all "${images[@]}")
 
 echo "==> what serves production now"
-"$ORCH" status --sandbox --output plain
+"$ORCH" status --sandbox --all --output plain
 echo "==> stopping the sandbox"

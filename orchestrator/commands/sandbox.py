@@ -23,6 +23,11 @@ app = typer.Typer(
 )
 
 
+# A bound of our own for `--services N` (Terraform has none): `demo-svc99-green`, the longest target group
+# name, stays within ELB's 32 characters, and a benchmark needs 20.
+MAX_SERVICES = 99
+
+
 def _echo(text: str = "", err: bool = False) -> None:
     typer.echo(text, err=err)
 
@@ -45,8 +50,21 @@ def up(
     services: Annotated[
         list[str] | None, typer.Option("--service", "-s", metavar="KEY", help="Service keys to provision (repeatable).")
     ] = None,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            "--services",
+            metavar="N",
+            help=f"Provision N services named svc01, svc02, ... (benchmarks; 1-{MAX_SERVICES}; not with --service).",
+        ),
+    ] = None,
     project_root: Annotated[
-        Path, typer.Option("--project-root", metavar="DIR", help="Directory holding taskdef.json.")
+        Path,
+        typer.Option(
+            "--project-root",
+            metavar="DIR",
+            help="Directory holding taskdef.json (or services/<key>/taskdef.json per service).",
+        ),
     ] = Path("."),
     test_listener_url: Annotated[
         str | None,
@@ -62,12 +80,25 @@ def up(
     from orchestrator.errors import InputError
     from orchestrator.sandbox import process
 
-    keys = tuple(dict.fromkeys(services or ["web"]))
+    keys = _service_keys(services, count)
     for key in keys:
         if not key or not key.replace("-", "").isalnum() or not key[0].isalpha() or key != key.lower():
             raise InputError(f"--service {key!r}: use lower-case letters, digits and dashes, starting with a letter")
     with process.locked():
         _up_locked(process, keys, port, time_scale, region, project_root, test_listener_url)
+
+
+def _service_keys(services: list[str] | None, count: int | None) -> tuple[str, ...]:
+    """The keys to provision: --service KEY (repeatable), --services N (svc01..svcNN), else web."""
+    from orchestrator.errors import InputError
+
+    if count is None:
+        return tuple(dict.fromkeys(services or ["web"]))
+    if services:
+        raise InputError("--services N and --service KEY are exclusive: give the count or the keys")
+    if not 1 <= count <= MAX_SERVICES:
+        raise InputError(f"--services {count}: must be between 1 and {MAX_SERVICES}")
+    return tuple(f"svc{i:02d}" for i in range(1, count + 1))
 
 
 def _up_locked(
@@ -163,6 +194,17 @@ def _active_deployments(info: Any, outputs: Any) -> dict[str, list[str]] | None:
     return active
 
 
+def _current_faults(endpoint: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The sandbox's faults and hook rules (/_sandbox/faults, /_sandbox/hooks); None when it does not answer."""
+    from orchestrator.sandbox.control import ControlError, SandboxControl
+
+    control = SandboxControl(endpoint, timeout=2.0)
+    try:
+        return control.faults(), control.hook_rules()
+    except ControlError:
+        return None, None
+
+
 @command(app)
 def status(
     output: OutputOpt = "auto",
@@ -204,6 +246,8 @@ def status(
                 k: {"cluster": s.cluster_name, "service": s.service_name} for k, s in outputs.services.items()
             }
             doc["active_deployments"] = _active_deployments(info, outputs)
+            doc["groups"] = {k: s.codedeploy_deployment_group_name for k, s in outputs.services.items()}
+        doc["faults"], doc["hook_rules"] = _current_faults(info.endpoint) if info is not None else (None, None)
     if as_json:
         _echo(json.dumps(doc, indent=2))
         return
@@ -225,10 +269,24 @@ def status(
         _echo(f"  registry:   {info.registry}")
     if "outputs_error" in doc:
         _echo(f"  outputs:    {doc['outputs_error']}")
+    faults = doc.get("faults") or {}
+    group_faults = faults.get("groups") or {}
+    group_rules: dict[str, list[tuple[str, str]]] = {}
+    for rule in (doc.get("hook_rules") or {}).values():
+        if rule.get("group"):
+            group_rules.setdefault(rule["group"], []).append((rule["hook"], rule["result"]))
     for key, svc in doc.get("services", {}).items():
         active = (doc.get("active_deployments") or {}).get(key)
         state = "unknown" if active is None else (", ".join(active) or "none")
-        _echo(f"  service {key}: cluster {svc['cluster']}, service {svc['service']}; active deployments: {state}")
+        group = doc["groups"][key]
+        armed = group_faults_line(group_faults.get(group) or {})
+        armed += ", " if armed and group_rules.get(group) else ""
+        armed += ", ".join(f"hook {hook}={result}" for hook, result in group_rules.get(group, []))
+        note = f"; faults on group {group}: {armed}" if armed else ""
+        _echo(f"  service {key}: cluster {svc['cluster']}, service {svc['service']}; active deployments: {state}{note}")
+    unscoped = group_faults_line({k: faults.get(k) for k in ("fail_at", "message", "unhealthy")})
+    if unscoped:
+        _echo(f"  faults:     next deployment on any group: {unscoped}")
     _echo(f"  state dir:  {doc['state_dir']}")
 
 
@@ -278,17 +336,32 @@ def _event(name: str) -> str:
     raise InputError(f"--fail-at {name!r} is not a lifecycle event; events: {', '.join(LIFECYCLE_EVENTS)}", hint=hint)
 
 
+def _armed(faults: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in faults.items() if v not in (None, False, 0, "", [], {})}
+
+
+def group_faults_line(faults: dict[str, Any]) -> str:
+    """One deployment group's armed per-deployment faults: "fail_at=AfterInstall, message=..."."""
+    return ", ".join(f"{k}={v}" for k, v in _armed(faults).items())
+
+
 def _show_faults(faults: Any) -> None:
     if not isinstance(faults, dict):
         _echo(json.dumps(faults, indent=2))
         return
-    active = {k: v for k, v in faults.items() if v not in (None, False, 0, "", [], {})}
-    if not active:
+    groups = faults.get("groups") or {}
+    active = _armed({k: v for k, v in faults.items() if k != "groups"})
+    if not active and not groups:
         _echo("no faults set")
         return
-    _echo("faults:")
-    for key, value in active.items():
-        _echo(f"  {key}: {value if isinstance(value, str) else json.dumps(value)}")
+    if active:
+        _echo("faults (next deployment on any group; per-call ones on every call):")
+        for key, value in active.items():
+            _echo(f"  {key}: {value if isinstance(value, str) else json.dumps(value)}")
+    if groups:
+        _echo("faults of the next deployment on a group:")
+        for name, armed in groups.items():
+            _echo(f"  {name}: {group_faults_line(armed)}")
 
 
 def _task_faults(
@@ -349,7 +422,8 @@ def _show_hook_rules(rules: Any) -> None:
     _echo("hook rules:")
     for key, rule in sorted(rules.items()):
         delay = "" if rule.get("result") == "silent" else f" after {rule.get('delay', 0):g}s"
-        _echo(f"  {key}: {rule.get('result')}{delay}")
+        scope = f"{rule['hook']} (group {rule['group']})" if rule.get("group") else key
+        _echo(f"  {scope}: {rule.get('result')}{delay}")
 
 
 @command(app)
@@ -430,14 +504,25 @@ def fault(
         str | None,
         typer.Option("--task-stopped-reason", metavar="TEXT", help="With --task-no-start: ECS's stoppedReason."),
     ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            "--group",
+            metavar="NAME",
+            help="Only for this CodeDeploy deployment group (its name, as the outputs' "
+            "codedeploy_deployment_group_name): --fail-at/--message/--unhealthy, --hook rules, --clear.",
+        ),
+    ] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Remove every fault (hook rules too).")] = False,
 ) -> None:
     """Inject faults into the running sandbox; with no option, show the current ones.
 
-    --fail-at and --unhealthy apply to the next deployment; --throttle, --latency-ms, --error-rate and
+    --fail-at and --unhealthy apply to the next deployment (with --group NAME: the next deployment on that
+    deployment group; several groups may hold faults at once); --throttle, --latency-ms, --error-rate and
     --error-after-rate to every call (or every --action call) until --clear; --hook rules to every
-    deployment's hooks until --clear; --task-* to the tasks of the next RunTask (`orchestrator run`,
-    `release --pre-task`).
+    deployment's hooks (with --group: that group's deployments) until --clear; --task-* to the tasks of
+    the next RunTask (`orchestrator run`, `release --pre-task`). --clear --group NAME removes only that
+    group's faults and hook rules.
     """
     from orchestrator.errors import InputError
 
@@ -467,6 +552,23 @@ def fault(
         settings["latency_ms"] = latency_ms
     if clear and (settings or rule or task_settings):
         raise InputError("--clear cannot be combined with other fault options")
+    if group is not None:
+        per_call = [
+            option
+            for option, given in (
+                ("--throttle", throttle is not None),
+                ("--latency-ms", latency_ms is not None),
+                ("--error-rate", error_rate is not None),
+                ("--error-after-rate", error_after_rate is not None),
+                ("--task-*", bool(task_settings)),
+            )
+            if given
+        ]
+        if per_call:
+            raise InputError(
+                f"--group goes with --fail-at, --message, --unhealthy, --hook and --clear; "
+                f"{', '.join(per_call)} (every call or task) cannot be limited to one deployment group"
+            )
 
     from orchestrator.sandbox import process
 
@@ -479,20 +581,32 @@ def fault(
 
     control = SandboxControl(info.endpoint)
     try:
+        if group is not None:
+            known = control.groups()  # checked here first, so that nothing is set for a typo
+            if group not in known:
+                raise InputError(
+                    f"--group {group!r}: no such deployment group in the sandbox; groups: {', '.join(known) or 'none'}"
+                )
         if clear:
-            control.clear_faults()
-            control.clear_hook_rules()
-            _echo("faults cleared")
+            control.clear_faults(group)
+            if group is None:
+                control.clear_hook_rules()
+            _echo("faults cleared" + (f" for group {group}" if group is not None else ""))
             return
         if settings:
-            control.set_faults(**settings)
-            _echo("faults set: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+            control.set_faults(**settings, group=group)
+            scope = f" for the next deployment on group {group}" if group is not None else ""
+            _echo(f"faults set{scope}: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
         if task_settings:
             control.set_task_faults(**task_settings)
             _echo("task faults set for the next RunTask: " + ", ".join(f"{k}={v}" for k, v in task_settings.items()))
         if rule:
-            control.set_hook_rule(*rule)
-            _echo(f"hook rule set: {rule[0]} -> {rule[1]}" + (f" after {rule[2]:g}s" if rule[2] is not None else ""))
+            control.set_hook_rule(*rule, group=group)
+            _echo(
+                f"hook rule set: {rule[0]} -> {rule[1]}"
+                + (f" after {rule[2]:g}s" if rule[2] is not None else "")
+                + (f" (group {group})" if group is not None else "")
+            )
         _show_faults(control.faults())
         _show_hook_rules(control.hook_rules())
         _show_task_faults(control.task_faults())

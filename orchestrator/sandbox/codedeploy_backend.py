@@ -47,6 +47,18 @@ class DeploymentLimitExceededException(CodeDeployError):
     pass
 
 
+class BatchLimitExceededException(CodeDeployError):
+    pass
+
+
+class DeploymentTargetIdRequiredException(CodeDeployError):
+    pass
+
+
+class DeploymentTargetListSizeExceededException(CodeDeployError):
+    pass
+
+
 class DeploymentConfigDoesNotExistException(CodeDeployError):
     pass
 
@@ -269,7 +281,7 @@ def create_deployment(self: CodeDeployBackend, engine: Engine, *args: Any, **kwa
         deployment.deployment_config_name = config_name
         deployment.previous_revision = previous.revision if previous is not None else None  # type: ignore[attr-defined]
         note_revision_used(self, app_name, deployment.revision)
-        engine.begin(self, deployment, FAULTS.take_deployment_faults())
+        engine.begin(self, deployment, FAULTS.take_deployment_faults(group_name))
         return deployment.deployment_id
 
 
@@ -369,8 +381,39 @@ def target_ids(engine: Engine, backend: Any, deployment_id: str | None, statuses
     return [target["ecsTarget"]["targetId"]]
 
 
+# BatchGetDeployments (API reference): "The maximum number of deployment IDs you can specify is 25."
+MAX_BATCH_DEPLOYMENTS = 25
+
+
+def batch_deployments(backend: Any, deployment_ids: list[str] | None) -> list[DeploymentInfo]:
+    """BatchGetDeployments: the deployments named, in the order named.
+
+    Errors as the API reference lists them: DeploymentIdRequiredException ("At least one deployment ID must
+    be specified"), BatchLimitExceededException beyond 25 ids (its message is not documented). An id that
+    names no deployment is left out of deploymentsInfo, as moto does (AWS documents no error for it), and
+    InvalidDeploymentIdException is not raised: the id format is not documented.
+    """
+    if not deployment_ids:
+        raise DeploymentIdRequiredException("At least one deployment ID must be specified.")
+    if len(deployment_ids) > MAX_BATCH_DEPLOYMENTS:
+        raise BatchLimitExceededException(
+            f"The maximum number of deployment IDs you can specify is {MAX_BATCH_DEPLOYMENTS}; "
+            f"{len(deployment_ids)} were given."
+        )
+    return [backend.deployments[i] for i in deployment_ids if i in backend.deployments]
+
+
 def targets(engine: Engine, backend: Any, deployment_id: str | None, wanted: list[str]) -> list[dict[str, Any]]:
+    """Get/BatchGetDeploymentTargets of an ECS deployment: its one target (`<cluster>:<service>`)."""
     deployment = get_deployment_or_raise(backend, deployment_id)
+    if not wanted:
+        raise DeploymentTargetIdRequiredException("A deployment target ID was not provided.")
+    # DeploymentTargetListSizeExceededException (API reference): "The target list of both types of
+    # deployments [ECS and Lambda] must have exactly one item."
+    if len(wanted) > 1:
+        raise DeploymentTargetListSizeExceededException(
+            f"An Amazon ECS deployment has exactly one target; {len(wanted)} target IDs were given."
+        )
     started_or_raise(deployment)
     target = engine.target_of(deployment.deployment_id)
     out = []

@@ -138,6 +138,11 @@ def get_deployment_target(self: CodeDeployResponse, engine: Engine) -> ActionRes
     return ActionResult({"deploymentTarget": found[0]})
 
 
+def batch_get_deployments(self: CodeDeployResponse, engine: Engine) -> ActionResult:
+    found = backend_rules.batch_deployments(self.codedeploy_backend, self._get_param("deploymentIds"))
+    return ActionResult({"deploymentsInfo": [_deployment_info(d) for d in found]})
+
+
 def batch_get_deployment_targets(self: CodeDeployResponse, engine: Engine) -> ActionResult:
     found = backend_rules.targets(
         engine, self.codedeploy_backend, self._get_param("deploymentId"), self._get_param("targetIds") or []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -63,8 +64,10 @@ class SandboxControl:
         error_rate: float | None = None,
         error_after_rate: float | None = None,
         error_after_actions: list[str] | None = None,
+        group: str | None = None,
     ) -> dict[str, Any]:
-        """Set the given faults (others keep their value); returns all current faults."""
+        """Set the given faults (others keep their value); returns all current faults. With `group` (a
+        deployment group's name), fail_at/message/unhealthy apply to the next deployment on that group only."""
         changes = {
             key: value
             for key, value in {
@@ -79,24 +82,36 @@ class SandboxControl:
             }.items()
             if value is not None
         }
+        if group is not None:
+            changes["group"] = group
         return dict(self._call("POST", "/faults", changes))
 
-    def clear_faults(self) -> dict[str, Any]:
-        return dict(self._call("DELETE", "/faults"))
+    def clear_faults(self, group: str | None = None) -> dict[str, Any]:
+        """Remove every fault (hook rules and task faults too), or only those armed for `group`."""
+        return dict(self._call("DELETE", "/faults", {"group": group} if group is not None else None))
+
+    def groups(self) -> list[str]:
+        """The names of the sandbox's CodeDeploy deployment groups."""
+        return list(self._call("GET", "/groups")["groups"])
 
     def hook_rules(self) -> dict[str, dict[str, Any]]:
         """Hook rules by lifecycle event or function name: {"result": ..., "delay": simulated seconds}."""
         return dict(self._call("GET", "/hooks"))
 
-    def set_hook_rule(self, hook: str, result: str, delay: float | None = None) -> dict[str, dict[str, Any]]:
-        """Answer the hook of this lifecycle event or function: succeed | fail (after delay) | silent."""
+    def set_hook_rule(
+        self, hook: str, result: str, delay: float | None = None, group: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Answer the hook of this lifecycle event or function: succeed | fail (after delay) | silent; with
+        `group`, only in that deployment group's deployments."""
         body: dict[str, Any] = {"hook": hook, "result": result}
         if delay is not None:
             body["delay"] = delay
+        if group is not None:
+            body["group"] = group
         return dict(self._call("POST", "/hooks", body))
 
-    def clear_hook_rules(self) -> None:
-        self._call("DELETE", "/hooks")
+    def clear_hook_rules(self, group: str | None = None) -> None:
+        self._call("DELETE", "/hooks", {"group": group} if group is not None else None)
 
     def task_faults(self) -> dict[str, Any]:
         """How the next RunTask's tasks end (tasks.py): exit_code, log, run_seconds, no_start."""
@@ -129,8 +144,15 @@ class SandboxControl:
     def request_counts(self) -> dict[str, dict[str, int]]:
         return {service: dict(actions) for service, actions in self._call("GET", "/requests").items()}
 
-    def reset_requests(self) -> None:
-        self._call("POST", "/requests/reset")
+    def reset_requests(self) -> float:
+        """Start counting afresh; returns when the new count starts (epoch seconds, the sandbox's clock)."""
+        return float(self._call("POST", "/requests/reset")["since"])
+
+    def request_window(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
+        """AWS calls in [since, until] (epoch seconds; default: the last reset and now): "counts" per service
+        and action, "calls" in all, "elapsed_s" and "calls_per_minute" over the window, "since"/"until"."""
+        query = urllib.parse.urlencode({k: repr(v) for k, v in (("since", since), ("until", until)) if v is not None})
+        return dict(self._call("GET", "/requests/window" + (f"?{query}" if query else "")))
 
     def mutating_calls(self) -> list[str]:
         """ "service:Action" of every counted call that is not a read (see is_read)."""

@@ -2,6 +2,8 @@
 
 Two kinds of fault:
 - per deployment (`fail_at`, `message`, `unhealthy`): armed now, consumed by the NEXT create_deployment;
+  armed for a deployment group (by its name), consumed by the next deployment created on that group
+  only (several groups may hold faults at once); a group's own faults go before the unscoped ones;
 - per call (`throttle`, `latency_ms`, `error_rate`): apply to every AWS call until cleared;
   `error_after_rate` (optionally only for `error_after_actions`) lets the call be processed, then
   answers HTTP 500 anyway, as when AWS commits a write and the answer is lost.
@@ -11,7 +13,8 @@ from __future__ import annotations
 
 import random
 import threading
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,6 +30,13 @@ class DeploymentFaults:
     fail_at: str | None = None
     message: str | None = None
     unhealthy: bool = False
+
+    @property
+    def armed(self) -> bool:
+        return self.fail_at is not None or self.unhealthy
+
+
+DEPLOYMENT_KEYS = frozenset(DeploymentFaults.__dataclass_fields__)
 
 
 @dataclass
@@ -60,17 +70,30 @@ class FaultState:
     def __init__(self, rng: random.Random | None = None) -> None:
         self._lock = threading.Lock()
         self._faults = Faults()
+        self._groups: dict[str, DeploymentFaults] = {}  # deployment group name -> its next deployment's faults
         self._rng = rng or random.Random()
 
-    def get(self) -> dict[str, Any]:
-        with self._lock:
-            return self._faults.to_dict()
+    def _dict(self) -> dict[str, Any]:
+        return self._faults.to_dict() | {"groups": {name: asdict(f) for name, f in sorted(self._groups.items())}}
 
-    def update(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Merge `changes` (keys of Faults; None clears one) after validating all of them."""
+    def get(self) -> dict[str, Any]:
+        """The faults, and under "groups" each deployment group's armed per-deployment faults."""
+        with self._lock:
+            return self._dict()
+
+    def update(self, changes: dict[str, Any], group: str | None = None) -> dict[str, Any]:
+        """Merge `changes` (keys of Faults; None clears one) after validating all of them; with `group`,
+        only per-deployment keys, armed for the next deployment on that deployment group."""
         unknown = set(changes) - set(Faults.__dataclass_fields__)
         if unknown:
             raise FaultError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        if group is not None:
+            per_call = sorted(set(changes) - DEPLOYMENT_KEYS)
+            if per_call:
+                raise FaultError(
+                    f"{', '.join(per_call)} apply to every call, not to one deployment group: "
+                    f"a group takes {', '.join(sorted(DEPLOYMENT_KEYS))}"
+                )
         clean: dict[str, Any] = {}
         for key, value in changes.items():
             if key == "fail_at":
@@ -100,18 +123,31 @@ class FaultState:
                     raise FaultError("latency_ms must be between 0 and 60000")
                 clean[key] = latency
         with self._lock:
+            target: Faults | DeploymentFaults = self._faults
+            if group is not None:
+                target = self._groups.setdefault(group, DeploymentFaults())
             for key, value in clean.items():
-                setattr(self._faults, key, value)
-            return self._faults.to_dict()
+                setattr(target, key, value)
+            if group is not None and not self._groups[group].armed:
+                del self._groups[group]  # a message alone arms nothing
+            return self._dict()
 
-    def clear(self) -> dict[str, Any]:
+    def clear(self, group: str | None = None) -> dict[str, Any]:
+        """Remove every fault, or only those armed for `group`."""
         with self._lock:
-            self._faults = Faults()
-            return self._faults.to_dict()
+            if group is None:
+                self._faults = Faults()
+                self._groups.clear()
+            else:
+                self._groups.pop(group, None)
+            return self._dict()
 
-    def take_deployment_faults(self) -> DeploymentFaults:
-        """Hand the per-deployment faults to the deployment being created, and disarm them."""
+    def take_deployment_faults(self, group: str | None = None) -> DeploymentFaults:
+        """Hand the per-deployment faults to the deployment being created on `group`, and disarm them:
+        the group's own when it has some, else the unscoped ones (next deployment on any group)."""
         with self._lock:
+            if group is not None and group in self._groups:
+                return self._groups.pop(group)
             f = self._faults
             taken = DeploymentFaults(fail_at=f.fail_at, message=f.message, unhealthy=f.unhealthy)
             f.fail_at, f.message, f.unhealthy = None, None, False
@@ -137,24 +173,60 @@ class FaultState:
             return self._rng.random() < f.error_after_rate
 
 
+# Calls kept with their times for windowed reads: a 20-service benchmark makes a few thousand a minute.
+MAX_TIMED_CALLS = 1_000_000
+
+
 class RequestCounter:
-    """Counts of AWS calls per service and action."""
+    """Counts of AWS calls per service and action, each call's time kept for windowed reads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._calls: deque[tuple[float, str, str]] = deque(maxlen=MAX_TIMED_CALLS)  # (epoch s, service, action)
+        self._since = time.time()
 
     def add(self, service: str, action: str) -> None:
         with self._lock:
             self._counts[service][action] += 1
+            self._calls.append((time.time(), service, action))
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self._lock:
             return {service: dict(actions) for service, actions in self._counts.items()}
 
-    def reset(self) -> None:
+    def window(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
+        """Calls made in [since, until] (epoch seconds; default: the last reset and now) per service and
+        action, their total and the rate per minute over the window."""
+        with self._lock:
+            now = time.time()
+            start = self._since if since is None else max(float(since), self._since)
+            end = now if until is None else min(float(until), now)
+            if end < start:
+                raise ValueError(f"the window ends ({end:.3f}) before it starts ({start:.3f})")
+            counts: dict[str, dict[str, int]] = {}
+            for at, service, action in self._calls:
+                if start <= at <= end:
+                    actions = counts.setdefault(service, {})
+                    actions[action] = actions.get(action, 0) + 1
+            total = sum(n for actions in counts.values() for n in actions.values())
+            elapsed = end - start
+            return {
+                "since": start,
+                "until": end,
+                "elapsed_s": elapsed,
+                "calls": total,
+                "calls_per_minute": total * 60.0 / elapsed if elapsed > 0 else 0.0,
+                "counts": counts,
+            }
+
+    def reset(self) -> float:
+        """Forget the counts; returns the time (epoch seconds) the new count starts."""
         with self._lock:
             self._counts.clear()
+            self._calls.clear()
+            self._since = time.time()
+            return self._since
 
 
 FAULTS = FaultState()

@@ -9,7 +9,8 @@ What answers a hook in the sandbox, first match wins:
 1. a rule set through the control endpoint (`orchestrator sandbox fault --hook ...`), keyed by the
    lifecycle event or the function name: report Succeeded/Failed after N simulated seconds, or stay silent;
 2. the function's own handler, when it is a Python zip function in moto's Lambda: the sandbox runs it in
-   a subprocess (moto's own invocation needs Docker) with boto3 pointed at the sandbox;
+   a process of its own (moto's own invocation needs Docker; hook_runner.py forks it from a warm process)
+   with boto3 pointed at the sandbox;
 3. nothing: a function the sandbox cannot run fails the event at once, with a message that says how to
    answer it (a sandbox choice: passing silently would hide what AWS would do).
 A hook naming a function that does not exist fails the event (`ScriptMissing`, Lambda's "Function not
@@ -33,6 +34,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 from orchestrator.sandbox.engine_ecs import DeploymentError
@@ -64,17 +66,25 @@ class HookRule:
 
 
 class HookRules:
-    """Per-hook answers, keyed by lifecycle event name or function name; kept until cleared."""
+    """Per-hook answers, keyed by lifecycle event name or function name, optionally only for one
+    deployment group's deployments; kept until cleared."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._rules: dict[str, HookRule] = {}
+        self._rules: dict[tuple[str | None, str], HookRule] = {}  # (group or None, event or function)
 
     def get(self) -> dict[str, dict[str, Any]]:
+        """Unscoped rules under their event/function; a group's as "GROUP/EVENT" with "group" and "hook"."""
         with self._lock:
-            return {key: asdict(rule) for key, rule in self._rules.items()}
+            out: dict[str, dict[str, Any]] = {}
+            for (group, target), rule in self._rules.items():
+                if group is None:
+                    out[target] = asdict(rule)
+                else:
+                    out[f"{group}/{target}"] = asdict(rule) | {"group": group, "hook": target}
+            return out
 
-    def set(self, target: Any, result: Any, delay: Any = None) -> dict[str, dict[str, Any]]:
+    def set(self, target: Any, result: Any, delay: Any = None, group: str | None = None) -> dict[str, dict[str, Any]]:
         if not isinstance(target, str) or not target.strip():
             raise HookRuleError("hook must be a lifecycle event or a function name")
         if result not in RESULTS:
@@ -86,33 +96,40 @@ class HookRules:
         if seconds < 0:
             raise HookRuleError(f"delay must be 0 or more, got {seconds:g}")
         with self._lock:
-            self._rules[target.strip()] = HookRule(result, seconds)
+            self._rules[(group, target.strip())] = HookRule(result, seconds)
         return self.get()
 
-    def clear(self) -> None:
+    def clear(self, group: str | None = None) -> None:
+        """Remove every rule, or only `group`'s."""
         with self._lock:
-            self._rules.clear()
+            if group is None:
+                self._rules.clear()
+            else:
+                self._rules = {k: v for k, v in self._rules.items() if k[0] != group}
 
-    def match(self, event: str, names: tuple[str, ...]) -> HookRule | None:
-        """The rule for this function (any of its names), else for this lifecycle event."""
+    def match(self, event: str, names: tuple[str, ...], group: str | None = None) -> HookRule | None:
+        """The rule for this function (any of its names), else for this lifecycle event: the deployment
+        group's own rules first, then the unscoped ones."""
         with self._lock:
-            for key in (*names, event):
-                if key in self._rules:
-                    return self._rules[key]
+            for scope in (group, None) if group is not None else (None,):
+                for key in (*names, event):
+                    if (scope, key) in self._rules:
+                        return self._rules[(scope, key)]
         return None
 
 
 RULES = HookRules()
 
 
-def control(method: str, payload: dict[str, Any]) -> tuple[str, Any]:
-    """/_sandbox/hooks: GET the rules; POST {"hook", "result", "delay"?}; DELETE clears them."""
+def control(method: str, payload: dict[str, Any], group: str | None = None) -> tuple[str, Any]:
+    """/_sandbox/hooks: GET the rules; POST {"hook", "result", "delay"?, "group"?}; DELETE clears them (or
+    the group's). `group` is checked by the caller (middleware: a deployment group that exists)."""
     if method == "GET":
         return "200", RULES.get()
     if method in ("POST", "PUT"):
-        return "200", RULES.set(payload.get("hook"), payload.get("result"), payload.get("delay"))
+        return "200", RULES.set(payload.get("hook"), payload.get("result"), payload.get("delay"), group=group)
     if method == "DELETE":
-        RULES.clear()
+        RULES.clear(group)
         return "200", {}
     return "405", {"error": f"{method} not allowed on /_sandbox/hooks"}
 
@@ -161,7 +178,7 @@ def run_hook(run: Any, event: str, function: str) -> Iterator[float]:
     EXECUTIONS[execution.execution_id] = execution
     try:
         names = (function, str(fn.function_name), str(fn.function_arn))
-        rule = RULES.match(event, names)
+        rule = RULES.match(event, names, str(run.deployment.deployment_group.deployment_group_name))
         if rule is None:
             problem = _not_runnable(fn)
             if problem:
@@ -261,13 +278,30 @@ def _invoke(fn: Any, payload: dict[str, Any], region: str, execution: HookExecut
         }
     )
     timeout = float(getattr(fn, "timeout", 3) or 3) + STARTUP_ALLOWANCE
-    with tempfile.TemporaryDirectory(prefix="sandbox-hook-") as code_dir:
+    argv = [str(fn.handler), str(fn.function_name), str(fn.function_arn)]
+    with (
+        tempfile.TemporaryDirectory(prefix="sandbox-hook-") as code_dir,
+        tempfile.TemporaryDirectory(prefix="sandbox-hook-io-") as io_dir,
+    ):
         with zipfile.ZipFile(BytesIO(fn.code_bytes)) as archive:
             archive.extractall(code_dir)
         env["PYTHONPATH"] = code_dir
+        from orchestrator.sandbox.hook_runner import ZYGOTE
+
+        # Forked from a process with boto3 imported (hook_runner.py): many hooks at once stay cheap.
+        child = ZYGOTE.spawn(_RUNNER, argv, env, code_dir, json.dumps(payload), Path(io_dir))
+        if child is not None:
+            try:
+                finished = child.wait(timeout)
+                execution.log.append(child.output())
+                if not finished:
+                    execution.log.append(f"Task timed out after {timeout:.0f} seconds\n")
+            finally:
+                execution.finished.set()
+            return
         try:
             done = subprocess.run(
-                [sys.executable, "-c", _RUNNER, str(fn.handler), str(fn.function_name), str(fn.function_arn)],
+                [sys.executable, "-c", _RUNNER, *argv],
                 input=json.dumps(payload),
                 capture_output=True,
                 text=True,

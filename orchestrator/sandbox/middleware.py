@@ -99,6 +99,21 @@ _REASONS = {
 }
 
 
+def deployment_groups() -> list[str]:
+    """The names of every CodeDeploy deployment group in the sandbox (all accounts and regions), sorted."""
+    from moto.codedeploy.models import codedeploy_backends
+
+    with LOCK:
+        return sorted(
+            {
+                name
+                for _, _, backend in codedeploy_backends.iter_backends()
+                for groups in backend.deployment_groups.values()  # type: ignore[attr-defined]
+                for name in groups
+            }
+        )
+
+
 class SandboxMiddleware:
     def __init__(self, app: WsgiApp, reset: Callable[[], None]) -> None:
         self.app = app
@@ -165,7 +180,7 @@ class SandboxMiddleware:
         path = environ.get("PATH_INFO", "").rstrip("/")
         try:
             payload = self._json_body(environ)
-            status, result = self._route(method, path, payload)
+            status, result = self._route(method, path, payload, environ.get("QUERY_STRING", ""))
         except (FaultError, HookRuleError, TaskFaultError) as exc:
             status, result = "400", {"error": str(exc)}
         except ValueError as exc:
@@ -186,7 +201,18 @@ class SandboxMiddleware:
             raise ValueError("the body must be a JSON object")
         return data
 
-    def _route(self, method: str, path: str, payload: dict[str, Any]) -> tuple[str, Any]:
+    @staticmethod
+    def _group(payload: dict[str, Any]) -> str | None:
+        """The body's "group" (taken out of it): a deployment group that exists, or FaultError."""
+        group = payload.pop("group", None)
+        if group is None:
+            return None
+        known = deployment_groups()
+        if not isinstance(group, str) or group not in known:
+            raise FaultError(f"no deployment group {group!r} in the sandbox; groups: {', '.join(known) or 'none'}")
+        return group
+
+    def _route(self, method: str, path: str, payload: dict[str, Any], query: str = "") -> tuple[str, Any]:
         import moto
 
         route = path[len(CONTROL_PREFIX) :] or "/"
@@ -195,30 +221,41 @@ class SandboxMiddleware:
                 engine = ENGINE.status()
             return "200", {"status": "ok", "moto": moto.__version__, **engine}
         if route == "/faults":
+            group = self._group(payload)
             if method == "GET":
                 return "200", FAULTS.get()
             if method in ("POST", "PUT"):
-                return "200", FAULTS.update(payload)
+                return "200", FAULTS.update(payload, group=group)
             if method == "DELETE":
+                if group is not None:  # only that group's per-deployment faults and hook rules
+                    from orchestrator.sandbox.hooks import RULES
+
+                    RULES.clear(group)
+                    return "200", FAULTS.clear(group)
                 from orchestrator.sandbox.hooks import RULES
                 from orchestrator.sandbox.tasks import TASK_FAULTS
 
                 RULES.clear()  # "remove every fault" includes the hook rules
                 TASK_FAULTS.clear()  # and the task faults
                 return "200", FAULTS.clear()
+        if route == "/groups" and method == "GET":
+            return "200", {"groups": deployment_groups()}
         if route == "/hooks":
             from orchestrator.sandbox.hooks import control as hook_control
 
-            return hook_control(method, payload)
+            return hook_control(method, payload, self._group(payload))
         if route == "/tasks":
             from orchestrator.sandbox.tasks import control as task_control
 
             return task_control(method, payload)
         if route == "/requests" and method == "GET":
             return "200", REQUESTS.snapshot()
+        if route == "/requests/window" and method == "GET":
+            params = parse_qs(query)
+            bounds = {k: float(params[k][0]) if k in params else None for k in ("since", "until")}
+            return "200", REQUESTS.window(**bounds)
         if route == "/requests/reset" and method == "POST":
-            REQUESTS.reset()
-            return "200", {}
+            return "200", {"since": REQUESTS.reset()}
         if route == "/reset" and method == "POST":
             self.reset()
             return "200", {"status": "reset"}

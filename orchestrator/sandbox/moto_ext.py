@@ -244,6 +244,8 @@ def install(engine: Engine) -> None:
     CodeDeployBackend.create_deployment = _with_engine(codedeploy_backend.create_deployment, engine)  # type: ignore[method-assign]
     CodeDeployBackend.create_deployment_group = codedeploy_backend.create_deployment_group  # type: ignore[method-assign]
     CodeDeployBackend.get_deployment_group = codedeploy_backend.get_deployment_group  # type: ignore[method-assign]
+    # moto's BatchGetDeployments has no limits or required ids: ours has the API reference's.
+    CodeDeployResponse.batch_get_deployments = _with_engine(codedeploy_responses.batch_get_deployments, engine)  # type: ignore[method-assign]
     cd_responses._deployment_info = codedeploy_responses._deployment_info
     cd_responses._deployment_group_info = codedeploy_responses._deployment_group_info  # type: ignore[assignment]
     for name in ADDED_ACTIONS:

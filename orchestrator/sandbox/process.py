@@ -264,11 +264,10 @@ def start(
     test_listener_url: str | None = None,
 ) -> SandboxInfo:
     """Start, provision and record a background sandbox. The caller has checked it is not running."""
-    from orchestrator.sandbox.provision import provision
+    from orchestrator.sandbox.provision import provision, service_taskdefs
 
     root = Path(project_root or Path.cwd()).resolve()
-    if not (root / "taskdef.json").is_file():
-        raise InputError(f"{root / 'taskdef.json'}: no such file", hint="run from the project root")
+    service_taskdefs(root, services)  # every service's task definition template, before the server starts
     validate_start(port, time_scale)
     chosen = port or free_port()
     endpoint = f"http://{HOST}:{chosen}"

@@ -8,8 +8,9 @@ The names and wiring mirror `terraform/` (project "demo", service key "web"):
   ALB `<project>-<svc>`, target groups `<project>-<svc>-blue` / `-green` (ip, HTTP, container port,
   /health), a production listener :80 and a test listener :8080 both forwarding to blue, the ECR
   repository `<project>/<svc>`, the roles `<project>-<svc>-execution|task|codedeploy`, the log group
-  `/ecs/<project>/<svc>`, the first task definition from `taskdef.json`, the ECS service `<svc>` with
-  the CODE_DEPLOY controller and the CodeDeploy application and deployment group `<project>-<svc>`;
+  `/ecs/<project>/<svc>`, the first task definition from `services/<svc>/taskdef.json` else the
+  top-level `taskdef.json` (orchestrator.servicefiles, as the root's `taskdef_path`), the ECS service
+  `<svc>` with the CODE_DEPLOY controller and the CodeDeploy application and deployment group `<project>-<svc>`;
 - per service, when the project has modules/smoke-test-hook/src/handler.py: the smoke-test Lambda
   `<project>-<svc>-smoke-test` from that same handler (modules/smoke-test-hook with `smoke_test = {}`),
   its role, and the group's role allowed to invoke it. The ALB is not real, so its TEST_LISTENER_URL is
@@ -505,6 +506,30 @@ def outputs_document(region: str, services: dict[str, dict[str, Any]]) -> dict[s
     }
 
 
+def service_taskdefs(project_root: Path, services: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """Each service's first task definition template as (text, source): `services/<key>/taskdef.json`,
+    else the top-level `taskdef.json` (orchestrator.servicefiles, as the Terraform root's `taskdef_path`
+    defaults), every one read and checked before the first write."""
+    from orchestrator.servicefiles import SERVICES_DIR, TASKDEF, service_files
+
+    placeholders = {k: "x" for k in (*SERVICE_KEYS, "aws_region", "image")} | {"container_port": CONTAINER_PORT}
+    found: dict[str, tuple[str, str]] = {}
+    for key in services:
+        path = service_files(key, Path(project_root)).taskdef
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise InputError(
+                f"{path}: no such file",
+                hint=f"provisioning registers each service's first task definition from {SERVICES_DIR}/{key}/{TASKDEF} "
+                f"or the top-level {TASKDEF}",
+            ) from None
+        # A bad template is found before the first write, not half-way through the stack.
+        render_taskdef(text, placeholders, source=str(path))
+        found[key] = (text, str(path))
+    return found
+
+
 def provision(
     endpoint: str,
     region: str,
@@ -517,17 +542,7 @@ def provision(
     """Create the stack for `services` on a fresh sandbox and return the outputs document."""
     if not services:
         raise InputError("provision: at least one service is needed")
-    taskdef_path = Path(project_root) / "taskdef.json"
-    try:
-        taskdef_text = taskdef_path.read_text()
-    except FileNotFoundError:
-        raise InputError(
-            f"{taskdef_path}: no such file", hint="provisioning registers the first task definition"
-        ) from None
-
-    # Bad taskdef.json is found before the first write, not half-way through the stack.
-    placeholders = {k: "x" for k in (*SERVICE_KEYS, "aws_region", "image")} | {"container_port": CONTAINER_PORT}
-    render_taskdef(taskdef_text, placeholders, source=str(taskdef_path))
+    taskdefs = service_taskdefs(Path(project_root), services)
 
     from orchestrator import smoke_hook
 
@@ -541,9 +556,7 @@ def provision(
     aws.client("ecs").create_cluster(clusterName=project, settings=[{"name": "containerInsights", "value": "enabled"}])
     settings = settings or GroupSettings()
     values = {
-        key: _service(
-            aws, region, project, key, net, taskdef_text, str(taskdef_path), settings, smoke_handler, test_listener_url
-        )
+        key: _service(aws, region, project, key, net, *taskdefs[key], settings, smoke_handler, test_listener_url)
         for key in services
     }
     doc = outputs_document(region, values)

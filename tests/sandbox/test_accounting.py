@@ -64,3 +64,43 @@ def test_health(control: SandboxControl) -> None:
     assert health["status"] == "ok"
     assert health["moto"] == "5.2.5"
     assert health["time_scale"] > 0
+
+
+def test_a_window_of_calls_gives_counts_and_the_rate_per_minute(endpoint: str, control: SandboxControl) -> None:
+    import time
+
+    import pytest
+
+    from orchestrator.sandbox.control import ControlError
+
+    stack = make_stack(endpoint)
+    ecs = client(endpoint, "ecs")
+    began = control.reset_requests()
+    assert abs(began - time.time()) < 5  # the sandbox's clock is this host's
+    for _ in range(4):
+        ecs.describe_services(cluster=stack.cluster, services=[stack.service])
+    time.sleep(0.05)
+    middle = time.time()
+    time.sleep(0.05)
+    for _ in range(2):
+        client(endpoint, "codedeploy").get_deployment_group(applicationName=stack.app, deploymentGroupName=stack.group)
+
+    whole = control.request_window()
+    assert whole["since"] == began
+    assert whole["calls"] == 6
+    assert whole["counts"] == {"ecs": {"DescribeServices": 4}, "codedeploy": {"GetDeploymentGroup": 2}}
+    assert whole["calls_per_minute"] == pytest.approx(6 * 60 / whole["elapsed_s"])
+    assert whole["counts"] == control.request_counts()
+
+    first = control.request_window(until=middle)
+    assert (first["calls"], first["counts"]) == (4, {"ecs": {"DescribeServices": 4}})
+    assert first["elapsed_s"] == pytest.approx(middle - began)
+    second = control.request_window(since=middle)
+    assert (second["calls"], second["counts"]) == (2, {"codedeploy": {"GetDeploymentGroup": 2}})
+    # A window reaching back before the reset starts at the reset: those calls are forgotten.
+    assert control.request_window(since=began - 60)["since"] == began
+    with pytest.raises(ControlError, match="the window ends"):
+        control.request_window(since=middle, until=middle - 1)
+
+    control.reset_requests()
+    assert control.request_window()["calls"] == 0

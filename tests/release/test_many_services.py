@@ -101,10 +101,13 @@ def test_shared_poller_polls_in_batches(three: Any) -> None:
     assert cd.get("GetDeployment", 0) <= 2, counts  # the policy reads, not the watch
 
 
-def _fail_next_deployment(sandbox: Any) -> None:
-    # The next deployment created fails at AfterAllowTestTraffic, the first in key order (api) when
-    # the three are created in order.
-    sandbox.control.set_faults(fail_at="AfterAllowTestTraffic", message="smoke test failed: GET /health got 503")
+def _fail_next_deployment(sandbox: Any, key: str = "worker") -> None:
+    """The next deployment on the service's deployment group fails at AfterAllowTestTraffic (a fault on
+    that group only: `sandbox fault --group NAME`)."""
+    group = sandbox.service_outputs(key)["codedeploy_deployment_group_name"]
+    sandbox.control.set_faults(
+        fail_at="AfterAllowTestTraffic", message="smoke test failed: GET /health got 503", group=group
+    )
 
 
 def test_one_service_failing_without_atomic_leaves_the_others_released(three: Any) -> None:
@@ -114,15 +117,15 @@ def test_one_service_failing_without_atomic_leaves_the_others_released(three: An
     assert res.returncode == 1, res.stderr
     s = summary(res.stdout)
     assert s["status"] == "Failed" and not s["ok"]
-    assert s["services"]["api"]["status"] == "Failed"
-    assert "smoke test failed" in s["services"]["api"]["reason"]
-    assert s["services"]["api"]["rollback_deployment_id"]  # the group rolls back on failure
-    assert primary(three, "api") == before["api"]
-    for key in ("web", "worker"):
+    assert s["services"]["worker"]["status"] == "Failed"
+    assert "smoke test failed" in s["services"]["worker"]["reason"]
+    assert s["services"]["worker"]["rollback_deployment_id"]  # the group rolls back on failure
+    assert primary(three, "worker") == before["worker"]
+    for key in ("api", "web"):
         assert s["services"][key]["status"] == "Succeeded"
         assert primary(three, key) == s["services"][key]["task_definition_arn"] != before[key]
     err = res.stderr.strip().splitlines()[-1]
-    assert err.startswith("error: api: deployment d-") and "2 of 3 services succeeded" in err
+    assert err.startswith("error: worker: deployment d-") and "2 of 3 services succeeded" in err
     assert len(err) < 400
 
 
@@ -133,10 +136,10 @@ def test_atomic_rolls_every_service_back_when_one_fails(three: Any) -> None:
     assert res.returncode == 1, res.stderr
     s = summary(res.stdout)
     assert s["status"] == "RolledBack" and s["atomic"] is True
-    assert s["services"]["api"]["status"] == "Failed"  # its own deployment failed (and rolled back)
+    assert s["services"]["worker"]["status"] == "Failed"  # its own deployment failed (and rolled back)
     for key in SERVICES:
         one = s["services"][key]
-        assert key == "api" or one["status"] in ("RolledBack", "Skipped"), one
+        assert key == "worker" or one["status"] in ("RolledBack", "Skipped"), one
         # Each serves its previous task definition: primary task set and listener agree.
         assert primary(three, key) == before[key] == one["serving_task_definition"]
         assert serving_group(three, key) == group_of_task_set(three, key)
@@ -144,56 +147,30 @@ def test_atomic_rolls_every_service_back_when_one_fails(three: Any) -> None:
     rolled = [k for k in SERVICES if s["services"][k]["rollback_deployment_id"]]
     assert rolled, s["services"]
     states = [(e["service_key"], e["state"]) for e in events(res.stdout) if e["event"] == "service_state"]
-    assert ("api", "failed") in states
-    assert any(state in ("stopping", "rolling-back") for key, state in states if key != "api")
+    assert ("worker", "failed") in states
+    assert any(state in ("stopping", "rolling-back") for key, state in states if key != "worker")
     assert "every service rolled back (--atomic)" in res.stderr
 
 
 def test_atomic_rolls_back_services_that_already_succeeded(three: Any) -> None:
-    """One at a time (--max-parallel 1): api and web succeed before worker fails; both are redeployed
-    to their previous task definitions through CodeDeploy."""
+    """One at a time (--max-parallel 1, in key order): api and web succeed before worker's deployment
+    fails on its group's fault; both are redeployed to their previous task definitions through CodeDeploy."""
     before = {k: primary(three, k) for k in SERVICES}
-    # Fail the third deployment created: arm the fault once the first two are done.
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestrator",
-            "release",
-            "--sandbox",
-            "-o",
-            "json",
-            "--all",
-            "--atomic",
-            "--max-parallel",
-            "1",
-            *images(three, "v5"),
-        ],
-        env=three.env(),
-        cwd=three.repo_root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        event = json.loads(line)
-        if event["event"] == "service_state" and event["service_key"] == "web" and event["state"] == "succeeded":
-            _fail_next_deployment(three)
-    proc.wait(timeout=180)
-    res_ok = "".join(lines)
-    assert proc.returncode == 1, proc.stderr.read() if proc.stderr else ""
-    s = summary(res_ok)
+    _fail_next_deployment(three, "worker")
+    res = release(three, "--all", "--atomic", "--max-parallel", "1", *images(three, "v5"))
+    assert res.returncode == 1, res.stderr
+    s = summary(res.stdout)
     assert s["status"] == "RolledBack"
+    states = [(e["service_key"], e["state"]) for e in events(res.stdout) if e["event"] == "service_state"]
     for key in ("api", "web"):
+        assert states.index((key, "succeeded")) < states.index(("worker", "deploying"))
         one = s["services"][key]
         assert one["status"] == "RolledBack", one
         rb = three.client("codedeploy").get_deployment(deploymentId=one["rollback_deployment_id"])["deploymentInfo"]
-        assert rb["status"] == "Succeeded"
+        assert rb["status"] == "Succeeded" and rb["creator"] == "user"  # a new deployment, as `rollback` makes
     for key in SERVICES:
         assert primary(three, key) == before[key]
+        assert serving_group(three, key) == group_of_task_set(three, key)
 
 
 def test_max_parallel_one_runs_one_deployment_at_a_time(three: Any) -> None:

@@ -248,7 +248,9 @@ def _not_runnable(fn: Any) -> str | None:
     return None
 
 
-# Runs in the handler's own process: import the handler and call it with the event on stdin.
+# Runs in the handler's own process: import the handler and call it with the event on stdin. Its log is
+# what the handler prints, as in CloudWatch Logs; the return value of a hook's handler is not logged
+# (CodeDeploy takes the verdict from PutLifecycleEventHookExecutionStatus alone).
 _RUNNER = """
 import importlib, json, sys, types, uuid
 module_name, function_name = sys.argv[1].rsplit(".", 1)
@@ -257,8 +259,7 @@ context = types.SimpleNamespace(
     function_name=sys.argv[2], aws_request_id=str(uuid.uuid4()), invoked_function_arn=sys.argv[3],
     memory_limit_in_mb=128, get_remaining_time_in_millis=lambda: 60000,
 )
-result = handler(json.load(sys.stdin), context)
-print(json.dumps(result, default=str))
+handler(json.load(sys.stdin), context)
 """
 
 

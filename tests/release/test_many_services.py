@@ -405,3 +405,18 @@ def test_timeout_with_on_timeout_stop_stops_every_late_deployment_and_exits_3(th
     for key in SERVICES:
         assert "stopped with rollback (--on-timeout stop)" in s["services"][key]["reason"]
         assert primary(three, key) == before[key]
+
+
+@pytest.mark.parametrize("mode", [["-o", "json"], ["-o", "plain"], ["-o", "json", "--dry-run"], ["-o", "rich"]])
+def test_container_environment_values_never_printed_for_several_services(three: Any, mode: list[str]) -> None:
+    secret = "s3cr3t-fleet-value-9f2c"
+    res = three.cli(
+        "release", "--sandbox", "--all", *mode, "--container-env", f"API_TOKEN={secret}", *images(three, "v17"),
+        timeout=180,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert secret not in res.stdout and secret not in res.stderr
+    if "--dry-run" not in mode:  # the value was planted: every service's new task definition holds it
+        for key in SERVICES:
+            td = three.client("ecs").describe_task_definition(taskDefinition=primary(three, key))["taskDefinition"]
+            assert {"name": "API_TOKEN", "value": secret} in td["containerDefinitions"][0]["environment"]

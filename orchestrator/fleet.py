@@ -120,6 +120,7 @@ class Fleet:
     target_args: str = ""  # the options that name the target again (--sandbox, --env NAME, ...)
     aborted_by: str | None = None
     on_timeout: str = "leave"  # --on-timeout: leave a deployment whose wait ran out, or stop it with rollback
+    policy: ReleasePolicy | None = None
     _poller: SharedPoller | None = None
     _by_deployment: dict[str, tuple[ServiceRelease, str]] = field(default_factory=dict)
     _described: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -158,6 +159,7 @@ class Fleet:
             r.started = now  # a row's clock runs from the start: registration included
             self._state(r, "queued")
         self.on_timeout = policy.on_timeout
+        self.policy = policy
         with sigterm_as_interrupt():
             try:
                 self._policies(policy)
@@ -279,18 +281,45 @@ class Fleet:
         return sum(1 for r in self.releases if r.state in ("deploying", "stopping"))
 
     def _create(self, r: ServiceRelease) -> None:
+        from orchestrator.policy import MAX_RACES, _limit_exceeded, before_create
+
         steps: list[Step] = [s for s in r.plan.steps if isinstance(s, CreateDeployment)]
-        try:
-            r.executor.execute(replace(r.plan, steps=steps))
-        except OrchestratorError as exc:
-            r.outcome, r.reason = "Failed", str(exc)
-            self._state(r, "failed", str(exc))
-            self._abort_if_atomic(r)
-            return
+        for attempt in range(1, MAX_RACES + 1):
+            try:
+                r.executor.execute(replace(r.plan, steps=steps))
+                break
+            except OrchestratorError as exc:
+                # Another deployment took the group between the policy check and this create: apply
+                # --if-active again, as a single release does (policy.run_release).
+                raced = _limit_exceeded(exc) is not None
+                if raced and self.policy is not None and self.policy.if_active != "fail" and attempt < MAX_RACES:
+                    r.reporter.emit(
+                        Message("another deployment started meanwhile; applying --if-active again", "warning")
+                    )
+                    decision = before_create(self.policy, r.target.aws, r.target.service, r.plan, r.reporter)
+                    if decision.reattach is None:
+                        continue
+                    r.reattached, r.deployment_id = True, decision.reattach.deployment_id
+                    self._follow(r, r.deployment_id, "release")
+                    self._state(r, "deploying", "re-attached to the deployment in progress")
+                    return
+                r.outcome, r.reason = "Failed", str(exc)
+                if raced:
+                    r.reason = f"another deployment started meanwhile: {exc.message}; {self._deregister(r)}"
+                self._state(r, "failed", r.reason)
+                self._abort_if_atomic(r)
+                return
         r.deployment_id = r.executor.written.get("deployment_id")
         assert r.deployment_id, "CreateDeployment returned no id"
         self._follow(r, r.deployment_id, "release")
         self._state(r, "deploying")
+
+    def _deregister(self, r: ServiceRelease) -> str:
+        """A revision registered for a deployment that was never created is deregistered (policy's rule)."""
+        from orchestrator.policy import _deregister_unused
+
+        left, _ = _deregister_unused(self.aws, r.task_definition_arn, r.reporter)
+        return left
 
     def _follow(self, r: ServiceRelease, deployment_id: str, role: str, timeout: float | None = None) -> Followed:
         from orchestrator.poller import Followed

@@ -420,3 +420,59 @@ def test_container_environment_values_never_printed_for_several_services(three: 
         for key in SERVICES:
             td = three.client("ecs").describe_task_definition(taskDefinition=primary(three, key))["taskDefinition"]
             assert {"name": "API_TOKEN", "value": secret} in td["containerDefinitions"][0]["environment"]
+
+
+def _deploy_behind_its_back(sandbox: Any, key: str) -> str:
+    """Another deployment on the service's group, created directly (as another pipeline would); linear
+    traffic shifting makes it outlast a release of the default config."""
+    out = sandbox.service_outputs(key)
+    spec = json.loads((sandbox.repo_root / "appspec.json").read_text())
+    target = spec["Resources"][0]["TargetService"]["Properties"]
+    target["TaskDefinition"] = primary(sandbox, key)
+    target["LoadBalancerInfo"] = {"ContainerName": out["container_name"], "ContainerPort": out["container_port"]}
+    content = json.dumps(spec)
+    import hashlib
+
+    return str(
+        sandbox.client("codedeploy").create_deployment(
+            applicationName=out["codedeploy_app_name"],
+            deploymentGroupName=out["codedeploy_deployment_group_name"],
+            deploymentConfigName="CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+            revision={
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()},
+            },
+        )["deploymentId"]
+    )
+
+
+@pytest.mark.parametrize("if_active", ["fail", "wait"])
+def test_a_deployment_that_takes_a_group_meanwhile_is_handled_by_if_active(three: Any, if_active: str) -> None:
+    """--max-parallel 1: web's group is taken by another deployment while api deploys, after the policy
+    checks; web's create then loses the race. fail: its revision is deregistered and web fails; wait:
+    web deploys after the other deployment ends."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "release", "--sandbox", "-o", "json", "-s", "api", "-s", "web",
+         "--max-parallel", "1", "--if-active", if_active, *images(three, "v18")[:2]],
+        env=three.env(), cwd=three.repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    lines, other = [], None
+    for line in proc.stdout:
+        lines.append(line)
+        event = json.loads(line)
+        if event["event"] == "service_state" and event["service_key"] == "api" and event["state"] == "deploying":
+            other = _deploy_behind_its_back(three, "web")
+    proc.wait(timeout=180)
+    s = summary("".join(lines))
+    web = s["services"]["web"]
+    assert other is not None
+    if if_active == "fail":
+        assert proc.returncode == 1, proc.stderr.read()
+        assert web["status"] == "Failed" and "another deployment started meanwhile" in web["reason"]
+        td = three.client("ecs").describe_task_definition(taskDefinition=web["task_definition_arn"])
+        assert td["taskDefinition"]["status"] == "INACTIVE"  # deregistered: never deployed
+    else:
+        assert proc.returncode == 0, proc.stderr.read()
+        assert web["status"] == "Succeeded" and web["deployment_id"] != other
+        assert primary(three, "web") == web["task_definition_arn"]

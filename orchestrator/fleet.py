@@ -538,9 +538,13 @@ class Fleet:
         from orchestrator.reason import one_line
 
         if self.options.no_wait:
-            return self.result("Created")
-        self._read_serving()
-        failed = [r for r in self.releases if not r.ok]
+            # Not followed: only a create that failed (or was skipped after it, --atomic) is a failure.
+            failed = [r for r in self.releases if r.state in ("failed", "skipped")]
+            if not failed:
+                return self.result("Created")
+        else:
+            self._read_serving()
+            failed = [r for r in self.releases if not r.ok]
         if not failed:
             return self.result("Succeeded")
         first = next((r for r in failed if r.key == self.aborted_by), failed[0])

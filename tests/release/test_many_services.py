@@ -476,3 +476,18 @@ def test_a_deployment_that_takes_a_group_meanwhile_is_handled_by_if_active(three
         assert proc.returncode == 0, proc.stderr.read()
         assert web["status"] == "Succeeded" and web["deployment_id"] != other
         assert primary(three, "web") == web["task_definition_arn"]
+
+
+def test_a_busy_group_with_no_wait_follows_if_active(three: Any) -> None:
+    """--no-wait still applies the policies first: --if-active wait deploys after the other deployment;
+    --if-active fail refuses before anything is written, for every service."""
+    _deploy_behind_its_back(three, "web")
+    res = release(three, "--all", "--no-wait", "--if-active", "wait", *images(three, "v19"), timeout=180)
+    assert res.returncode == 0, res.stderr
+    assert summary(res.stdout)["status"] == "Created"
+    three.control.reset_requests()  # web's and the others' deployments now hold their groups
+    busy = release(three, "--service", "api", "--service", "web", "--no-wait", *images(three, "v20")[:2])
+    assert busy.returncode == 1, busy.stderr
+    assert busy.stderr.strip().splitlines()[-1].startswith("error: api: deployment d-")
+    assert "is in progress" in busy.stderr and "nothing was written" in busy.stderr
+    assert three.mutating_calls() == []

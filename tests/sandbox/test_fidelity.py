@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -58,18 +59,25 @@ def test_stop_while_created_ends_stopped_without_rollback(endpoint: str) -> None
     ]
 
 
-def test_deployment_targets_are_refused_until_the_deployment_starts(endpoint: str) -> None:
+def test_deployment_targets_are_refused_until_the_deployment_starts(endpoint: str, control: Any) -> None:
     # botocore model: List/Get/BatchGetDeploymentTargets raise DeploymentNotStartedException.
     stack = make_stack(endpoint)
     cd = stack.c("codedeploy")
-    deployment_id = stack.deploy()
-    assert stack.deployment(deployment_id)["status"] == "Created"
-    with pytest.raises(ClientError) as err:
-        cd.list_deployment_targets(deploymentId=deployment_id)
-    assert err.value.response["Error"]["Code"] == "DeploymentNotStartedException"
-    with pytest.raises(ClientError) as err:
-        cd.get_deployment_target(deploymentId=deployment_id, targetId=f"{stack.cluster}:{stack.service}")
-    assert err.value.response["Error"]["Code"] == "DeploymentNotStartedException"
+    # The engine starts a deployment 3 simulated seconds after its creation (30 ms at the tests' scale, less
+    # than two calls take on a loaded machine): on a slower clock it stays Created while this test looks.
+    scale = control.time_scale()
+    control.time_scale(1.0)
+    try:
+        deployment_id = stack.deploy()
+        assert stack.deployment(deployment_id)["status"] == "Created"
+        with pytest.raises(ClientError) as err:
+            cd.list_deployment_targets(deploymentId=deployment_id)
+        assert err.value.response["Error"]["Code"] == "DeploymentNotStartedException"
+        with pytest.raises(ClientError) as err:
+            cd.get_deployment_target(deploymentId=deployment_id, targetId=f"{stack.cluster}:{stack.service}")
+        assert err.value.response["Error"]["Code"] == "DeploymentNotStartedException"
+    finally:
+        control.time_scale(scale)
     stack.wait(deployment_id, TERMINAL)
     assert cd.list_deployment_targets(deploymentId=deployment_id)["targetIds"]
 

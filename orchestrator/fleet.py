@@ -26,7 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.errors import DeploymentFailed, InputError, Interrupted, OrchestratorError, TimedOut
+from orchestrator.deployment import WaitModel
+from orchestrator.errors import DeploymentFailed, Interrupted, OrchestratorError, TimedOut
 from orchestrator.events import Message, ServiceState, for_service
 from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, Step, WaitForDeployment
 
@@ -177,7 +178,6 @@ class Fleet:
     def _policies(self, policy: ReleasePolicy) -> None:
         """Every service's release policy before the first write; a busy group (--if-active fail) or an
         older build ends the release with nothing written."""
-        from orchestrator.errors import Interrupted as _Interrupted
         from orchestrator.plan import reattach
         from orchestrator.policy import before_create
 
@@ -185,7 +185,7 @@ class Fleet:
             try:
                 decision = before_create(policy, r.target.aws, r.target.service, r.plan, r.reporter)
             except KeyboardInterrupt:
-                raise _Interrupted("interrupted before this release wrote anything") from None
+                raise Interrupted("interrupted before this release wrote anything") from None
             except OrchestratorError as exc:
                 r.reason = str(exc)
                 self._state(r, "failed", str(exc))
@@ -332,7 +332,7 @@ class Fleet:
             r.reporter,
             f"{svc.cluster_name}:{svc.service_name}",
             until=wait.until if wait and role == "release" else "complete",
-            waits=wait.waits if wait and role == "release" else _no_waits(),
+            waits=wait.waits if wait and role == "release" else WaitModel(),
             timeout=timeout or (wait.timeout if wait else 3600.0),
         )
         self._by_deployment[deployment_id] = (r, role)
@@ -598,12 +598,6 @@ def _short(arn: str | None) -> str:
     return arn.rsplit("/", 1)[-1] if arn else "nothing"
 
 
-def _no_waits() -> Any:
-    from orchestrator.deployment import WaitModel
-
-    return WaitModel()
-
-
 def _rollback_after(aws: Aws, deployment_id: str) -> str | None:
     """The rollback CodeDeploy started for a failed or stopped deployment (it may appear a moment after
     the deployment ends), or None after a short grace."""
@@ -611,9 +605,6 @@ def _rollback_after(aws: Aws, deployment_id: str) -> str | None:
 
     _, rollback = _rollback_id(aws, deployment_id, grace_s=2.0, wait_s=10.0)
     return rollback
-
-
-__all__ = ["Fleet", "FleetFailed", "FleetOptions", "InputError", "ServiceRelease"]
 
 
 def rollback_many(

@@ -420,22 +420,21 @@ def plan_rollback(aws: Aws, svc: ServiceOutputs, reporter: Reporter, *, to: str 
 
 
 def start_rollback(
-    aws: Aws, svc: ServiceOutputs, reporter: Reporter, request: RollbackRequest, *, timeout_s: float | None = None
+    aws: Aws,
+    svc: ServiceOutputs,
+    reporter: Reporter,
+    request: RollbackRequest,
+    *,
+    timeout_s: float | None = None,
+    wait: bool = False,
 ) -> Outcome:
-    """The first write of a rollback: stop the active deployment (not followed) or create the
-    redeployment. Returns at once (status StopRequested or Created)."""
+    """The first write of a rollback: stop the active deployment (followed to its end only with `wait`)
+    or create the redeployment, which is returned at once (status Created)."""
     from orchestrator.aws import refusals
 
     if request.active is not None:
-        return stop(
-            aws,
-            svc,
-            reporter,
-            rollback=True,
-            deployment_id=request.active.deployment_id,
-            timeout_s=timeout_s,
-            wait=False,
-        )
+        dep = request.active.deployment_id
+        return stop(aws, svc, reporter, rollback=True, deployment_id=dep, timeout_s=timeout_s, wait=wait)
     assert request.task_definition and request.appspec is not None
     reporter.emit(Message(f"redeploying {request.task_definition} (running now: {request.running}) through CodeDeploy"))
     with refusals():
@@ -465,18 +464,8 @@ def rollback(
     """During a deployment: stop it with rollback. After one: redeploy the previous successful task
     definition through CodeDeploy. Either way confirm what runs afterwards."""
     request = plan_rollback(aws, svc, reporter, to=to)
-    if request.active is not None:
-        return stop(
-            aws,
-            svc,
-            reporter,
-            rollback=True,
-            deployment_id=request.active.deployment_id,
-            timeout_s=timeout_s,
-            wait=wait,
-        )
-    started = start_rollback(aws, svc, reporter, request)
-    if not wait:
+    started = start_rollback(aws, svc, reporter, request, timeout_s=timeout_s, wait=wait)
+    if request.active is not None or not wait:
         return started
     dep_id, target_td = str(started.deployment_id), str(request.task_definition)
     final = follow(aws, dep_id, reporter, timeout_s=timeout_s)

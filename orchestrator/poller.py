@@ -54,7 +54,6 @@ class Followed:
     started: float = 0.0
     view: DeploymentView | None = None
     outcome: str | None = None  # Succeeded | traffic-shifted | Failed | Stopped | TimedOut
-    polls: int = 0
     policy: PollPolicy = field(default_factory=PollPolicy)
     changed_at: float = 0.0
     target_seen_at: float = -math.inf
@@ -154,7 +153,6 @@ class SharedPoller:
             info = infos.get(f.deployment_id)
             if info is None:
                 continue
-            f.polls += 1
             if f.deployment_id in targets:
                 target = targets[f.deployment_id]
                 f.target_seen_at = now

@@ -140,6 +140,14 @@ ServicesOpt = Annotated[
     ),
 ]
 AllServicesOpt = Annotated[bool, typer.Option("--all", help="Every service in the outputs.")]
+
+
+def several(service: list[str] | None, every: bool) -> bool:
+    """A command acts on several services (one row or section and one `services` entry each) with --all
+    or --service repeated; else on one, as before (the only one, or the one --service names)."""
+    return every or len(service or []) > 1
+
+
 OutputOpt = Annotated[
     str,
     typer.Option(

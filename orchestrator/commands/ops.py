@@ -24,6 +24,7 @@ from orchestrator.commands.common import (
     TimeoutOpt,
     WaitOpt,
     command,
+    several,
 )
 from orchestrator.commands.release import NotifyOpt
 from orchestrator.errors import ExitCode, OrchestratorError
@@ -78,12 +79,6 @@ def run_command(
         rep.close()
 
 
-def _several(service: list[str] | None, every: bool) -> bool:
-    """A command acts on several services (one section and one `services` entry each) with --all or
-    --service repeated; else on one, as before (the only one, or the one --service names)."""
-    return every or len(service or []) > 1
-
-
 def _target(
     terraform_dir: Path, env: str | None, outputs_file: Path | None, sandbox: bool, service: str | None
 ) -> Target:
@@ -131,7 +126,7 @@ def status(
     """What runs now: primary task set, image, traffic split, counts, the active and the last deployment.
 
     Several services (--service repeated, --all): a section each; exit code the worst of the services'."""
-    if _several(service, every):
+    if several(service, every):
         if watch:
             return run_command("status", output, _refuse_watch)
         return _for_each_service(
@@ -223,7 +218,7 @@ def history(
     """Recent deployments of the group: status, creator, task definition, image, git SHA, times, rollbacks.
 
     Several services (--service repeated, --all): a section each; exit code the worst of the services'."""
-    if _several(service, every):
+    if several(service, every):
         where = (terraform_dir, env, outputs_file, sandbox, service, every)
         return _for_each_service("history", output, where, lambda target, rep: _history(target, rep, limit))
 
@@ -346,7 +341,7 @@ def rollback(
     def body(rep: Reporter) -> dict[str, Any]:
         from orchestrator import operations
 
-        if all_services or len(service or []) > 1:
+        if several(service, all_services):
             return _rollback_many(
                 rep, (terraform_dir, env, outputs_file, sandbox), service or [], all_services, to, wait, timeout
             )
@@ -493,7 +488,7 @@ def doctor(
     """Pre-flight checks of the stack a release relies on, as a pass/fail table (exit 2 when any fails).
 
     Several services (--service repeated, --all): each service's checks, from its own files, in turn."""
-    if _several(service, every):
+    if several(service, every):
         return _doctor_services(
             terraform_dir, env, outputs_file, sandbox, service, every, output, taskdef, appspec, deployment_config
         )

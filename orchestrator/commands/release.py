@@ -25,6 +25,7 @@ from orchestrator.commands.common import (
     TimeoutOpt,
     WaitOpt,
     command,
+    several,
 )
 
 if TYPE_CHECKING:
@@ -347,7 +348,7 @@ def release(
     env_pairs = parse_env_pairs(container_env)
     if build and image:
         raise InputError("--build and --image exclude each other", hint="--build releases the image it pushes")
-    if all_services or len(service or []) > 1:
+    if several(service, all_services):
         from orchestrator.commands.release_many import Many, run_many
 
         return run_many(
@@ -450,7 +451,7 @@ def deploy(
     Several services (--service repeated, --all): FILE is the directory `render --out-dir` wrote."""
     from orchestrator.taskdef import load_prerendered
 
-    if all_services or len(service or []) > 1:
+    if several(service, all_services):
         from orchestrator.commands.release_many import Many, run_many
 
         return run_many(

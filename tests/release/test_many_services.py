@@ -7,16 +7,17 @@ task definition in one service writing nothing for any.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import cli
 from support.jsonlines import events, summary
 
 pytestmark = pytest.mark.e2e
@@ -57,6 +58,11 @@ def group_of_task_set(sandbox: Any, key: str) -> str:
 
 def images(sandbox: Any, tag: str) -> list[str]:
     return [f"--image={key}={sandbox.service_outputs(key)['ecr_repository_url']}:{tag}" for key in SERVICES]
+
+
+def start(sandbox: Any, *args: str) -> subprocess.Popen[str]:
+    """`orchestrator *args` against the sandbox, its output read as it comes."""
+    return cli.start(*args, env=sandbox.env(), cwd=sandbox.repo_root)
 
 
 def release(sandbox: Any, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -244,25 +250,7 @@ def test_bad_multi_service_options_are_one_line_and_write_nothing(three: Any, ar
 def test_ctrl_c_with_stop_on_cancel_stops_every_deployment(three: Any) -> None:
     three.control.time_scale(0.05)  # slow enough to interrupt mid-way
     before = {k: primary(three, k) for k in SERVICES}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestrator",
-            "release",
-            "--sandbox",
-            "-o",
-            "json",
-            "--all",
-            "--stop-on-cancel",
-            *images(three, "v8"),
-        ],
-        env=three.env(),
-        cwd=three.repo_root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start(three, "release", "--sandbox", "-o", "json", "--all", "--stop-on-cancel", *images(three, "v8"))
     assert proc.stdout is not None
     deploying: set[str] = set()
     lines = []
@@ -365,14 +353,7 @@ def test_no_wait_creates_every_deployment_and_says_how_to_follow(three: Any) -> 
 
 def test_ctrl_c_without_stop_on_cancel_names_the_deployments_that_keep_running(three: Any) -> None:
     three.control.time_scale(0.05)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator", "release", "--sandbox", "-o", "json", "--all", *images(three, "v15")],
-        env=three.env(),
-        cwd=three.repo_root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start(three, "release", "--sandbox", "-o", "json", "--all", *images(three, "v15"))
     assert proc.stdout is not None and proc.stderr is not None
     deploying: set[str] = set()
     for line in proc.stdout:
@@ -431,8 +412,6 @@ def _deploy_behind_its_back(sandbox: Any, key: str) -> str:
     target["TaskDefinition"] = primary(sandbox, key)
     target["LoadBalancerInfo"] = {"ContainerName": out["container_name"], "ContainerPort": out["container_port"]}
     content = json.dumps(spec)
-    import hashlib
-
     return str(
         sandbox.client("codedeploy").create_deployment(
             applicationName=out["codedeploy_app_name"],
@@ -451,11 +430,22 @@ def test_a_deployment_that_takes_a_group_meanwhile_is_handled_by_if_active(three
     """--max-parallel 1: web's group is taken by another deployment while api deploys, after the policy
     checks; web's create then loses the race. fail: its revision is deregistered and web fails; wait:
     web deploys after the other deployment ends."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator", "release", "--sandbox", "-o", "json", "-s", "api", "-s", "web",
-         "--max-parallel", "1", "--if-active", if_active, *images(three, "v18")[:2]],
-        env=three.env(), cwd=three.repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = start(
+        three,
+        "release",
+        "--sandbox",
+        "-o",
+        "json",
+        "-s",
+        "api",
+        "-s",
+        "web",
+        "--max-parallel",
+        "1",
+        "--if-active",
+        if_active,
+        *images(three, "v18")[:2],
+    )
     assert proc.stdout is not None and proc.stderr is not None
     lines, other = [], None
     for line in proc.stdout:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from support.recorder import Recorder
+
 from orchestrator.events import DeploymentProgress, for_service
 from orchestrator.poller import BATCH_MAX, TARGETS_PER_TICK, Followed, SharedPoller
 
@@ -33,17 +35,6 @@ class FakeAws:
     def client(self, name: str, retries: bool = True) -> Any:
         assert name == "codedeploy"
         return self.cd
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    def emit(self, event: Any) -> None:
-        self.events.append(event)
-
-    def close(self) -> None:
-        pass
 
 
 def _poller(n: int) -> tuple[SharedPoller, FakeCodeDeploy, Recorder, list[float]]:
@@ -76,7 +67,7 @@ def test_an_end_is_seen_at_the_next_poll_whatever_the_number_of_deployments() ->
     assert ended == {"d-017": "Failed", "d-003": "Succeeded"}
     assert {f.deployment_id for f in poller.active} == {f"d-{i:03d}" for i in range(20)} - {"d-017", "d-003"}
     # Every progress event carries its service's key.
-    progress = [e for e in rec.events if isinstance(e, DeploymentProgress)]
+    progress = rec.of(DeploymentProgress)
     assert {e.service_key for e in progress} == {f"svc{i:02d}" for i in range(20)}
     last = [e for e in progress if e.deployment_id == "d-017"][-1]
     assert last.status == "Failed" and last.service_key == "svc17"

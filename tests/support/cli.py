@@ -28,3 +28,11 @@ def run(
         check=check,
         input=input,
     )
+
+
+def start(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen[str]:
+    """Start `orchestrator *args` without waiting: a test reads its output as it comes (to interrupt it,
+    or to act on the sandbox at a given moment)."""
+    return subprocess.Popen(
+        [*ORCHESTRATOR, *args], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.deployment import (
     LONG_SLEEP,
+    MIN_INTERVAL,
     PollPolicy,
     WaitModel,
     _predict_end,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 # BatchGetDeployments, deploymentIds: "The maximum number of deployment IDs you can specify is 25."
 BATCH_MAX = 25
 TARGETS_PER_TICK = 2
+STATUS_EVERY = 3.0
 _THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 
 
@@ -93,6 +95,7 @@ class SharedPoller:
         self.calls = 0
         self._throttled = 0
         self._backoff = 0.0
+        self._moving = False  # the last poll saw a status change: the others may be about to move too
 
     def follow(self, item: Followed) -> Followed:
         now = self.clock()
@@ -149,6 +152,10 @@ class SharedPoller:
             self.calls += 1
             targets[f.deployment_id] = get_target(self.aws, f.deployment_id, f.target_id)
         ended: list[Followed] = []
+        self._moving = any(
+            f.view is not None and f.view.status != infos.get(f.deployment_id, {}).get("status", f.view.status)
+            for f in active
+        )
         for f in active:
             info = infos.get(f.deployment_id)
             if info is None:
@@ -185,7 +192,13 @@ class SharedPoller:
         if not active:
             return
         now = self.clock()
-        due = min(f.due_at for f in active)
+        # Deployments started together tend to end together: after a status change anywhere, the next
+        # batch read of every status comes at once (targets keep their own intervals).
+        due = now + MIN_INTERVAL if self._moving else min(f.due_at for f in active)
         deadline = min(f.started + f.timeout for f in active)
         pause = max(due - now, self._backoff, 0.05)
-        self.sleep(min(pause, LONG_SLEEP, max(0.05, deadline - now)))
+        # With several deployments, some ends are predicted by nobody (their last lifecycle change was
+        # not seen: at most targets_per_tick targets are read per poll); their statuses cost nothing
+        # extra in the batch call, so read them at least every STATUS_EVERY seconds.
+        longest = STATUS_EVERY if len(active) > 1 else LONG_SLEEP
+        self.sleep(min(pause, longest, max(0.05, deadline - now)))

@@ -90,3 +90,18 @@ def test_quiet_deployments_are_polled_less_often() -> None:
         poller.wait()
     # Nothing changed for 30 polls: the interval grew (deployment.PollPolicy) instead of 1 s each.
     assert now[0] > 60.0
+
+
+def test_after_one_deployment_ends_the_others_are_read_again_at_once() -> None:
+    """Deployments started together end together: after a status change the next poll is MIN_INTERVAL
+    away, even when every deployment's own interval has grown (a quiet termination wait)."""
+    poller, cd, _, now = _poller(3)
+    for _ in range(12):  # quiet: the intervals grow
+        poller.wait()
+        poller.poll()
+    assert all(f.due_at - now[0] > 2.0 for f in poller.active)  # the next poll would be a while away
+    cd.status["d-000"] = "Succeeded"
+    assert [f.deployment_id for f in poller.poll()] == ["d-000"]
+    t1 = now[0]
+    poller.wait()
+    assert now[0] - t1 <= 1.0

@@ -34,12 +34,31 @@ class ServiceOutputs:
     alb_dns_name: str
     # The AfterAllowTestTraffic smoke-test function (modules/smoke-test-hook); "" when the service has none.
     smoke_test_function_name: str = ""
+    # Which engine releases the service: "codedeploy" (its application and group above) or "ecs" (ECS's
+    # own deployments: UpdateService with the service's deploymentConfiguration; the codedeploy_* keys
+    # are then ""). For an "ecs" service behind a load balancer, blue_target_group_name and
+    # green_target_group_name are the pair ECS alternates between (which one is primary now is read from
+    # the service), and the two listener rules below are the ones ECS moves weights on.
+    deployment_engine: str = "codedeploy"
+    prod_listener_rule_arn: str = ""
+    test_listener_rule_arn: str = ""
+    # The infrastructure role ECS assumes to change the listener rules (trusted by ecs.amazonaws.com).
+    ecs_infrastructure_role_arn: str = ""
 
 
 SERVICE_KEYS: tuple[str, ...] = tuple(f.name for f in fields(ServiceOutputs))
 # Keys added after the first release of the contract: an outputs file without them (an older stack's
 # CI artifact) still loads, with these values.
-OPTIONAL_KEYS: dict[str, str] = {"smoke_test_function_name": ""}
+OPTIONAL_KEYS: dict[str, str] = {
+    "smoke_test_function_name": "",
+    "deployment_engine": "codedeploy",
+    "prod_listener_rule_arn": "",
+    "test_listener_rule_arn": "",
+    "ecs_infrastructure_role_arn": "",
+}
+ENGINES: tuple[str, ...] = ("codedeploy", "ecs")
+# Keys an "ecs" service does not use; absent from its outputs they load as "".
+CODEDEPLOY_ONLY_KEYS: tuple[str, ...] = ("codedeploy_app_name", "codedeploy_deployment_group_name")
 
 
 @dataclass(frozen=True)
@@ -119,6 +138,13 @@ def parse_outputs(raw: Any, source: str) -> Outputs:
         if not isinstance(svc, dict):
             raise InputError(f"{source}: services.{name} must be an object")
         svc = {**OPTIONAL_KEYS, **svc}
+        engine = svc["deployment_engine"]
+        if engine not in ENGINES:
+            raise InputError(
+                f"{source}: services.{name}.deployment_engine is {engine!r}; expected one of: {', '.join(ENGINES)}"
+            )
+        if engine == "ecs":
+            svc = {**dict.fromkeys(CODEDEPLOY_ONLY_KEYS, ""), **svc}
         missing = [k for k in SERVICE_KEYS if k not in svc]
         if missing:
             raise InputError(

@@ -26,6 +26,11 @@ output "services" {
       green_target_group_name          = module.alb[k].green_target_group_name
       alb_dns_name                     = module.alb[k].alb_dns_name
       smoke_test_function_name         = try(module.smoke_test[k].function_name, "")
+      # This root releases through CodeDeploy; the ECS-native keys are the other engine's.
+      deployment_engine           = "codedeploy"
+      prod_listener_rule_arn      = ""
+      test_listener_rule_arn      = ""
+      ecs_infrastructure_role_arn = ""
     }
   }
 }

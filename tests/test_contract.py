@@ -71,7 +71,12 @@ def _service_output_types() -> dict[str, str]:
     expression = _expr(_blocks(ROOT_DIR, "output")["services"]["value"])
     modules = _blocks(ROOT_DIR, "module")
     types: dict[str, str] = {}
-    for key, module, output in re.findall(r"(\w+) = (?:try\()?module\.(\w+)\[k\]\.(\w+)", expression):
+    pairs = r"(\w+) = (?:(?:try\()?module\.(\w+)\[k\]\.(\w+)|\"[^\"]*\")"
+    for match in re.finditer(pairs, expression):
+        key, module, output = match.groups()
+        if module is None:  # a literal string: this root's fixed value of another engine's key
+            types[key] = "string"
+            continue
         directory = (ROOT_DIR / _unquote(modules[module]["source"])).resolve()
         types[key] = _value_type(directory, _expr(_blocks(directory, "output")[output]["value"]))
     assert types, f"no `key = module.<name>[k].<output>` pairs in {expression[:200]}"

@@ -14,7 +14,7 @@ from orchestrator.servicefiles import files_for, service_files
 
 
 def _outputs(*keys: str):
-    svc = {k: f"v-{k}" for k in SERVICE_KEYS} | {"container_port": 8080}
+    svc = {k: f"v-{k}" for k in SERVICE_KEYS} | {"container_port": 8080, "deployment_engine": "codedeploy"}
     return parse_outputs({"aws_region": "eu-west-1", "services": {k: svc for k in keys}}, "outputs.json")
 
 

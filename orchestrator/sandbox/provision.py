@@ -486,6 +486,8 @@ def _service(
     if smoke_handler is not None:
         url = test_listener_url or f"http://{alb['DNSName']}:{TEST_LISTENER_PORT}"
         values["smoke_test_function_name"] = _smoke_test(aws, prefix, smoke_handler, url, codedeploy_arn)
+    values.update(deployment_engine="codedeploy", prod_listener_rule_arn="", test_listener_rule_arn="")
+    values["ecs_infrastructure_role_arn"] = ""
     return {k: values[k] for k in SERVICE_KEYS}
 
 

@@ -54,6 +54,7 @@ def write_outputs(path: Any) -> Any:
 
     svc = {k: f"demo-{k}" for k in SERVICE_KEYS} | {
         "container_port": 8080,
+        "deployment_engine": "codedeploy",
         "container_name": "web",
         "log_group_name": "/ecs/demo/web",
     }

@@ -29,7 +29,11 @@ NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-web:2"
 
 
 def _plan(no_wait: bool = True, image: str = "repo/web:new", **kw: Any) -> Any:
-    svc = {k: f"v-{k}" for k in SERVICE_KEYS} | {"container_port": 8080, "container_name": "web"}
+    svc = {k: f"v-{k}" for k in SERVICE_KEYS} | {
+        "container_port": 8080,
+        "container_name": "web",
+        "deployment_engine": "codedeploy",
+    }
     outputs = parse_outputs({"aws_region": "eu-west-1", "services": {"web": svc}}, "test")
     _, service = outputs.service(None)
     rendered = taskdef.load_and_render(ROOT / "taskdef.json", outputs, service, image=image)

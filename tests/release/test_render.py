@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _outputs():
     svc = {k: f"v-{k}" for k in SERVICE_KEYS} | {
         "container_port": 8080,
+        "deployment_engine": "codedeploy",
         "container_name": "web",
         "cluster_name": "demo",
         "service_name": "web",

@@ -58,7 +58,9 @@ def _run(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subpr
 def _outputs_only_root(directory: Path, *, with_env: bool) -> Path:
     """A root with the contract's outputs and nothing to create: no provider needed."""
     directory.mkdir(parents=True)
-    service = {k: (8080 if k == "container_port" else f"demo-{k}") for k in SERVICE_KEYS}
+    service = {k: (8080 if k == "container_port" else f"demo-{k}") for k in SERVICE_KEYS} | {
+        "deployment_engine": "codedeploy"
+    }
     backend = '\nterraform {\n  backend "local" {}\n}\n' if with_env else ""
     (directory / "main.tf").write_text(
         'variable "aws_region" {\n  type = string\n}\n\n'

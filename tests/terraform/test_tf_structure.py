@@ -251,7 +251,7 @@ def test_codedeploy_role_has_the_ecs_managed_policy() -> None:
 
 def _root_service_output_keys() -> list[str]:
     value = load_hcl(ROOT_DIR)["output"]["services"]["value"]
-    return re.findall(r"(\w+) = (?:try\()?module\.", value)
+    return re.findall(r"(\w+) = (?:(?:try\()?module\.|\"[^\"]*\")", value)
 
 
 def test_root_outputs_are_the_contract() -> None:

@@ -203,6 +203,11 @@ def _active_deployments(info: Any, outputs: Any) -> dict[str, list[str]] | None:
     try:
         client = aws.client("codedeploy")
         for key, svc in outputs.services.items():
+            if svc.deployment_engine == "ecs":  # ECS's own service deployments
+                from orchestrator.sandbox.ecs_deployments.provision import active_deployments
+
+                active[key] = active_deployments(aws.client("ecs"), svc.cluster_name, svc.service_name)
+                continue
             active[key] = client.list_deployments(
                 applicationName=svc.codedeploy_app_name,
                 deploymentGroupName=svc.codedeploy_deployment_group_name,

@@ -158,8 +158,8 @@ def update_service(original: Any, engine: Engine) -> Any:
         )
         new_revision = changed or bool(params.get("forceNewDeployment"))
         store = records.store(backend)
-        if new_revision and store.active(service.arn) is not None:
-            active = store.active(service.arn)
+        active = store.active(service.arn)
+        if new_revision and active is not None:
             raise EcsClientException(
                 f"The service {service.name} has a service deployment in progress ({active.arn}, {active.status}); "
                 "wait for it to finish or stop it with StopServiceDeployment."

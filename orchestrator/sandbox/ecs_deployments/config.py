@@ -121,7 +121,9 @@ def validate(config: dict[str, Any], controller: str, load_balancers: list[dict[
         _minutes(full["bakeTimeInMinutes"], "deploymentConfiguration.bakeTimeInMinutes")
     hooks(full)
     if strategy in TRAFFIC_STRATEGIES:
-        advanced = [lb.get("advancedConfiguration") for lb in load_balancers if lb.get("advancedConfiguration")]
+        advanced: list[dict[str, Any]] = [
+            lb["advancedConfiguration"] for lb in load_balancers if lb.get("advancedConfiguration")
+        ]
         if not advanced:
             raise ConfigError(
                 f"The {strategy} deployment strategy requires a load balancer with an advancedConfiguration "

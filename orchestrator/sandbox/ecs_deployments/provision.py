@@ -103,3 +103,10 @@ def ecs_native_service(aws: Any, prefix: str, service: dict[str, Any], wiring: d
         "codedeploy_deployment_group_name": "",
         "smoke_test_function_name": "",
     }
+
+
+def active_deployments(ecs: Any, cluster: str, service: str) -> list[str]:
+    """The service's unfinished service deployments (`sandbox status`)."""
+    running = ["PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"]
+    found = ecs.list_service_deployments(cluster=cluster, service=service, status=running)
+    return [str(d["serviceDeploymentArn"]) for d in found.get("serviceDeployments", [])]

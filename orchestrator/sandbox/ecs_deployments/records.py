@@ -123,11 +123,11 @@ class Store:
 
 
 def store(backend: Any) -> Store:
-    found = getattr(backend, "_sandbox_service_deployments", None)
+    found: Store | None = getattr(backend, "_sandbox_service_deployments", None)
     if found is None:
         found = Store()
         backend._sandbox_service_deployments = found
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def _prefix(service: Any, kind: str) -> str:

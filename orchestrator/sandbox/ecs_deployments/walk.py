@@ -181,7 +181,7 @@ class Run:
         d.touch()
         self.done = True
 
-    def stop_walk(self, reason: str) -> Iterator[float]:
+    def stop_walk(self, reason: str) -> Generator[float, None, None]:
         """STOP_REQUESTED -> STOPPED: traffic and tasks stay as they are (the sandbox's reading of ABORT
         and of a failure whose mechanism has rollback off; not documented further)."""
         self.dep.status = "STOP_REQUESTED"
@@ -190,7 +190,7 @@ class Run:
         service_state.fail_entry(self.service, self.green_td, reason)
         self._end("STOPPED", reason)
 
-    def roll_back(self, reason: str) -> Iterator[float]:
+    def roll_back(self, reason: str) -> Generator[float, None, None]:
         """ROLLBACK_REQUESTED -> ROLLBACK_IN_PROGRESS -> ROLLBACK_SUCCESSFUL: traffic back to the source
         revision (the guide: on a rollback ECS runs the PRODUCTION_TRAFFIC_SHIFT and TEST_TRAFFIC_SHIFT
         hooks), the new revision's tasks stopped, the service back on the source task definition."""
@@ -213,7 +213,8 @@ class Run:
             self.shift("test", 0.0)
             yield Durations.TRAFFIC
             yield from run_hooks(self, "TEST_TRAFFIC_SHIFT", self.hooks)
-        self.enter("CLEAN_UP")
+        if self.dep.config.get("strategy", "ROLLING") != "ROLLING":  # rolling deployments have no stages
+            self.enter("CLEAN_UP")
         service_state.fail_entry(self.service, self.green_td, reason)
         yield Durations.CLEAN_UP
         self.counts(d.target, 0, 0)

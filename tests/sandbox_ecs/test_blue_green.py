@@ -25,18 +25,21 @@ STAGES = [
 def test_blue_green_moves_test_then_production_traffic_to_the_new_target_group(ecs_stack: EcsStack) -> None:
     s = ecs_stack
     assert s.rule_weights(s.prod_rule) == {s.blue_tg: 100, s.green_tg: 0}
-    arn = s.deploy(**blue_green())
-    seen: list[tuple[str | None, dict[str, int], dict[str, int]]] = []
-
-    def record(dep: dict[str, Any]) -> bool:
-        seen.append((dep.get("lifecycleStage"), s.rule_weights(s.test_rule), s.rule_weights(s.prod_rule)))
-        return dep["status"] == "SUCCESSFUL"
-
-    dep = s.wait(arn, record)
+    # A PAUSE hook after the test traffic shift holds the deployment where test traffic has moved.
+    pause = {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}
+    arn = s.deploy(**blue_green(lifecycleHooks=[pause]))
+    held = s.wait(arn, lambda d: bool(d.get("lifecycleHookDetails")))
+    assert s.rule_weights(s.test_rule) == {s.green_tg: 100, s.blue_tg: 0}
+    assert s.rule_weights(s.prod_rule) == {s.blue_tg: 100, s.green_tg: 0}
+    assert held["targetServiceRevision"]["requestedTestTrafficWeight"] == 100.0
+    assert held["targetServiceRevision"]["requestedProductionTrafficWeight"] == 0.0
+    assert len(s.describe_service()["deployments"]) == 2  # PRIMARY (new) and ACTIVE (old) until the clean-up
+    hook_id = held["lifecycleHookDetails"][0]["hookId"]
+    s.c("ecs").continue_service_deployment(serviceDeploymentArn=arn, hookId=hook_id)
+    dep = s.wait(arn)
+    assert dep["status"] == "SUCCESSFUL"
     assert s.rule_weights(s.prod_rule) == {s.green_tg: 100, s.blue_tg: 0}
     assert s.rule_weights(s.test_rule) == {s.green_tg: 100, s.blue_tg: 0}
-    # Test traffic reached green while production still went to blue.
-    assert any(t[s.green_tg] == 100 and p[s.blue_tg] == 100 for _, t, p in seen)
     assert s.trail(arn) == STAGES
     assert dep["targetServiceRevision"]["requestedProductionTrafficWeight"] == 100.0
     assert dep["sourceServiceRevisions"][0]["runningTaskCount"] == 0

@@ -156,9 +156,22 @@ class Run:
             if self.dep.status.startswith("ROLLBACK") and not self.dep.finished:
                 self._end("ROLLBACK_FAILED", f"{self.dep.status_reason}; the rollback failed: {failure.reason}")
             return
+        if self.dep.status == "STOP_REQUESTED":  # already stopping: it "continues to stop"
+            return
         self.gen.close()
-        self.dep.status_reason = failure.reason
-        self.gen = self.roll_back(failure.reason) if failure.rollback else self.stop_walk(failure.reason)
+        d = self.dep
+        d.status_reason = failure.reason
+        # The request is visible at once (the guide: the deployment "moves to the ROLLBACK_REQUESTED state").
+        if failure.rollback:
+            d.status = "ROLLBACK_REQUESTED"
+            source = d.sources[0] if d.sources else None
+            d.rollback = {"reason": failure.reason, "startedAt": utcnow(), "serviceRevisionArn": source}
+            d.hook_details = []
+            self.gen = self.roll_back(failure.reason)
+        else:
+            d.status = "STOP_REQUESTED"
+            self.gen = self.stop_walk(failure.reason)
+        d.touch()
         self.wake()
 
     def request_stop(self, kind: str, reason: str) -> None:
@@ -184,8 +197,6 @@ class Run:
     def stop_walk(self, reason: str) -> Generator[float, None, None]:
         """STOP_REQUESTED -> STOPPED: traffic and tasks stay as they are (the sandbox's reading of ABORT
         and of a failure whose mechanism has rollback off; not documented further)."""
-        self.dep.status = "STOP_REQUESTED"
-        self.dep.touch()
         yield Durations.STOP
         service_state.fail_entry(self.service, self.green_td, reason)
         self._end("STOPPED", reason)
@@ -195,11 +206,7 @@ class Run:
         revision (the guide: on a rollback ECS runs the PRODUCTION_TRAFFIC_SHIFT and TEST_TRAFFIC_SHIFT
         hooks), the new revision's tasks stopped, the service back on the source task definition."""
         d = self.dep
-        d.status = "ROLLBACK_REQUESTED"
         source = d.sources[0] if d.sources else None
-        d.rollback = {"reason": reason, "startedAt": utcnow(), "serviceRevisionArn": source}
-        d.hook_details = []
-        d.touch()
         yield Durations.STOP
         d.status = "ROLLBACK_IN_PROGRESS"
         d.touch()

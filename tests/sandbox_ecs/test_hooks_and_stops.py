@@ -136,3 +136,50 @@ def test_an_alarm_in_alarm_rolls_back(ecs_stack: EcsStack) -> None:
     assert dep["status"] == "ROLLBACK_SUCCESSFUL"
     assert dep["alarms"]["status"] == "TRIGGERED" and dep["alarms"]["triggeredAlarmNames"] == [name]
     assert name in dep["rollback"]["reason"]
+
+
+def test_an_in_progress_hook_shows_in_the_details_and_is_asked_again(ecs_stack: EcsStack) -> None:
+    s = ecs_stack
+    arn = function(s)  # its own handler answers SUCCEEDED once the rule is gone
+    s.control("POST", "/ecs/hooks", {"hook": arn, "result": "in-progress", "delay": 1})
+    dep_arn = s.deploy(**blue_green(lifecycleHooks=[lambda_hook(s, arn, "PRE_SCALE_UP")]))
+    dep = s.wait(dep_arn, lambda d: bool(d.get("lifecycleHookDetails")))
+    detail = dep["lifecycleHookDetails"][0]
+    assert detail["targetType"] == "AWS_LAMBDA" and detail["targetArn"] == arn
+    assert detail["status"] == "IN_PROGRESS" and detail["timeoutAction"] == "ROLLBACK"
+    assert dep["lifecycleStage"] == "PRE_SCALE_UP"
+    time.sleep(1.0)  # 100 simulated seconds: IN_PROGRESS answers, each called again after 30 s
+    assert s.deployment(dep_arn)["lifecycleStage"] == "PRE_SCALE_UP"
+    s.control("DELETE", "/ecs/faults")
+    assert s.wait(dep_arn, timeout=60)["status"] == "SUCCESSFUL"
+
+
+@pytest.mark.parametrize(("action", "status"), [("ROLLBACK", "ROLLBACK_SUCCESSFUL"), ("CONTINUE", "SUCCESSFUL")])
+def test_a_hook_that_never_answers_times_out_with_its_timeout_action(
+    ecs_stack: EcsStack, action: str, status: str
+) -> None:
+    s = ecs_stack
+    arn = function(s)
+    s.control("POST", "/ecs/hooks", {"hook": "POST_SCALE_UP", "result": "silent"})
+    timeout = {"timeoutInMinutes": 1, "action": action}
+    hook = lambda_hook(s, arn, "POST_SCALE_UP", timeoutConfiguration=timeout)
+    dep = s.wait(s.deploy(**blue_green(lifecycleHooks=[hook])))
+    assert dep["status"] == status
+    if action == "ROLLBACK":
+        assert "timed out at POST_SCALE_UP" in dep["rollback"]["reason"]
+
+
+def test_after_an_abort_the_next_deployment_reconciles_both_revisions(ecs_stack: EcsStack) -> None:
+    s = ecs_stack
+    pause = {"targetType": "PAUSE", "lifecycleStages": ["POST_SCALE_UP"]}
+    aborted = s.deploy(**blue_green(lifecycleHooks=[pause]))
+    s.wait(aborted, lambda d: bool(d.get("lifecycleHookDetails")))
+    s.c("ecs").stop_service_deployment(serviceDeploymentArn=aborted, stopType="ABORT")
+    assert s.wait(aborted)["status"] == "STOPPED"
+    s.configure(**blue_green())
+    arn = s.deploy("nginx:3")
+    dep = s.wait(arn)
+    assert dep["status"] == "SUCCESSFUL"
+    assert len(dep["sourceServiceRevisions"]) == 2
+    assert s.trail(arn)[0] == "RECONCILE_SERVICE"
+    assert [d["status"] for d in s.describe_service()["deployments"]] == ["PRIMARY"]

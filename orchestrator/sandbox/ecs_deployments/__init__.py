@@ -8,7 +8,8 @@ Modules:
 - hooks:         Lambda hooks (hookStatus, callBackDelay) and PAUSE hooks.
 - traffic:       listener rule weights (advancedConfiguration) and the wiring check.
 - service_state: what a deployment changes on moto's Service (deployments, counts, events, tasks).
-- faults:        per-service faults and hook rules, /_sandbox/ecs/ on the control endpoint.
+- faults:        per-service faults and hook rules (state).
+- control:       /_sandbox/ecs/ on the control endpoint (faults, hook rules, stage trails).
 - api:           CreateService/UpdateService and the five service-deployment operations on moto.
 - provision:     the ECS-native variant of the example stack (`sandbox up --engine ecs`).
 

@@ -31,14 +31,30 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from orchestrator.sandbox.ecs_deployments.config import Hook
 from orchestrator.sandbox.ecs_deployments.faults import ECS_FAULTS
-from orchestrator.sandbox.ecs_deployments.records import utcnow
+from orchestrator.sandbox.ecs_deployments.records import Deployment, utcnow
 
-if TYPE_CHECKING:
-    from orchestrator.sandbox.ecs_deployments.walk import Run
+
+class Run(Protocol):
+    """What a hook needs of the deployment's run (walk.Run), without importing it."""
+
+    dep: Deployment
+
+    @property
+    def account(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
+
+    def deadline(self, simulated: float) -> float: ...
+
+    def left(self, deadline: float) -> float: ...
+
+    def wake_threadsafe(self) -> None: ...
+
 
 CALLBACK_DELAY = 30.0  # simulated seconds: the guide's default between IN_PROGRESS calls
 STARTUP_ALLOWANCE = 30.0  # wall seconds on top of the function's Timeout (a cold Python + boto3 start)

@@ -394,12 +394,3 @@ def alarms_of(config: dict[str, Any]) -> dict[str, Any] | None:
     if not alarms.get("enable"):
         return {"status": "DISABLED", "alarmNames": list(alarms.get("alarmNames") or [])}
     return {"status": "MONITORING", "alarmNames": list(alarms.get("alarmNames") or []), "triggeredAlarmNames": []}
-
-
-def trails() -> dict[str, Any]:
-    """Every deployment's stages as the sandbox walked them (PRE_PRODUCTION_TRAFFIC_SHIFT included)."""
-    return {
-        arn: {"status": run.dep.status, "stages": list(run.dep.trail)}
-        for arn, run in RUNS.items()
-        if run.store is getattr(run.backend, "_sandbox_service_deployments", None)
-    }

@@ -373,4 +373,6 @@ def ecs_native_output_json(terraform_dir: Path, env: str | None) -> tuple[Path, 
     if not ws.initialised():
         return None
     data = ws.output_json(allow_empty=True)
-    return (root, data) if data else None
+    # Between a targeted apply of its rules and roles and the import of the services (docs/migration.md),
+    # the root has outputs but no `services` yet: its services are still the CodeDeploy root's.
+    return (root, data) if "services" in data else None

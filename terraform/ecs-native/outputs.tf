@@ -45,3 +45,23 @@ output "hook_role_arn" {
   description = "ARN of the role ECS invokes the lifecycle-hook functions with; null without hooks."
   value       = module.ecs_infrastructure_role.hook_role_arn
 }
+
+output "migration" {
+  description = "Per service key: what `migrate --to ecs` sends in UpdateService (rules, roles, the deployment configuration). Depends only on the rules and roles, so the targeted apply of docs/migration.md step 2 writes it before the service is imported."
+  value = {
+    for k, s in var.services : k => {
+      prod_listener_rule_arn   = module.ecs_native_service[k].prod_listener_rule_arn
+      test_listener_rule_arn   = module.ecs_native_service[k].test_listener_rule_arn
+      infrastructure_role_arn  = module.ecs_infrastructure_role.infrastructure_role_arn
+      hook_role_arn            = module.ecs_infrastructure_role.hook_role_arn == null ? "" : module.ecs_infrastructure_role.hook_role_arn
+      strategy                 = s.strategy
+      bake_time_minutes        = s.bake_time_minutes
+      linear                   = s.linear
+      canary                   = s.canary
+      lifecycle_hooks          = s.lifecycle_hooks
+      alarm_names              = s.alarm_names
+      alarm_rollback           = s.alarm_rollback
+      circuit_breaker_rollback = s.circuit_breaker_rollback
+    }
+  }
+}

@@ -334,3 +334,16 @@ def test_the_sandbox_twin_provisions_what_the_modules_make() -> None:
     assert service["listener_rule_path_patterns"]["default"] == ["/*"]
     attachment = load_hcl(MODULES_DIR / "ecs-infrastructure-role")["resource"]["aws_iam_role_policy_attachment"]
     assert attachment["load_balancers"]["policy_arn"].endswith(twin.INFRASTRUCTURE_POLICY_ARN.split(":", 4)[4])
+
+
+def test_the_migration_output_needs_only_the_rules_and_roles() -> None:
+    """docs/migration.md step 2 applies the rules and roles with -target: an output that reached the
+    service would not be written then, and `migrate --to ecs` could not read what to send."""
+    value = str(load_hcl(ECS_NATIVE_ROOT)["output"]["migration"]["value"])
+    used = set(re.findall(r"module\.ecs_native_service\[k\]\.(\w+)", value))
+    assert used == {"prod_listener_rule_arn", "test_listener_rule_arn"}
+    module_outputs = load_hcl(MODULES_DIR / "ecs-native-service")["output"]
+    for name in used:
+        assert "aws_ecs_service" not in str(module_outputs[name]["value"]), name
+    for key in ("strategy", "bake_time_minutes", "lifecycle_hooks", "alarm_names", "infrastructure_role_arn"):
+        assert re.search(rf"\b{key}\s*=", value), key

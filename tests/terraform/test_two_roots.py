@@ -104,3 +104,13 @@ def test_merge_keeps_the_first_roots_other_services_and_region() -> None:
     assert merged.services["a"] is base.services["a"]
     assert merged.services["b"].deployment_engine == "ecs"
     assert (merged.aws_region, merged.source) == ("eu-west-1", "one + two")
+
+
+def test_an_ecs_native_root_without_services_yet_changes_nothing(stack: Path, bundled_terraform: str) -> None:
+    """After the targeted apply of rules and roles (docs/migration.md step 2) only its other outputs exist."""
+    root = stack / "ecs-native"
+    root.mkdir()
+    (root / "main.tf").write_text('output "migration" {\n  value = { web = { prod_listener_rule_arn = "x" } }\n}\n')
+    _apply(root, bundled_terraform)
+    outputs, _ = load_outputs(stack, None, None, False)
+    assert outputs.services["web"].deployment_engine == "codedeploy"

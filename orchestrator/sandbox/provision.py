@@ -457,7 +457,7 @@ def _service(
         from orchestrator.sandbox.ecs_deployments.provision import ecs_native_service
 
         wiring = {"listeners": {"prod": listeners[80], "test": listeners[TEST_LISTENER_PORT]}, "target_groups": tg_arns}
-        values.update(ecs_native_service(aws, prefix, service_args, wiring))
+        values.update(ecs_native_service(aws, project, prefix, service_args, wiring))
         return {k: values[k] for k in SERVICE_KEYS}
     ecs.create_service(**service_args)
 

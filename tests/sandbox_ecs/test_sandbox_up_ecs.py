@@ -1,4 +1,4 @@
-"""`orchestrator sandbox up -s web:ecs -s api` and `sandbox ecs-fault` as users run them (real processes)."""
+"""`orchestrator sandbox up -s web:ecs -s api -s worker:ecs` and `sandbox ecs-fault` as users run them (real processes)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _cli(state: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]
 @pytest.mark.slow
 def test_up_provisions_the_ecs_native_variant_per_service(tmp_path: Path, repo_root: Path) -> None:
     state = tmp_path / "state"
-    up = _cli(state, repo_root, "sandbox", "up", "-s", "web:ecs", "-s", "api", "--time-scale", "0.01")
+    up = _cli(state, repo_root, "sandbox", "up", "-s", "web:ecs", "-s", "api", "-s", "worker:ecs", "--time-scale", "0.01")
     info = json.loads((state / "server.json").read_text()) if (state / "server.json").exists() else {}
     pid = int(info.get("pid", 0))
     try:
@@ -40,6 +40,9 @@ def test_up_provisions_the_ecs_native_variant_per_service(tmp_path: Path, repo_r
         assert web.deployment_engine == "ecs" and api.deployment_engine == "codedeploy"
         assert web.codedeploy_app_name == "" and web.codedeploy_deployment_group_name == ""
         assert api.prod_listener_rule_arn == "" and api.codedeploy_app_name == "demo-api"
+        # One infrastructure role per project, as modules/ecs-infrastructure-role makes it.
+        assert outputs.services["worker"].ecs_infrastructure_role_arn == web.ecs_infrastructure_role_arn
+        assert web.ecs_infrastructure_role_arn.endswith(":role/demo-ecs-infrastructure")
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=info["region"]
         )

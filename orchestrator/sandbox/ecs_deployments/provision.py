@@ -3,9 +3,11 @@
 Instead of the CODE_DEPLOY service and the CodeDeploy application and group, as the developer guide's
 "Required resources for Amazon ECS blue/green deployments" lists them:
 - a listener rule on the production listener and one on the test listener (path `/*`, priority 1), each
-  a weighted forward: blue 100, green 0 — the rules ECS moves weights on;
-- the infrastructure role `<project>-<svc>-ecs-infrastructure`, trusted by ecs.amazonaws.com, with the
-  AWS managed policy AmazonECSInfrastructureRolePolicyForLoadBalancers;
+  a weighted forward: blue 100, green 0 — the rules ECS moves weights on (modules/ecs-native-service's
+  defaults: listener_rule_priority 1, listener_rule_path_patterns ["/*"], bake_time_minutes 5);
+- the project's infrastructure role `<project>-ecs-infrastructure` (one for all its ECS-native services,
+  as modules/ecs-infrastructure-role makes it), trusted by ecs.amazonaws.com, with the AWS managed policy
+  AmazonECSInfrastructureRolePolicyForLoadBalancers;
 - the service with deploymentController ECS and deploymentConfiguration strategy BLUE_GREEN (bake time
   BAKE_MINUTES), its load balancer on blue with advancedConfiguration (green as the alternate target
   group, both rules, the role).
@@ -59,7 +61,32 @@ def _rule(elbv2: Any, listener: str, blue: str, green: str) -> str:
     )
 
 
-def ecs_native_service(aws: Any, prefix: str, service: dict[str, Any], wiring: dict[str, Any]) -> dict[str, str]:
+def _infrastructure_role(iam: Any, project: str) -> str:
+    """The project's one infrastructure role (modules/ecs-infrastructure-role: `<project>-ecs-infrastructure`),
+    made by the first ECS-native service."""
+    name = f"{project}-ecs-infrastructure"
+    try:
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    statement = {
+        "Sid": "EcsService",
+        "Effect": "Allow",
+        "Principal": {"Service": "ecs.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    role = iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        Description="Assumed by ECS to move listener-rule weights during ECS-native blue/green deployments",
+    )
+    iam.attach_role_policy(RoleName=name, PolicyArn=INFRASTRUCTURE_POLICY_ARN)
+    return str(role["Role"]["Arn"])
+
+
+def ecs_native_service(
+    aws: Any, project: str, prefix: str, service: dict[str, Any], wiring: dict[str, Any]
+) -> dict[str, str]:
     """Create the rules, the role and the ECS-controller service; the outputs' ECS-engine values.
 
     `service`: create_service arguments of the CodeDeploy variant (cluster, name, task definition, count,
@@ -69,13 +96,7 @@ def ecs_native_service(aws: Any, prefix: str, service: dict[str, Any], wiring: d
     blue, green = wiring["target_groups"]["blue"], wiring["target_groups"]["green"]
     prod_rule = _rule(elbv2, wiring["listeners"]["prod"], blue, green)
     test_rule = _rule(elbv2, wiring["listeners"]["test"], blue, green)
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-    }
-    role = iam.create_role(RoleName=f"{prefix}-ecs-infrastructure", AssumeRolePolicyDocument=json.dumps(trust))
-    iam.attach_role_policy(RoleName=f"{prefix}-ecs-infrastructure", PolicyArn=INFRASTRUCTURE_POLICY_ARN)
-    role_arn = str(role["Role"]["Arn"])
+    role_arn = _infrastructure_role(iam, project)
     lb = dict(service["loadBalancers"][0])
     lb["advancedConfiguration"] = {
         "alternateTargetGroupArn": green,

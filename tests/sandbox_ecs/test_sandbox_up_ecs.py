@@ -1,4 +1,4 @@
-"""`orchestrator sandbox up -s web:ecs -s api -s worker:ecs` and `sandbox ecs-fault` as users run them (real processes)."""
+"""`orchestrator sandbox up -s web:ecs -s api -s worker:ecs` and `sandbox ecs-fault`, as users run them."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ def _cli(state: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]
 @pytest.mark.slow
 def test_up_provisions_the_ecs_native_variant_per_service(tmp_path: Path, repo_root: Path) -> None:
     state = tmp_path / "state"
-    up = _cli(state, repo_root, "sandbox", "up", "-s", "web:ecs", "-s", "api", "-s", "worker:ecs", "--time-scale", "0.01")
+    up = _cli(
+        state, repo_root, "sandbox", "up", "-s", "web:ecs", "-s", "api", "-s", "worker:ecs", "--time-scale", "0.01"
+    )
     info = json.loads((state / "server.json").read_text()) if (state / "server.json").exists() else {}
     pid = int(info.get("pid", 0))
     try:

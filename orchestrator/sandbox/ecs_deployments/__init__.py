@@ -11,6 +11,7 @@ Modules:
 - faults:        per-service faults and hook rules (state).
 - control:       /_sandbox/ecs/ on the control endpoint (faults, hook rules, stage trails).
 - api:           CreateService/UpdateService and the five service-deployment operations on moto.
+- migration:     UpdateService(deploymentController=ECS) on a CODE_DEPLOY service, in place.
 - provision:     the ECS-native variant of the example stack (`sandbox up --engine ecs`).
 
 `install(engine)` patches moto's ECS response class once per process; tests/sandbox_ecs/ check it all

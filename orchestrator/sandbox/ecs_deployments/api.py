@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from moto.core.responses import ActionResult
 from moto.ecs.exceptions import EcsClientException, ECSException, InvalidParameterException
 
-from orchestrator.sandbox.ecs_deployments import records, traffic
+from orchestrator.sandbox.ecs_deployments import migration, records, service_state, traffic
 from orchestrator.sandbox.ecs_deployments.config import TRAFFIC_STRATEGIES, ConfigError, validate
 from orchestrator.sandbox.ecs_deployments.faults import ECS_FAULTS
 from orchestrator.sandbox.ecs_deployments.walk import Run, alarms_of, breaker_of
@@ -149,6 +149,10 @@ def update_service(original: Any, engine: Engine) -> Any:
         params = self._get_params()
         backend = self.ecs_backend
         service = backend._get_service(params.get("cluster", "default"), params["service"])
+        wanted = (params.get("deploymentController") or {}).get("type")
+        migrating = bool(wanted) and wanted != (service.deployment_controller or {}).get("type", "ECS")
+        if migrating:
+            migration.check(engine, service, str(wanted))
         config = _checked(backend, params, service)
         if config is None:
             return original(self)
@@ -165,24 +169,25 @@ def update_service(original: Any, engine: Engine) -> Any:
                 "wait for it to finish or stop it with StopServiceDeployment."
             )
         previous_td = service.task_definition
+        if migrating:  # so that the CODE_DEPLOY refusals (ecs_backend.update_service) no longer apply
+            service.deployment_controller = {"type": "ECS"}
         result = original(self)
         with engine.lock:
             service.deployment_configuration = config
             if td is not None:
                 service.task_definition = td.arn
-            if new_revision:
-                _start(engine, backend, service, config, previous_td)
+            sources = None
+            if migrating:
+                sources = [migration.adopt(backend, service, _wiring(service).get("prod_rule"))]
+            if new_revision or migrating:
+                _start(engine, backend, service, config, previous_td, sources)
         return result
 
     return method
 
 
-def _start(engine: Engine, backend: Any, service: Any, config: dict[str, Any], previous_td: str) -> Run:
-    from orchestrator.sandbox.ecs_deployments import service_state
-
-    store = records.store(backend)
-    td = backend.describe_task_definition(service.task_definition)
-    revision = records.new_revision(backend, service, td)
+def _sources(store: records.Store, service: Any) -> list[str]:
+    """The revisions serving the service now: the last deployment's outcome."""
     last = next((d for d in store.for_service(service.arn)), None)
     source = last.target if last is not None and last.status == "SUCCESSFUL" else None
     if last is not None and last.status == "ROLLBACK_SUCCESSFUL":
@@ -192,6 +197,22 @@ def _start(engine: Engine, backend: Any, service: Any, config: dict[str, Any], p
     sources = [source] if source else []
     if last is not None and last.status == "STOPPED" and last.target not in sources:
         sources.append(last.target)
+    return sources
+
+
+def _start(
+    engine: Engine,
+    backend: Any,
+    service: Any,
+    config: dict[str, Any],
+    previous_td: str,
+    sources: list[str] | None = None,
+) -> Run:
+    store = records.store(backend)
+    td = backend.describe_task_definition(service.task_definition)
+    revision = records.new_revision(backend, service, td)
+    sources = _sources(store, service) if sources is None else sources
+    source = sources[0] if sources else None
     wiring = _wiring(service)
     blue_tg = green_tg = None
     if wiring and config["strategy"] in TRAFFIC_STRATEGIES:

@@ -40,7 +40,7 @@ def split_engines(keys: list[str] | tuple[str, ...], default: str = "codedeploy"
     return out
 
 
-def _rule(elbv2: Any, listener: str, blue: str, green: str) -> str:
+def weighted_rule(elbv2: Any, listener: str, blue: str, green: str) -> str:
     return str(
         elbv2.create_rule(
             ListenerArn=listener,
@@ -61,7 +61,7 @@ def _rule(elbv2: Any, listener: str, blue: str, green: str) -> str:
     )
 
 
-def _infrastructure_role(iam: Any, project: str) -> str:
+def infrastructure_role(iam: Any, project: str) -> str:
     """The project's one infrastructure role (modules/ecs-infrastructure-role: `<project>-ecs-infrastructure`),
     made by the first ECS-native service."""
     name = f"{project}-ecs-infrastructure"
@@ -94,9 +94,9 @@ def ecs_native_service(
     """
     elbv2, iam, ecs = aws.client("elbv2"), aws.client("iam"), aws.client("ecs")
     blue, green = wiring["target_groups"]["blue"], wiring["target_groups"]["green"]
-    prod_rule = _rule(elbv2, wiring["listeners"]["prod"], blue, green)
-    test_rule = _rule(elbv2, wiring["listeners"]["test"], blue, green)
-    role_arn = _infrastructure_role(iam, project)
+    prod_rule = weighted_rule(elbv2, wiring["listeners"]["prod"], blue, green)
+    test_rule = weighted_rule(elbv2, wiring["listeners"]["test"], blue, green)
+    role_arn = infrastructure_role(iam, project)
     lb = dict(service["loadBalancers"][0])
     lb["advancedConfiguration"] = {
         "alternateTargetGroupArn": green,

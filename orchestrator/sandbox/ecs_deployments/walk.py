@@ -277,6 +277,10 @@ class Run:
     def blue_green(self) -> Generator[float, None, None]:
         d = self.dep
         yield from self.begin()
+        if self.green_tg and self.blue_tg:
+            ruled = traffic.ruled_groups(self.account, self.region, [self.prod_rule, self.test_rule])
+            if not {self.blue_tg, self.green_tg} <= ruled:
+                raise Failure(traffic.INVALID_NETWORKING)
         if len(d.sources) > 1:
             yield from self.stage("RECONCILE_SERVICE")
         yield from self.stage("PRE_SCALE_UP")

@@ -29,6 +29,8 @@ def test_rolling_tasks_that_never_start_trip_the_circuit_breaker_and_roll_back(e
     stopped = s.c("ecs").list_tasks(cluster=s.cluster, desiredStatus="STOPPED")["taskArns"]
     reasons = {t["stoppedReason"] for t in s.c("ecs").describe_tasks(cluster=s.cluster, tasks=stopped)["tasks"]}
     assert any(r.startswith("CannotPullContainerError") for r in reasons)
+    events = [e["message"] for e in service["events"]]
+    assert any("deployment failed: tasks failed to start." in m for m in events), events[:5]
 
 
 def test_rolling_without_rollback_stops_and_keeps_the_failed_revision(ecs_stack: EcsStack) -> None:
@@ -37,6 +39,8 @@ def test_rolling_without_rollback_stops_and_keeps_the_failed_revision(ecs_stack:
     s.control("POST", "/ecs/faults", {"service": s.service, "unhealthy": True})
     dep = s.wait(s.deploy())
     assert dep["status"] == "STOPPED" and "health checks" in dep["statusReason"]
+    events = [e["message"] for e in s.describe_service()["events"]]
+    assert any("is unhealthy in (target-group" in m and "Health checks failed" in m for m in events), events[:5]
     primary = s.describe_service()["deployments"][0]
     assert primary["rolloutState"] == "FAILED"
 

@@ -97,8 +97,12 @@ def fail_entry(service: Any, task_definition: str, reason: str) -> None:
         entry.update(rolloutState="FAILED", rolloutStateReason=reason, updatedAt=utcnow())
 
 
-def failed_launch(backend: Any, service: Any, task_definition: str, count: int, reason: str) -> int:
-    """`count` tasks that stopped before running (circuit breaker food); returns how many were recorded."""
+def failed_launch(
+    backend: Any, service: Any, task_definition: str, count: int, reason: str, health_check: str | None = None
+) -> int:
+    """`count` tasks that started and stopped (circuit breaker food), with the service events ECS writes in
+    their forms as users publish them (the texts are not documented); `health_check`: the target group whose
+    checks they failed (else they never started). Returns how many were recorded."""
     stand_in = types.SimpleNamespace(
         task_definition=task_definition,
         launch_type=service.launch_type,
@@ -107,8 +111,24 @@ def failed_launch(backend: Any, service: Any, task_definition: str, count: int, 
     )
     arns = add_stopped_tasks(backend, service.cluster_name, service.name, stand_in, count, reason)
     names = " ".join(f"(task {a.rsplit('/', 1)[-1]})" for a in arns) or f"({count} tasks)"
-    service_event(service, f"(service {service.name}) was unable to place a task. Reason: {reason} {names}")
+    service_event(service, f"(service {service.name}) has started {count} tasks: {names}.")
+    if health_check:
+        port = next((lb.get("containerPort") for lb in service.load_balancers or []), None)
+        service_event(
+            service,
+            f"(service {service.name}) (port {port}) is unhealthy in (target-group {health_check}) "
+            "due to (reason Health checks failed).",
+        )
+        service_event(service, f"(service {service.name}) has stopped {count} running tasks: {names}. Reason: {reason}")
     entry = entry_of(service, task_definition, "PRIMARY")
     if entry is not None:
         entry["failedTasks"] = int(entry.get("failedTasks", 0)) + count
     return count
+
+
+def breaker_tripped(service: Any, task_definition: str, why: str, rollback: bool) -> None:
+    entry = entry_of(service, task_definition, "PRIMARY")
+    ident = entry["id"] if entry else "ecs-svc/?"
+    service_event(service, f"(service {service.name}) (deployment {ident}) deployment failed: {why}.")
+    if rollback:
+        service_event(service, f"(service {service.name}) rolling back to the last completed deployment.")

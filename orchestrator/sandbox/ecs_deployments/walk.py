@@ -330,18 +330,23 @@ class Run:
 
     def failing_launch(self, desired: int) -> Iterator[float]:
         breaker = self.dep.config.get("deploymentCircuitBreaker") or {}
+        tg = self.green_tg or next((lb.get("targetGroupArn") for lb in self.service.load_balancers or []), None)
+        checks = None if self.faults.no_start else tg
         reason = self.faults.no_start or (
-            f"Task failed ELB health checks in (target-group {self.green_tg or 'of the service'})"
+            f"Task failed ELB health checks in (target-group {tg})" if tg else "Task failed container health checks"
         )
         while True:  # without the circuit breaker ECS keeps replacing the tasks (the deployment stays in progress)
             yield Durations.LAUNCH_RETRY
-            failed = service_state.failed_launch(self.backend, self.service, self.green_td, max(desired, 1), reason)
+            count = max(desired, 1)
+            failed = service_state.failed_launch(self.backend, self.service, self.green_td, count, reason, checks)
             if self.dep.breaker is not None and breaker.get("enable"):
                 self.dep.breaker["failureCount"] += failed
                 if self.dep.breaker["failureCount"] >= self.dep.breaker["threshold"]:
                     self.dep.breaker["status"] = "TRIGGERED"
                     why = "tasks failed to start" if self.faults.no_start else "tasks failed health checks"
-                    raise Failure(f"ECS deployment circuit breaker: {why}.", rollback=bool(breaker.get("rollback")))
+                    back = bool(breaker.get("rollback"))
+                    service_state.breaker_tripped(self.service, self.green_td, why, back)
+                    raise Failure(f"ECS deployment circuit breaker: {why}.", rollback=back)
             self.dep.touch()
 
     def rolling(self) -> Generator[float, None, None]:

@@ -45,13 +45,22 @@ def test_rolling_without_rollback_stops_and_keeps_the_failed_revision(ecs_stack:
     assert primary["rolloutState"] == "FAILED"
 
 
-def test_rolling_success_replaces_the_tasks(ecs_stack: EcsStack) -> None:
+def test_rolling_replaces_the_tasks_in_batches_of_maximum_percent(ecs_stack: EcsStack) -> None:
     s = ecs_stack
-    s.configure(**ROLLING)
-    dep = s.wait(s.deploy())
-    assert dep["status"] == "SUCCESSFUL"
-    assert dep["targetServiceRevision"]["runningTaskCount"] == 2
+    s.c("ecs").update_service(cluster=s.cluster, service=s.service, desiredCount=4)
+    s.configure(**ROLLING, maximumPercent=150, minimumHealthyPercent=100)  # 2 above 4 at a time
+    running: list[int] = []
+
+    def record(dep: dict[str, Any]) -> bool:
+        count = dep["targetServiceRevision"]["runningTaskCount"]
+        if not running or running[-1] != count:
+            running.append(count)
+        return dep["status"] == "SUCCESSFUL"
+
+    dep = s.wait(s.deploy(), record)
+    assert running == [0, 2, 4]
     assert "requestedProductionTrafficWeight" not in dep["targetServiceRevision"]
+    assert dep["sourceServiceRevisions"][0]["runningTaskCount"] == 0
 
 
 def test_an_injected_failure_at_a_stage_rolls_back_there(ecs_stack: EcsStack) -> None:

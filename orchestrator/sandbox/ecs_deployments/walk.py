@@ -350,15 +350,26 @@ class Run:
             self.dep.touch()
 
     def rolling(self) -> Generator[float, None, None]:
+        """Batches as maximumPercent / minimumHealthyPercent allow (API reference, DeploymentConfiguration:
+        at most maximumPercent of desiredCount RUNNING or PENDING, rounded down; at least
+        minimumHealthyPercent RUNNING, rounded up): start a batch, let it run, stop as many old tasks."""
         yield from self.begin()
         desired = self.service.desired_count
-        self.counts(self.dep.target, 0, desired)
         if self.faults.no_start or self.faults.unhealthy:
+            self.counts(self.dep.target, 0, desired)
             yield from self.failing_launch(desired)
-        yield Durations.SCALE_UP / 2
-        self.counts(self.dep.target, max(desired // 2, 0), desired - max(desired // 2, 0))
-        yield Durations.SCALE_UP / 2
-        self.counts(self.dep.target, desired, 0)
+        batch = rolling_batch(desired, self.dep.config)
+        new, old = 0, desired
+        while new < desired:
+            step = min(batch, desired - new)
+            self.counts(self.dep.target, new, step)
+            yield Durations.SCALE_UP / 2
+            new += step
+            self.counts(self.dep.target, new, 0)
+            old = max(old - step, 0)
+            for source in self.dep.sources[:1]:
+                self.counts(source, old, 0)
+            yield Durations.SCALE_UP / 2
         for source in self.dep.sources:
             self.counts(source, 0, 0)
         service_state.finish(self.service, self.green_td)
@@ -389,6 +400,15 @@ class Run:
                 self.wake()
                 return True
         return False
+
+
+def rolling_batch(desired: int, config: dict[str, Any]) -> int:
+    """How many new tasks a rolling deployment starts at a time."""
+    maximum = int(config.get("maximumPercent", 200))
+    minimum = int(config.get("minimumHealthyPercent", 100))
+    room = math.floor(desired * maximum / 100) - desired  # above the desired count
+    spare = desired - math.ceil(desired * minimum / 100)  # old tasks that may stop first
+    return max(room, spare, 1)
 
 
 def breaker_of(config: dict[str, Any], desired: int) -> dict[str, Any] | None:

@@ -29,15 +29,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.engines.codedeploy.vocabulary import NO_TARGET, NOT_STARTED, OK_OUTCOMES, TERMINAL, TRAFFIC_SHIFTED
 from orchestrator.errors import AwsRefused, DeploymentFailed, TimedOut
 from orchestrator.events import DeploymentProgress, LifecycleChanged, LifecycleStatus, LiveVerified, Message
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
-    from orchestrator.report import Reporter
+    from orchestrator.events import Reporter
 
-TERMINAL = ("Succeeded", "Failed", "Stopped")
-UNTIL_CHOICES = ("complete", "traffic-shifted")
+UNTIL_CHOICES = ("complete", TRAFFIC_SHIFTED)
 MIN_INTERVAL = 1.0
 MAX_INTERVAL = 10.0
 # A long wait of known length ends at a predicted time; wake this much before it.
@@ -46,12 +46,6 @@ LONG_SLEEP = 30.0
 # Task start-up, health checks and hooks: what a release takes besides the configured waits.
 BASE_BUDGET_S = 15 * 60.0
 HOOK_REPORT_S = 60 * 60.0  # a hook function has an hour to call PutLifecycleEventHookExecutionStatus
-_THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
-_NO_TARGET = {
-    "DeploymentTargetDoesNotExistException",
-    "DeploymentNotStartedException",
-    "InvalidDeploymentTargetIdException",
-}
 
 
 def console_url(region: str, deployment_id: str) -> str:
@@ -184,7 +178,7 @@ def _get_target(aws: Aws, deployment_id: str, target_id: str) -> dict[str, Any]:
     try:
         resp = aws.client("codedeploy").get_deployment_target(deploymentId=deployment_id, targetId=target_id)
     except Exception as exc:
-        if error_code(exc) in _NO_TARGET:
+        if error_code(exc) in NO_TARGET:
             return {}
         raise
     return dict((resp.get("deploymentTarget") or {}).get("ecsTarget") or {})
@@ -195,7 +189,7 @@ def describe(aws: Aws, deployment_id: str, target_id: str | None = None, with_ta
     info = dict(aws.client("codedeploy").get_deployment(deploymentId=deployment_id)["deploymentInfo"])
     target: dict[str, Any] = {}
     status = str(info.get("status", "Unknown"))
-    if with_target and status not in ("Created", "Queued"):
+    if with_target and status not in NOT_STARTED:
         if target_id is None:
             ids = aws.client("codedeploy").list_deployment_targets(deploymentId=deployment_id).get("targetIds") or []
             target_id = ids[0] if ids else None
@@ -215,7 +209,7 @@ class WatchResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in ("Succeeded", "traffic-shifted")
+        return self.outcome in OK_OUTCOMES
 
 
 @dataclass
@@ -306,7 +300,7 @@ def default_timeout(group: dict[str, Any], config: dict[str, Any], until: str = 
     return budget
 
 
-def _predict_end(view: DeploymentView, waits: WaitModel, changed_at: float) -> float | None:
+def predict_end(view: DeploymentView, waits: WaitModel, changed_at: float) -> float | None:
     """When the current known wait should end (monotonic clock), or None when nothing is predictable."""
     allow = next((e for e in view.lifecycle if e.name == "AllowTraffic"), None)
     in_step = view.green_weight is not None and 0 < view.green_weight < 100
@@ -373,7 +367,7 @@ def watch(
 ) -> WatchResult:
     """Follow a deployment until it ends (or, with until="traffic-shifted", until production traffic is
     all on green); emit DeploymentProgress on every visible change."""
-    from orchestrator.aws import as_refusal, error_code
+    from orchestrator.aws import as_refusal, throttled
 
     if until not in UNTIL_CHOICES:
         raise ValueError(f"until must be one of {UNTIL_CHOICES}")
@@ -394,7 +388,7 @@ def watch(
         try:
             fresh = describe(aws, deployment_id, target_id, with_target=not lifecycle_done)
         except Exception as exc:
-            if error_code(exc) not in _THROTTLED:
+            if not throttled(exc):
                 raise
             throttled_in_a_row += 1
             if throttled_in_a_row >= 6:
@@ -436,7 +430,7 @@ def watch(
                 f"deployment {deployment_id} still {state} after {timeout:.0f}s; it keeps running",
                 hint="follow it with `orchestrator status --watch`, or stop it with `orchestrator stop`",
             )
-        predicted = _predict_end(view, waits, changed_at) if view else None
+        predicted = predict_end(view, waits, changed_at) if view else None
         sleep(max(0.05, min(policy.next_sleep(predicted, now), deadline - now)))
     phases = {e.name: e.duration_s for e in view.lifecycle if e.duration_s is not None}
     return WatchResult(view=view, outcome=outcome, elapsed_s=round(clock() - start, 3), polls=polls, phases=phases)

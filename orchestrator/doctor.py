@@ -16,7 +16,7 @@ from orchestrator.events import DoctorCheck
 from orchestrator.servicefiles import APPSPEC, TASKDEF, ServiceFiles, files_for, service_files
 
 if TYPE_CHECKING:
-    from orchestrator.report import Reporter
+    from orchestrator.events import Reporter
     from orchestrator.target import Target
     from orchestrator.validate import Wiring
 

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Reporter(Protocol):
+    """The one interface the domain emits through; orchestrator/report/ holds its renderers."""
+
+    def emit(self, event: Event) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.engines.select import engine_for
 from orchestrator.errors import AwsRefused, DeploymentFailed, InputError, Interrupted, OrchestratorError, TimedOut
 from orchestrator.events import (
     DeploymentCreated,
@@ -41,7 +42,7 @@ from orchestrator.plan import (
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
-    from orchestrator.report import Reporter
+    from orchestrator.events import Reporter
 
 
 class DeploymentInterrupted(Interrupted):
@@ -153,16 +154,16 @@ class Executor:
                 deferred_interrupts(),
                 _rejected(f"CodeDeploy refused the deployment (task definition {arn} is registered)", DeploymentFailed),
             ):
-                dep = writes.create_deployment(self.aws, resolve(step.params, self._values))
+                dep = engine_for(plan.service).start(self.aws, resolve(step.params, self._values))
                 self._values[step.output.name] = dep
-                url = deployment.console_url(plan.region, dep)
+                url = engine_for(plan.service).console_url(plan.region, dep)
                 self.result.update(deployment_id=dep, status="Created", console_url=url)
             self.reporter.emit(DeploymentCreated(dep, step.application, step.group, url))
         elif isinstance(step, WaitForDeployment):
             dep = self.resolve(step.deployment)
             t0 = time.monotonic()
             try:
-                res = deployment.watch(
+                res = engine_for(plan.service).watch(
                     self.aws,
                     dep,
                     self.reporter,
@@ -190,7 +191,7 @@ class Executor:
             if rollback:
                 self.result["rollback_deployment_id"] = rollback
             if not res.ok and rollback:
-                self._follow_rollback(rollback, step, t0)
+                self._follow_rollback(plan, rollback, step, t0)
             if not res.ok:
                 self._failed(plan, dep, res)
             self.reporter.emit(DeploymentFinished(dep, res.outcome, "", None))
@@ -202,10 +203,9 @@ class Executor:
     def _failed(self, plan: ReleasePlan, dep: str, res: Any) -> None:
         """Report the failure: a short one-line reason that ends with what to do next (the error line),
         the whole story in the summary's `details`."""
-        from orchestrator import deployment
         from orchestrator.reason import next_step, one_line
 
-        clues = deployment.failure_clues(self.aws, res.view, plan.service.cluster_name, plan.service.service_name)
+        clues = engine_for(plan.service).failure_clues(self.aws, res.view, plan.service)
         rollback = res.view.rollback_deployment_id
         status = self.result.get("rollback_status")
         outcome = ""
@@ -332,10 +332,9 @@ class Executor:
                 reason = failure_reason(outcome, f"pre-task {step.index} ({step.text})")
                 raise DeploymentFailed(f"{reason}; no deployment was created (task definition {arn} is registered)")
 
-    def _follow_rollback(self, rollback: str, step: WaitForDeployment, t0: float) -> None:
+    def _follow_rollback(self, plan: ReleasePlan, rollback: str, step: WaitForDeployment, t0: float) -> None:
         """Follow the automatic rollback (within what is left of the budget) so the report says where
         production traffic ended up; a rollback that outlives the budget is only reported."""
-        from orchestrator import deployment
         from orchestrator.errors import TimedOut
 
         left = step.timeout - (time.monotonic() - t0)
@@ -343,7 +342,9 @@ class Executor:
             return
         self.reporter.emit(Message(f"following rollback deployment {rollback}"))
         try:
-            res = deployment.watch(self.aws, rollback, self.reporter, timeout=left, target_id=step.target_id)
+            res = engine_for(plan.service).watch(
+                self.aws, rollback, self.reporter, until="complete", timeout=left, target_id=step.target_id, waits=None
+            )
         except TimedOut:
             self.result["rollback_status"] = "InProgress"
             return

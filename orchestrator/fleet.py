@@ -27,17 +27,20 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.deployment import WaitModel
+from orchestrator.engines.codedeploy.vocabulary import ALREADY_COMPLETED
+from orchestrator.engines.select import engine_for
 from orchestrator.errors import DeploymentFailed, Interrupted, OrchestratorError, TimedOut
 from orchestrator.events import Message, ServiceState, for_service
 from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, Step, WaitForDeployment
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
+    from orchestrator.contract import ServiceOutputs
+    from orchestrator.events import Reporter
     from orchestrator.executor import Executor
     from orchestrator.plan import ReleasePlan
     from orchestrator.policy import ReleasePolicy
     from orchestrator.poller import Followed, SharedPoller
-    from orchestrator.report import Reporter
     from orchestrator.target import Target
 
 # Registrations and reads in flight at once (boto3 clients are thread-safe; AWS's TPS limits are not
@@ -238,9 +241,7 @@ class Fleet:
             raise exc
 
     def _deploy_all(self, stop_on_cancel: bool) -> None:
-        from orchestrator.poller import SharedPoller
-
-        self._poller = poller = SharedPoller(self.aws)
+        self._poller = poller = engine_for(self.releases[0].target.service).poller(self.aws)
         pending = [r for r in self.releases if not r.reattached]
         for r in self.releases:
             if r.reattached and r.deployment_id:
@@ -281,7 +282,7 @@ class Fleet:
         return sum(1 for r in self.releases if r.state in ("deploying", "stopping"))
 
     def _create(self, r: ServiceRelease) -> None:
-        from orchestrator.policy import MAX_RACES, _limit_exceeded, before_create
+        from orchestrator.policy import MAX_RACES, before_create, limit_exceeded
 
         steps: list[Step] = [s for s in r.plan.steps if isinstance(s, CreateDeployment)]
         for attempt in range(1, MAX_RACES + 1):
@@ -291,7 +292,7 @@ class Fleet:
             except OrchestratorError as exc:
                 # Another deployment took the group between the policy check and this create: apply
                 # --if-active again, as a single release does (policy.run_release).
-                raced = _limit_exceeded(exc) is not None
+                raced = limit_exceeded(exc) is not None
                 if raced and self.policy is not None and self.policy.if_active != "fail" and attempt < MAX_RACES:
                     r.reporter.emit(
                         Message("another deployment started meanwhile; applying --if-active again", "warning")
@@ -316,9 +317,9 @@ class Fleet:
 
     def _deregister(self, r: ServiceRelease) -> str:
         """A revision registered for a deployment that was never created is deregistered (policy's rule)."""
-        from orchestrator.policy import _deregister_unused
+        from orchestrator.policy import deregister_unused
 
-        left, _ = _deregister_unused(self.aws, r.task_definition_arn, r.reporter)
+        left, _ = deregister_unused(self.aws, r.task_definition_arn, r.reporter)
         return left
 
     def _follow(self, r: ServiceRelease, deployment_id: str, role: str, timeout: float | None = None) -> Followed:
@@ -403,7 +404,7 @@ class Fleet:
         )
         rollback = view.rollback_deployment_id if view else None
         if rollback is None:
-            rollback = _rollback_after(self.aws, item.deployment_id)
+            rollback = _rollback_after(self.aws, r.target.service, item.deployment_id)
         r.rollback_deployment_id = rollback
         r.reporter.emit(DeploymentFinished(item.deployment_id, str(item.outcome), r.reason or "", rollback))
         if not stopped_by_us:
@@ -429,12 +430,11 @@ class Fleet:
             self._state(r, "failed", detail)
 
     def _failure_reason(self, r: ServiceRelease, item: Followed) -> str:
-        from orchestrator import deployment
         from orchestrator.reason import next_step, one_line
 
         assert item.view is not None
         svc = r.target.service
-        clues = deployment.failure_clues(self.aws, item.view, svc.cluster_name, svc.service_name)
+        clues = engine_for(svc).failure_clues(self.aws, item.view, svc)
         history = self._command("history", f"--service {r.key}")
         short = [c for c in clues if not c.startswith("rolled back by")]
         r.details = {"failure": "; ".join(clues), "clues": clues}
@@ -459,17 +459,16 @@ class Fleet:
                 self._roll_back_finished(r)
 
     def _stop(self, r: ServiceRelease, undo: bool = True) -> bool:
-        from orchestrator.deployment import stop_deployment
         from orchestrator.interrupts import deferred_interrupts
 
         assert r.deployment_id
         try:
             with deferred_interrupts():
-                stop_deployment(self.aws, r.deployment_id, rollback=True)
+                engine_for(r.target.service).stop(self.aws, r.deployment_id, rollback=True)
         except Exception as exc:
             from orchestrator.aws import error_code
 
-            if error_code(exc) == "DeploymentAlreadyCompletedException":
+            if error_code(exc) == ALREADY_COMPLETED:
                 return False  # it ended meanwhile; the poller sees how
             raise
         r.undone = undo
@@ -598,13 +597,10 @@ def _short(arn: str | None) -> str:
     return arn.rsplit("/", 1)[-1] if arn else "nothing"
 
 
-def _rollback_after(aws: Aws, deployment_id: str) -> str | None:
-    """The rollback CodeDeploy started for a failed or stopped deployment (it may appear a moment after
+def _rollback_after(aws: Aws, service: ServiceOutputs, deployment_id: str) -> str | None:
+    """The rollback the engine started for a failed or stopped deployment (it may appear a moment after
     the deployment ends), or None after a short grace."""
-    from orchestrator.operations import _rollback_id
-
-    _, rollback = _rollback_id(aws, deployment_id, grace_s=2.0, wait_s=10.0)
-    return rollback
+    return engine_for(service).rollback_of(aws, deployment_id, grace_s=2.0, wait_s=10.0)
 
 
 def rollback_many(
@@ -621,7 +617,7 @@ def rollback_many(
     poller. Returns the summary's fields; raises FleetFailed unless every rollback succeeded."""
     from orchestrator.events import DeploymentFinished, FleetStarted
     from orchestrator.operations import plan_rollback, start_rollback
-    from orchestrator.poller import Followed, SharedPoller
+    from orchestrator.poller import Followed
     from orchestrator.status import running_task_definition
 
     keys = [t.service_key for t in targets]
@@ -633,7 +629,7 @@ def rollback_many(
             requests[t.service_key] = plan_rollback(aws, t.service, reps[t.service_key])
         except OrchestratorError as exc:
             raise type(exc)(f"{t.service_key}: {exc.message}", hint=exc.hint, details=exc.details) from None
-    poller = SharedPoller(aws)
+    poller = engine_for(targets[0].service).poller(aws)
     rows: dict[str, dict[str, Any]] = {}
     roles: dict[str, tuple[str, str]] = {}  # deployment id -> (service key, "stopped" | "rollback")
     budget = timeout_s or 3600.0
@@ -672,7 +668,7 @@ def rollback_many(
             if role == "stopped":
                 reps[key].emit(DeploymentFinished(item.deployment_id, str(item.outcome), "stopped"))
                 after = item.view.rollback_deployment_id if item.view else None
-                after = after or _rollback_after(aws, item.deployment_id)
+                after = after or _rollback_after(aws, by_key[key].service, item.deployment_id)
                 if after:
                     rows[key]["rollback_deployment_id"] = after
                     state(key, "rolling-back", f"rollback {after}", after)

@@ -16,11 +16,8 @@ if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
 
-# Deployments in these states hold the group: a second create_deployment is refused.
-ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
-# CodeDeploy's creator of the rollbacks it makes (AWS says codeDeployRollback; autoRollback is accepted too).
-ROLLBACK_CREATORS = ("codeDeployRollback", "autoRollback")
-DONE_STATUSES = ("Succeeded", "Failed", "Stopped")
+from orchestrator.engines.codedeploy.vocabulary import ACTIVE as ACTIVE_STATUSES
+from orchestrator.engines.codedeploy.vocabulary import ROLLBACK_CREATORS
 
 _TOKEN = re.compile(r"(?P<key>[A-Za-z_][\w.-]*)=(?P<value>\S+)")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")

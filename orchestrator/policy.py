@@ -25,20 +25,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.ecs_read import serving_task_definition, without_empty
+from orchestrator.engines.codedeploy.vocabulary import LIMIT_EXCEEDED
+from orchestrator.engines.select import engine_for
 from orchestrator.errors import DeploymentFailed, InputError
 from orchestrator.events import ActiveDeploymentFound, Message
 from orchestrator.history import (
     DeploymentRecord,
-    active_deployment,
-    load_history,
 )
+from orchestrator.taskdef_compare import same_task_definition
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
+    from orchestrator.events import Reporter
     from orchestrator.executor import Executor
     from orchestrator.plan import ReleasePlan
-    from orchestrator.report import Reporter
     from orchestrator.target import Target
 
 IF_ACTIVE_CHOICES = ("fail", "wait", "replace")
@@ -158,30 +159,6 @@ def check_build_order(
 # --- re-attach ---------------------------------------------------------------------------------
 
 
-def covers(live: Any, ours: Any) -> bool:
-    """Everything we set is set the same in `live`; keys only `live` has are ECS's defaults (hostPort
-    under awsvpc, say). Lists must match element by element."""
-    if isinstance(ours, dict):
-        return isinstance(live, dict) and all(k in live and covers(live[k], v) for k, v in ours.items())
-    if isinstance(ours, list):
-        return isinstance(live, list) and len(live) == len(ours) and all(map(covers, live, ours))
-    return bool(live == ours)
-
-
-def same_task_definition(aws: Aws, arn: str, rendered: dict[str, Any]) -> bool:
-    td = aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
-    return matches_rendered(td, arn, rendered)
-
-
-def matches_rendered(td: dict[str, Any], arn: str, rendered: dict[str, Any]) -> bool:
-    """A described task definition has every setting of the rendered one."""
-    from orchestrator.taskdef import strip_read_only
-
-    return covers(
-        without_empty(strip_read_only(td, arn), blank_strings=True), without_empty(rendered, blank_strings=True)
-    )
-
-
 def identical_deployment(aws: Aws, active: DeploymentRecord, plan: ReleasePlan) -> bool:
     """The active deployment's AppSpec equals ours with its task definition, and that task definition
     equals the one we would register."""
@@ -225,6 +202,7 @@ def before_create(
     from orchestrator.operations import follow, stop
     from orchestrator.status import running_task_definition
 
+    engine = engine_for(svc)
     new_sha = plan.git_sha
     timeout = _plan_timeout(plan)
     if not new_sha and not policy.force:
@@ -233,11 +211,11 @@ def before_create(
     first = True
     while True:
         with refusals():
-            active = active_deployment(aws, svc)
+            active = engine.active(aws, svc)
         if active is None:
             if check_order:
                 with refusals():
-                    history = load_history(aws, svc, limit=50, images=False)
+                    history = engine.history(aws, svc, limit=50)
                     # The preflight read the service a moment ago; after a wait (--if-active) read it again.
                     running_td = (
                         serving_task_definition(plan.preflight.service)
@@ -275,13 +253,13 @@ def before_create(
                     active.deployment_id, active.status, policy.if_active, "wait", "deploying after it ends"
                 )
             )
-            follow(aws, active.deployment_id, reporter, timeout_s=timeout)
+            follow(aws, svc, active.deployment_id, reporter, timeout_s=timeout)
             first = False
             continue
         # replace
         if check_order:
             with refusals():
-                history = load_history(aws, svc, limit=50, images=False)
+                history = engine.history(aws, svc, limit=50)
             check_build_order(new_sha, active, history, reporter, what="in-progress", repo_dir=policy.repo_dir)
         reporter.emit(
             ActiveDeploymentFound(
@@ -317,14 +295,14 @@ def run_release(
             return executor.execute(plan)
         except Exception as exc:
             # Another release created its deployment between our check and our create.
-            cause = _limit_exceeded(exc)
+            cause = limit_exceeded(exc)
             written = executor.written
             if cause is None or "deployment_id" in written:
                 raise
             if policy.if_active == "fail":
                 from orchestrator.aws import error_message
 
-                left, details = _deregister_unused(aws, written.get("task_definition_arn"), reporter)
+                left, details = deregister_unused(aws, written.get("task_definition_arn"), reporter)
                 raise ActiveDeploymentError(
                     f"another deployment started meanwhile: {error_message(cause)}; {left}",
                     hint="--if-active wait to deploy after it",
@@ -337,7 +315,7 @@ def run_release(
     raise ActiveDeploymentError(f"lost the race for the deployment group {MAX_RACES} times")
 
 
-def _deregister_unused(aws: Aws, arn: str | None, reporter: Reporter) -> tuple[str, dict[str, Any]]:
+def deregister_unused(aws: Aws, arn: str | None, reporter: Reporter) -> tuple[str, dict[str, Any]]:
     """A release that lost the race at CreateDeployment leaves no unused revision behind: deregister the
     task definition it registered (DeregisterTaskDefinition marks it INACTIVE; nothing runs it). Says
     what it did, or names the revision left registered; and what the summary records."""
@@ -353,13 +331,13 @@ def _deregister_unused(aws: Aws, arn: str | None, reporter: Reporter) -> tuple[s
     return f"the task definition it registered ({arn}) was deregistered", {"task_definition_deregistered": True}
 
 
-def _limit_exceeded(exc: BaseException) -> BaseException | None:
+def limit_exceeded(exc: BaseException) -> BaseException | None:
     """The DeploymentLimitExceededException behind `exc` (the executor wraps AWS's rejection), if any."""
     from orchestrator.aws import error_code
 
     seen: BaseException | None = exc
     while seen is not None:
-        if error_code(seen) == "DeploymentLimitExceededException":
+        if error_code(seen) == LIMIT_EXCEEDED:
             return seen
         seen = seen.__cause__
     return None

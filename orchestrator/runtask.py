@@ -25,7 +25,7 @@ from orchestrator.events import Message, TaskLogLine, TaskProgress, TaskStarted,
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
-    from orchestrator.report import Reporter
+    from orchestrator.events import Reporter
 
 DEFAULT_POLL_S = 2.0  # DescribeTasks / GetLogEvents while following a task on AWS
 

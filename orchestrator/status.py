@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.ecs_read import forward_weights, lifecycle_events, serving_task_definition, target_group_name
+from orchestrator.engines.codedeploy.vocabulary import TERMINAL
 from orchestrator.events import LifecycleStatus
 from orchestrator.history import DeploymentRecord, TaskDefinitionImages, active_deployment, newest_records
 from orchestrator.history import list_deployment_ids as _list_ids
@@ -109,7 +110,7 @@ def lifecycle_of(aws: Aws, deployment_id: str) -> tuple[tuple[LifecycleStatus, .
 
 
 def last_finished(aws: Aws, svc: ServiceOutputs) -> DeploymentRecord | None:
-    ids = _list_ids(aws, svc, ("Succeeded", "Failed", "Stopped"))
+    ids = _list_ids(aws, svc, TERMINAL)
     records = newest_records(aws, ids, 1)
     return records[0] if records else None
 

@@ -130,8 +130,8 @@ def sandbox_repository(ecr_url: str) -> tuple[str, bool]:
     Starts the registry when needed and records it in the sandbox state. The login still runs: its
     token comes from the sandbox's GetAuthorizationToken.
     """
-    from orchestrator.build import check_repository
     from orchestrator.errors import InputError
+    from orchestrator.images import check_repository
     from orchestrator.sandbox.registry import ensure_registry, running_registry
     from orchestrator.sandbox.state import load_info, sandbox_dir, save_info
 

@@ -16,38 +16,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from orchestrator.aws import retryable
+from orchestrator.taskdef_compare import matches_rendered
+
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
 
 T = TypeVar("T")
 
 ATTEMPTS = 5
-_RETRYABLE_CODES = {
-    "InternalFailure",
-    "InternalError",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "ServerException",
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-}
 # Registered "since we began": allow for clock skew between us and AWS.
 SKEW = timedelta(minutes=2)
-
-
-def retryable(exc: BaseException) -> bool:
-    """A failure after which the call may or may not have been processed, and a retry may succeed."""
-    from orchestrator.aws import error_code
-
-    name = type(exc).__name__
-    if name in {"ReadTimeoutError", "ConnectionClosedError", "EndpointConnectionError", "ConnectTimeoutError"}:
-        return True
-    response = getattr(exc, "response", None) or {}
-    status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
-    return status >= 500 or error_code(exc) in _RETRYABLE_CODES
 
 
 def _once(call: Callable[[], T], find: Callable[[], T | None], sleep: Callable[[float], None]) -> tuple[T, bool]:
@@ -111,8 +90,6 @@ def register_task_definition(
     The extras are revisions of the family registered since we began whose content is ours but that we
     do not use (a retry whose first attempt was committed after all); the caller reports them.
     """
-    from orchestrator.policy import matches_rendered
-
     began = datetime.now(UTC)
     family = str(taskdef.get("family"))
     ecs = aws.client("ecs")

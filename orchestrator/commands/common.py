@@ -8,15 +8,17 @@ Old spellings still parse (with a one-line warning) through `Command`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperCommand
 
 if TYPE_CHECKING:
     from orchestrator.report import Reporter
+
+T = TypeVar("T")
 
 # `-h` works wherever `--help` does (the root's context settings reach every subcommand).
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
@@ -200,3 +202,43 @@ def reporter(output: str) -> Reporter:
     from orchestrator.report import make_cli_reporter
 
     return make_cli_reporter(output)
+
+
+def run_command(command: str, rep: Reporter, body: Callable[[], T], outcome: Any) -> T:
+    """The one envelope of a command that writes: SIGTERM as Ctrl-C, an interrupt as exit 130 (saying
+    whether anything was written), an AWS refusal as exit 4, and on failure the summary with what was
+    done (`outcome.failed(exc)`: the domain's fields) before the error goes on to the exit code."""
+    from orchestrator.aws import as_refusal
+    from orchestrator.errors import Interrupted, OrchestratorError
+    from orchestrator.interrupts import sigterm_as_interrupt
+    from orchestrator.result import CommandResult
+
+    try:
+        with sigterm_as_interrupt():
+            try:
+                return body()
+            except KeyboardInterrupt:
+                written = outcome.wrote()
+                raise Interrupted("interrupted" if written else "interrupted before anything was written") from None
+            except OrchestratorError:
+                raise
+            except Exception as exc:
+                refused = as_refusal(exc)  # e.g. the endpoint went away mid-watch: exit 4, still with a summary
+                if refused is None:
+                    raise
+                raise refused from exc
+    except OrchestratorError as exc:
+        rep.emit(CommandResult.failed(command, exc, outcome.failed(exc)).summary())
+        rep.close()
+        raise
+    except BaseException:
+        rep.close()
+        raise
+
+
+def finish_command(command: str, rep: Reporter, outcome: Any) -> None:
+    """The summary of a command that succeeded."""
+    from orchestrator.result import CommandResult
+
+    rep.emit(CommandResult(command, fields=outcome.fields).summary())
+    rep.close()

@@ -142,7 +142,7 @@ def status(
         if watch and st.active is not None:
             from orchestrator.operations import follow
 
-            follow(target.aws, st.active.deployment_id, rep, timeout_s=timeout)
+            follow(target.aws, target.service, st.active.deployment_id, rep, timeout_s=timeout)
             st = _status_report(target, rep)
         return {"service": target.service_key, **_status_fields(target, st)}
 

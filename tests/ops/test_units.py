@@ -192,7 +192,7 @@ def _race(monkeypatch: pytest.MonkeyPatch, if_active: str) -> tuple[_FakeExecuto
     plan = Plan(
         [
             RegisterTaskDefinition(params={}, image="img"),
-            CreateDeployment({"applicationName": "app", "revision": Var("task_definition_arn")}),
+            CreateDeployment({"applicationName": "app"}, Var("task_definition_arn"), "app", "group"),  # type: ignore[arg-type]
             VerifyLive("c", "s", Var("task_definition_arn")),
         ]
     )
@@ -279,7 +279,7 @@ def test_a_rollback_naming_the_task_definition_it_rolls_back_is_not_believed() -
 
 
 def test_an_equal_task_definition_tolerates_what_ecs_fills_in_but_not_changes() -> None:
-    from orchestrator.policy import covers
+    from orchestrator.taskdef_compare import covers
 
     ours = {
         "family": "f",

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from orchestrator.history import parse_description
-from orchestrator.policy import covers
 from orchestrator.taskdef import strip_read_only
+from orchestrator.taskdef_compare import covers
 
 pytestmark = pytest.mark.e2e
 

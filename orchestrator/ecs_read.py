@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from orchestrator.events import LifecycleStatus
+from orchestrator.events import LifecycleStatus, utc_iso
 
 
 def primary_task_set(service: dict[str, Any]) -> dict[str, Any] | None:
@@ -49,7 +49,7 @@ def forward_weights(listener: dict[str, Any]) -> dict[str, float]:
 def _iso(value: Any) -> str | None:
     if value is None:
         return None
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+    return utc_iso(value) if isinstance(value, datetime) else str(value)
 
 
 def _duration(start: Any, end: Any) -> float | None:

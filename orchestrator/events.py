@@ -15,6 +15,13 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def utc_iso(value: datetime) -> str:
+    """A time as every event carries it: UTC, ending in Z. botocore gives epoch timestamps (CodeDeploy's,
+    ECS's) in the machine's local zone; a naive value is taken as UTC."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 class Reporter(Protocol):
     """The one interface the domain emits through; orchestrator/report/ holds its renderers."""
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 from orchestrator.engines.codedeploy.vocabulary import ACTIVE as ACTIVE_STATUSES
 from orchestrator.engines.codedeploy.vocabulary import ROLLBACK_CREATORS
+from orchestrator.events import utc_iso
 
 _TOKEN = re.compile(r"(?P<key>[A-Za-z_][\w.-]*)=(?P<value>\S+)")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
@@ -111,7 +112,7 @@ class DeploymentRecord:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return utc_iso(value) if value else None
 
 
 def record_of(aws: Aws, info: dict[str, Any]) -> DeploymentRecord:

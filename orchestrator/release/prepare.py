@@ -125,7 +125,7 @@ def prepare_one(
     target: Target, request: ReleaseRequest, files: ServiceFiles, image: str | None, rep: Reporter
 ) -> Prepared:
     """One service: render, AppSpec, the AWS wiring, --build, the wait budget, the plan."""
-    engine_for(target.service, target.service_key if request.several else None)
+    engine_for(target.service, target.service_key)  # an engine this version cannot drive: exit 2 here
     build = request.build if not request.dry_run else None
     # Before the build, checks run against a stand-in for the image the build will push.
     stand_in = f"{target.service.ecr_repository_url}:to-be-built" if request.build is not None else None

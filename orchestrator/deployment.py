@@ -2,14 +2,14 @@
 
 API for other commands (status, rollback, stop, approve, the release policies):
 
-- `create_deployment(aws, application, group, appspec_doc, description, deployment_config=None) -> str`
+- `create_deployment_params(...)`: CreateDeployment's parameters (orchestrator.writes sends them once)
 - `describe(aws, deployment_id, target_id=None) -> DeploymentView` one snapshot: status, lifecycle
   events, blue/green production weights, error and rollback information.
 - `watch(aws, deployment_id, reporter, until="complete"|"traffic-shifted", timeout=..., target_id=...)
   -> WatchResult`: follows the deployment with adaptive polling and emits DeploymentProgress on every
   visible change. Raises TimedOut when the budget runs out (the deployment keeps running); a failed,
   stopped or rolled-back deployment is a result (`result.ok` False), not an exception.
-- `explain_failure(aws, view, cluster, service) -> str`: the reason in one line.
+- `failure_clues(aws, view, cluster, service) -> list[str]`: why it failed, most telling first.
 - `verify_live(aws, cluster, service, task_definition_arn) -> LiveVerified`.
 - `default_timeout(group, config, until, hooks) -> float`: the wait budget in seconds.
 - `stop_deployment(aws, deployment_id, rollback=True)`, `continue_deployment(aws, deployment_id)`.
@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.arns import short_arn
+from orchestrator.description import with_token
 from orchestrator.engines.codedeploy.vocabulary import NO_TARGET, NOT_STARTED, OK_OUTCOMES, TERMINAL, TRAFFIC_SHIFTED
 from orchestrator.errors import AwsRefused, DeploymentFailed, TimedOut
 from orchestrator.events import DeploymentProgress, LifecycleChanged, LifecycleStatus, LiveVerified, Message
@@ -52,10 +54,6 @@ def console_url(region: str, deployment_id: str) -> str:
     return f"https://{region}.console.aws.amazon.com/codesuite/codedeploy/deployments/{deployment_id}?region={region}"
 
 
-# CreateDeployment's description holds at most 512 characters (botocore: Description, max 512).
-DESCRIPTION_MAX = 512
-
-
 def create_deployment_params(
     application: str,
     group: str,
@@ -70,31 +68,11 @@ def create_deployment_params(
         "applicationName": application,
         "deploymentGroupName": group,
         "revision": {"revisionType": "AppSpecContent", "appSpecContent": appspec_content},
-        "description": f"{description[: DESCRIPTION_MAX - 1 - len(token)]} {token}",
+        "description": with_token(description, token),
     }
     if deployment_config:
         kwargs["deploymentConfigName"] = deployment_config
     return kwargs
-
-
-def create_deployment(
-    aws: Aws,
-    application: str,
-    group: str,
-    appspec_doc: dict[str, Any],
-    description: str,
-    deployment_config: str | None = None,
-) -> str:
-    """Create the deployment from an AppSpec whose TaskDefinition is already the registered ARN."""
-    from orchestrator import writes
-    from orchestrator.appspec import content
-
-    text, sha = content(appspec_doc)
-    token = writes.release_token()  # finds the deployment again if CreateDeployment's answer is lost
-    kwargs = create_deployment_params(
-        application, group, {"content": text, "sha256": sha}, description, deployment_config, token
-    )
-    return writes.create_deployment(aws, kwargs)
 
 
 def stop_deployment(aws: Aws, deployment_id: str, rollback: bool = True) -> dict[str, Any]:
@@ -436,11 +414,6 @@ def watch(
     return WatchResult(view=view, outcome=outcome, elapsed_s=round(clock() - start, 3), polls=polls, phases=phases)
 
 
-def explain_failure(aws: Aws, view: DeploymentView, cluster: str | None = None, service: str | None = None) -> str:
-    """The failure reason in full, in one line (orchestrator.reason makes the short one)."""
-    return "; ".join(failure_clues(aws, view, cluster, service))
-
-
 def failure_clues(aws: Aws, view: DeploymentView, cluster: str | None = None, service: str | None = None) -> list[str]:
     """The failure's clues, most telling first: the failed lifecycle events and their diagnostics, the
     alarms, errorInformation, rollbackInfo, the latest ECS service events and the stopped tasks' reasons."""
@@ -503,7 +476,7 @@ def _ecs_clues(aws: Aws, cluster: str, service: str, since: Any) -> list[str]:
                 reasons = [task.get("stoppedReason")] + [c.get("reason") for c in task.get("containers") or []]
                 text = "; ".join(r for r in reasons if r)
                 if text:
-                    clues.append(f"stopped task {str(task.get('taskArn', '')).rsplit('/', 1)[-1]}: {text}")
+                    clues.append(f"stopped task {short_arn(task.get('taskArn'), '')}: {text}")
     except Exception:  # clues are extra: never hide the deployment's own error behind them
         pass
     return clues

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.arns import short_arn
 from orchestrator.deployment import WaitModel
 from orchestrator.engines.codedeploy.vocabulary import ALREADY_COMPLETED
 from orchestrator.engines.select import engine_for
@@ -225,7 +226,7 @@ class Fleet:
             for r, fut in futures:
                 exc = fut.exception()
                 if exc is None:
-                    self._state(r, "registered", _short(r.task_definition_arn))
+                    self._state(r, "registered", short_arn(r.task_definition_arn, "nothing"))
                 else:
                     failures.append((r, exc))
         if failures:
@@ -515,7 +516,7 @@ class Fleet:
             except KeyboardInterrupt:
                 return Interrupted(f"cancelled; stopped {names} with rollback; their rollbacks run on")
             self._read_serving()
-            serving = ", ".join(f"{r.key} runs {_short(r.serving)}" for r in self.releases)
+            serving = ", ".join(f"{r.key} runs {short_arn(r.serving, 'nothing')}" for r in self.releases)
             return Interrupted(f"cancelled; stopped {names} with rollback; {serving}")
         names = ", ".join(f"{r.key} ({r.deployment_id})" for r in running)
         return Interrupted(
@@ -548,7 +549,7 @@ class Fleet:
             return self.result("Succeeded")
         first = next((r for r in failed if r.key == self.aborted_by), failed[0])
         clues = first.details.get("clues") or [first.reason or f"deployment {str(first.outcome).lower()}"]
-        serving = ", ".join(f"{r.key} runs {_short(r.serving)}" for r in self.releases)
+        serving = ", ".join(f"{r.key} runs {short_arn(r.serving, 'nothing')}" for r in self.releases)
         if self.aborted_by is not None:
             undone = all(r.state in ("rolled-back", "skipped") or r is first for r in self.releases)
             status = "RolledBack" if undone else "Failed"
@@ -591,10 +592,6 @@ class FleetFailed(OrchestratorError):
         super().__init__(reason, details=details)
         self.exit_code = kind.exit_code
         self.fields = fields
-
-
-def _short(arn: str | None) -> str:
-    return arn.rsplit("/", 1)[-1] if arn else "nothing"
 
 
 def _rollback_after(aws: Aws, service: ServiceOutputs, deployment_id: str) -> str | None:

@@ -7,7 +7,6 @@ description the release writes (`key=value` tokens, `git=<sha> image=<uri>`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,26 +15,10 @@ if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
 
+from orchestrator.description import DeploymentDescription
 from orchestrator.engines.codedeploy.vocabulary import ACTIVE as ACTIVE_STATUSES
 from orchestrator.engines.codedeploy.vocabulary import ROLLBACK_CREATORS
 from orchestrator.events import utc_iso
-
-_TOKEN = re.compile(r"(?P<key>[A-Za-z_][\w.-]*)=(?P<value>\S+)")
-_SHA = re.compile(r"^[0-9a-f]{7,40}$")
-
-
-def parse_description(text: str | None) -> dict[str, str]:
-    """The `key=value` tokens of a deployment description (other words are ignored)."""
-    return {m["key"]: m["value"] for m in _TOKEN.finditer(text or "")}
-
-
-def git_sha_of(description: str | None) -> str | None:
-    tokens = parse_description(description)
-    for key in ("git", "sha", "git_sha", "commit"):
-        value = tokens.get(key, "").lower()
-        if _SHA.match(value):
-            return value
-    return None
 
 
 def appspec_target(doc: dict[str, Any] | None) -> tuple[str | None, str | None, int | None]:
@@ -141,7 +124,8 @@ def record_from_info(info: dict[str, Any], appspec: dict[str, Any] | None = None
         rolled_back_by = None
     if rollback_of == dep_id:
         rollback_of = None
-    image = parse_description(description).get("image")
+    said = DeploymentDescription.parse(description)
+    image = said.image
     return DeploymentRecord(
         deployment_id=dep_id,
         status=info.get("status", "Unknown"),
@@ -150,7 +134,7 @@ def record_from_info(info: dict[str, Any], appspec: dict[str, Any] | None = None
         config=info.get("deploymentConfigName", ""),
         task_definition=task_def if task_def and task_def != "<TASK_DEFINITION>" else None,
         image=image,
-        git_sha=git_sha_of(description),
+        git_sha=said.git,
         appspec_sha256=revision_sha256(revision),
         created=info.get("createTime"),
         started=info.get("startTime"),

@@ -1,6 +1,6 @@
 """Acting on deployments between and during releases: stop, approve, roll back — and follow the result.
 
-Every change goes through CodeDeploy (stop_deployment, continue_deployment, create_deployment);
+Every change goes through the service's deployment engine (orchestrator/engines: stop, approve, start);
 nothing here calls the ECS service API to change what runs. Each operation ends by reading back what
 runs (the primary task set and the production listener) and saying so.
 """
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.appspec import content
+from orchestrator.arns import short_arn
+from orchestrator.description import DeploymentDescription, release_token
 from orchestrator.engines.codedeploy.vocabulary import (
     ALREADY_COMPLETED,
     NOT_READY,
@@ -29,7 +31,6 @@ from orchestrator.history import (
     record_of,
 )
 from orchestrator.status import ServiceStatus, read_status, target_group_name
-from orchestrator.writes import release_token
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
@@ -399,10 +400,10 @@ def plan_rollback(aws: Aws, svc: ServiceOutputs, reporter: Reporter, *, to: str 
             raise InputError(f"{target_td} already runs; nothing to roll back to")
         doc = _appspec_for(aws, template, svc, target_td)
         image = _image(aws, target_td, svc.container_name)
-    git = (previous.git_sha if previous and previous.task_definition == target_td else None) or ""
-    description = f"orchestrator rollback to {target_td.rsplit('/', 1)[-1]}" + (f" git={git}" if git else "")
-    description += f" image={image}" if image else ""
-    description += f" from={(running or '?').rsplit('/', 1)[-1]}"
+    git = (previous.git_sha if previous and previous.task_definition == target_td else None) or None
+    description = DeploymentDescription(
+        f"orchestrator rollback to {short_arn(target_td)}", git, image or None, short_arn(running, "?")
+    ).text()
     return RollbackRequest(None, target_td, running, doc, description, image)
 
 

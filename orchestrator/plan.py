@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.deployment import WaitModel
+from orchestrator.description import DeploymentDescription, release_token
 from orchestrator.events import PlanRendered
 from orchestrator.images import image_commit
 
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
     from orchestrator.runtask import RunSpec
     from orchestrator.taskdef import Rendered
     from orchestrator.validate import Preflight
-
-ON_CANCEL_CHOICES = ("leave", "stop")
 
 
 @dataclass(frozen=True)
@@ -217,8 +216,8 @@ def build_commit(image: str, checkout: Callable[[], str | None] = lambda: git_sh
 
 
 def description_for(command: str, image: str, sha: str | None) -> str:
-    """`key=value` tokens that `orchestrator history` reads back (git=, image=)."""
-    return f"orchestrator {command} git={sha or 'unknown'} image={image or 'unknown'}"
+    """What the deployment says it is: `key=value` tokens that `orchestrator history` reads back."""
+    return DeploymentDescription(f"orchestrator {command}", sha or "", image or "").text()
 
 
 def build_plan(
@@ -243,7 +242,6 @@ def build_plan(
 ) -> ReleasePlan:
     """`commit`: the build the release carries when the caller knows it (`release --build` built the
     image from it); else the image's SHA tag, else the checkout's (build_commit)."""
-    from orchestrator import writes
     from orchestrator.deployment import wait_model
     from orchestrator.engines.select import engine_for
     from orchestrator.taskdef import image_of
@@ -259,7 +257,7 @@ def build_plan(
             description or description_for(command, image, sha),
             deployment_config,
             # finds the deployment again if CreateDeployment's answer is lost (orchestrator.writes)
-            writes.release_token(),
+            release_token(),
         ),
         revision,
         service.codedeploy_app_name,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.arns import short_arn
 from orchestrator.ecs_read import serving_task_definition, without_empty
 from orchestrator.engines.codedeploy.vocabulary import LIMIT_EXCEEDED
 from orchestrator.engines.select import engine_for
@@ -243,7 +244,7 @@ def before_create(
             reporter.emit(ActiveDeploymentFound(active.deployment_id, active.status, policy.if_active, "fail"))
             raise ActiveDeploymentError(
                 f"deployment {active.deployment_id} ({active.status}, "
-                f"{(active.task_definition or '?').rsplit('/', 1)[-1]}) is in progress in "
+                f"{short_arn(active.task_definition, '?')}) is in progress in "
                 f"{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}; nothing was written",
                 hint="--if-active wait to deploy after it, --if-active replace to stop it and deploy",
             )

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.arns import short_arn
 from orchestrator.errors import DeploymentFailed, InputError, Interrupted, TimedOut
 from orchestrator.events import Message, TaskLogLine, TaskProgress, TaskStarted, TaskStopped
 
@@ -237,7 +238,7 @@ def run_task(
         raise DeploymentFailed(f"ECS did not start the task: {why or 'no task returned'}")
     task = tasks[0]
     arn = str(task["taskArn"])
-    task_id = arn.rsplit("/", 1)[-1]
+    task_id = short_arn(arn)
     t0 = clock()
     reporter.emit(TaskStarted(arn, task_definition_arn, spec.cluster, tuple(command)))
     follower = _LogFollower(aws, log_source(taskdef, container, task_id))
@@ -315,7 +316,7 @@ def _stop(aws: Aws, cluster: str, arn: str, reason: str) -> None:
 
 def failure_reason(outcome: TaskOutcome, what: str = "", lines: int = 5) -> str:
     """One line for a failed task: ECS's reason if it never started, else the exit code and last log lines."""
-    task_id = outcome.task_arn.rsplit("/", 1)[-1]
+    task_id = short_arn(outcome.task_arn)
     head = f"{what}: task {task_id}" if what else f"task {task_id}"
     if outcome.exit_code is None:
         return f"{head} did not start: {outcome.stopped_reason or outcome.stop_code or 'no reason given'}"

@@ -11,12 +11,12 @@ since we began with our content) and only retry when there is none.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from orchestrator.aws import retryable
+from orchestrator.description import DeploymentDescription
 from orchestrator.taskdef_compare import matches_rendered
 
 if TYPE_CHECKING:
@@ -45,16 +45,9 @@ def _once(call: Callable[[], T], find: Callable[[], T | None], sleep: Callable[[
     raise AssertionError("unreachable")
 
 
-def release_token() -> str:
-    """A `release=<token>` to put in a deployment's description so that it can be found again."""
-    return f"release={uuid.uuid4().hex[:12]}"
-
-
 def create_deployment(aws: Aws, kwargs: dict[str, Any], sleep: Callable[[float], None] = time.sleep) -> str:
     """CreateDeployment once. `kwargs["description"]` must carry a release_token()."""
-    from orchestrator.history import parse_description
-
-    token = parse_description(kwargs.get("description")).get("release")
+    token = DeploymentDescription.parse(kwargs.get("description")).release
     if not token:
         raise ValueError("the deployment description needs a release=<token>")
     began = datetime.now(UTC)
@@ -75,7 +68,7 @@ def create_deployment(aws: Aws, kwargs: dict[str, Any], sleep: Callable[[float],
             ids.extend(page.get("deployments") or [])
         for i in range(0, len(ids), 25):
             for info in cd.batch_get_deployments(deploymentIds=ids[i : i + 25]).get("deploymentsInfo") or []:
-                if parse_description(info.get("description")).get("release") == token:
+                if DeploymentDescription.parse(info.get("description")).release == token:
                     return str(info["deploymentId"])
         return None
 

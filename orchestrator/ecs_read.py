@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from orchestrator.events import LifecycleStatus, utc_iso
+from orchestrator.clock import utc_iso
+from orchestrator.events import LifecycleStatus
 
 
 def primary_task_set(service: dict[str, Any]) -> dict[str, Any] | None:

@@ -7,21 +7,10 @@ plain output. Add new events here so every renderer sees the same set.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
 from orchestrator.arns import short_arn
-
-
-def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def utc_iso(value: datetime) -> str:
-    """A time as every event carries it: UTC, ending in Z. botocore gives epoch timestamps (CodeDeploy's,
-    ECS's) in the machine's local zone; a naive value is taken as UTC."""
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+from orchestrator.clock import clock_text, utc_now_iso
 
 
 class Reporter(Protocol):
@@ -530,15 +519,6 @@ class TaskStopped(Event):
         if self.exit_code is None:
             return f"task {self.task_id} stopped without running: {self.stopped_reason or self.stop_code}"
         return f"task {self.task_id} exited with code {self.exit_code} after {self.duration_s:.1f}s"
-
-
-def clock_text(seconds: float) -> str:
-    whole = max(0, round(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
 
+from orchestrator.clock import utc_iso
 from orchestrator.description import DeploymentDescription
 from orchestrator.engines.codedeploy.vocabulary import ACTIVE as ACTIVE_STATUSES
 from orchestrator.engines.codedeploy.vocabulary import ROLLBACK_CREATORS
-from orchestrator.events import utc_iso
 
 
 def appspec_target(doc: dict[str, Any] | None) -> tuple[str | None, str | None, int | None]:

@@ -204,31 +204,40 @@ def reporter(output: str) -> Reporter:
     return make_cli_reporter(output)
 
 
-def run_command(command: str, rep: Reporter, body: Callable[[], T], outcome: Any) -> T:
-    """The one envelope of a command that writes: SIGTERM as Ctrl-C, an interrupt as exit 130 (saying
-    whether anything was written), an AWS refusal as exit 4, and on failure the summary with what was
-    done (`outcome.failed(exc)`: the domain's fields) before the error goes on to the exit code."""
+def run_command(
+    command: str,
+    rep: Reporter,
+    body: Callable[[], T],
+    *,
+    failed_fields: Callable[[Any], dict[str, Any]] = lambda exc: getattr(exc, "result", {}),
+    interrupted: Callable[[], str] = lambda: "interrupted",
+    explain: Callable[[Exception], Any] | None = None,
+) -> T:
+    """The one envelope of every command that talks to AWS: SIGTERM as Ctrl-C, an interrupt as exit 130,
+    an AWS refusal as exit 4 (`explain` may turn other AWS errors into one line too), and on failure
+    the summary with what was done (`failed_fields(exc)`: the domain's fields) before the error goes on
+    to the exit code. The caller emits the success summary (finish_command)."""
     from orchestrator.aws import as_refusal
     from orchestrator.errors import Interrupted, OrchestratorError
     from orchestrator.interrupts import sigterm_as_interrupt
     from orchestrator.result import CommandResult
 
     try:
-        with sigterm_as_interrupt():
+        with sigterm_as_interrupt():  # a cancelled CI job ends like Ctrl-C: summary, exit 130
             try:
                 return body()
             except KeyboardInterrupt:
-                written = outcome.wrote()
-                raise Interrupted("interrupted" if written else "interrupted before anything was written") from None
+                raise Interrupted(interrupted()) from None
             except OrchestratorError:
                 raise
             except Exception as exc:
-                refused = as_refusal(exc)  # e.g. the endpoint went away mid-watch: exit 4, still with a summary
+                # e.g. the endpoint went away mid-watch: exit 4, still with a summary
+                refused = explain(exc) if explain is not None else as_refusal(exc)
                 if refused is None:
                     raise
                 raise refused from exc
     except OrchestratorError as exc:
-        rep.emit(CommandResult.failed(command, exc, outcome.failed(exc)).summary())
+        rep.emit(CommandResult.failed(command, exc, failed_fields(exc)).summary())
         rep.close()
         raise
     except BaseException:
@@ -236,9 +245,9 @@ def run_command(command: str, rep: Reporter, body: Callable[[], T], outcome: Any
         raise
 
 
-def finish_command(command: str, rep: Reporter, outcome: Any) -> None:
+def finish_command(command: str, rep: Reporter, fields: dict[str, Any]) -> None:
     """The summary of a command that succeeded."""
     from orchestrator.result import CommandResult
 
-    rep.emit(CommandResult(command, fields=outcome.fields).summary())
+    rep.emit(CommandResult(command, fields=fields).summary())
     rep.close()

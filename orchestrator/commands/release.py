@@ -491,7 +491,13 @@ def _release(
         return release(targets, request, rep, lines, outcome)
 
     rep = with_notify(make_reporter(output), urls)
-    ended = run_command(command, rep, body, outcome)
+    ended = run_command(
+        command,
+        rep,
+        body,
+        failed_fields=outcome.failed,
+        interrupted=lambda: "interrupted" if outcome.wrote() else "interrupted before anything was written",
+    )
     if ended.message:
         approve = lines.follow.replace("status --watch", "approve --termination-wait", 1)
         ended.fields["message"] = ended.message.format(
@@ -499,4 +505,4 @@ def _release(
         )
     if ended.status is not None:
         ended.fields["status"] = str(ended.status)
-    finish_command(command, rep, ended)
+    finish_command(command, rep, ended.fields)

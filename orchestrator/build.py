@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.aws import refusals
 from orchestrator.errors import AwsRefused, DeploymentFailed, InputError
 from orchestrator.events import BuildOutput, ImagePushed, Message, StepFinished, StepStarted
 from orchestrator.images import ECR_HOST, ImageRef, check_repository, image_commit
@@ -250,7 +251,6 @@ class Builder:
 
 def ecr_credentials(aws: Aws, registry: str) -> tuple[str, str]:
     """(username, password) from ECR GetAuthorizationToken. The password stays in memory only."""
-    from orchestrator.aws import refusals
 
     match = ECR_HOST.match(registry.split(":", 1)[0])
     kwargs: dict[str, Any] = {}

@@ -30,10 +30,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.arns import short_arn
+from orchestrator.aws import as_refusal, error_code, throttled
 from orchestrator.description import with_token
+from orchestrator.ecs_read import lifecycle_events, primary_task_set, serving_task_definition, target_group_name
 from orchestrator.engines.codedeploy.vocabulary import NO_TARGET, NOT_STARTED, OK_OUTCOMES, TERMINAL, TRAFFIC_SHIFTED
 from orchestrator.errors import AwsRefused, DeploymentFailed, TimedOut
 from orchestrator.events import DeploymentProgress, LifecycleChanged, LifecycleStatus, LiveVerified, Message
+from orchestrator.waits import current_wait
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
@@ -122,7 +125,6 @@ class DeploymentView:
 
 
 def _lifecycle(target: dict[str, Any]) -> tuple[LifecycleStatus, ...]:
-    from orchestrator.ecs_read import lifecycle_events
 
     return lifecycle_events(target)
 
@@ -151,7 +153,6 @@ def target_group_names(target: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def _get_target(aws: Aws, deployment_id: str, target_id: str) -> dict[str, Any]:
-    from orchestrator.aws import error_code
 
     try:
         resp = aws.client("codedeploy").get_deployment_target(deploymentId=deployment_id, targetId=target_id)
@@ -293,7 +294,6 @@ def report_change(
     reporter: Reporter, view: DeploymentView, last: DeploymentView | None, elapsed_s: float, waits: WaitModel
 ) -> None:
     """A visible change: the lifecycle events that moved, the progress, and the wait it is now in."""
-    from orchestrator.waits import current_wait
 
     dep = view.deployment_id
     previous = {e.name: e.status for e in (last.lifecycle if last else ())}
@@ -345,7 +345,6 @@ def watch(
 ) -> WatchResult:
     """Follow a deployment until it ends (or, with until="traffic-shifted", until production traffic is
     all on green); emit DeploymentProgress on every visible change."""
-    from orchestrator.aws import as_refusal, throttled
 
     if until not in UNTIL_CHOICES:
         raise ValueError(f"until must be one of {UNTIL_CHOICES}")
@@ -508,7 +507,6 @@ def describe_services_many(aws: Aws, services: list[tuple[str, str]]) -> dict[tu
 
 def live_of(svc: dict[str, Any], cluster: str, service: str, task_definition_arn: str) -> LiveVerified:
     """What a described service runs, checked against the task definition a release deployed."""
-    from orchestrator.ecs_read import primary_task_set, serving_task_definition, target_group_name
 
     primary = primary_task_set(svc)
     running_td = serving_task_definition(svc)

@@ -27,12 +27,20 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.arns import short_arn
-from orchestrator.deployment import WaitModel
+from orchestrator.aws import error_code
+from orchestrator.deployment import WaitModel, describe_services_many, live_of, verify_live
 from orchestrator.engines.codedeploy.vocabulary import ALREADY_COMPLETED
 from orchestrator.engines.select import engine_for
 from orchestrator.errors import DeploymentFailed, Interrupted, OrchestratorError, TimedOut
-from orchestrator.events import Message, ServiceState, for_service
-from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, Step, WaitForDeployment
+from orchestrator.events import DeploymentFinished, Message, ServiceState, for_service
+from orchestrator.interrupts import InterruptShield, deferred_interrupts, sigterm_as_interrupt
+from orchestrator.nextsteps import CommandLines, Next, Unspelled
+from orchestrator.operations import rollback
+from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, Step, WaitForDeployment, reattach
+from orchestrator.policy import MAX_RACES, before_create, deregister_unused, limit_exceeded
+from orchestrator.poller import Followed
+from orchestrator.reason import next_step, one_line
+from orchestrator.status import running_task_definition
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
@@ -122,7 +130,7 @@ class Fleet:
     reporter: Reporter
     releases: list[ServiceRelease]
     options: FleetOptions
-    target_args: str = ""  # the options that name the target again (--sandbox, --env NAME, ...)
+    lines: CommandLines = field(default_factory=Unspelled)  # how next steps read (the CLI spells them)
     aborted_by: str | None = None
     on_timeout: str = "leave"  # --on-timeout: leave a deployment whose wait ran out, or stop it with rollback
     policy: ReleasePolicy | None = None
@@ -140,24 +148,23 @@ class Fleet:
         reporter: Reporter,
         plans: list[tuple[Target, ReleasePlan]],
         options: FleetOptions,
-        target_args: str,
+        lines: CommandLines,
         executor_factory: Any,
     ) -> Fleet:
         releases = []
         for target, plan in plans:
             rep = for_service(reporter, target.service_key)
             releases.append(ServiceRelease(target.service_key, target, plan, rep, executor_factory(rep)))
-        return cls(command, aws, reporter, releases, options, target_args)
+        return cls(command, aws, reporter, releases, options, lines)
 
-    def _command(self, name: str, tail: str = "--all") -> str:
-        return " ".join(p for p in ("orchestrator", name, self.target_args, tail) if p)
+    def _command(self, step: Next, service: str | None = None) -> str:
+        return self.lines.line(step, service=service, all_services=service is None)
 
     # --- running --------------------------------------------------------------------------------
 
     def run(self, policy: ReleasePolicy) -> dict[str, Any]:
         """Policies, registrations, deployments; returns the summary's fields or raises FleetFailed with
         them. The command emits FleetStarted (before validating) and the summary."""
-        from orchestrator.interrupts import sigterm_as_interrupt
 
         now = time.monotonic()
         for r in self.releases:
@@ -182,8 +189,6 @@ class Fleet:
     def _policies(self, policy: ReleasePolicy) -> None:
         """Every service's release policy before the first write; a busy group (--if-active fail) or an
         older build ends the release with nothing written."""
-        from orchestrator.plan import reattach
-        from orchestrator.policy import before_create
 
         for r in self.releases:
             try:
@@ -205,7 +210,6 @@ class Fleet:
 
     def _register_all(self) -> None:
         """Register every task definition (in parallel); interrupts wait until all are answered."""
-        from orchestrator.interrupts import deferred_interrupts
 
         todo = [r for r in self.releases if any(isinstance(s, RegisterTaskDefinition) for s in r.plan.steps)]
         if not todo:
@@ -259,7 +263,7 @@ class Fleet:
             if self.options.no_wait:
                 for r in self.releases:
                     if r.deployment_id and r.state == "deploying":
-                        self._state(r, "not-followed", f"follow it with `{self._command('status')}`")
+                        self._state(r, "not-followed", f"follow it with `{self._command(Next.STATUS)}`")
                 return
             ended = poller.poll()
             self._verify_together(ended)
@@ -271,7 +275,6 @@ class Fleet:
     def _verify_together(self, ended: list[Followed]) -> None:
         """Describe the services whose deployments just succeeded in as few calls as possible (ten per
         DescribeServices call); _release_ended checks each against its task definition."""
-        from orchestrator.deployment import describe_services_many
 
         done = [self._by_deployment[f.deployment_id] for f in ended if f.outcome == "Succeeded"]
         names = [
@@ -283,7 +286,6 @@ class Fleet:
         return sum(1 for r in self.releases if r.state in ("deploying", "stopping"))
 
     def _create(self, r: ServiceRelease) -> None:
-        from orchestrator.policy import MAX_RACES, before_create, limit_exceeded
 
         steps: list[Step] = [s for s in r.plan.steps if isinstance(s, CreateDeployment)]
         for attempt in range(1, MAX_RACES + 1):
@@ -318,13 +320,11 @@ class Fleet:
 
     def _deregister(self, r: ServiceRelease) -> str:
         """A revision registered for a deployment that was never created is deregistered (policy's rule)."""
-        from orchestrator.policy import deregister_unused
 
         left, _ = deregister_unused(self.aws, r.task_definition_arn, r.reporter)
         return left
 
     def _follow(self, r: ServiceRelease, deployment_id: str, role: str, timeout: float | None = None) -> Followed:
-        from orchestrator.poller import Followed
 
         assert self._poller is not None
         wait = next((s for s in r.plan.steps if isinstance(s, WaitForDeployment)), None)
@@ -350,8 +350,6 @@ class Fleet:
             self._rollback_ended(r, item)
 
     def _release_ended(self, r: ServiceRelease, item: Followed) -> None:
-        from orchestrator.deployment import live_of, verify_live
-        from orchestrator.events import DeploymentFinished
 
         r.outcome = item.outcome
         view = item.view
@@ -391,7 +389,7 @@ class Fleet:
                 if self._stop(r, undo=False):
                     self._follow(r, item.deployment_id, "release", timeout=600.0)
             else:
-                r.reason = f"{still}; it keeps running (see it with `{self._command('status')}`)"
+                r.reason = f"{still}; it keeps running (see it with `{self._command(Next.STATUS)}`)"
                 self._state(r, "failed", r.reason)
             self._abort_if_atomic(r)
             return
@@ -419,7 +417,6 @@ class Fleet:
             self._abort_if_atomic(r)
 
     def _rollback_ended(self, r: ServiceRelease, item: Followed) -> None:
-        from orchestrator.events import DeploymentFinished
 
         r.rollback_status = item.outcome
         r.reporter.emit(DeploymentFinished(item.deployment_id, str(item.outcome)))
@@ -431,12 +428,11 @@ class Fleet:
             self._state(r, "failed", detail)
 
     def _failure_reason(self, r: ServiceRelease, item: Followed) -> str:
-        from orchestrator.reason import next_step, one_line
 
         assert item.view is not None
         svc = r.target.service
         clues = engine_for(svc).failure_clues(self.aws, item.view, svc)
-        history = self._command("history", f"--service {r.key}")
+        history = self._command(Next.HISTORY, r.key)
         short = [c for c in clues if not c.startswith("rolled back by")]
         r.details = {"failure": "; ".join(clues), "clues": clues}
         return one_line(
@@ -460,15 +456,12 @@ class Fleet:
                 self._roll_back_finished(r)
 
     def _stop(self, r: ServiceRelease, undo: bool = True) -> bool:
-        from orchestrator.interrupts import deferred_interrupts
 
         assert r.deployment_id
         try:
             with deferred_interrupts():
                 engine_for(r.target.service).stop(self.aws, r.deployment_id, rollback=True)
         except Exception as exc:
-            from orchestrator.aws import error_code
-
             if error_code(exc) == ALREADY_COMPLETED:
                 return False  # it ended meanwhile; the poller sees how
             raise
@@ -477,7 +470,6 @@ class Fleet:
         return True
 
     def _roll_back_finished(self, r: ServiceRelease) -> None:
-        from orchestrator.operations import rollback
 
         try:
             outcome = rollback(self.aws, r.target.service, r.reporter, wait=False)
@@ -498,8 +490,6 @@ class Fleet:
             written = any(r.task_definition_arn for r in self.releases)
             return Interrupted("interrupted" if written else "interrupted before anything was written")
         if stop_on_cancel and ours:
-            from orchestrator.interrupts import InterruptShield
-
             shield = InterruptShield().up()
             try:
                 self.reporter.emit(Message(f"cancelled: stopping {len(ours)} deployment(s) with rollback", "warning"))
@@ -521,11 +511,10 @@ class Fleet:
         names = ", ".join(f"{r.key} ({r.deployment_id})" for r in running)
         return Interrupted(
             f"interrupted; deployments {names} are still running in CodeDeploy "
-            f"(see them with `{self._command('status')}`, stop one with `{self._command('stop', '--service KEY')}`)"
+            f"(see them with `{self._command(Next.STATUS)}`, stop one with `{self._command(Next.STOP, 'KEY')}`)"
         )
 
     def _read_serving(self) -> None:
-        from orchestrator.status import running_task_definition
 
         for r in self.releases:
             if r.serving is None or r.state in ("rolled-back", "failed", "stopped"):
@@ -535,7 +524,6 @@ class Fleet:
 
     def _finish(self) -> dict[str, Any]:
         """The summary's fields; raises (with them in `self.result()`) unless every service succeeded."""
-        from orchestrator.reason import one_line
 
         if self.options.no_wait:
             # Not followed: only a create that failed (or was skipped after it, --atomic) is a failure.
@@ -560,7 +548,7 @@ class Fleet:
             others = [r.key for r in failed if r is not first]
             also = f"; {', '.join(others)} failed too" if others else ""
             tail = f"{len(self.releases) - len(failed)} of {len(self.releases)} services succeeded{also}"
-        see = self._command("status")
+        see = self._command(Next.STATUS)
         head = f"{first.key}: deployment {first.deployment_id or '(none)'} {str(first.outcome or 'failed').lower()}"
         reason = one_line(head, clues, f"{tail}; see `{see}`")
         fields = self.result(status)

@@ -15,15 +15,17 @@ if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
 
+from orchestrator.appspec import service_properties
+from orchestrator.aws import error_code
 from orchestrator.clock import utc_iso
 from orchestrator.description import DeploymentDescription
 from orchestrator.engines.codedeploy.vocabulary import ACTIVE as ACTIVE_STATUSES
 from orchestrator.engines.codedeploy.vocabulary import ROLLBACK_CREATORS
+from orchestrator.revisions import appspec_document, revision_sha256
 
 
 def appspec_target(doc: dict[str, Any] | None) -> tuple[str | None, str | None, int | None]:
     """(task definition, container name, container port) of the AppSpec's ECS service resource."""
-    from orchestrator.appspec import service_properties
 
     props = service_properties(doc)
     if not props:
@@ -100,7 +102,6 @@ def _iso(value: datetime | None) -> str | None:
 
 def record_of(aws: Aws, info: dict[str, Any]) -> DeploymentRecord:
     """A record from one `deploymentInfo`, its AppSpec read through GetApplicationRevision."""
-    from orchestrator.revisions import appspec_document
 
     return record_from_info(info, appspec_document(aws, info))
 
@@ -108,7 +109,6 @@ def record_of(aws: Aws, info: dict[str, Any]) -> DeploymentRecord:
 def record_from_info(info: dict[str, Any], appspec: dict[str, Any] | None = None) -> DeploymentRecord:
     """A record from one `deploymentInfo` of get_deployment / batch_get_deployments, and its AppSpec
     (GetDeployment never carries the AppSpec text: see revisions.py)."""
-    from orchestrator.revisions import revision_sha256
 
     revision = info.get("revision")
     task_def, _, _ = appspec_target(appspec)
@@ -189,7 +189,6 @@ def list_deployment_ids(aws: Aws, svc: ServiceOutputs, statuses: tuple[str, ...]
 
 def get_records(aws: Aws, ids: list[str]) -> list[DeploymentRecord]:
     """Records for these ids, newest first (batch_get_deployments takes at most 25 at a time)."""
-    from orchestrator.aws import error_code
 
     cd = aws.client("codedeploy")
     infos: list[dict[str, Any]] = []

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.appspec import content
 from orchestrator.arns import short_arn
+from orchestrator.aws import error_code, error_message, refusals
+from orchestrator.deployment import default_timeout, describe, wait_model
 from orchestrator.description import DeploymentDescription, release_token
 from orchestrator.engines.codedeploy.vocabulary import (
     ALREADY_COMPLETED,
@@ -25,11 +27,14 @@ from orchestrator.errors import DeploymentFailed, InputError
 from orchestrator.events import DeploymentCreated, DeploymentFinished, Message
 from orchestrator.history import (
     DeploymentRecord,
+    TaskDefinitionImages,
     active_deployment,
     get_record,
     load_history,
     record_of,
 )
+from orchestrator.interrupts import deferred_interrupts
+from orchestrator.revisions import deployment_appspec
 from orchestrator.status import ServiceStatus, read_status, target_group_name
 
 if TYPE_CHECKING:
@@ -67,8 +72,6 @@ def follow(
     """Follow a deployment to its end with the release's watcher (adaptive polling, progress events).
 
     timeout_s None: the release's default, computed from the deployment's group and config."""
-    from orchestrator.aws import refusals
-    from orchestrator.deployment import default_timeout
 
     with refusals():
         group, config = _settings(aws, deployment_id)
@@ -96,7 +99,6 @@ def _waits(aws: Aws, group: dict[str, Any], config: dict[str, Any]) -> WaitModel
     """The deployment's known waits (canary/linear step, termination wait), so that the watcher sleeps
     through them and wakes near their ends. Only where the endpoint's clock is known (aws.time_scale,
     decided by orchestrator.target); otherwise plain adaptive polling."""
-    from orchestrator.deployment import wait_model
 
     if aws.time_scale is None:
         return None  # some emulator with an unknown clock
@@ -105,7 +107,6 @@ def _waits(aws: Aws, group: dict[str, Any], config: dict[str, Any]) -> WaitModel
 
 def _given(aws: Aws, deployment_id: str) -> DeploymentRecord:
     """The deployment named by --deployment-id; an unknown id is bad input (nothing written yet)."""
-    from orchestrator.aws import error_code, error_message
 
     try:
         return get_record(aws, deployment_id)
@@ -165,7 +166,6 @@ def stop(
     `expected_task_definition`: what should run after the rollback (by default what the primary
     task set ran when stop was called, i.e. the original blue task set).
     """
-    from orchestrator.aws import refusals
 
     with refusals():
         record = _given(aws, deployment_id) if deployment_id else active_deployment(aws, svc)
@@ -192,14 +192,11 @@ def stop(
             final = follow(aws, svc, dep_id, reporter, timeout_s=timeout_s)
             return _finish_rollback(aws, svc, reporter, None, final, expected_task_definition)
         reporter.emit(Message(f"stopping {dep_id} ({record.status}){' with rollback' if rollback else ''}"))
-        from orchestrator.interrupts import deferred_interrupts
 
         try:
             with deferred_interrupts():  # a stop request in flight completes, even on a second Ctrl-C
                 said = engine_for(svc).stop(aws, dep_id, rollback=rollback)
         except Exception as exc:
-            from orchestrator.aws import error_code
-
             if error_code(exc) == ALREADY_COMPLETED:
                 raise InputError(f"deployment {dep_id} ended before it could be stopped") from None
             raise
@@ -274,7 +271,6 @@ def approve(
     """Let a deployment waiting in Ready (ready option STOP_DEPLOYMENT) shift production traffic; with
     termination_wait, end a deployment's termination wait now (ContinueDeployment TERMINATION_WAIT:
     the original task set is terminated without waiting out terminationWaitTimeInMinutes)."""
-    from orchestrator.aws import error_code, refusals
 
     group = f"{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}"
     with refusals():
@@ -318,7 +314,6 @@ def _end_termination_wait(aws: Aws, record: DeploymentRecord, error_code: Any) -
     """ContinueDeployment(TERMINATION_WAIT), refused up front unless production traffic is all on the
     replacement (the wait follows the shift: API reference, ContinueDeployment; BlueInstanceTermination
     Option). CodeDeploy's own refusal (DeploymentIsNotInReadyStateException) reads the same way."""
-    from orchestrator.deployment import describe
 
     view = describe(aws, record.deployment_id)
     not_waiting = InputError(
@@ -363,7 +358,6 @@ class RollbackRequest:
 
 def plan_rollback(aws: Aws, svc: ServiceOutputs, reporter: Reporter, *, to: str | None = None) -> RollbackRequest:
     """Decide the rollback without writing: bad input (nothing to roll back to) raises InputError here."""
-    from orchestrator.aws import refusals
 
     with refusals():
         active = active_deployment(aws, svc)
@@ -418,7 +412,6 @@ def start_rollback(
 ) -> Outcome:
     """The first write of a rollback: stop the active deployment (followed to its end only with `wait`)
     or create the redeployment, which is returned at once (status Created)."""
-    from orchestrator.aws import refusals
 
     if request.active is not None:
         dep = request.active.deployment_id
@@ -487,7 +480,6 @@ def _previous_revision(aws: Aws, running: str | None, exclude: set[str]) -> str 
 
 
 def _resolve_task_definition(aws: Aws, ref: str) -> str:
-    from orchestrator.aws import error_code
 
     try:
         td = aws.client("ecs").describe_task_definition(taskDefinition=ref)["taskDefinition"]
@@ -499,7 +491,6 @@ def _resolve_task_definition(aws: Aws, ref: str) -> str:
 
 
 def _image(aws: Aws, task_definition: str, container: str) -> str | None:
-    from orchestrator.history import TaskDefinitionImages
 
     return TaskDefinitionImages(aws, container).image(task_definition)
 
@@ -509,7 +500,6 @@ def _appspec_for(
 ) -> dict[str, Any]:
     """The AppSpec of an earlier deployment with the task definition swapped; the minimal one from
     the outputs when no earlier AppSpec is at hand."""
-    from orchestrator.revisions import deployment_appspec
 
     doc = deployment_appspec(aws, template.deployment_id) if template is not None else None
     if doc:

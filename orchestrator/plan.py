@@ -24,10 +24,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.deployment import WaitModel
+from orchestrator.appspec import content
+from orchestrator.deployment import WaitModel, wait_model
 from orchestrator.description import DeploymentDescription, release_token
+from orchestrator.ecs_read import without_empty
+from orchestrator.engines.select import engine_for
 from orchestrator.events import PlanRendered
 from orchestrator.images import image_commit
+from orchestrator.taskdef import image_of, redact_environment
 
 if TYPE_CHECKING:
     from orchestrator.appspec import AppSpec
@@ -56,7 +60,6 @@ class AppSpecContent:
     task_definition: Var
 
     def resolve(self, arn: str) -> dict[str, str]:
-        from orchestrator.appspec import content
 
         text, sha = content(self.appspec.with_task_definition(arn))
         return {"content": text, "sha256": sha}
@@ -242,9 +245,6 @@ def build_plan(
 ) -> ReleasePlan:
     """`commit`: the build the release carries when the caller knows it (`release --build` built the
     image from it); else the image's SHA tag, else the checkout's (build_commit)."""
-    from orchestrator.deployment import wait_model
-    from orchestrator.engines.select import engine_for
-    from orchestrator.taskdef import image_of
 
     image = rendered.image or image_of(rendered.taskdef, spec.container_name)
     sha = commit or build_commit(image)
@@ -324,8 +324,6 @@ def _summary_of(step: Step) -> tuple[str, str, dict[str, Any]]:
 def describe_plan(plan: ReleasePlan, live_taskdef: dict[str, Any] | None, *, show_values: bool = False) -> PlanRendered:
     """The dry run's report. Container environment values are redacted (diff and request) unless
     `show_values`: a stable short hash still shows which ones change."""
-    from orchestrator.ecs_read import without_empty
-    from orchestrator.taskdef import redact_environment
 
     hide = (lambda doc: doc) if show_values else redact_environment
     new_doc = hide(plan.rendered.taskdef)

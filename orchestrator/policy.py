@@ -24,15 +24,22 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.appspec import content
 from orchestrator.arns import short_arn
+from orchestrator.aws import error_code, error_message, refusals
 from orchestrator.ecs_read import serving_task_definition, without_empty
 from orchestrator.engines.codedeploy.vocabulary import LIMIT_EXCEEDED
 from orchestrator.engines.select import engine_for
-from orchestrator.errors import DeploymentFailed, InputError
+from orchestrator.errors import DeploymentFailed, InputError, Interrupted
 from orchestrator.events import ActiveDeploymentFound, Message
 from orchestrator.history import (
     DeploymentRecord,
 )
+from orchestrator.interrupts import sigterm_as_interrupt
+from orchestrator.operations import follow, stop
+from orchestrator.plan import WaitForDeployment, bind, reattach
+from orchestrator.revisions import deployment_appspec
+from orchestrator.status import running_task_definition
 from orchestrator.taskdef_compare import same_task_definition
 
 if TYPE_CHECKING:
@@ -163,11 +170,9 @@ def check_build_order(
 def identical_deployment(aws: Aws, active: DeploymentRecord, plan: ReleasePlan) -> bool:
     """The active deployment's AppSpec equals ours with its task definition, and that task definition
     equals the one we would register."""
-    from orchestrator.appspec import content
 
     if not active.task_definition:
         return False
-    from orchestrator.revisions import deployment_appspec
 
     ours = plan.appspec.with_task_definition(active.task_definition)
     theirs = deployment_appspec(aws, active.deployment_id)
@@ -188,7 +193,6 @@ class Decision:
 
 
 def _plan_timeout(plan: ReleasePlan) -> float:
-    from orchestrator.plan import WaitForDeployment
 
     wait = next((s for s in plan.steps if isinstance(s, WaitForDeployment)), None)
     return wait.timeout if wait else 3600.0
@@ -199,9 +203,6 @@ def before_create(
 ) -> Decision:
     """Apply --if-active, re-attach and the build-order check; return once the group is free (or with
     the deployment to re-attach to). Writes nothing unless --if-active replace stops a deployment."""
-    from orchestrator.aws import refusals
-    from orchestrator.operations import follow, stop
-    from orchestrator.status import running_task_definition
 
     engine = engine_for(svc)
     new_sha = plan.git_sha
@@ -276,9 +277,6 @@ def run_release(
     policy: ReleasePolicy, target: Target, plan: ReleasePlan, executor: Executor, reporter: Reporter
 ) -> dict[str, Any]:
     """Apply the policies to the plan, then run it (only its wait and verify steps when re-attaching)."""
-    from orchestrator.errors import Interrupted
-    from orchestrator.interrupts import sigterm_as_interrupt
-    from orchestrator.plan import bind, reattach
 
     aws, svc = target.aws, target.service
     plan = replace(plan, on_cancel="stop" if policy.stop_on_cancel else "leave", on_timeout=policy.on_timeout)
@@ -301,8 +299,6 @@ def run_release(
             if cause is None or "deployment_id" in written:
                 raise
             if policy.if_active == "fail":
-                from orchestrator.aws import error_message
-
                 left, details = deregister_unused(aws, written.get("task_definition_arn"), reporter)
                 raise ActiveDeploymentError(
                     f"another deployment started meanwhile: {error_message(cause)}; {left}",
@@ -320,7 +316,6 @@ def deregister_unused(aws: Aws, arn: str | None, reporter: Reporter) -> tuple[st
     """A release that lost the race at CreateDeployment leaves no unused revision behind: deregister the
     task definition it registered (DeregisterTaskDefinition marks it INACTIVE; nothing runs it). Says
     what it did, or names the revision left registered; and what the summary records."""
-    from orchestrator.aws import error_message
 
     if not arn:
         return "nothing was registered", {}
@@ -334,7 +329,6 @@ def deregister_unused(aws: Aws, arn: str | None, reporter: Reporter) -> tuple[st
 
 def limit_exceeded(exc: BaseException) -> BaseException | None:
     """The DeploymentLimitExceededException behind `exc` (the executor wraps AWS's rejection), if any."""
-    from orchestrator.aws import error_code
 
     seen: BaseException | None = exc
     while seen is not None:

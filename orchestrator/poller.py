@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.aws import as_refusal, throttled
 from orchestrator.deployment import (
     LONG_SLEEP,
     MIN_INTERVAL,
@@ -31,6 +32,7 @@ from orchestrator.deployment import (
     view_of,
 )
 from orchestrator.engines.codedeploy.vocabulary import NOT_STARTED, OK_OUTCOMES
+from orchestrator.errors import AwsRefused
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
@@ -120,8 +122,6 @@ class SharedPoller:
 
     def poll(self) -> list[Followed]:
         """One round: every active deployment's status, some targets; returns those that just ended."""
-        from orchestrator.aws import as_refusal, throttled
-        from orchestrator.errors import AwsRefused
 
         active = self.active
         if not active:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import typer
 from typer.core import TyperCommand
@@ -196,6 +196,26 @@ def target_args(
     if service:
         parts += ["--service", service]
     return " ".join(shlex.quote(p) for p in parts)
+
+
+class CliLines:
+    """The next steps (orchestrator.nextsteps.Step) as this CLI's command lines, with the options that
+    name the target again; `service`: the command's own service (one service named by --service)."""
+
+    VERBS: ClassVar[dict[str, str]] = {
+        "follow": "status --watch",
+        "status": "status",
+        "stop": "stop",
+        "history": "history",
+        "approve-termination-wait": "approve --termination-wait",
+    }
+
+    def __init__(self, where: tuple[Path, str | None, Path | None, bool], service: str | None = None) -> None:
+        self.where, self.service = where, service
+
+    def line(self, step: Any, *, service: str | None = None, all_services: bool = False) -> str:
+        again = target_args(*self.where, None if all_services else service or self.service)
+        return " ".join(p for p in ("orchestrator", self.VERBS[str(step)], again, "--all" if all_services else "") if p)
 
 
 def reporter(output: str) -> Reporter:

@@ -15,6 +15,7 @@ import typer
 
 from orchestrator.commands.common import (
     AllServicesOpt,
+    CliLines,
     EnvOpt,
     OutputOpt,
     OutputsFileOpt,
@@ -27,7 +28,6 @@ from orchestrator.commands.common import (
     finish_command,
     run_command,
     several,
-    target_args,
 )
 from orchestrator.commands.common import (
     reporter as make_reporter,
@@ -449,7 +449,7 @@ def _release(
     from orchestrator.notify import notify_urls, with_notify
     from orchestrator.policy import ReleasePolicy
     from orchestrator.release.request import Gates, ReleaseOutcome, ReleaseRequest, WaitOptions
-    from orchestrator.release.run import CommandLines, release
+    from orchestrator.release.run import release
     from orchestrator.report.github import mask_secret
     from orchestrator.runtask import parse_commands
     from orchestrator.target import resolve_targets
@@ -475,13 +475,7 @@ def _release(
     if many:
         request.validate()  # several services: bad options end the command before any output
     where = (terraform_dir, env, outputs_file, sandbox)
-    again = target_args(*where, None)
-    only = service[0] if service and not many else None
-    lines = CommandLines(
-        follow=f"orchestrator status --watch {target_args(*where, only)}".strip(),
-        status_all=" ".join(p for p in ("orchestrator status", again, "--all") if p),
-        target_args=again,
-    )
+    lines = CliLines(where, service[0] if service and not many else None)
     outcome = ReleaseOutcome(command)
 
     def body() -> ReleaseOutcome:
@@ -499,10 +493,7 @@ def _release(
         interrupted=lambda: "interrupted" if outcome.wrote() else "interrupted before anything was written",
     )
     if ended.message:
-        approve = lines.follow.replace("status --watch", "approve --termination-wait", 1)
-        ended.fields["message"] = ended.message.format(
-            follow=lines.follow, approve=approve, status_all=lines.status_all
-        )
+        ended.fields["message"] = ended.message
     if ended.status is not None:
         ended.fields["status"] = str(ended.status)
     finish_command(command, rep, ended.fields)

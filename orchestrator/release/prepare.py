@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator import appspec as appspec_mod
+from orchestrator.aws import refusals
 from orchestrator.build import build_for_target, ecr_image_commit
 from orchestrator.deployment import default_timeout
+from orchestrator.ecs_read import without_empty
 from orchestrator.engines.select import engine_for
 from orchestrator.errors import InputError, OrchestratorError
 from orchestrator.events import Message, Validated, for_service
@@ -24,7 +26,14 @@ from orchestrator.images import image_commit
 from orchestrator.plan import ReleasePlan, WaitForDeployment, build_plan
 from orchestrator.runtask import RunSpec, check_container, poll_interval, service_run_spec
 from orchestrator.servicefiles import ServiceFiles, files_for
-from orchestrator.taskdef import Rendered, image_of, load_and_render, load_prerendered, placeholder_values
+from orchestrator.taskdef import (
+    Rendered,
+    image_of,
+    load_and_render,
+    load_prerendered,
+    placeholder_values,
+    strip_read_only,
+)
 from orchestrator.validate import preflight
 
 if TYPE_CHECKING:
@@ -212,9 +221,6 @@ def live_taskdef(target: Target, arn: str | None) -> dict[str, Any] | None:
     """The live task definition, as register would take it, for the dry run's diff."""
     if not arn:
         return None
-    from orchestrator.aws import refusals
-    from orchestrator.ecs_read import without_empty
-    from orchestrator.taskdef import strip_read_only
 
     with refusals():
         td = target.aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]

@@ -10,6 +10,7 @@ from typing import Any
 
 from orchestrator.errors import InputError, OrchestratorError
 from orchestrator.fleet import FleetOptions
+from orchestrator.nextsteps import Next
 from orchestrator.policy import ReleasePolicy
 
 UNTIL_CHOICES = ("complete", "traffic-shifted")
@@ -111,18 +112,11 @@ class OutcomeStatus(StrEnum):
     DRY_RUN = "DryRun"
 
 
-class NextKind(StrEnum):
-    FOLLOW = "follow"  # status --watch
-    APPROVE_TERMINATION_WAIT = "approve-termination-wait"  # approve --termination-wait
-    STOP = "stop"
-    HISTORY = "history"
-
-
 @dataclass(frozen=True)
 class NextStep:
     """What the user may do next; the CLI spells it as a command line."""
 
-    kind: NextKind
+    kind: Next
     deployment_id: str | None = None
     all_services: bool = False
 
@@ -136,8 +130,7 @@ class ReleaseOutcome:
     status: OutcomeStatus | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     next_steps: list[NextStep] = field(default_factory=list)
-    # What a release that did only part of the work did (--no-wait, --dry-run, traffic-shifted), with
-    # {follow} / {approve} / {status_all} where the CLI puts the next step's command line.
+    # What a release that did only part of the work did (--no-wait, --dry-run, traffic-shifted).
     message: str | None = None
     # Set by the runner once it writes: adds what was written to `fields` for a failure's summary.
     on_failure: Callable[[OrchestratorError], None] | None = field(default=None, repr=False)

@@ -17,22 +17,16 @@ from orchestrator.errors import Interrupted, OrchestratorError
 from orchestrator.events import FleetStarted, Message
 from orchestrator.executor import Executor
 from orchestrator.fleet import Fleet, FleetFailed
+from orchestrator.nextsteps import CommandLines, Next
 from orchestrator.plan import describe_plan
 from orchestrator.policy import run_release
 from orchestrator.release.prepare import Prepared, live_taskdef, prepare
-from orchestrator.release.request import NextKind, NextStep, OutcomeStatus, ReleaseOutcome
+from orchestrator.release.request import NextStep, OutcomeStatus, ReleaseOutcome
 
 if TYPE_CHECKING:
     from orchestrator.events import Reporter
     from orchestrator.release.request import ReleaseRequest
     from orchestrator.target import Target
-
-
-class CommandLines:
-    """How the next steps read as command lines; the CLI gives the spelling (commands.common)."""
-
-    def __init__(self, follow: str, status_all: str, target_args: str) -> None:
-        self.follow, self.status_all, self.target_args = follow, status_all, target_args
 
 
 def release(
@@ -84,7 +78,7 @@ def _dry_run(prepared: list[Prepared], request: ReleaseRequest, outcome: Release
 
 def _run_one(one: Prepared, request: ReleaseRequest, lines: CommandLines, outcome: ReleaseOutcome) -> ReleaseOutcome:
     """One service: the policies, then its plan, followed by the single watcher."""
-    executor = Executor(one.target.aws, one.reporter, follow_command=lines.follow)
+    executor = Executor(one.target.aws, one.reporter, lines=lines)
     # A failure's summary carries what the executor wrote (task definition, deployment id, status).
     outcome.on_failure = lambda exc: outcome.fields.update(executor.result)
     outcome.wrote = lambda: bool(executor.written)
@@ -92,15 +86,16 @@ def _run_one(one: Prepared, request: ReleaseRequest, lines: CommandLines, outcom
     dep = outcome.fields.get("deployment_id")
     if outcome.fields.get("status") == OutcomeStatus.TRAFFIC_SHIFTED:
         # CI stops here; a later step reports the end (or ends the wait early).
-        outcome.next_steps = [NextStep(NextKind.FOLLOW, dep), NextStep(NextKind.APPROVE_TERMINATION_WAIT, dep)]
+        outcome.next_steps = [NextStep(Next.FOLLOW, dep), NextStep(Next.APPROVE_TERMINATION_WAIT, dep)]
         outcome.message = (
             f"production traffic is on the replacement; deployment {dep} ends after the termination wait: "
-            "follow it with `{follow}`, or end the wait now with `{approve}`"
+            f"follow it with `{lines.line(Next.FOLLOW)}`, "
+            f"or end the wait now with `{lines.line(Next.APPROVE_TERMINATION_WAIT)}`"
         )
     if request.wait.no_wait and dep:
         made = "in progress (another release's)" if outcome.fields.get("reattached") else "created"
-        outcome.next_steps = [NextStep(NextKind.FOLLOW, dep)]
-        outcome.message = f"deployment {dep} {made}, not followed; follow it with `{{follow}}`"
+        outcome.next_steps = [NextStep(Next.FOLLOW, dep)]
+        outcome.message = f"deployment {dep} {made}, not followed; follow it with `{lines.line(Next.FOLLOW)}`"
     return outcome
 
 
@@ -121,8 +116,8 @@ def _run_together(
         reporter,
         [(p.target, p.plan) for p in prepared],
         options,
-        lines.target_args,
-        lambda r: Executor(base.aws, r, follow_command=lines.status_all),
+        lines,
+        lambda r: Executor(base.aws, r, lines=lines),
     )
     fields = outcome.fields
 
@@ -141,8 +136,9 @@ def _run_together(
         written = any(r.task_definition_arn for r in runner.releases)
         raise Interrupted("interrupted" if written else "interrupted before anything was written") from None
     if request.wait.no_wait:
-        outcome.next_steps = [NextStep(NextKind.FOLLOW, all_services=True)]
-        outcome.message = f"{len(prepared)} deployments created, not followed; follow them with `{{status_all}}`"
+        outcome.next_steps = [NextStep(Next.STATUS, all_services=True)]
+        follow = lines.line(Next.STATUS, all_services=True)
+        outcome.message = f"{len(prepared)} deployments created, not followed; follow them with `{follow}`"
     elif fleet.atomic and outcome.fields.get("status") == "Succeeded":
         reporter.emit(Message(f"all {len(prepared)} services released"))
     return outcome

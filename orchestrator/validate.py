@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.ecs_read import forward_weights, serving_task_definition, target_group_name
+from orchestrator.engines.ecs.wiring import problems as ecs_native_problems
 from orchestrator.errors import InputError
 
 if TYPE_CHECKING:
@@ -346,6 +347,8 @@ def preflight(aws: Aws, svc: ServiceOutputs, deployment_config: str | None) -> P
     """All the read-only AWS checks of a release; the first that fails ends it (InputError, exit 2)."""
     from orchestrator.aws import refusals
 
+    if svc.deployment_engine == "ecs":
+        return _ecs_native_preflight(aws, svc)
     wiring = Wiring(aws, svc, deployment_config)
     with refusals():
         for check in PREFLIGHT_CHECKS:
@@ -356,4 +359,24 @@ def preflight(aws: Aws, svc: ServiceOutputs, deployment_config: str | None) -> P
         config_name=wiring.config_name(),
         service=wiring.service(),
         checks=("task definition", "appspec", "deployment group", "deployment config", "ecs service"),
+    )
+
+
+def _ecs_native_preflight(aws: Aws, svc: ServiceOutputs) -> Preflight:
+    """An ECS-engine service: the ECS-native wiring (engines/ecs/wiring.py) instead of CodeDeploy's."""
+    from orchestrator.aws import refusals
+
+    with refusals():
+        found = ecs_native_problems(aws.client, svc.service_name, svc)
+        if found:
+            raise WiringBroken(found[0])
+        service = aws.client("ecs").describe_services(cluster=svc.cluster_name, services=[svc.service_name])
+    described = dict(service["services"][0])
+    strategy = str((described.get("deploymentConfiguration") or {}).get("strategy", "ROLLING"))
+    return Preflight(
+        group={},
+        config={},
+        config_name=strategy,
+        service=described,
+        checks=("task definition", "appspec", "ecs service", "ecs-native wiring"),
     )

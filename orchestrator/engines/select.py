@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from orchestrator.engines.base import DeploymentEngine
 from orchestrator.engines.codedeploy.engine import CodeDeployEngine
+from orchestrator.engines.ecs.engine import EcsEngine
 from orchestrator.errors import InputError
 
 if TYPE_CHECKING:
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
 # The engines this version drives, by the outputs' `deployment_engine` value (contract.ENGINES lists
 # every value the outputs may hold; a value missing here is refused as not supported yet).
-ENGINES: dict[str, DeploymentEngine] = {"codedeploy": CodeDeployEngine()}
+ENGINES: dict[str, DeploymentEngine] = {"codedeploy": CodeDeployEngine(), "ecs": EcsEngine()}
 
 
 def engine_for(service: ServiceOutputs, key: str | None = None) -> DeploymentEngine:

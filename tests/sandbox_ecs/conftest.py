@@ -123,3 +123,45 @@ def ecs_stack(sandbox_server: Any) -> Iterator[EcsStack]:
     yield stack
     # Each stack's service is named web: its faults and hook rules must not outlive the test.
     stack.control("DELETE", "/ecs/faults")
+
+
+@pytest.fixture
+def sandbox_ecs(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """tests/conftest.py's `sandbox` with its service `web` provisioned ECS-native (deployment_engine ecs):
+    for the real CLI (`sandbox_ecs.cli(...)`) against the sandbox."""
+    import json
+    import os
+    from dataclasses import asdict
+
+    from conftest import REGION as SANDBOX_REGION
+    from conftest import SandboxEnv
+
+    from orchestrator.sandbox.provision import provision
+    from orchestrator.sandbox.state import SandboxInfo
+
+    state_dir = tmp_path_factory.mktemp("sandbox-ecs")
+    env = SandboxEnv(
+        endpoint=sandbox_server.endpoint,
+        region=SANDBOX_REGION,
+        outputs_path=state_dir / "outputs.json",
+        sandbox_dir=state_dir,
+        control=SandboxControl(sandbox_server.endpoint),
+        server=sandbox_server,
+        time_scale=sandbox_server.time_scale,
+    )
+    sandbox_server.reset()
+    env.control.time_scale(env.time_scale)
+    outputs = provision(
+        env.endpoint, env.region, env.repo_root, project="demo", services=("web",), engines={"web": "ecs"}
+    )
+    env.outputs_path.write_text(json.dumps(outputs, indent=2) + "\n")
+    info = SandboxInfo(
+        pid=os.getpid(),
+        port=int(sandbox_server.port),
+        endpoint=sandbox_server.endpoint,
+        region=SANDBOX_REGION,
+        time_scale=float(sandbox_server.time_scale),
+    )
+    (state_dir / "server.json").write_text(json.dumps(asdict(info), indent=2) + "\n")
+    env.control.reset_requests()
+    return env

@@ -1,11 +1,11 @@
-"""orchestrator/ecs_service_deployment.py against real answers of the sandbox: the view, --wait-until
+"""orchestrator/engines/ecs/deployments.py against real answers of the sandbox: the view, --wait-until
 points, the wait in progress, the failure reason and the previous good revision."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from orchestrator import ecs_service_deployment as esd
+from orchestrator.engines.ecs import deployments as esd
 from sandbox_ecs.conftest import EcsStack
 from sandbox_ecs.helpers import blue_green, function, lambda_hook
 

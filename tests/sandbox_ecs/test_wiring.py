@@ -1,4 +1,4 @@
-"""orchestrator/ecs_wiring.py against the sandbox: the ECS-native wiring checked before any write."""
+"""orchestrator/engines/ecs/wiring.py against the sandbox: the ECS-native wiring checked before any write."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from support.stack import make_stack
 
 from orchestrator.contract import ServiceOutputs
-from orchestrator.ecs_wiring import problems
+from orchestrator.engines.ecs.wiring import problems
 from sandbox_ecs.conftest import EcsStack
 
 

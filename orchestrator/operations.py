@@ -22,6 +22,7 @@ from orchestrator.engines.codedeploy.vocabulary import (
     ROLLBACK_CREATORS,
     UNKNOWN_DEPLOYMENT,
 )
+from orchestrator.engines.ecs import operations as ecs_operations
 from orchestrator.engines.select import engine_for
 from orchestrator.errors import DeploymentFailed, InputError
 from orchestrator.events import DeploymentCreated, DeploymentFinished, Message
@@ -166,6 +167,12 @@ def stop(
     `expected_task_definition`: what should run after the rollback (by default what the primary
     task set ran when stop was called, i.e. the original blue task set).
     """
+    if svc.deployment_engine == "ecs":
+        return Outcome(
+            **ecs_operations.stop(
+                aws, svc, reporter, rollback=rollback, deployment_id=deployment_id, timeout_s=timeout_s, wait=wait
+            )
+        )
 
     with refusals():
         record = _given(aws, deployment_id) if deployment_id else active_deployment(aws, svc)
@@ -271,6 +278,10 @@ def approve(
     """Let a deployment waiting in Ready (ready option STOP_DEPLOYMENT) shift production traffic; with
     termination_wait, end a deployment's termination wait now (ContinueDeployment TERMINATION_WAIT:
     the original task set is terminated without waiting out terminationWaitTimeInMinutes)."""
+    if svc.deployment_engine == "ecs" and not termination_wait:
+        return Outcome(
+            **ecs_operations.approve(aws, svc, reporter, deployment_id=deployment_id, wait=wait, timeout_s=timeout_s)
+        )
 
     group = f"{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}"
     with refusals():
@@ -445,6 +456,8 @@ def rollback(
 ) -> Outcome:
     """During a deployment: stop it with rollback. After one: redeploy the previous successful task
     definition through CodeDeploy. Either way confirm what runs afterwards."""
+    if svc.deployment_engine == "ecs":
+        return Outcome(**ecs_operations.rollback(aws, svc, reporter, to=to, timeout_s=timeout_s, wait=wait))
     request = plan_rollback(aws, svc, reporter, to=to)
     started = start_rollback(aws, svc, reporter, request, timeout_s=timeout_s, wait=wait)
     if request.active is not None or not wait:

@@ -221,7 +221,12 @@ def _history(target: Target, rep: Reporter, limit: int) -> dict[str, Any]:
     from orchestrator.history import load_history
 
     with refusals():
-        records = load_history(target.aws, target.service, limit=limit)
+        if target.service.deployment_engine == "ecs":  # service deployments, through the engine
+            from orchestrator.engines.select import engine_for
+
+            records = engine_for(target.service).history(target.aws, target.service, limit=limit)
+        else:
+            records = load_history(target.aws, target.service, limit=limit)
     if not records:
         rep.emit(
             Message(

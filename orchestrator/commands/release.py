@@ -109,9 +109,10 @@ WaitUntilOpt = Annotated[
     str,
     typer.Option(
         "--wait-until",
-        metavar="complete|traffic-shifted",
-        help="complete: until CodeDeploy reports the end (after the termination wait); "
-        "traffic-shifted: until production traffic is all on green.",
+        metavar="complete|traffic-shifted|STAGE",
+        help="complete: until the deployment ends (CodeDeploy: after the termination wait); "
+        "traffic-shifted: until production traffic is all on green. ECS-engine services also take "
+        "post-production-traffic-shift, bake-time, clean-up.",
     ),
 ]
 DryRunOpt = Annotated[

@@ -19,11 +19,13 @@ from orchestrator.aws import refusals
 from orchestrator.build import build_for_target, ecr_image_commit
 from orchestrator.deployment import default_timeout
 from orchestrator.ecs_read import without_empty
+from orchestrator.engines.ecs.deployments import default_timeout as ecs_default_timeout
 from orchestrator.engines.select import engine_for
 from orchestrator.errors import InputError, OrchestratorError
 from orchestrator.events import Message, Validated, for_service
 from orchestrator.images import image_commit
 from orchestrator.plan import ReleasePlan, WaitForDeployment, build_plan
+from orchestrator.release.request import CODEDEPLOY_UNTIL
 from orchestrator.runtask import RunSpec, check_container, poll_interval, service_run_spec
 from orchestrator.servicefiles import ServiceFiles, files_for
 from orchestrator.taskdef import (
@@ -134,7 +136,12 @@ def prepare_one(
     target: Target, request: ReleaseRequest, files: ServiceFiles, image: str | None, rep: Reporter
 ) -> Prepared:
     """One service: render, AppSpec, the AWS wiring, --build, the wait budget, the plan."""
-    engine_for(target.service, target.service_key)  # an engine this version cannot drive: exit 2 here
+    engine = engine_for(target.service, target.service_key)  # an engine this version cannot drive: exit 2 here
+    if engine.name != "ecs" and request.wait.until not in CODEDEPLOY_UNTIL:
+        raise InputError(
+            f"--wait-until {request.wait.until}: an ECS stage, but services.{target.service_key} deploys through "
+            f"{engine.name}; it takes {' or '.join(CODEDEPLOY_UNTIL)}"
+        )
     build = request.build if not request.dry_run else None
     # Before the build, checks run against a stand-in for the image the build will push.
     stand_in = f"{target.service.ecr_repository_url}:to-be-built" if request.build is not None else None
@@ -160,7 +167,12 @@ def prepare_one(
         commit = image_commit(released) or ecr_image_commit(target.aws, released)
     hooks = len(spec.doc.get("Hooks") or [])
     wait = request.wait
-    budget = float(wait.timeout) if wait.timeout else default_timeout(pre.group, pre.config, wait.until, hooks)
+    if wait.timeout:
+        budget = float(wait.timeout)
+    elif engine.name == "ecs":  # the service's own deploymentConfiguration (engines/ecs/deployments.py)
+        budget = ecs_default_timeout(pre.service.get("deploymentConfiguration") or {}, wait.until)
+    else:
+        budget = default_timeout(pre.group, pre.config, wait.until, hooks)
     plan = build_plan(
         request.command,
         target.outputs.aws_region,

@@ -8,12 +8,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from orchestrator.engines.ecs.deployments import UNTIL_POINTS
 from orchestrator.errors import InputError, OrchestratorError
 from orchestrator.fleet import FleetOptions
 from orchestrator.nextsteps import Next
 from orchestrator.policy import ReleasePolicy
 
-UNTIL_CHOICES = ("complete", "traffic-shifted")
+# complete | traffic-shifted for every engine; the ECS engine's stage points besides (engines/ecs).
+UNTIL_CHOICES = UNTIL_POINTS
+CODEDEPLOY_UNTIL = ("complete", "traffic-shifted")
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,13 @@ def _run_one(one: Prepared, request: ReleaseRequest, lines: CommandLines, outcom
     outcome.wrote = lambda: bool(executor.written)
     outcome.fields.update(run_release(request.policy, one.target, one.plan, executor, one.reporter))
     dep = outcome.fields.get("deployment_id")
-    if outcome.fields.get("status") == OutcomeStatus.TRAFFIC_SHIFTED:
+    if outcome.fields.get("status") == OutcomeStatus.TRAFFIC_SHIFTED and one.target.service.deployment_engine == "ecs":
+        outcome.next_steps = [NextStep(Next.FOLLOW, dep)]
+        outcome.message = (
+            f"production traffic is on the new revision; service deployment {dep} ends after its bake time "
+            f"and clean-up: follow it with `{lines.line(Next.FOLLOW)}`"
+        )
+    elif outcome.fields.get("status") == OutcomeStatus.TRAFFIC_SHIFTED:
         # CI stops here; a later step reports the end (or ends the wait early).
         outcome.next_steps = [NextStep(Next.FOLLOW, dep), NextStep(Next.APPROVE_TERMINATION_WAIT, dep)]
         outcome.message = (

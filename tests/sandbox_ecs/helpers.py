@@ -50,3 +50,16 @@ def lambda_hook(stack: EcsStack, arn: str, *stages: str, **extra: Any) -> dict[s
 
 def blue_green(**extra: Any) -> dict[str, Any]:
     return {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1, **extra}
+
+
+def function_in(env: Any, project: str) -> str:
+    """A Python Lambda function in a `SandboxEnv` (tests/conftest.py); its ARN."""
+
+    class _Stack:
+        def __init__(self) -> None:
+            self.project = project
+
+        def c(self, name: str) -> Any:
+            return env.client(name)
+
+    return function(_Stack())  # type: ignore[arg-type]

@@ -37,6 +37,16 @@ WAIT_POINTS: dict[str, str | None] = {
     "traffic-shifted": "BAKE_TIME",
     "complete": None,
 }
+# The points `release --wait-until` takes for an ECS-engine service: the end, or a stage from which
+# production traffic is all on the new revision (the release then ends `traffic-shifted`; an earlier
+# stop belongs to a PAUSE hook and `approve`).
+UNTIL_POINTS: tuple[str, ...] = (
+    "complete",
+    "traffic-shifted",
+    "post-production-traffic-shift",
+    "bake-time",
+    "clean-up",
+)
 
 
 @dataclass(frozen=True)
@@ -233,3 +243,24 @@ def previous_good_revision(ecs: Any, cluster: str, service: str, current_task_de
         token = page.get("nextToken")
         if not token:
             return None
+
+
+BASE_BUDGET_S = 15 * 60.0
+HOOK_BUDGET_S = 60 * 60.0
+
+
+def default_timeout(config: dict[str, Any], until: str = "complete") -> float:
+    """Seconds a release waits by default: start-up, an hour per lifecycle hook (a Lambda that answers
+    IN_PROGRESS, a PAUSE waiting for `approve`), the linear/canary step bakes, and (for `complete`) the
+    bake time and clean-up."""
+    budget = BASE_BUDGET_S + HOOK_BUDGET_S * len(config.get("lifecycleHooks") or [])
+    strategy = config.get("strategy", "ROLLING")
+    if strategy == "LINEAR":
+        linear = config.get("linearConfiguration") or {}
+        step = float(linear.get("stepPercent", 10.0)) or 10.0
+        budget += (-(-100 // step) - 1) * float(linear.get("stepBakeTimeInMinutes", 6)) * 60
+    elif strategy == "CANARY":
+        budget += float((config.get("canaryConfiguration") or {}).get("canaryBakeTimeInMinutes", 10)) * 60
+    if until == "complete":
+        budget += float(config.get("bakeTimeInMinutes") or 0) * 60
+    return budget

@@ -1,0 +1,85 @@
+"""The ECS engine through the real CLI: linear weights, --wait-until an ECS stage, hook and circuit-breaker
+failures in one line, and the validation before any write."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from sandbox_ecs.helpers import function_in
+
+pytestmark = pytest.mark.e2e
+
+
+def _configure(sandbox_ecs: Any, **config: Any) -> None:
+    sandbox_ecs.client("ecs").update_service(cluster="demo", service="web", deploymentConfiguration=config)
+    sandbox_ecs.control.reset_requests()
+
+
+def _events(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def test_a_linear_release_shows_intermediate_production_weights(sandbox_ecs: Any) -> None:
+    # Each 5-minute step bake lasts 3 s at the tests' time scale (0.01): seen by the watcher.
+    _configure(sandbox_ecs, strategy="LINEAR", linearConfiguration={"stepPercent": 50.0, "stepBakeTimeInMinutes": 5})
+    out = sandbox_ecs.cli("release", "--sandbox", "--image", "nginx:1.27", "--output", "json")
+    assert out.returncode == 0, out.stderr + out.stdout
+    events = _events(out.stdout)
+    weights = [e["green_weight"] for e in events if e["event"] == "deployment_progress"]
+    assert 50.0 in weights and weights[-1] == 100.0
+    waits = [e for e in events if e["event"] == "wait"]
+    assert any("linear step at 50%" in w["label"] and 0 < w["remaining_s"] <= w["total_s"] == 3.0 for w in waits), waits
+
+
+def test_wait_until_bake_time_returns_once_production_traffic_has_shifted(sandbox_ecs: Any) -> None:
+    _configure(sandbox_ecs, strategy="BLUE_GREEN", bakeTimeInMinutes=600)
+    out = sandbox_ecs.cli(
+        "release", "--sandbox", "--image", "nginx:1.27", "--wait-until", "bake-time", "--output", "json"
+    )
+    assert out.returncode == 0, out.stderr + out.stdout
+    summary = _events(out.stdout)[-1]
+    assert summary["status"] == "traffic-shifted"
+    assert "ends after its bake time" in summary["message"]
+    dep = sandbox_ecs.client("ecs").describe_service_deployments(serviceDeploymentArns=[summary["deployment_id"]])
+    assert dep["serviceDeployments"][0]["lifecycleStage"] == "BAKE_TIME"
+
+
+def test_a_failing_lambda_hook_names_the_function_and_the_stage(sandbox_ecs: Any) -> None:
+    arn = function_in(sandbox_ecs, "demo")
+    role = sandbox_ecs.service_outputs()["ecs_infrastructure_role_arn"]
+    hook = {"hookTargetArn": arn, "roleArn": role, "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}
+    _configure(sandbox_ecs, strategy="BLUE_GREEN", bakeTimeInMinutes=1, lifecycleHooks=[hook])
+    sandbox_ecs.control._call("POST", "/ecs/hooks", {"hook": arn, "result": "fail"})
+    out = sandbox_ecs.cli("release", "--sandbox", "--image", "nginx:1.27", "--output", "plain")
+    assert out.returncode == 1, out.stderr + out.stdout
+    error = next(line for line in out.stderr.splitlines() if line.startswith("error:"))
+    assert "rolled back: Lifecycle hook" in error and arn in error and "POST_TEST_TRAFFIC_SHIFT" in error
+
+
+def test_a_rolling_release_whose_tasks_never_start_is_stopped_by_the_circuit_breaker(sandbox_ecs: Any) -> None:
+    _configure(sandbox_ecs, strategy="ROLLING", deploymentCircuitBreaker={"enable": True, "rollback": True})
+    sandbox_ecs.control._call("POST", "/ecs/faults", {"no_start": True})
+    out = sandbox_ecs.cli("release", "--sandbox", "--image", "nginx:1.27", "--output", "plain")
+    assert out.returncode == 1, out.stderr + out.stdout
+    error = next(line for line in out.stderr.splitlines() if line.startswith("error:"))
+    assert "ECS deployment circuit breaker: tasks failed to start." in error
+
+
+def test_wiring_the_outputs_do_not_match_is_refused_before_any_write(sandbox_ecs: Any) -> None:
+    doc = sandbox_ecs.outputs()
+    web = doc["services"]["value"]["web"]
+    web["prod_listener_rule_arn"] = web["test_listener_rule_arn"]
+    sandbox_ecs.outputs_path.write_text(json.dumps(doc))
+    out = sandbox_ecs.cli("release", "--sandbox", "--image", "nginx:1.27", "--output", "plain")
+    assert out.returncode == 2, out.stderr + out.stdout
+    assert "prod_listener_rule_arn" in out.stderr
+    assert sandbox_ecs.mutating_calls() == []
+
+
+def test_an_ecs_stage_is_refused_for_a_codedeploy_service(sandbox: Any) -> None:
+    out = sandbox.cli("release", "--sandbox", "--image", "nginx:1.27", "--wait-until", "bake-time")
+    assert out.returncode == 2 and "deploys through codedeploy" in out.stderr
+    assert sandbox.mutating_calls() == []

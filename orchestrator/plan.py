@@ -301,6 +301,13 @@ def _summary_of(step: Step) -> tuple[str, str, dict[str, Any]]:
             f"(at most {step.timeout:.0f}s)",
             run_params,
         )
+    if isinstance(step, CreateDeployment) and "taskDefinition" in step.params:  # the ECS engine's UpdateService
+        return (
+            "ecs.UpdateService",
+            f"{step.params.get('cluster')}/{step.params.get('service')}: the service's deploymentConfiguration "
+            "deploys the new task definition",
+            with_placeholders(step.params),
+        )
     if isinstance(step, CreateDeployment):
         cfg = step.deployment_config or "the group's config"
         return (

@@ -65,8 +65,15 @@ class ServiceStatus:
 
 
 def read_listeners(aws: Aws, svc: ServiceOutputs) -> tuple[dict[str, float], dict[str, float]]:
-    """(production, test) forward weights by target group ARN."""
+    """(production, test) forward weights by target group ARN (an ECS-engine service: its listener rules,
+    which ECS moves; the listeners' default actions stay where they were)."""
     elb = aws.client("elbv2")
+    if svc.deployment_engine == "ecs" and svc.prod_listener_rule_arn:
+        arns = [a for a in (svc.prod_listener_rule_arn, svc.test_listener_rule_arn) if a]
+        rules = {r["RuleArn"]: {"DefaultActions": r.get("Actions")} for r in elb.describe_rules(RuleArns=arns)["Rules"]}
+        return forward_weights(rules.get(svc.prod_listener_rule_arn, {})), forward_weights(
+            rules.get(svc.test_listener_rule_arn, {})
+        )
     found = elb.describe_listeners(ListenerArns=[svc.prod_listener_arn, svc.test_listener_arn])["Listeners"]
     by_arn = {item["ListenerArn"]: item for item in found}
     return forward_weights(by_arn.get(svc.prod_listener_arn, {})), forward_weights(
@@ -142,7 +149,9 @@ def read_status(aws: Aws, svc: ServiceOutputs, *, with_deployments: bool = True)
     task_def = primary.task_definition if primary else service.get("taskDefinition")
     active = last = rolled_back = None
     lifecycle: tuple[LifecycleStatus, ...] = ()
-    if with_deployments:
+    if with_deployments and svc.deployment_engine == "ecs":
+        active, lifecycle, last = _ecs_deployments(aws, svc)
+    elif with_deployments:
         active = active_deployment(aws, svc)
         if active is not None:
             lifecycle, _ = lifecycle_of(aws, active.deployment_id)
@@ -179,3 +188,18 @@ def read_status(aws: Aws, svc: ServiceOutputs, *, with_deployments: bool = True)
         last=last,
         rolled_back=rolled_back,
     )
+
+
+def _ecs_deployments(
+    aws: Aws, svc: ServiceOutputs
+) -> tuple[DeploymentRecord | None, tuple[LifecycleStatus, ...], DeploymentRecord | None]:
+    """An ECS-engine service's deployment in progress (with its stages) and its last finished one."""
+    from orchestrator.engines.ecs.deployments import read
+    from orchestrator.engines.ecs.engine import EcsEngine, stages
+
+    engine = EcsEngine()
+    active = engine.active(aws, svc)
+    lifecycle = stages(read(aws.client("ecs"), active.deployment_id)) if active is not None else ()
+    recent = engine.history(aws, svc, limit=5)
+    last = next((r for r in recent if r.status in TERMINAL), None)
+    return active, lifecycle, last

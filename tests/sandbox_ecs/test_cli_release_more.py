@@ -83,3 +83,16 @@ def test_an_ecs_stage_is_refused_for_a_codedeploy_service(sandbox: Any) -> None:
     out = sandbox.cli("release", "--sandbox", "--image", "nginx:1.27", "--wait-until", "bake-time")
     assert out.returncode == 2 and "deploys through codedeploy" in out.stderr
     assert sandbox.mutating_calls() == []
+
+
+def test_status_shows_the_rules_weights_and_the_service_deployment(sandbox_ecs: Any) -> None:
+    out = sandbox_ecs.cli("release", "--sandbox", "--image", "nginx:1.27", "--output", "json")
+    assert out.returncode == 0, out.stderr
+    deployment = _events(out.stdout)[-1]["deployment_id"]
+    status = sandbox_ecs.cli("status", "--sandbox", "--output", "json")
+    assert status.returncode == 0, status.stderr
+    report = next(e for e in _events(status.stdout) if e["event"] == "status")
+    svc = sandbox_ecs.service_outputs()
+    assert report["production"] == {svc["green_target_group_name"]: 100.0, svc["blue_target_group_name"]: 0.0}
+    last = report["last_deployment"]
+    assert last["deployment_id"] == deployment and last["status"] == "Succeeded"

@@ -39,6 +39,11 @@ if TYPE_CHECKING:
     from orchestrator.deployment import DeploymentView
     from orchestrator.events import Reporter
 
+# Engines whose deployments are not CodeDeploy's: (is it one of theirs?, one round over those followed).
+# engines/select.py registers them (the ECS engine's service deployments), so that a release mixing
+# engines is followed by one poller and this module imports no engine.
+OTHER_ENGINES: list[tuple[Callable[[str], bool], Callable[[Any, list[Any], float], list[Any]]]] = []
+
 # BatchGetDeployments, deploymentIds: "The maximum number of deployment IDs you can specify is 25."
 BATCH_MAX = 25
 TARGETS_PER_TICK = 2
@@ -124,8 +129,16 @@ class SharedPoller:
         """One round: every active deployment's status, some targets; returns those that just ended."""
 
         active = self.active
+        # Other engines' deployments are read through them (OTHER_ENGINES); CodeDeploy's in one batch call.
+        done: list[Followed] = []
+        for owns, poll_round in OTHER_ENGINES:
+            theirs = [f for f in active if owns(f.deployment_id)]
+            if theirs:
+                done += poll_round(self.aws, theirs, self.clock())
+                self.calls += len(theirs)
+                active = [f for f in active if not owns(f.deployment_id)]
         if not active:
-            return []
+            return done
         try:
             infos = self._batch([f.deployment_id for f in active])
         except Exception as exc:
@@ -135,7 +148,7 @@ class SharedPoller:
             if self._throttled >= 6:
                 raise as_refusal(exc) or AwsRefused(f"throttled: {exc}") from exc
             self._backoff = min(60.0, max(2.0, self._backoff * 2))
-            return []
+            return done
         self._throttled, self._backoff = 0, 0.0
         now = self.clock()
         wanted = [f for f in active if f.deployment_id in infos]
@@ -151,7 +164,7 @@ class SharedPoller:
         for f in wanted[: self.targets_per_tick]:
             self.calls += 1
             targets[f.deployment_id] = get_target(self.aws, f.deployment_id, f.target_id)
-        ended: list[Followed] = []
+        ended: list[Followed] = list(done)
         self._moving = any(
             f.view is not None and f.view.status != infos.get(f.deployment_id, {}).get("status", f.view.status)
             for f in active

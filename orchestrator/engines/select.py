@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from orchestrator.engines.base import DeploymentEngine
 from orchestrator.engines.codedeploy.engine import CodeDeployEngine
-from orchestrator.engines.ecs.engine import EcsEngine
+from orchestrator.engines.ecs.engine import EcsEngine, is_service_deployment, poll_service_deployments
 from orchestrator.errors import InputError
+from orchestrator.poller import OTHER_ENGINES
 
 if TYPE_CHECKING:
     from orchestrator.contract import ServiceOutputs
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
 # The engines this version drives, by the outputs' `deployment_engine` value (contract.ENGINES lists
 # every value the outputs may hold; a value missing here is refused as not supported yet).
 ENGINES: dict[str, DeploymentEngine] = {"codedeploy": CodeDeployEngine(), "ecs": EcsEngine()}
+# The shared poller follows service deployments beside CodeDeploy's (a release may mix engines).
+OTHER_ENGINES.append((is_service_deployment, poll_service_deployments))
 
 
 def engine_for(service: ServiceOutputs, key: str | None = None) -> DeploymentEngine:

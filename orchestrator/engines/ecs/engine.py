@@ -20,13 +20,13 @@ from orchestrator.engines.ecs import deployments as esd
 from orchestrator.errors import InputError, TimedOut
 from orchestrator.events import LifecycleStatus, Message, WaitStarted
 from orchestrator.history import DeploymentRecord
+from orchestrator.poller import SharedPoller
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
     from orchestrator.deployment import WaitModel, WatchResult
     from orchestrator.events import Reporter
-    from orchestrator.poller import SharedPoller
 
 STATUS = {
     "PENDING": "Created",
@@ -209,7 +209,9 @@ class EcsEngine:
         return WatchResult(view=view, outcome=outcome, elapsed_s=round(time.monotonic() - start, 3), polls=polls)
 
     def poller(self, aws: Aws) -> SharedPoller:
-        raise InputError("several ECS-engine services in one release (--all, --service repeated) are not supported yet")
+        """The shared poller, which reads service deployments through `poll_service_deployments`
+        (registered by engines/select.py) beside CodeDeploy's batch: a release may mix engines."""
+        return SharedPoller(aws)
 
     # ---- act ---------------------------------------------------------------------------------------
     def stop(self, aws: Aws, deployment_id: str, *, rollback: bool) -> str | None:
@@ -318,3 +320,34 @@ def _record(aws: Aws, brief: dict[str, Any]) -> DeploymentRecord:
         error="" if view.succeeded or not view.finished else esd.failure_reason(view),
         origin="user",
     )
+
+
+ENGINE = EcsEngine()
+
+
+def is_service_deployment(deployment_id: str) -> bool:
+    return ":service-deployment/" in deployment_id
+
+
+def poll_service_deployments(aws: Aws, items: list[Any], now: float) -> list[Any]:
+    """One round over followed service deployments (poller.Followed items): report what changed, set each
+    one's outcome when it ends (or reaches its --wait-until point, or times out); returns those that ended."""
+    ended = []
+    for item in items:
+        view = ENGINE.describe(aws, item.deployment_id)
+        if item.view is None or view.key() != item.view.key():
+            deployment.report_change(item.reporter, view, item.view, now - item.started, deployment.WaitModel())
+            _report_hooks(item.reporter, view, item.view)
+            item.changed_at = now
+        item.view = view
+        item.due_at = now + POLL_MAX_S
+        assert view.ecs is not None
+        if view.ecs.finished:
+            item.outcome = view.status
+        elif item.until != "complete" and item.until in esd.WAIT_POINTS and esd.reached(view.ecs, item.until):
+            item.outcome = "traffic-shifted"
+        elif now - item.started >= item.timeout:
+            item.outcome = "TimedOut"
+        if item.outcome is not None:
+            ended.append(item)
+    return ended

@@ -64,10 +64,17 @@ class SandboxControl:
         error_rate: float | None = None,
         error_after_rate: float | None = None,
         error_after_actions: list[str] | None = None,
+        health_reason: str | None = None,
+        health_code: int | None = None,
+        crash_exit_code: int | None = None,
+        crash_log: list[str] | None = None,
+        crash_reason: str | None = None,
         group: str | None = None,
     ) -> dict[str, Any]:
         """Set the given faults (others keep their value); returns all current faults. With `group` (a
-        deployment group's name), fail_at/message/unhealthy apply to the next deployment on that group only."""
+        deployment group's name), the per-deployment faults (fail_at, message, unhealthy with health_reason and
+        health_code, crash_exit_code with crash_log and crash_reason) apply to the next deployment on that
+        group only."""
         changes = {
             key: value
             for key, value in {
@@ -79,6 +86,11 @@ class SandboxControl:
                 "error_rate": error_rate,
                 "error_after_rate": error_after_rate,
                 "error_after_actions": error_after_actions,
+                "health_reason": health_reason,
+                "health_code": health_code,
+                "crash_exit_code": crash_exit_code,
+                "crash_log": crash_log,
+                "crash_reason": crash_reason,
             }.items()
             if value is not None
         }
@@ -137,9 +149,6 @@ class SandboxControl:
             if value is not None
         }
         return dict(self._call("POST", "/tasks", changes))
-
-    def clear_task_faults(self) -> dict[str, Any]:
-        return dict(self._call("DELETE", "/tasks"))
 
     def request_counts(self) -> dict[str, dict[str, int]]:
         return {service: dict(actions) for service, actions in self._call("GET", "/requests").items()}

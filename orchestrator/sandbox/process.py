@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import InputError, OrchestratorError
+from orchestrator.sandbox.pids import pid_alive
 from orchestrator.sandbox.state import DEFAULT_REGION, SandboxInfo, info_path, load_info, sandbox_dir, save_info
 
 HOST = "127.0.0.1"
@@ -61,30 +62,6 @@ def outputs_path() -> Path:
 
 
 # --- processes -------------------------------------------------------------------------------
-
-
-def _reap(pid: int) -> None:
-    # When `up` ran in this very process (tests call orchestrator.cli.run), the launcher is our child
-    # and stays a zombie until waited for.
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    _reap(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def cmdline(pid: int) -> list[str]:

@@ -12,7 +12,6 @@ class Durations:
     HOOK = 8.0  # a lifecycle event whose AppSpec hook (a Lambda function) runs
     NO_HOOK = 1.0  # a lifecycle event without a hook
     INSTALL = 45.0  # replacement tasks start, register and pass the target group's health checks
-    INSTALL_UNHEALTHY = 120.0  # how long replacement tasks cycle before Install gives up (AWS: 60 min)
     TEST_TRAFFIC = 5.0  # test listener re-pointed
     TRAFFIC_SHIFT = 5.0  # each production listener change
     READY_WAIT_MAX = 2880 * 60.0  # STOP_DEPLOYMENT without a wait time: AWS's two-day maximum

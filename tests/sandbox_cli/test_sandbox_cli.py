@@ -234,6 +234,12 @@ BAD_FAULTS = [
     (["--clear", "--hook", "x", "--hook-result", "fail"], "--clear cannot be combined"),
     (["--error-after-rate", "2"], "--error-after-rate 2: must be a fraction between 0 and 1"),
     (["--action", "CreateDeployment"], "--action goes with --error-after-rate FRACTION"),
+    (["--health-code", "503"], "--health-code and --health-reason go with --unhealthy"),
+    (["--unhealthy", "--health-code", "99"], "--health-code 99: must be an HTTP status code (100-599)"),
+    (["--unhealthy", "--health-reason", "Target.Sad"], "--health-reason 'Target.Sad': must be one of"),
+    (["--crash", "256"], "--crash 256: must be an exit code between 0 and 255"),
+    (["--crash-log", "boom"], "--crash-log and --crash-reason go with --crash EXIT_CODE"),
+    (["--crash", "1", "--unhealthy"], "--crash and --unhealthy are exclusive"),
 ]
 
 
@@ -252,6 +258,19 @@ def test_fault_rejects_bad_settings_and_sets_nothing(sandbox, monkeypatch, capsy
         assert message in err, (args, err)
     assert sandbox.control.faults() == before
     assert sandbox.control.hook_rules() == {}
+
+
+def test_fault_arms_health_and_crash_evidence_for_a_group(sandbox) -> None:
+    group = sandbox.service_outputs()["codedeploy_deployment_group_name"]
+    unhealthy = sandbox.cli("sandbox", "fault", "--unhealthy", "--health-code", "503", "--group", group)
+    assert unhealthy.returncode == 0, unhealthy.stderr
+    armed = sandbox.control.faults()["groups"][group]
+    assert armed["unhealthy"] is True and armed["health_code"] == 503
+    crash = sandbox.cli("sandbox", "fault", "--crash", "3", "--crash-log", "panic: no DB_URL", "--crash-reason", "x")
+    assert crash.returncode == 0, crash.stderr
+    faults = sandbox.control.faults()
+    assert (faults["crash_exit_code"], faults["crash_log"], faults["crash_reason"]) == (3, ["panic: no DB_URL"], "x")
+    assert "crash_exit_code: 3" in sandbox.cli("sandbox", "fault").stdout
 
 
 def test_fault_hook_rules_are_set_shown_and_cleared(sandbox) -> None:

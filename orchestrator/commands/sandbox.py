@@ -26,6 +26,7 @@ app = typer.Typer(
 # A bound of our own for `--services N` (Terraform has none): `demo-svc99-green`, the longest target group
 # name, stays within ELB's 32 characters, and a benchmark needs 20.
 MAX_SERVICES = 99
+DEFAULT_READY_WAIT_MINUTES = 60  # the Terraform root's services[*].deployment_ready_wait default
 
 
 def _echo(text: str = "", err: bool = False) -> None:
@@ -75,6 +76,23 @@ def up(
             "a local server, e.g. http://127.0.0.1:8099.",
         ),
     ] = None,
+    ready_wait: Annotated[
+        str,
+        typer.Option(
+            "--ready-wait",
+            metavar="continue|manual",
+            help="The deployment groups' ready option: continue (CONTINUE_DEPLOYMENT, the default) or manual "
+            "(STOP_DEPLOYMENT: a release waits in Ready until `orchestrator approve`, or stops after the wait).",
+        ),
+    ] = "continue",
+    ready_wait_minutes: Annotated[
+        int | None,
+        typer.Option(
+            "--ready-wait-minutes",
+            metavar="N",
+            help="With --ready-wait manual: minutes to wait for approval before the deployment stops (60).",
+        ),
+    ] = None,
 ) -> None:
     """Start the sandbox in the background and provision the example stack."""
     from orchestrator.errors import InputError
@@ -84,8 +102,22 @@ def up(
     for key in keys:
         if not key or not key.replace("-", "").isalnum() or not key[0].isalpha() or key != key.lower():
             raise InputError(f"--service {key!r}: use lower-case letters, digits and dashes, starting with a letter")
+    if ready_wait not in ("continue", "manual"):
+        raise InputError(f"--ready-wait {ready_wait!r}: must be continue or manual")
+    if ready_wait_minutes is not None and ready_wait != "manual":
+        raise InputError("--ready-wait-minutes goes with --ready-wait manual")
+    stack = process.StackOptions(
+        region=region,
+        project_root=project_root,
+        services=keys,
+        test_listener_url=test_listener_url,
+        ready_wait_minutes=(DEFAULT_READY_WAIT_MINUTES if ready_wait_minutes is None else ready_wait_minutes)
+        if ready_wait == "manual"
+        else None,
+    )
+    process.validate_stack(stack)  # before the lock and before anything starts
     with process.locked():
-        _up_locked(process, keys, port, time_scale, region, project_root, test_listener_url)
+        _up_locked(process, port, time_scale, stack)
 
 
 def _service_keys(services: list[str] | None, count: int | None) -> tuple[str, ...]:
@@ -101,15 +133,7 @@ def _service_keys(services: list[str] | None, count: int | None) -> tuple[str, .
     return tuple(f"svc{i:02d}" for i in range(1, count + 1))
 
 
-def _up_locked(
-    process: Any,
-    keys: tuple[str, ...],
-    port: int,
-    time_scale: float | None,
-    region: str,
-    project_root: Path,
-    test_listener_url: str | None = None,
-) -> None:
+def _up_locked(process: Any, port: int, time_scale: float | None, stack: Any) -> None:
     found = process.find()
     if found.running and found.info is not None:
         _echo(f"sandbox already running (pid {found.info.pid}) at {found.info.endpoint}")
@@ -122,16 +146,14 @@ def _up_locked(
         from orchestrator.sandbox.clock import default_time_scale
 
         time_scale = default_time_scale()
-    info = process.start(
-        port or None,
-        time_scale,
-        region=region,
-        project_root=project_root,
-        services=keys,
-        test_listener_url=test_listener_url,
-    )
+    info = process.start(port or None, time_scale, stack)
     _echo(f"sandbox running (pid {info.pid}) at {info.endpoint}, time scale {info.time_scale:g}")
-    _echo(f"  stack: {', '.join(keys)} in {info.region}; outputs in {process.outputs_path()}")
+    _echo(f"  stack: {', '.join(stack.services)} in {info.region}; outputs in {process.outputs_path()}")
+    if stack.ready_wait_minutes is not None:
+        _echo(
+            f"  ready wait: manual (STOP_DEPLOYMENT, {stack.ready_wait_minutes} min): "
+            "a release waits in Ready until `orchestrator approve --sandbox`"
+        )
     _echo(f"  log:   {process.log_path()}")
     _echo("next:")
     _echo('  eval "$(orchestrator sandbox env)"     # point AWS tools at it')

@@ -168,6 +168,51 @@ def test_down_does_not_stop_a_sandbox_it_did_not_start(sandbox) -> None:
     assert "sandbox: running" in status.stdout
 
 
+def test_up_refuses_an_unknown_region_and_bad_ready_waits_before_starting(tmp_path: Path, repo_root: Path) -> None:
+    for args, message in (
+        (["--region", "xx-fake-9"], "error: --region 'xx-fake-9' is not an AWS region botocore knows"),
+        (["--region", "eu-west-9"], "did you mean eu-west-"),
+        (["--ready-wait", "sometimes"], "error: --ready-wait 'sometimes': must be continue or manual"),
+        (["--ready-wait-minutes", "5"], "error: --ready-wait-minutes goes with --ready-wait manual"),
+        (["--ready-wait", "manual", "--ready-wait-minutes", "0"], "--ready-wait-minutes 0: must be a whole number"),
+    ):
+        result = _cli(tmp_path, repo_root, "sandbox", "up", *args)
+        if result.returncode == 0:  # a bug started one: never leak it
+            _cli(tmp_path, repo_root, "sandbox", "down")
+        _no_traceback(result)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) <= 2, result.stderr  # the error and its hint
+    assert not (tmp_path / "server.json").exists() and not (tmp_path / "server.log").exists()
+
+
+def test_up_with_a_manual_ready_wait_makes_groups_wait_for_approval(tmp_path: Path, repo_root: Path) -> None:
+    port = free_port()
+    up = _cli(tmp_path, repo_root, "sandbox", "up", "--port", str(port), "--ready-wait", "manual")
+    info = json.loads((tmp_path / "server.json").read_text()) if (tmp_path / "server.json").exists() else {}
+    try:
+        assert up.returncode == 0, up.stderr
+        assert "ready wait: manual (STOP_DEPLOYMENT, 60 min)" in up.stdout
+        import boto3
+
+        codedeploy = boto3.client(
+            "codedeploy",
+            endpoint_url=info["endpoint"],
+            region_name=info["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        group = codedeploy.get_deployment_group(applicationName="demo-web", deploymentGroupName="demo-web")
+        ready = group["deploymentGroupInfo"]["blueGreenDeploymentConfiguration"]["deploymentReadyOption"]
+        assert ready == {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60}
+    finally:
+        down = _cli(tmp_path, repo_root, "sandbox", "down")
+        pid = int(info.get("pid", 0))
+        if pid and pid_alive(pid) and is_launcher(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert down.returncode == 0, down.stderr
+
+
 def test_up_refuses_a_busy_port_and_bad_time_scale(tmp_path: Path, repo_root: Path, sandbox) -> None:
     busy = _cli(tmp_path, repo_root, "sandbox", "up", "--port", str(sandbox.server.port))
     _no_traceback(busy)

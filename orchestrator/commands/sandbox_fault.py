@@ -222,6 +222,16 @@ def fault(
             help="Process this fraction of calls, then answer HTTP 500 anyway (a write is committed).",
         ),
     ] = None,
+    list_lag: Annotated[
+        float | None,
+        typer.Option(
+            "--list-lag",
+            metavar="SECONDS",
+            help="List and batch reads (ListDeployments, BatchGetDeployments, GetDeployment, ListTasks, "
+            "DescribeTasks, ListTaskDefinitions, DescribeTaskDefinition) miss what was created in the last "
+            "SECONDS simulated seconds (eventual consistency; 0 ends it).",
+        ),
+    ] = None,
     action: Annotated[
         list[str] | None,
         typer.Option("--action", metavar="ACTION", help="Limit --error-after-rate to this action (repeatable)."),
@@ -274,6 +284,10 @@ def fault(
         fail_at, message, unhealthy, (health_code, health_reason), (crash, crash_log, crash_reason)
     )
     calls = _call_settings(throttle, latency_ms, error_rate, error_after_rate, action)
+    if list_lag is not None:
+        if not 0 <= list_lag <= 3600:
+            raise InputError(f"--list-lag {list_lag:g}: must be between 0 and 3600 simulated seconds")
+        calls["list_lag"] = list_lag
     if clear and (settings or calls or rule or task_settings):
         raise InputError("--clear cannot be combined with other fault options")
     if group is not None and (calls or task_settings):

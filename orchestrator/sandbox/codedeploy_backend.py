@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from moto.codedeploy.exceptions import CodeDeployException, DeploymentGroupAlreadyExistsException
 from moto.codedeploy.models import CodeDeployBackend, DeploymentInfo
 
+from orchestrator.sandbox.consistency import deployments_seen
 from orchestrator.sandbox.deployment_configs import BUILTIN, ECS_DEFAULT, DeploymentConfig
 from orchestrator.sandbox.engine_ecs import utcnow
 from orchestrator.sandbox.faults import FAULTS
@@ -400,7 +401,8 @@ def batch_deployments(backend: Any, deployment_ids: list[str] | None) -> list[De
             f"The maximum number of deployment IDs you can specify is {MAX_BATCH_DEPLOYMENTS}; "
             f"{len(deployment_ids)} were given."
         )
-    return [backend.deployments[i] for i in deployment_ids if i in backend.deployments]
+    found = [backend.deployments[i] for i in deployment_ids if i in backend.deployments]
+    return deployments_seen("BatchGetDeployments", found)  # the list_lag fault (consistency.py)
 
 
 def targets(engine: Engine, backend: Any, deployment_id: str | None, wanted: list[str]) -> list[dict[str, Any]]:

@@ -69,6 +69,7 @@ class SandboxControl:
         crash_exit_code: int | None = None,
         crash_log: list[str] | None = None,
         crash_reason: str | None = None,
+        list_lag: float | None = None,
         group: str | None = None,
     ) -> dict[str, Any]:
         """Set the given faults (others keep their value); returns all current faults. With `group` (a
@@ -91,6 +92,7 @@ class SandboxControl:
                 "crash_exit_code": crash_exit_code,
                 "crash_log": crash_log,
                 "crash_reason": crash_reason,
+                "list_lag": list_lag,
             }.items()
             if value is not None
         }

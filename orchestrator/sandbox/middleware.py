@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from orchestrator.sandbox.consistency import serving
 from orchestrator.sandbox.engine import ENGINE, LOCK
 from orchestrator.sandbox.faults import FAULTS, REQUESTS, FaultError
 from orchestrator.sandbox.hooks import HookRuleError
@@ -146,7 +147,7 @@ class SandboxMiddleware:
             captured.append((status, headers))
             return lambda data: None
 
-        with LOCK:
+        with LOCK, serving(action):
             out = list(self.app(environ, capture))
         status, headers = captured[-1]
         SHAPES.check(service, action, protocol, status, b"".join(out))

@@ -26,6 +26,7 @@ app = typer.Typer(
 # A bound of our own for `--services N` (Terraform has none): `demo-svc99-green`, the longest target group
 # name, stays within ELB's 32 characters, and a benchmark needs 20.
 MAX_SERVICES = 99
+MAX_SEEDED = 5000  # sandbox/history.py's bound per call
 DEFAULT_READY_WAIT_MINUTES = 60  # the Terraform root's services[*].deployment_ready_wait default
 
 
@@ -353,3 +354,45 @@ def env() -> None:
 
 
 command(app)(fault)
+
+
+@command(app, "seed-history")
+def seed_history(
+    group: Annotated[
+        str,
+        typer.Option(
+            "--group",
+            metavar="NAME",
+            help="The deployment group (the outputs' codedeploy_deployment_group_name).",
+        ),
+    ],
+    count: Annotated[
+        int, typer.Option("--count", metavar="N", help="Finished deployments to add to its history (1-5000).")
+    ],
+) -> None:
+    """Add N finished deployments, with their revisions, to a deployment group's history at once
+    (benchmarks: what a release costs with a long history), without running the engine's clock."""
+    from orchestrator.errors import AwsRefused, InputError
+    from orchestrator.sandbox import process
+    from orchestrator.sandbox.control import ControlError, SandboxControl
+
+    if not 1 <= count <= MAX_SEEDED:
+        raise InputError(f"--count {count}: must be between 1 and {MAX_SEEDED}")
+    found = process.find()
+    if found.info is None or not found.running:
+        raise InputError("the sandbox is not running", hint="start it with `orchestrator sandbox up`")
+    control = SandboxControl(found.info.endpoint, timeout=120.0)
+    try:
+        known = control.groups()
+        if group not in known:
+            raise InputError(
+                f"--group {group!r}: no such deployment group in the sandbox; groups: {', '.join(known) or 'none'}"
+            )
+        done = control.seed_history(group, count)
+    except ControlError as exc:
+        import urllib.error
+
+        if isinstance(exc.__cause__, urllib.error.HTTPError):  # the sandbox refused (an active deployment)
+            raise InputError(f"sandbox seed-history: {exc}") from exc
+        raise AwsRefused(f"cannot reach the sandbox control endpoint at {found.info.endpoint}: {exc}") from exc
+    _echo(f"seeded {done['seeded']} finished deployments on {group} ({done['first']} .. {done['last']})")

@@ -165,6 +165,23 @@ def rekey(backend: Any, old_id: str) -> DeploymentInfo:
     return deployment
 
 
+def record_deployment(
+    backend: Any, application: str, group: str, revision: dict[str, Any], config: str, description: str
+) -> DeploymentInfo:
+    """A deployment in moto's store under an AWS-style id, not handed to the engine (history, rollbacks)."""
+    return rekey(
+        backend,
+        _original_create_deployment(
+            backend,
+            application_name=application,
+            deployment_group_name=group,
+            revision=revision,
+            deployment_config_name=config,
+            description=description,
+        ),
+    )
+
+
 def create_rollback_deployment(backend: Any, failed: DeploymentInfo) -> DeploymentInfo:
     group = failed.deployment_group
     previous = last_successful(backend, group, before=failed)

@@ -152,6 +152,11 @@ class SandboxControl:
         }
         return dict(self._call("POST", "/tasks", changes))
 
+    def seed_history(self, group: str, count: int) -> dict[str, Any]:
+        """Add `count` finished deployments (with their revisions) to a deployment group's history at once:
+        {"group", "seeded", "first", "last"} (sandbox/history.py)."""
+        return dict(self._call("POST", "/history", {"group": group, "count": count}))
+
     def request_counts(self) -> dict[str, dict[str, int]]:
         return {service: dict(actions) for service, actions in self._call("GET", "/requests").items()}
 

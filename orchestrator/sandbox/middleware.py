@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 from orchestrator.sandbox.consistency import serving
 from orchestrator.sandbox.engine import ENGINE, LOCK
 from orchestrator.sandbox.faults import FAULTS, REQUESTS, FaultError
+from orchestrator.sandbox.history import HistoryError
 from orchestrator.sandbox.hooks import HookRuleError
 from orchestrator.sandbox.shapes import SHAPES
 from orchestrator.sandbox.tasks import TaskFaultError
@@ -182,7 +183,7 @@ class SandboxMiddleware:
         try:
             payload = self._json_body(environ)
             status, result = self._route(method, path, payload, environ.get("QUERY_STRING", ""))
-        except (FaultError, HookRuleError, TaskFaultError) as exc:
+        except (FaultError, HookRuleError, TaskFaultError, HistoryError) as exc:
             status, result = "400", {"error": str(exc)}
         except ValueError as exc:
             status, result = "400", {"error": f"bad request: {exc}"}
@@ -249,6 +250,11 @@ class SandboxMiddleware:
             from orchestrator.sandbox.tasks import control as task_control
 
             return task_control(method, payload)
+        if route == "/history":
+            from orchestrator.sandbox.history import control as history_control
+
+            with LOCK:
+                return history_control(method, payload)
         if route == "/requests" and method == "GET":
             return "200", REQUESTS.snapshot()
         if route == "/requests/window" and method == "GET":

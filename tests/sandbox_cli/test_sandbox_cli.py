@@ -318,6 +318,22 @@ def test_fault_arms_health_and_crash_evidence_for_a_group(sandbox) -> None:
     assert "crash_exit_code: 3" in sandbox.cli("sandbox", "fault").stdout
 
 
+def test_seed_history_adds_finished_deployments_to_a_group(sandbox) -> None:
+    group = sandbox.service_outputs()["codedeploy_deployment_group_name"]
+    done = sandbox.cli("sandbox", "seed-history", "--group", group, "--count", "500")
+    assert done.returncode == 0, done.stderr
+    assert f"seeded 500 finished deployments on {group}" in done.stdout
+    cd = sandbox.client("codedeploy")
+    pages = cd.get_paginator("list_deployments").paginate(applicationName=group, deploymentGroupName=group)
+    assert sum(len(page["deployments"]) for page in pages) == 500
+    for args, message in (
+        (["--group", group, "--count", "0"], "--count 0: must be between 1 and 5000"),
+        (["--group", "nope", "--count", "5"], "--group 'nope': no such deployment group in the sandbox"),
+    ):
+        bad = sandbox.cli("sandbox", "seed-history", *args)
+        assert bad.returncode == 2 and message in bad.stderr, bad.stderr
+
+
 def test_fault_hook_rules_are_set_shown_and_cleared(sandbox) -> None:
     set_event = sandbox.cli("sandbox", "fault", "--hook", "afterallowtesttraffic", "--hook-result", "silent")
     assert set_event.returncode == 0, set_event.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -140,3 +141,43 @@ def set_task_set_counts(task_set: Any, desired: int, running: int, stable: bool)
         task_set.stabilityStatus = status
         task_set.stabilityStatusAt = utcnow()
     task_set.updatedAt = utcnow()
+
+
+# The ECS-native engine's failed launches (ecs_deployments/service_state.py) leave these behind.
+def add_stopped_tasks(ecs: Any, cluster: str, service: str, task_set: Any, count: int, reason: str) -> list[str]:
+    """Stopped tasks of a task set, as ECS leaves them behind (for describe_tasks); best effort."""
+    from moto.ecs.models import Task
+
+    arns: list[str] = []
+    try:
+        cluster_obj = ecs._get_cluster(cluster)
+        # moto's Task cannot make the ENI of an awsvpc task (its NetworkInterface lacks private_dns_name);
+        # a stopped task needs none, so build it from a copy that does not say awsvpc.
+        task_definition = copy.copy(ecs.describe_task_definition(task_set.task_definition))
+        task_definition.network_mode = "bridge"
+        for _ in range(count):
+            task = Task(
+                cluster_obj,
+                task_definition,
+                None,
+                None,
+                ecs,
+                group=f"service:{service}",
+                launch_type=task_set.launch_type or "",
+                started_by=task_set.id,
+            )
+            task.network_configuration = task_set.network_configuration
+            task.desired_status = "STOPPED"
+            task.status = "STOPPED"
+            task.stopped_reason = reason
+            task.stop_code = "ServiceSchedulerInitiated"  # type: ignore[attr-defined]
+            task.stopped_at = utcnow()  # type: ignore[attr-defined]
+            for container in task.containers:
+                container.last_status = "STOPPED"
+                container.health_status = "UNHEALTHY"
+                container.exitCode = 137
+            ecs.tasks.setdefault(cluster_obj.name, {})[task.task_arn] = task
+            arns.append(task.task_arn)
+    except Exception:  # e.g. an awsvpc task set without security groups: moto cannot make the ENI
+        pass
+    return arns

@@ -55,6 +55,9 @@ variable "network" {
     vpc_id             = optional(string)
     public_subnet_ids  = optional(list(string), [])
     private_subnet_ids = optional(list(string), [])
+    # An existing VPC's NAT gateway Elastic IPs: an internet-facing service's smoke test reaches its
+    # test listener from these (a made VPC's are known).
+    nat_public_ips = optional(list(string), [])
   })
   default = {}
 
@@ -75,6 +78,7 @@ variable "services" {
     health_check_path        = optional(string, "/health")
     health_check_matcher     = optional(string, "200")
     certificate_arn          = optional(string)
+    internal                 = optional(bool, false) # true: an internal load balancer, in the private subnets
     test_listener_port       = optional(number, 8080)
     ingress_cidr_blocks      = optional(list(string), ["0.0.0.0/0"])
     test_ingress_cidr_blocks = optional(list(string)) # null: the VPC's CIDR block; never 0.0.0.0/0
@@ -112,6 +116,12 @@ variable "services" {
     # The test listener serves the replacement (green) tasks before they are live.
     condition     = alltrue([for k, s in var.services : s.test_ingress_cidr_blocks == null || !anytrue([for c in coalesce(s.test_ingress_cidr_blocks, []) : endswith(c, "/0")])])
     error_message = "services.<key>.test_ingress_cidr_blocks must not hold 0.0.0.0/0: the test listener serves the not-yet-live green tasks. Leave it unset (the VPC's CIDR block) or give the ranges that test them."
+  }
+
+  validation {
+    # For an internet-facing load balancer the smoke test's requests arrive from the NAT gateways.
+    condition     = var.network.create_vpc || length(var.network.nat_public_ips) > 0 || alltrue([for k, s in var.services : s.internal || s.smoke_test == null])
+    error_message = "network.nat_public_ips is empty: with an existing VPC, an internet-facing service's smoke test reaches its test listener through the NAT gateways; give their Elastic IPs (or make the service internal = true)."
   }
 
   validation {

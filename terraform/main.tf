@@ -196,6 +196,7 @@ module "ci_deploy_role" {
   github_subjects                  = var.ci_deploy.github_subjects
   create_oidc_provider             = var.ci_deploy.create_oidc_provider
   oidc_provider_arn                = var.ci_deploy.oidc_provider_arn
+  max_session_duration_seconds     = var.ci_deploy.max_session_duration_seconds
   ecr_repository_arns              = [for k, m in module.ecr : m.repository_arn]
   pass_role_arns                   = flatten([for k, m in module.ecs_service : [m.task_execution_role_arn, m.task_role_arn]])
   ecs_service_arns                 = [for k, m in module.ecs_service : m.service_arn]

@@ -143,12 +143,14 @@ variable "services" {
 }
 
 variable "ci_deploy" {
-  description = "The GitHub Actions roles. github_subjects: the release role (modules/ci-deploy-role, the deploy job); build_github_subjects: the build role (modules/ci-build-role, the build job: push to the services' ECR repositories only). Empty: no such role. The two lists must not share a subject, or the build job could assume the release role."
+  description = "The GitHub Actions roles. github_subjects: the release role (modules/ci-deploy-role, the deploy job); build_github_subjects: the build role (modules/ci-build-role, the build job: push to the services' ECR repositories only). Empty: no such role. max_session_duration_seconds: the release role's longest session (3600-43200, default 7200). The two lists must not share a subject, or the build job could assume the release role."
   type = object({
     github_subjects       = optional(list(string), [])
     build_github_subjects = optional(list(string), [])
     create_oidc_provider  = optional(bool, true)
     oidc_provider_arn     = optional(string)
+    # The release role's longest session; the deploy workflow sizes its session up to it.
+    max_session_duration_seconds = optional(number, 7200)
   })
   default = {}
 

@@ -37,7 +37,7 @@ def test_the_release_session_is_sized_by_the_plan_and_its_expiry_reaches_the_dep
     assert creds["with"]["output-credentials"] is True  # the only way the action publishes aws-expiration
     assert creds["with"]["unset-current-credentials"] is True  # not the short planning session
     deploy = _step("id", "deploy")
-    assert deploy["env"]["AWS_CREDENTIAL_EXPIRATION"] == "${{ steps.creds.outputs.aws-expiration }}"
+    assert deploy["env"]["SESSION_EXPIRATION"] == "${{ steps.creds.outputs.aws-expiration }}"
     assert deploy["env"]["WAIT_UNTIL"] == "${{ steps.session.outputs.wait-until }}"
     assert '--wait-until "$WAIT_UNTIL"' in deploy["run"]
     # The credential outputs other than the expiry are used nowhere.
@@ -108,3 +108,48 @@ def test_the_session_covers_the_budget_or_the_watch_ends_at_the_traffic_shift(
 def test_a_role_with_a_longer_session_covers_a_longer_budget(tmp_path: Path) -> None:
     out, _ = _size(tmp_path, 30000.0, "43200")
     assert out == {"seconds": "30900", "wait-until": "complete"}
+
+
+def _deploy_env(tmp_path: Path, expiration: str) -> dict[str, str]:
+    """Run the job's deploy step with an `orchestrator` that records its environment."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "orchestrator"
+    fake.write_text(f'#!/bin/sh\nenv > {tmp_path / "env.txt"}\necho "$*" > {tmp_path / "args.txt"}\n')
+    fake.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "SESSION_EXPIRATION": expiration, "WAIT_UNTIL": "complete"}
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", _step("id", "deploy")["run"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "args.txt").read_text().split()[-2:] == ["--wait-until", "complete"]
+    return dict(line.split("=", 1) for line in (tmp_path / "env.txt").read_text().splitlines() if "=" in line)
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        '"2099-12-06T04:00:00.000Z"',  # what @actions/core's setOutput writes for the action's Date
+        "2099-12-06T04:00:00.000Z",  # a plain string, should a later release write one
+    ],
+)
+def test_the_deploy_step_hands_botocore_an_expiry_it_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str
+) -> None:
+    import botocore.session
+
+    env = _deploy_env(tmp_path, output)
+    assert env["AWS_CREDENTIAL_EXPIRATION"] == "2099-12-06T04:00:00.000Z"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "token")
+    monkeypatch.setenv("AWS_CREDENTIAL_EXPIRATION", env["AWS_CREDENTIAL_EXPIRATION"])
+    credentials = botocore.session.Session().get_credentials()
+    assert type(credentials).__name__ == "RefreshableCredentials"  # botocore knows when they end
+    assert credentials._expiry_time.year == 2099

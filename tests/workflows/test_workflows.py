@@ -153,7 +153,8 @@ def test_deploy_jobs() -> None:
     downloads = [s for s in deploy["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
     assert uploads and downloads and uploads[0]["with"]["name"] == downloads[0]["with"]["name"]
     assert "taskdef-new.json" in uploads[0]["with"]["path"]
-    assert any(s.get("run", "").startswith("orchestrator deploy release/taskdef-new.json") for s in deploy["steps"])
+    deploy_lines = [line.strip() for s in deploy["steps"] for line in s.get("run", "").splitlines()]
+    assert any(line.startswith("orchestrator deploy release/taskdef-new.json") for line in deploy_lines)
     # The image reaches render through env, from the build step's output.
     render = next(s for s in build["steps"] if s.get("run", "").startswith("orchestrator render"))
     assert render["env"]["IMAGE"] == "${{ steps.build.outputs.image }}"

@@ -123,7 +123,23 @@ def test_a_codedeploy_service_gets_the_codedeploy_engine_and_it_has_every_method
         assert list(ours.parameters) == list(seam.parameters)[1:], name  # same parameters, self aside
 
 
-def test_an_ecs_service_is_refused_as_bad_input_naming_the_field() -> None:
+def test_an_ecs_service_gets_the_ecs_engine_with_every_method_of_the_seam() -> None:
+    from orchestrator.engines.ecs.engine import EcsEngine
+
+    _, service = _service("ecs")
+    engine = select.engine_for(service, "web")
+    assert isinstance(engine, EcsEngine) and engine.name == "ecs"
+    wanted = {n for n, _ in inspect.getmembers(DeploymentEngine, inspect.isfunction) if not n.startswith("_")}
+    for name in wanted:
+        ours = inspect.signature(getattr(engine, name))
+        seam = inspect.signature(getattr(DeploymentEngine, name))
+        assert list(ours.parameters) == list(seam.parameters)[1:], name
+
+
+def test_an_engine_this_version_cannot_drive_is_refused_as_bad_input_naming_the_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(select.ENGINES, "ecs")
     _, service = _service("ecs")
     with pytest.raises(InputError) as err:
         select.engine_for(service, "web")

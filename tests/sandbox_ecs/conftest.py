@@ -129,6 +129,18 @@ def ecs_stack(sandbox_server: Any) -> Iterator[EcsStack]:
 def sandbox_ecs(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """tests/conftest.py's `sandbox` with its service `web` provisioned ECS-native (deployment_engine ecs):
     for the real CLI (`sandbox_ecs.cli(...)`) against the sandbox."""
+    return _env(sandbox_server, tmp_path_factory, ("web",), {"web": "ecs"})
+
+
+@pytest.fixture
+def sandbox_mixed(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Two services: `web` through CodeDeploy, `api` ECS-native (a release may mix engines)."""
+    return _env(sandbox_server, tmp_path_factory, ("web", "api"), {"api": "ecs"})
+
+
+def _env(
+    sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory, services: tuple[str, ...], engines: dict[str, str]
+) -> Any:
     import json
     import os
     from dataclasses import asdict
@@ -150,10 +162,9 @@ def sandbox_ecs(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -
         time_scale=sandbox_server.time_scale,
     )
     sandbox_server.reset()
+    env.control.clear_faults()
     env.control.time_scale(env.time_scale)
-    outputs = provision(
-        env.endpoint, env.region, env.repo_root, project="demo", services=("web",), engines={"web": "ecs"}
-    )
+    outputs = provision(env.endpoint, env.region, env.repo_root, project="demo", services=services, engines=engines)
     env.outputs_path.write_text(json.dumps(outputs, indent=2) + "\n")
     info = SandboxInfo(
         pid=os.getpid(),

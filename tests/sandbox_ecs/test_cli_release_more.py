@@ -96,3 +96,25 @@ def test_status_shows_the_rules_weights_and_the_service_deployment(sandbox_ecs: 
     assert report["production"] == {svc["green_target_group_name"]: 100.0, svc["blue_target_group_name"]: 0.0}
     last = report["last_deployment"]
     assert last["deployment_id"] == deployment and last["status"] == "Succeeded"
+
+
+def test_all_atomic_over_a_codedeploy_and_an_ecs_service_undoes_both_when_one_fails(sandbox_mixed: Any) -> None:
+    sandbox_mixed.client("ecs").update_service(
+        cluster="demo", service="api", deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1}
+    )
+    sandbox_mixed.control._call("POST", "/ecs/faults", {"service": "api", "fail_at": "BAKE_TIME", "message": "p99 up"})
+    before = {
+        name: sandbox_mixed.client("ecs").describe_services(cluster="demo", services=[name])["services"][0][
+            "taskDefinition"
+        ]
+        for name in ("web", "api")
+    }
+    out = sandbox_mixed.cli("release", "--sandbox", "--all", "--atomic", "--image", "nginx:1.27", "--output", "json")
+    assert out.returncode == 1, out.stderr + out.stdout
+    summary = _events(out.stdout)[-1]
+    services = summary["services"]
+    assert services["api"]["status"] == "Failed" and "p99 up" in services["api"]["reason"]
+    assert services["web"]["status"] == "RolledBack", services["web"]
+    for name in ("web", "api"):
+        now = sandbox_mixed.client("ecs").describe_services(cluster="demo", services=[name])["services"][0]
+        assert now["taskDefinition"] == before[name], name

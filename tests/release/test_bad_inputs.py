@@ -391,8 +391,9 @@ CORPUS = [
     ),
     pytest.param(
         outputs(lambda s: s.update(deployment_engine="ecs")),
-        "services.web.deployment_engine is 'ecs': deployments through the ecs engine are not supported yet",
-        id="engine-not-supported-yet",
+        # An outputs file saying ecs for a CODE_DEPLOY service: the ECS engine's preflight refuses it.
+        "web.deployment_engine is ecs, but the service's deployment controller is CODE_DEPLOY: migrate it",
+        id="ecs-engine-on-a-codedeploy-service",
     ),
     pytest.param(
         lambda tmp, stack: ["deploy", str(REPO / "taskdef.json"), "--sandbox"],

@@ -170,7 +170,14 @@ def stop(
     if svc.deployment_engine == "ecs":
         return Outcome(
             **ecs_operations.stop(
-                aws, svc, reporter, rollback=rollback, deployment_id=deployment_id, timeout_s=timeout_s, wait=wait
+                aws,
+                svc,
+                reporter,
+                rollback=rollback,
+                deployment_id=deployment_id,
+                timeout_s=timeout_s,
+                wait=wait,
+                on_requested=on_requested,
             )
         )
 

@@ -118,3 +118,23 @@ def test_all_atomic_over_a_codedeploy_and_an_ecs_service_undoes_both_when_one_fa
     for name in ("web", "api"):
         now = sandbox_mixed.client("ecs").describe_services(cluster="demo", services=[name])["services"][0]
         assert now["taskDefinition"] == before[name], name
+
+
+def test_on_timeout_stop_rolls_the_service_deployment_back_and_exits_3(sandbox_ecs: Any) -> None:
+    _configure(sandbox_ecs, strategy="BLUE_GREEN", bakeTimeInMinutes=600)
+    out = sandbox_ecs.cli(
+        "release", "--sandbox", "--image", "nginx:1.27", "--timeout", "3", "--on-timeout", "stop", "--output", "plain"
+    )
+    assert out.returncode == 3, out.stderr + out.stdout
+    arn = sandbox_ecs.client("ecs").list_service_deployments(cluster="demo", service="web")["serviceDeployments"][0]
+    assert arn["status"] == "ROLLBACK_SUCCESSFUL"
+    service = sandbox_ecs.client("ecs").describe_services(cluster="demo", services=["web"])["services"][0]
+    assert service["taskDefinition"].endswith(":1")
+
+
+def test_a_rolling_release_reports_the_new_revisions_running_tasks(sandbox_ecs: Any) -> None:
+    sandbox_ecs.client("ecs").update_service(cluster="demo", service="web", desiredCount=4)
+    _configure(sandbox_ecs, strategy="ROLLING", maximumPercent=150, minimumHealthyPercent=100)
+    out = sandbox_ecs.cli("release", "--sandbox", "--image", "nginx:1.27", "--output", "plain")
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert "4/4 tasks of the new revision running" in out.stdout

@@ -64,7 +64,8 @@ class EcsDeploymentView(deployment.DeploymentView):
 
     def key(self) -> tuple[Any, ...]:
         hooks = tuple((h.hook_id, h.status) for h in self.ecs.hooks) if self.ecs else ()
-        return (*super().key(), self.ecs.status if self.ecs else None, hooks)
+        tasks = (self.ecs.running, self.ecs.requested) if self.ecs else ()
+        return (*super().key(), self.ecs.status if self.ecs else None, hooks, tasks)
 
 
 def stages(view: esd.View) -> tuple[LifecycleStatus, ...]:
@@ -291,10 +292,19 @@ def _group_names(aws: Aws, view: esd.View) -> tuple[str | None, str | None]:
 
 
 def _report_hooks(reporter: Reporter, view: EcsDeploymentView, last: EcsDeploymentView | None) -> None:
-    """One line per hook state change (the stage's Lambda or PAUSE hooks)."""
-    before = {h.hook_id: h.status for h in (last.ecs.hooks if last and last.ecs else ())}
+    """One line per hook state change (the stage's Lambda or PAUSE hooks); a rolling deployment's
+    progress: the new revision's running tasks of those requested."""
+    ecs, before = view.ecs, last.ecs if last else None
+    if (
+        ecs is not None
+        and ecs.strategy == "ROLLING"
+        and ecs.requested
+        and (before is None or (before.running, before.requested) != (ecs.running, ecs.requested))
+    ):
+        reporter.emit(Message(f"{view.deployment_id}: {ecs.running}/{ecs.requested} tasks of the new revision running"))
+    seen = {h.hook_id: h.status for h in (last.ecs.hooks if last and last.ecs else ())}
     for hook in view.ecs.hooks if view.ecs else ():
-        if before.get(hook.hook_id) != hook.status:
+        if seen.get(hook.hook_id) != hook.status:
             what = "waits for `orchestrator approve`" if hook.status == "AWAITING_ACTION" else hook.status
             reporter.emit(Message(f"{view.deployment_id}: {view.ecs.stage if view.ecs else ''} {hook.label} {what}"))
 

@@ -11,6 +11,7 @@ production): this module does not import operations (which imports it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.engines.ecs import deployments as esd
@@ -71,6 +72,7 @@ def stop(
     deployment_id: str | None,
     timeout_s: float | None,
     wait: bool,
+    on_requested: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     view = _active(aws, svc, deployment_id)
     if view.finished:
@@ -79,6 +81,8 @@ def stop(
     said = ENGINE.stop(aws, view.arn, rollback=rollback)
     if said:
         reporter.emit(Message(f"ECS: {said}"))
+    if on_requested is not None:  # nothing more to send (the caller's interrupt shield may go down)
+        on_requested()
     if not wait:
         return _fields(view.arn, "StopRequested", aws, svc)
     final = _follow(aws, view.arn, reporter, timeout_s)

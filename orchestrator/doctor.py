@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator import appspec, taskdef
 from orchestrator import validate as v
 from orchestrator.aws import Aws, as_refusal, error_code, error_message
+from orchestrator.engines.ecs.wiring import problems as ecs_native_problems
 from orchestrator.errors import InputError
 from orchestrator.events import DoctorCheck, for_service
 from orchestrator.servicefiles import APPSPEC, TASKDEF, ServiceFiles, files_for, service_files
@@ -244,6 +245,9 @@ def _aws_checks(checks: Checks, target: Target, deployment_config: str | None, n
     if not checks.run_check(names[0], v.credentials, wiring):
         checks.skip(names[1:], "no working credentials")
         return
+    if target.service.deployment_engine == "ecs":
+        _ecs_checks(checks, target, wiring, names)
+        return
     # (row, check, the row it needs to have passed)
     table: list[tuple[str, v.Check, str | None]] = [
         (names[1], v.cluster_exists, None),
@@ -266,6 +270,25 @@ def _aws_checks(checks: Checks, target: Target, deployment_config: str | None, n
             passed.add(name)
     caller = wiring.caller()
     checks.run(names[12], lambda: _permissions(target, str(caller.get("Arn", "")), _config_name(wiring)))
+
+
+def _ecs_checks(checks: Checks, target: Target, wiring: Wiring, names: list[str]) -> None:
+    """An ECS-engine service: the cluster and service rows, then the ECS-native wiring (engines/ecs/wiring.py)
+    in the controller's row; CodeDeploy's rows do not apply."""
+    if not checks.run_check(names[1], v.cluster_exists, wiring) or not checks.run_check(
+        names[2], v.service_exists, wiring
+    ):
+        checks.skip(names[3:], "no cluster or service")
+        return
+
+    def native() -> tuple[str, str]:
+        found = ecs_native_problems(target.aws.client, target.service_key, target.service)
+        if found:
+            return FAIL, "; ".join(found)
+        return PASS, "ECS controller; rules, target-group pair, infrastructure role and hooks as ECS needs them"
+
+    checks.run("ECS-native wiring (deployment_engine ecs)", native)
+    checks.skip(names[3:], "the service deploys through ECS itself (deployment_engine ecs), not CodeDeploy")
 
 
 @dataclass(frozen=True)

@@ -138,3 +138,17 @@ def test_a_rolling_release_reports_the_new_revisions_running_tasks(sandbox_ecs: 
     out = sandbox_ecs.cli("release", "--sandbox", "--image", "nginx:1.27", "--output", "plain")
     assert out.returncode == 0, out.stderr + out.stdout
     assert "4/4 tasks of the new revision running" in out.stdout
+
+
+def test_doctor_checks_the_ecs_native_wiring(sandbox_ecs: Any) -> None:
+    ok = sandbox_ecs.cli("doctor", "--sandbox", "--output", "json")
+    checks = {e["check"]: e for e in _events(ok.stdout) if e["event"] == "doctor_check"}
+    assert checks["ECS-native wiring (deployment_engine ecs)"]["status"] == "pass", checks
+    doc = sandbox_ecs.outputs()
+    doc["services"]["value"]["web"]["ecs_infrastructure_role_arn"] = "arn:aws:iam::123456789012:role/other"
+    sandbox_ecs.outputs_path.write_text(json.dumps(doc))
+    bad = sandbox_ecs.cli("doctor", "--sandbox", "--output", "json")
+    assert bad.returncode != 0
+    checks = {e["check"]: e for e in _events(bad.stdout) if e["event"] == "doctor_check"}
+    wiring = checks["ECS-native wiring (deployment_engine ecs)"]
+    assert wiring["status"] == "fail" and "ecs_infrastructure_role_arn" in wiring["detail"]

@@ -260,8 +260,10 @@ def build_plan(
             release_token(),
         ),
         revision,
-        service.codedeploy_app_name,
-        service.codedeploy_deployment_group_name,
+        # Where the deployment runs, as the created line names it: CodeDeploy's application/group, or
+        # the ECS engine's cluster/service.
+        service.cluster_name if service.deployment_engine == "ecs" else service.codedeploy_app_name,
+        service.service_name if service.deployment_engine == "ecs" else service.codedeploy_deployment_group_name,
     )
     steps: list[Step] = [register]
     if pre_tasks:

@@ -152,3 +152,18 @@ def test_doctor_checks_the_ecs_native_wiring(sandbox_ecs: Any) -> None:
     checks = {e["check"]: e for e in _events(bad.stdout) if e["event"] == "doctor_check"}
     wiring = checks["ECS-native wiring (deployment_engine ecs)"]
     assert wiring["status"] == "fail" and "ecs_infrastructure_role_arn" in wiring["detail"]
+
+
+@pytest.mark.parametrize("output", ["rich", "github", "plain"])
+def test_every_reporter_renders_an_ecs_release(sandbox_ecs: Any, output: str, tmp_path: Any) -> None:
+    _configure(sandbox_ecs, strategy="BLUE_GREEN", bakeTimeInMinutes=1)
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)} if output == "github" else {}
+    mode = "plain" if output == "github" else output
+    out = sandbox_ecs.cli("release", "--sandbox", "--image", "nginx:1.27", "--output", mode, env=env)
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert "Traceback" not in out.stderr + out.stdout
+    text = out.stdout + out.stderr + (summary.read_text() if output == "github" else "")
+    assert ":service-deployment/" in text
+    if output != "rich":
+        assert "demo/web" in text

@@ -23,6 +23,7 @@ from orchestrator.engines.codedeploy.vocabulary import (
     UNKNOWN_DEPLOYMENT,
 )
 from orchestrator.engines.ecs import operations as ecs_operations
+from orchestrator.engines.ecs.engine import record as ecs_record
 from orchestrator.engines.select import engine_for
 from orchestrator.errors import DeploymentFailed, InputError
 from orchestrator.events import DeploymentCreated, DeploymentFinished, Message
@@ -74,6 +75,12 @@ def follow(
 
     timeout_s None: the release's default, computed from the deployment's group and config."""
 
+    if svc.deployment_engine == "ecs":  # the service's deploymentConfiguration, not a CodeDeploy group
+        with refusals():
+            engine_for(svc).watch(
+                aws, deployment_id, reporter, until="complete", timeout=timeout_s or 3600.0, target_id=None, waits=None
+            )
+            return ecs_record(aws, deployment_id)
     with refusals():
         group, config = _settings(aws, deployment_id)
         if timeout_s is None:

@@ -29,6 +29,7 @@ from orchestrator.arns import short_arn
 from orchestrator.aws import error_code, error_message, refusals
 from orchestrator.ecs_read import serving_task_definition, without_empty
 from orchestrator.engines.codedeploy.vocabulary import LIMIT_EXCEEDED
+from orchestrator.engines.ecs.engine import is_service_deployment
 from orchestrator.engines.select import engine_for
 from orchestrator.errors import DeploymentFailed, InputError, Interrupted
 from orchestrator.events import ActiveDeploymentFound, Message
@@ -173,6 +174,8 @@ def identical_deployment(aws: Aws, active: DeploymentRecord, plan: ReleasePlan) 
 
     if not active.task_definition:
         return False
+    if is_service_deployment(active.deployment_id):  # the ECS engine: no AppSpec, the task definition says it
+        return same_task_definition(aws, active.task_definition, plan.rendered.taskdef)
 
     ours = plan.appspec.with_task_definition(active.task_definition)
     theirs = deployment_appspec(aws, active.deployment_id)
@@ -185,6 +188,12 @@ def identical_deployment(aws: Aws, active: DeploymentRecord, plan: ReleasePlan) 
 
 
 # --- the active-deployment policy --------------------------------------------------------------
+
+
+def _where(svc: ServiceOutputs) -> str:
+    if svc.deployment_engine == "ecs":
+        return f"{svc.cluster_name}/{svc.service_name}"
+    return f"{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}"
 
 
 @dataclass(frozen=True)
@@ -245,8 +254,7 @@ def before_create(
             reporter.emit(ActiveDeploymentFound(active.deployment_id, active.status, policy.if_active, "fail"))
             raise ActiveDeploymentError(
                 f"deployment {active.deployment_id} ({active.status}, "
-                f"{short_arn(active.task_definition, '?')}) is in progress in "
-                f"{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}; nothing was written",
+                f"{short_arn(active.task_definition, '?')}) is in progress in {_where(svc)}; nothing was written",
                 hint="--if-active wait to deploy after it, --if-active replace to stop it and deploy",
             )
         if policy.if_active == "wait":

@@ -167,3 +167,35 @@ def test_every_reporter_renders_an_ecs_release(sandbox_ecs: Any, output: str, tm
     assert ":service-deployment/" in text
     if output != "rich":
         assert "demo/web" in text
+
+
+def test_a_pre_task_runs_before_the_update_service(sandbox_ecs: Any) -> None:
+    _configure(sandbox_ecs, strategy="BLUE_GREEN", bakeTimeInMinutes=1)
+    out = sandbox_ecs.cli(
+        "release", "--sandbox", "--image", "nginx:1.27", "--pre-task", "migrate --up", "--output", "json"
+    )
+    assert out.returncode == 0, out.stderr + out.stdout
+    kinds = [e["event"] for e in _events(out.stdout)]
+    assert kinds.index("task_stopped") < kinds.index("deployment_created")
+
+
+def test_a_release_while_a_service_deployment_runs_is_refused_by_if_active(sandbox_ecs: Any) -> None:
+    _configure(sandbox_ecs, strategy="BLUE_GREEN", bakeTimeInMinutes=600)
+    first = sandbox_ecs.cli("release", "--sandbox", "--image", "nginx:1.27", "--no-wait", "--output", "json")
+    assert first.returncode == 0, first.stderr
+    sandbox_ecs.control.reset_requests()
+    second = sandbox_ecs.cli("release", "--sandbox", "--image", "nginx:1.28", "--output", "plain")
+    assert second.returncode != 0 and "in progress" in second.stderr, second.stderr
+    assert "UpdateService" not in sandbox_ecs.counts().get("ecs", {})
+
+
+def test_if_active_wait_follows_the_running_deployment_then_releases(sandbox_ecs: Any) -> None:
+    _configure(sandbox_ecs, strategy="BLUE_GREEN", bakeTimeInMinutes=2)
+    first = sandbox_ecs.cli("release", "--sandbox", "--image", "nginx:1.27", "--no-wait", "--output", "json")
+    assert first.returncode == 0, first.stderr
+    second = sandbox_ecs.cli("release", "--sandbox", "--image", "nginx:1.28", "--if-active", "wait", "--output", "json")
+    assert second.returncode == 0, second.stderr + second.stdout
+    listed = sandbox_ecs.client("ecs").list_service_deployments(cluster="demo", service="web")["serviceDeployments"]
+    assert [d["status"] for d in listed[:2]] == ["SUCCESSFUL", "SUCCESSFUL"]
+    status = sandbox_ecs.cli("status", "--sandbox", "--watch", "--output", "plain")
+    assert status.returncode == 0, status.stderr

@@ -310,7 +310,11 @@ def _report_hooks(reporter: Reporter, view: EcsDeploymentView, last: EcsDeployme
 
 
 def _record(aws: Aws, brief: dict[str, Any]) -> DeploymentRecord:
-    arn = str(brief["serviceDeploymentArn"])
+    return record(aws, str(brief["serviceDeploymentArn"]))
+
+
+def record(aws: Aws, arn: str) -> DeploymentRecord:
+    """A service deployment as the history's DeploymentRecord (status normalised, its task definition)."""
     view = esd.read(aws.client("ecs"), arn)
     revision = {}
     if view.target_revision:

@@ -383,6 +383,11 @@ class RollbackRequest:
 
 def plan_rollback(aws: Aws, svc: ServiceOutputs, reporter: Reporter, *, to: str | None = None) -> RollbackRequest:
     """Decide the rollback without writing: bad input (nothing to roll back to) raises InputError here."""
+    if svc.deployment_engine == "ecs":
+        with refusals():
+            active_arn, redo, serving = ecs_operations.rollback_target(aws, svc, to)
+            stopping = ecs_record(aws, active_arn) if active_arn else None
+        return RollbackRequest(stopping, redo or None, serving)
 
     with refusals():
         active = active_deployment(aws, svc)
@@ -441,6 +446,11 @@ def start_rollback(
     if request.active is not None:
         dep = request.active.deployment_id
         return stop(aws, svc, reporter, rollback=True, deployment_id=dep, timeout_s=timeout_s, wait=wait)
+    if svc.deployment_engine == "ecs" and request.task_definition:
+        reporter.emit(Message(f"redeploying {request.task_definition} (running now: {request.running}) through ECS"))
+        with refusals():
+            arn = ecs_operations.redeploy(aws, svc, request.task_definition)
+        return Outcome(arn, "Created", None, request.task_definition, None, {})
     assert request.task_definition and request.appspec is not None
     reporter.emit(Message(f"redeploying {request.task_definition} (running now: {request.running}) through CodeDeploy"))
     with refusals():

@@ -199,3 +199,16 @@ def test_if_active_wait_follows_the_running_deployment_then_releases(sandbox_ecs
     assert [d["status"] for d in listed[:2]] == ["SUCCESSFUL", "SUCCESSFUL"]
     status = sandbox_ecs.cli("status", "--sandbox", "--watch", "--output", "plain")
     assert status.returncode == 0, status.stderr
+
+
+def test_rollback_all_over_mixed_engines_redeploys_each_previous_revision(sandbox_mixed: Any) -> None:
+    sandbox_mixed.client("ecs").update_service(
+        cluster="demo", service="api", deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1}
+    )
+    first = sandbox_mixed.cli("release", "--sandbox", "--all", "--image", "nginx:1.27", "--output", "json")
+    assert first.returncode == 0, first.stderr + first.stdout
+    back = sandbox_mixed.cli("rollback", "--sandbox", "--all", "--output", "json")
+    assert back.returncode == 0, back.stderr + back.stdout
+    for name in ("web", "api"):
+        service = sandbox_mixed.client("ecs").describe_services(cluster="demo", services=[name])["services"][0]
+        assert service["taskDefinition"].endswith(":1"), (name, service["taskDefinition"])

@@ -116,26 +116,11 @@ def approve(
 def rollback(
     aws: Aws, svc: ServiceOutputs, reporter: Reporter, *, to: str | None, timeout_s: float | None, wait: bool
 ) -> dict[str, Any]:
-    active = ENGINE.active(aws, svc)
+    active, target, running = rollback_target(aws, svc, to)
     if active is not None:
-        return stop(
-            aws, svc, reporter, rollback=True, deployment_id=active.deployment_id, timeout_s=timeout_s, wait=wait
-        )
-    running = str(_live(aws, svc).get("taskDefinition") or "")
-    if to:
-        target = str(
-            aws.client("ecs").describe_task_definition(taskDefinition=to)["taskDefinition"]["taskDefinitionArn"]
-        )
-    else:
-        previous = esd.previous_good_revision(aws.client("ecs"), svc.cluster_name, svc.service_name, running)
-        if previous is None:
-            raise InputError(
-                f"no earlier successful service deployment of {svc.service_name} with another task definition",
-                hint="name one with --to TASKDEF",
-            )
-        target = str(previous["taskDefinition"])
+        return stop(aws, svc, reporter, rollback=True, deployment_id=active, timeout_s=timeout_s, wait=wait)
     reporter.emit(Message(f"redeploying {target} (running now: {running}) through ECS (UpdateService)"))
-    arn = ENGINE.start(aws, ENGINE.start_request(svc, target, "", None, ""))
+    arn = redeploy(aws, svc, target)
     if not wait:
         return _fields(arn, "Created", aws, svc)
     final = _follow(aws, arn, reporter, timeout_s)
@@ -147,3 +132,29 @@ def rollback(
     if not final.succeeded:
         raise DeploymentFailed(f"rollback service deployment {arn}: {esd.failure_reason(final)}")
     return _fields(arn, "Succeeded", aws, svc)
+
+
+def rollback_target(aws: Aws, svc: ServiceOutputs, to: str | None) -> tuple[str | None, str, str]:
+    """(active service deployment or None, the task definition to deploy again, the running one), by reads
+    alone: bad input (nothing to roll back to) raises InputError."""
+    active = ENGINE.active(aws, svc)
+    running = str(_live(aws, svc).get("taskDefinition") or "")
+    if active is not None:
+        if to:
+            raise InputError(f"service deployment {active.deployment_id} is {active.status}; --to applies after one")
+        return active.deployment_id, "", running
+    if to:
+        found = aws.client("ecs").describe_task_definition(taskDefinition=to)["taskDefinition"]
+        return None, str(found["taskDefinitionArn"]), running
+    previous = esd.previous_good_revision(aws.client("ecs"), svc.cluster_name, svc.service_name, running)
+    if previous is None:
+        raise InputError(
+            f"no earlier successful service deployment of {svc.service_name} with another task definition",
+            hint="name one with --to TASKDEF",
+        )
+    return None, str(previous["taskDefinition"]), running
+
+
+def redeploy(aws: Aws, svc: ServiceOutputs, task_definition: str) -> str:
+    """UpdateService to `task_definition`: the service deployment that rolls back (its ARN)."""
+    return ENGINE.start(aws, ENGINE.start_request(svc, task_definition, "", None, ""))

@@ -241,6 +241,7 @@ class StackOptions:
     services: tuple[str, ...] = ("web",)
     test_listener_url: str | None = None
     ready_wait_minutes: int | None = None  # STOP_DEPLOYMENT with this wait (`approve` continues); None: continue
+    unmanaged: tuple[str, ...] = ()  # rolling services made beside the stack, not in its outputs
 
 
 # Services the example stack calls in its region; a region must offer all of them.
@@ -306,6 +307,7 @@ def start(port: int | None, time_scale: float, stack: StackOptions | None = None
             services=stack.services,
             settings=settings,
             test_listener_url=stack.test_listener_url,
+            unmanaged=stack.unmanaged,
         )
         outputs_path().write_text(json.dumps(outputs, indent=2) + "\n")
         info = SandboxInfo(pid=proc.pid, port=chosen, endpoint=endpoint, region=stack.region, time_scale=time_scale)

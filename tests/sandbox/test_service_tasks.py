@@ -131,6 +131,10 @@ def test_a_deployment_starts_logging_replacements_and_stops_the_originals(
     ids = sorted(t["taskArn"].rsplit("/", 1)[-1] for t in new)
     started = next(m for m in messages if "has started 2 tasks" in m)
     assert all(f"(task {i})" in started for i in ids)
+    # The originals' task set drained: the scheduler says it stopped them and deregistered their targets.
+    stopped_event = next(m for m in messages if "has stopped 2 running tasks" in m)
+    assert all(f"(task {t['taskArn'].rsplit('/', 1)[-1]})" in stopped_event for t in first)
+    assert any(f"deregistered 2 targets in (target-group {stack.blue_tg})" in m for m in messages)
 
 
 def test_unhealthy_replacements_show_the_health_check_evidence(endpoint: str, control: SandboxControl) -> None:

@@ -4,12 +4,11 @@ an UpdateService request that botocore accepts, with the live target group prima
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from typing import Any
 
 import pytest
+from migrate_support import release, sandbox_target, tg_arn, validate, wait, wiring
 
 from orchestrator.contract import load_outputs_file
 from orchestrator.migrate import (
@@ -20,119 +19,10 @@ from orchestrator.migrate import (
     preflight,
     read_snapshot,
 )
-from orchestrator.target import resolve_target
-
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
-
-
-def _target(sandbox: Any) -> Any:
-    from orchestrator.aws import Aws
-
-    target = resolve_target(sandbox.repo_root / "terraform", None, sandbox.outputs_path, False, "web")
-    target.aws = Aws(sandbox.region, endpoint_url=sandbox.endpoint, sandbox=True, time_scale=sandbox.time_scale)
-    return target
-
-
-def _validate(operation: str, params: dict[str, Any]) -> None:
-    import botocore.session
-    from botocore.validate import ParamValidator
-
-    model = botocore.session.get_session().get_service_model("ecs").operation_model(operation)
-    report = ParamValidator().validate(params, model.input_shape)
-    assert not report.has_errors(), report.generate_report()
-
-
-def _release(sandbox: Any, svc: Any) -> str:
-    """One CodeDeploy release of a new revision, to the end (the live target group alternates)."""
-    ecs, cd = sandbox.client("ecs"), sandbox.client("codedeploy")
-    current = ecs.describe_services(cluster=svc.cluster_name, services=[svc.service_name])["services"][0]
-    taskdef = ecs.describe_task_definition(taskDefinition=current["taskDefinition"])["taskDefinition"]
-    keep = ("family", "containerDefinitions", "cpu", "memory", "networkMode", "requiresCompatibilities")
-    keep += ("executionRoleArn", "taskRoleArn")
-    arn = ecs.register_task_definition(**{k: taskdef[k] for k in keep if k in taskdef})["taskDefinition"]
-    spec = {
-        "version": 0.0,
-        "Resources": [
-            {
-                "TargetService": {
-                    "Type": "AWS::ECS::Service",
-                    "Properties": {
-                        "TaskDefinition": arn["taskDefinitionArn"],
-                        "LoadBalancerInfo": {"ContainerName": svc.container_name, "ContainerPort": svc.container_port},
-                    },
-                }
-            }
-        ],
-    }
-    content = json.dumps(spec)
-    revision = {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()}
-    return str(
-        cd.create_deployment(
-            applicationName=svc.codedeploy_app_name,
-            deploymentGroupName=svc.codedeploy_deployment_group_name,
-            revision={"revisionType": "AppSpecContent", "appSpecContent": revision},
-        )["deploymentId"]
-    )
-
-
-def _wait(sandbox: Any, deployment_id: str, svc: Any, timeout: float = 60.0) -> None:
-    """Until the deployment succeeded and the replaced task set is gone."""
-    cd, ecs = sandbox.client("codedeploy"), sandbox.client("ecs")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = cd.get_deployment(deploymentId=deployment_id)["deploymentInfo"]["status"]
-        sets = ecs.describe_services(cluster=svc.cluster_name, services=[svc.service_name])["services"][0]["taskSets"]
-        if status == "Succeeded" and len(sets) == 1:
-            return
-        assert status not in ("Failed", "Stopped"), status
-        time.sleep(0.05)
-    raise AssertionError(f"{deployment_id} did not finish")
-
-
-def _arn(sandbox: Any, name: str) -> str:
-    groups = sandbox.client("elbv2").describe_target_groups(Names=[name])["TargetGroups"]
-    return str(groups[0]["TargetGroupArn"])
-
-
-def _wiring(sandbox: Any, svc: Any, live: str, weights: dict[str, int] | None = None) -> MigrationSettings:
-    """What terraform/ecs-native's targeted apply makes (docs/migration.md step 2): a `/*` rule on each
-    listener forwarding all to the live target group, and the infrastructure role."""
-    elb, iam = sandbox.client("elbv2"), sandbox.client("iam")
-    blue, green = _arn(sandbox, svc.blue_target_group_name), _arn(sandbox, svc.green_target_group_name)
-    weights = weights or {live: 100, (green if live == blue else blue): 0}
-    rules = []
-    for listener in (svc.prod_listener_arn, svc.test_listener_arn):
-        rule = elb.create_rule(
-            ListenerArn=listener,
-            Priority=1,
-            Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}],
-            Actions=[
-                {
-                    "Type": "forward",
-                    "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": a, "Weight": w} for a, w in weights.items()]},
-                }
-            ],
-        )
-        rules.append(rule["Rules"][0]["RuleArn"])
-    role = iam.create_role(RoleName="demo-ecs-infrastructure", AssumeRolePolicyDocument=json.dumps(TRUST))
-    raw = {
-        "web": {
-            "prod_listener_rule_arn": rules[0],
-            "test_listener_rule_arn": rules[1],
-            "infrastructure_role_arn": role["Role"]["Arn"],
-            "hook_role_arn": "",
-            "strategy": "BLUE_GREEN",
-            "bake_time_minutes": 5,
-        }
-    }
-    return parse_migration({"migration": {"sensitive": False, "type": "object", "value": raw}}, "test")["web"]
 
 
 def _checks(sandbox: Any, settings: MigrationSettings) -> dict[str, Any]:
-    target = _target(sandbox)
+    target = sandbox_target(sandbox)
     before = list(sandbox.mutating_calls())
     snap = read_snapshot(target.aws, target.service, settings)
     checks = preflight(snap, target.service, settings)
@@ -142,9 +32,9 @@ def _checks(sandbox: Any, settings: MigrationSettings) -> dict[str, Any]:
 
 def test_after_an_odd_number_of_releases_green_is_planned_primary(sandbox: Any) -> None:
     svc = load_outputs_file(sandbox.outputs_path).services["web"]
-    _wait(sandbox, _release(sandbox, svc), svc)
-    green = _arn(sandbox, svc.green_target_group_name)
-    settings = _wiring(sandbox, svc, live=green)
+    wait(sandbox, release(sandbox, svc), svc)
+    green = tg_arn(sandbox, svc.green_target_group_name)
+    settings = wiring(sandbox, svc, live=green)
     found = _checks(sandbox, settings)
     failed = [f"{c.name}: {c.line}" for c in found["checks"].values() if not c.ok]
     assert not failed, failed
@@ -153,7 +43,7 @@ def test_after_an_odd_number_of_releases_green_is_planned_primary(sandbox: Any) 
     (balancer,) = plan.update_service["loadBalancers"]
     assert balancer["targetGroupArn"] == green, "the live (green) target group must be primary"
     advanced = balancer["advancedConfiguration"]
-    assert advanced["alternateTargetGroupArn"] == _arn(sandbox, svc.blue_target_group_name)
+    assert advanced["alternateTargetGroupArn"] == tg_arn(sandbox, svc.blue_target_group_name)
     assert (advanced["productionListenerRule"], advanced["roleArn"]) == (
         settings.prod_listener_rule_arn,
         settings.infrastructure_role_arn,
@@ -162,15 +52,15 @@ def test_after_an_odd_number_of_releases_green_is_planned_primary(sandbox: Any) 
     (task_set,) = service["services"][0]["taskSets"]
     assert plan.update_service["taskDefinition"] == task_set["taskDefinition"], "the serving revision is kept"
     assert plan.update_service["deploymentController"] == {"type": "ECS"}
-    _validate("UpdateService", plan.update_service)
+    validate("UpdateService", plan.update_service)
     assert 'module.ecs_native_service["web"].aws_ecs_service.this' in " ".join(plan.terraform_steps)
 
 
 def test_a_production_rule_weighted_to_the_other_side_is_refused(sandbox: Any) -> None:
     svc = load_outputs_file(sandbox.outputs_path).services["web"]
-    _wait(sandbox, _release(sandbox, svc), svc)  # green is live
-    blue, green = _arn(sandbox, svc.blue_target_group_name), _arn(sandbox, svc.green_target_group_name)
-    settings = _wiring(sandbox, svc, live=green, weights={blue: 100, green: 0})  # what a blind copy would do
+    wait(sandbox, release(sandbox, svc), svc)  # green is live
+    blue, green = tg_arn(sandbox, svc.blue_target_group_name), tg_arn(sandbox, svc.green_target_group_name)
+    settings = wiring(sandbox, svc, live=green, weights={blue: 100, green: 0})  # what a blind copy would do
     check = _checks(sandbox, settings)["checks"]["production rule"]
     assert not check.ok
     assert f"forwards 0% to the live {svc.green_target_group_name}" in check.line
@@ -179,8 +69,8 @@ def test_a_production_rule_weighted_to_the_other_side_is_refused(sandbox: Any) -
 
 def test_a_deployment_in_progress_and_two_task_sets_are_refused(sandbox: Any) -> None:
     svc = load_outputs_file(sandbox.outputs_path).services["web"]
-    settings = _wiring(sandbox, svc, live=_arn(sandbox, svc.blue_target_group_name))
-    deployment_id = _release(sandbox, svc)
+    settings = wiring(sandbox, svc, live=tg_arn(sandbox, svc.blue_target_group_name))
+    deployment_id = release(sandbox, svc)
     ecs = sandbox.client("ecs")
     deadline = time.monotonic() + 30
     while (
@@ -239,7 +129,7 @@ def test_each_strategy_is_sent_as_botocore_models_it(strategy: str, extra: dict[
     config = deployment_configuration(settings)
     assert config["strategy"] == strategy and expected in config
     assert ("lifecycleHooks" in config) == (strategy != "ROLLING")
-    _validate(
+    validate(
         "UpdateService",
         {
             "cluster": "demo",

@@ -1,0 +1,118 @@
+"""The sandbox's in-place controller switch (orchestrator/sandbox/ecs_deployments/controller_switch.py)
+over HTTP: AWS's documented refusals, and a switch after an odd number of CodeDeploy releases that keeps
+production forwarded in full to the target groups of the pair throughout, ends with no task set, and
+leaves a service the next release deploys through ECS."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from migrate_support import release, sandbox_target, tg_arn, wait, wiring
+
+from orchestrator.contract import load_outputs_file
+from orchestrator.migrate import build_plan, read_snapshot
+from orchestrator.sandbox.ecs_deployments.controller_switch import MULTIPLE_TASK_SETS
+
+
+def _newest_deployment(sandbox: Any, svc: Any, timeout: float = 60.0) -> dict[str, Any]:
+    ecs = sandbox.client("ecs")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = ecs.list_service_deployments(cluster=svc.cluster_name, service=svc.service_name)["serviceDeployments"]
+        arn = listed[0]["serviceDeploymentArn"]
+        found = ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
+        if found["status"] in ("SUCCESSFUL", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED", "STOPPED"):
+            return dict(found)
+        time.sleep(0.05)
+    raise AssertionError("the service deployment did not finish")
+
+
+class _Watch(threading.Thread):
+    """Reads the production rule's weights until stopped; every reading is kept."""
+
+    def __init__(self, sandbox: Any, rule: str) -> None:
+        super().__init__(daemon=True)
+        self.elb, self.rule = sandbox.client("elbv2"), rule
+        self.readings: list[dict[str, int]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            (rule,) = self.elb.describe_rules(RuleArns=[self.rule])["Rules"]
+            groups = rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
+            self.readings.append({g["TargetGroupArn"]: int(g["Weight"]) for g in groups})
+            time.sleep(0.01)
+
+
+def _migrate(sandbox: Any) -> tuple[Any, Any, _Watch, dict[str, Any]]:
+    svc = load_outputs_file(sandbox.outputs_path).services["web"]
+    wait(sandbox, release(sandbox, svc), svc)  # one release: green is live
+    green = tg_arn(sandbox, svc.green_target_group_name)
+    settings = wiring(sandbox, svc, live=green)
+    target = sandbox_target(sandbox)
+    plan = build_plan("web", read_snapshot(target.aws, svc, settings), svc, settings)
+    watch = _Watch(sandbox, settings.prod_listener_rule_arn)
+    watch.start()
+    try:
+        sandbox.client("ecs").update_service(**plan.update_service)
+        finished = _newest_deployment(sandbox, svc)
+    finally:
+        watch.done.set()
+        watch.join()
+    return svc, settings, watch, finished
+
+
+def test_the_switch_keeps_production_whole_and_the_next_release_goes_through_ecs(sandbox: Any) -> None:
+    svc, settings, watch, finished = _migrate(sandbox)
+    assert finished["status"] == "SUCCESSFUL", finished
+    pair = {tg_arn(sandbox, svc.blue_target_group_name), tg_arn(sandbox, svc.green_target_group_name)}
+    assert watch.readings, "the production rule was never read"
+    for reading in watch.readings:
+        assert sum(reading.values()) == 100 and {a for a, w in reading.items() if w} <= pair, reading
+    ecs = sandbox.client("ecs")
+    service = ecs.describe_services(cluster=svc.cluster_name, services=[svc.service_name])["services"][0]
+    assert service["deploymentController"] == {"type": "ECS"}
+    assert service["taskSets"] == []
+    # Production is on the target group of the revision that now serves.
+    revision = ecs.describe_service_revisions(serviceRevisionArns=[finished["targetServiceRevision"]["arn"]])
+    serving_tg = revision["serviceRevisions"][0]["resolvedConfiguration"]["loadBalancers"][0]["targetGroupArn"]
+    assert watch.readings[-1][serving_tg] == 100
+    # The next release is an ECS service deployment.
+    taskdef = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    keep = ("family", "containerDefinitions", "cpu", "memory", "networkMode", "requiresCompatibilities")
+    new = ecs.register_task_definition(**{k: taskdef[k] for k in keep if k in taskdef})["taskDefinition"]
+    ecs.update_service(cluster=svc.cluster_name, service=svc.service_name, taskDefinition=new["taskDefinitionArn"])
+    assert _newest_deployment(sandbox, svc)["status"] == "SUCCESSFUL"
+
+
+def test_a_switch_with_two_task_sets_is_refused_in_aws_words(sandbox: Any) -> None:
+    svc = load_outputs_file(sandbox.outputs_path).services["web"]
+    settings = wiring(sandbox, svc, live=tg_arn(sandbox, svc.blue_target_group_name))
+    target = sandbox_target(sandbox)
+    plan = build_plan("web", read_snapshot(target.aws, svc, settings), svc, settings)
+    release(sandbox, svc)
+    ecs = sandbox.client("ecs")
+    deadline = time.monotonic() + 30
+    while len(ecs.describe_services(cluster=svc.cluster_name, services=[svc.service_name])["services"][0]["taskSets"]) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    with pytest.raises(ClientError) as refused:
+        ecs.update_service(**plan.update_service)
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert MULTIPLE_TASK_SETS in refused.value.response["Error"]["Message"]
+    service = ecs.describe_services(cluster=svc.cluster_name, services=[svc.service_name])["services"][0]
+    assert service["deploymentController"] == {"type": "CODE_DEPLOY"}, "a refused switch changes nothing"
+
+
+def test_switching_back_to_code_deploy_in_place_is_refused(sandbox: Any) -> None:
+    svc, _, _, finished = _migrate(sandbox)
+    assert finished["status"] == "SUCCESSFUL"
+    with pytest.raises(ClientError) as refused:
+        sandbox.client("ecs").update_service(
+            cluster=svc.cluster_name, service=svc.service_name, deploymentController={"type": "CODE_DEPLOY"}
+        )
+    assert "AWS documents no such update" in refused.value.response["Error"]["Message"]

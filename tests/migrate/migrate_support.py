@@ -118,3 +118,15 @@ def wiring(sandbox: Any, svc: Any, live: str, weights: dict[str, int] | None = N
         }
     }
     return parse_migration({"migration": {"sensitive": False, "type": "object", "value": raw}}, "test")["web"]
+
+
+def wait_for_task_sets(sandbox: Any, svc: Any, count: int, timeout: float = 30.0) -> None:
+    """Until the service has `count` task sets (a CodeDeploy deployment past Install has two)."""
+    ecs = sandbox.client("ecs")
+    deadline = time.monotonic() + timeout
+    while True:
+        service = ecs.describe_services(cluster=svc.cluster_name, services=[svc.service_name])["services"][0]
+        if len(service["taskSets"]) >= count:
+            return
+        assert time.monotonic() < deadline, f"the service never had {count} task sets"
+        time.sleep(0.02)

@@ -32,19 +32,39 @@ def _newest_deployment(sandbox: Any, svc: Any, timeout: float = 60.0) -> dict[st
 
 
 class _Watch(threading.Thread):
-    """Reads the production rule's weights until stopped; every reading is kept."""
+    """Reads, until stopped, the production rule's weights and which target groups hold running tasks
+    (the task sets' under CodeDeploy, the current service revisions' under ECS); every reading is kept."""
 
-    def __init__(self, sandbox: Any, rule: str) -> None:
+    def __init__(self, sandbox: Any, rule: str, svc: Any) -> None:
         super().__init__(daemon=True)
-        self.elb, self.rule = sandbox.client("elbv2"), rule
-        self.readings: list[dict[str, int]] = []
+        self.elb, self.ecs, self.rule, self.svc = sandbox.client("elbv2"), sandbox.client("ecs"), rule, svc
+        self.readings: list[tuple[dict[str, int], dict[str, int]]] = []
+        self.revision_tg: dict[str, str] = {}
         self.done = threading.Event()
+
+    def _running(self) -> dict[str, int]:
+        service = self.ecs.describe_services(cluster=self.svc.cluster_name, services=[self.svc.service_name])
+        service = service["services"][0]
+        running: dict[str, int] = {}
+        for task_set in service.get("taskSets") or []:
+            for lb in task_set.get("loadBalancers") or []:
+                running[lb["targetGroupArn"]] = running.get(lb["targetGroupArn"], 0) + task_set["runningCount"]
+        for current in service.get("currentServiceRevisions") or []:
+            arn = current["arn"]
+            if arn not in self.revision_tg:
+                (rev,) = self.ecs.describe_service_revisions(serviceRevisionArns=[arn])["serviceRevisions"]
+                lbs = (rev.get("resolvedConfiguration") or {}).get("loadBalancers") or [{}]
+                self.revision_tg[arn] = lbs[0].get("targetGroupArn", "")
+            tg = self.revision_tg[arn]
+            running[tg] = running.get(tg, 0) + current["runningTaskCount"]
+        return running
 
     def run(self) -> None:
         while not self.done.is_set():
             (rule,) = self.elb.describe_rules(RuleArns=[self.rule])["Rules"]
             groups = rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
-            self.readings.append({g["TargetGroupArn"]: int(g["Weight"]) for g in groups})
+            weights = {g["TargetGroupArn"]: int(g["Weight"]) for g in groups}
+            self.readings.append((weights, self._running()))
             time.sleep(0.01)
 
 
@@ -55,7 +75,7 @@ def _migrate(sandbox: Any) -> tuple[Any, Any, _Watch, dict[str, Any]]:
     settings = wiring(sandbox, svc, live=green)
     target = sandbox_target(sandbox)
     plan = build_plan("web", read_snapshot(target.aws, svc, settings), svc, settings)
-    watch = _Watch(sandbox, settings.prod_listener_rule_arn)
+    watch = _Watch(sandbox, settings.prod_listener_rule_arn, svc)
     watch.start()
     try:
         sandbox.client("ecs").update_service(**plan.update_service)
@@ -71,8 +91,10 @@ def test_the_switch_keeps_production_whole_and_the_next_release_goes_through_ecs
     assert finished["status"] == "SUCCESSFUL", finished
     pair = {tg_arn(sandbox, svc.blue_target_group_name), tg_arn(sandbox, svc.green_target_group_name)}
     assert watch.readings, "the production rule was never read"
-    for reading in watch.readings:
-        assert sum(reading.values()) == 100 and {a for a, w in reading.items() if w} <= pair, reading
+    for weights, running in watch.readings:
+        assert sum(weights.values()) == 100 and {a for a, w in weights.items() if w} <= pair, weights
+        for tg, weight in weights.items():
+            assert not weight or running.get(tg, 0) > 0, f"{weight}% to {tg}, which holds no running task: {running}"
     ecs = sandbox.client("ecs")
     service = ecs.describe_services(cluster=svc.cluster_name, services=[svc.service_name])["services"][0]
     assert service["deploymentController"] == {"type": "ECS"}
@@ -80,7 +102,7 @@ def test_the_switch_keeps_production_whole_and_the_next_release_goes_through_ecs
     # Production is on the target group of the revision that now serves.
     revision = ecs.describe_service_revisions(serviceRevisionArns=[finished["targetServiceRevision"]["arn"]])
     serving_tg = revision["serviceRevisions"][0]["resolvedConfiguration"]["loadBalancers"][0]["targetGroupArn"]
-    assert watch.readings[-1][serving_tg] == 100
+    assert watch.readings[-1][0][serving_tg] == 100
     # The next release is an ECS service deployment.
     taskdef = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     keep = ("family", "containerDefinitions", "cpu", "memory", "networkMode", "requiresCompatibilities")

@@ -84,6 +84,15 @@ def _adopt(backend: Any, service: Any, config: dict[str, Any], primary_tg: str |
         dep.prod_weights[dep.target] = dep.test_weights[dep.target] = 100.0
     records.store(backend).deployments[dep.arn] = dep
     service.current_service_deployment = dep.arn
+    # The task set's tasks are the adopted revision's now (DescribeServices' currentServiceRevisions).
+    service.current_service_revisions = [
+        {
+            "arn": dep.target,
+            "requestedTaskCount": service.desired_count,
+            "runningTaskCount": primary.running_count,
+            "pendingTaskCount": 0,
+        }
+    ]
     service.task_sets = []
     service.deployment_controller = {"type": "ECS"}
 
@@ -104,10 +113,12 @@ def update_service(inner: Any, engine: Engine) -> Any:
         config = api._checked(backend, params, service)  # the new configuration and wiring, before any change
         assert config is not None  # wanted == "ECS"
         lb = next(iter(params.get("loadBalancers") or []), None)
+        # One step under the engine's (re-entrant) lock: nobody reads the service between the adoption and
+        # the start of the deployment.
         with engine.lock:
             primary_tg = lb.get("targetGroupArn") if lb else None
             prod_rule = (lb.get("advancedConfiguration") or {}).get("productionListenerRule") if lb else None
             _adopt(backend, service, config, primary_tg, prod_rule)
-        return inner(self)
+            return inner(self)
 
     return method

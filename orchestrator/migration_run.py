@@ -74,7 +74,8 @@ def run_migration(
         elif found is not None:
             prepared.append(found)
     if refusals:
-        more = f" (and {len(refusals) - 1} more refusal(s) above)" if len(refusals) > 1 else ""
+        others = [r.split(":", 1)[0] for r in refusals[1:]]
+        more = f"; refused too: {', '.join(others)}" if others else ""
         raise InputError(refusals[0] + more, hint="nothing was changed")
     results: dict[str, Any] = {}
     for item in prepared:

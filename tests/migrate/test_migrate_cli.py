@@ -65,3 +65,19 @@ def test_there_is_no_in_place_way_back(sandbox: Any, tmp_path: Path) -> None:
     proc = sandbox.cli("migrate", "--to", "codedeploy", "--sandbox", "--migration-file", str(tmp_path / "x.json"))
     assert proc.returncode == 2
     assert "only `--to ecs` is supported" in proc.stderr and "The way back" in proc.stderr
+
+
+def test_all_checks_every_service_before_writing_to_any(sandbox_fleet: Any, tmp_path: Path) -> None:
+    """--all: web is ready, worker has no wiring: nothing is written, not even to web."""
+    sandbox = sandbox_fleet
+    _, path, _ = _prepared(sandbox, tmp_path)
+    before = list(sandbox.mutating_calls())
+    proc = sandbox.cli("migrate", "--to", "ecs", "--sandbox", "--migration-file", str(path), "--all", "-o", "plain")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert list(sandbox.mutating_calls()) == before
+    assert "[web] PASS    live target group" in proc.stdout
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+    assert "api: terraform/ecs-native's migration output has no entry for it" in line
+    assert "refused too: worker" in line
+    service = sandbox.client("ecs").describe_services(cluster="demo", services=["web"])["services"][0]
+    assert service["deploymentController"] == {"type": "CODE_DEPLOY"}

@@ -11,7 +11,7 @@ Modules:
 - faults:        per-service faults and hook rules (state).
 - control:       /_sandbox/ecs/ on the control endpoint (faults, hook rules, stage trails).
 - api:           CreateService/UpdateService and the five service-deployment operations on moto.
-- migration:     UpdateService(deploymentController=ECS) on a CODE_DEPLOY service, in place.
+- controller_switch: UpdateService from CODE_DEPLOY to the ECS controller in place (its preconditions).
 - provision:     the ECS-native variant of the example stack (`sandbox up --engine ecs`).
 
 `install(engine)` patches moto's ECS response class once per process; tests/sandbox_ecs/ check it all
@@ -54,13 +54,15 @@ def install(engine: Engine) -> None:
         return
     from moto.ecs.responses import EC2ContainerServiceResponse as Responses
 
-    from orchestrator.sandbox.ecs_deployments import api
+    from orchestrator.sandbox.ecs_deployments import api, controller_switch
 
     for name in api.ADDED_ACTIONS:
         if hasattr(Responses, name):  # a newer moto has its own: ours would shadow it silently
             raise RuntimeError(f"moto now implements ECS {name}; retire the sandbox's")
     Responses.create_service = api.create_service(Responses.create_service, engine)  # type: ignore[method-assign]
     Responses.update_service = api.update_service(Responses.update_service, engine)  # type: ignore[method-assign]
+    # Outermost: a deployment-controller change (CODE_DEPLOY -> ECS in place) is checked and prepared first.
+    Responses.update_service = controller_switch.update_service(Responses.update_service, engine)  # type: ignore[method-assign]
     for name, func in api.ADDED_ACTIONS.items():
         setattr(Responses, name, _bind(func, engine))
     _installed = True

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from moto.core.responses import ActionResult
 from moto.ecs.exceptions import EcsClientException, ECSException, InvalidParameterException
 
-from orchestrator.sandbox.ecs_deployments import migration, records, service_state, traffic
+from orchestrator.sandbox.ecs_deployments import records, service_state, traffic
 from orchestrator.sandbox.ecs_deployments.config import TRAFFIC_STRATEGIES, ConfigError, validate
 from orchestrator.sandbox.ecs_deployments.faults import ECS_FAULTS
 from orchestrator.sandbox.ecs_deployments.walk import Run, alarms_of, breaker_of
@@ -149,10 +149,6 @@ def update_service(original: Any, engine: Engine) -> Any:
         params = self._get_params()
         backend = self.ecs_backend
         service = backend._get_service(params.get("cluster", "default"), params["service"])
-        wanted = (params.get("deploymentController") or {}).get("type")
-        migrating = bool(wanted) and wanted != (service.deployment_controller or {}).get("type", "ECS")
-        if migrating:
-            migration.check(engine, service, str(wanted))
         config = _checked(backend, params, service)
         if config is None:
             return original(self)
@@ -169,18 +165,13 @@ def update_service(original: Any, engine: Engine) -> Any:
                 "wait for it to finish or stop it with StopServiceDeployment."
             )
         previous_td = service.task_definition
-        if migrating:  # so that the CODE_DEPLOY refusals (ecs_backend.update_service) no longer apply
-            service.deployment_controller = {"type": "ECS"}
         result = original(self)
         with engine.lock:
             service.deployment_configuration = config
             if td is not None:
                 service.task_definition = td.arn
-            sources = None
-            if migrating:
-                sources = [migration.adopt(backend, service, _wiring(service).get("prod_rule"))]
-            if new_revision or migrating:
-                _start(engine, backend, service, config, previous_td, sources)
+            if new_revision:
+                _start(engine, backend, service, config, previous_td)
         return result
 
     return method

@@ -1,13 +1,12 @@
-"""UpdateService(deploymentController=ECS) on a CODE_DEPLOY service: the in-place migration (issue 22),
-over HTTP with boto3, on the stack the CodeDeploy tests use."""
+"""The first service deployment after UpdateService(deploymentController=ECS) of a CODE_DEPLOY service
+(controller_switch.py; tests/migrate/ covers the switch itself): listener rules that miss a target group
+roll it back with the developer guide's "invalid networking configuration" text."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-import botocore.exceptions
-import pytest
 from support.stack import Stack, make_stack
 
 from orchestrator.sandbox.ecs_deployments.provision import infrastructure_role, weighted_rule
@@ -58,35 +57,6 @@ def _rule_weights(stack: Stack, rule: str) -> dict[str, int]:
     return {g["TargetGroupArn"]: g["Weight"] for g in groups["TargetGroups"]}
 
 
-def test_migrating_after_an_odd_number_of_codedeploy_deployments_keeps_the_live_target_group(
-    sandbox_server: Any,
-) -> None:
-    stack = make_stack(str(sandbox_server.endpoint))
-    stack.wait(stack.deploy(), ("Succeeded",))
-    stack.drained_service()  # the replaced task set is gone: one task set, PRIMARY
-    live = stack.green_tg  # one CodeDeploy deployment: production is on "green" now
-    assert stack.prod_weights()[live] == 100
-    service = _migrate(stack, live, stack.blue_tg)
-    assert service["deploymentController"] == {"type": "ECS"}
-    dep = _finished(stack, service["currentServiceDeployment"])
-    assert dep["status"] == "SUCCESSFUL", dep.get("rollback")
-    source = stack.c("ecs").describe_service_revisions(serviceRevisionArns=[dep["sourceServiceRevisions"][0]["arn"]])
-    assert source["serviceRevisions"][0]["resolvedConfiguration"]["loadBalancers"][0]["targetGroupArn"] == live
-    prod_rule = service["loadBalancers"][0]["advancedConfiguration"]["productionListenerRule"]
-    assert _rule_weights(stack, prod_rule) == {stack.blue_tg: 100, live: 0}
-    after = stack.ecs_service()
-    assert after["taskSets"] == [] and [d["status"] for d in after["deployments"]] == ["PRIMARY"]
-
-
-def test_migration_is_refused_while_a_codedeploy_deployment_runs(sandbox_server: Any) -> None:
-    stack = make_stack(str(sandbox_server.endpoint), ready_option={"actionOnTimeout": "STOP_DEPLOYMENT"})
-    deployment = stack.deploy()
-    with pytest.raises(botocore.exceptions.ClientError, match="CodeDeploy deployment in progress"):
-        _migrate(stack, stack.blue_tg, stack.green_tg)
-    assert stack.ecs_service()["deploymentController"] == {"type": "CODE_DEPLOY"}
-    stack.c("codedeploy").stop_deployment(deploymentId=deployment)
-
-
 def test_rules_that_miss_a_target_group_roll_the_first_deployment_back(sandbox_server: Any) -> None:
     stack = make_stack(str(sandbox_server.endpoint))
     elbv2 = stack.c("elbv2")
@@ -104,13 +74,3 @@ def test_rules_that_miss_a_target_group_roll_the_first_deployment_back(sandbox_s
     dep = _finished(stack, service["currentServiceDeployment"])
     assert dep["status"] == "ROLLBACK_SUCCESSFUL"
     assert dep["rollback"]["reason"] == INVALID_NETWORKING
-
-
-def test_ecs_back_to_code_deploy_is_refused(sandbox_server: Any) -> None:
-    stack = make_stack(str(sandbox_server.endpoint))
-    service = _migrate(stack, stack.blue_tg, stack.green_tg)
-    _finished(stack, service["currentServiceDeployment"])
-    with pytest.raises(botocore.exceptions.ClientError, match="from CODE_DEPLOY to ECS only"):
-        stack.c("ecs").update_service(
-            cluster=stack.cluster, service=stack.service, deploymentController={"type": "CODE_DEPLOY"}
-        )

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from orchestrator import __version__
-from orchestrator.commands import build, infra, ops, release, sandbox
+from orchestrator.commands import build, day2, infra, ops, release, sandbox
 from orchestrator.commands import run as run_command
 from orchestrator.commands.common import CONTEXT_SETTINGS
 
@@ -43,6 +43,7 @@ release.register(app)
 build.register(app)
 ops.register(app)
 run_command.register(app)
+day2.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -1,0 +1,156 @@
+"""Day-2 commands on running services: diff, tasks, scale, logs (issue 23).
+
+Thin: options -> targets -> the domain (drift, service_tasks, scale, service_logs) -> events. Only
+typer and the standard library at module level.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from orchestrator.commands.common import (
+    AllServicesOpt,
+    EnvOpt,
+    OutputOpt,
+    OutputsFileOpt,
+    SandboxOpt,
+    ServicesOpt,
+    TerraformDirOpt,
+    TimeoutOpt,
+    WaitOpt,
+    command,
+)
+from orchestrator.errors import ExitCode, OrchestratorError
+
+if TYPE_CHECKING:
+    from orchestrator.report import Reporter
+    from orchestrator.target import Target
+
+Where = tuple[Path, str | None, Path | None, bool, list[str] | None, bool]
+
+
+class Different(OrchestratorError):
+    """`diff` found a difference: exit 1, a drift check for CI."""
+
+    exit_code = ExitCode.DEPLOYMENT_FAILED
+
+    def __init__(self, message: str, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.result = {**result, "status": "Different"}
+
+
+def _targets(where: Where) -> list[Target]:
+    from orchestrator.target import resolve_targets
+
+    terraform_dir, env, outputs_file, sandbox, service, every = where
+    return resolve_targets(terraform_dir, env, outputs_file, sandbox, service or [], every)
+
+
+def _tagged(rep: Reporter, target: Target, many: bool) -> Reporter:
+    from orchestrator.events import for_service
+
+    return for_service(rep, target.service_key) if many else rep
+
+
+def diff(
+    terraform_dir: TerraformDirOpt = Path("terraform"),
+    env: EnvOpt = None,
+    outputs_file: OutputsFileOpt = None,
+    sandbox: SandboxOpt = False,
+    service: ServicesOpt = None,
+    every: AllServicesOpt = False,
+    output: OutputOpt = "auto",
+    taskdef: Annotated[
+        Path | None,
+        typer.Option(
+            "--taskdef",
+            metavar="FILE",
+            help="Task definition template; default: services/KEY/taskdef.json, else taskdef.json.",
+        ),
+    ] = None,
+    appspec: Annotated[
+        Path | None,
+        typer.Option(
+            "--appspec", metavar="FILE", help="AppSpec; default: services/KEY/appspec.json, else appspec.json."
+        ),
+    ] = None,
+    image: Annotated[
+        str | None,
+        typer.Option("--image", "-i", metavar="URI", help="Image a release would set; default: the live image."),
+    ] = None,
+    container_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--container-env", metavar="KEY=VALUE", help="Container variable a release would set (repeatable)."
+        ),
+    ] = None,
+    deployment_config: Annotated[
+        str | None,
+        typer.Option(
+            "--deployment-config",
+            metavar="NAME",
+            help="CodeDeploy configuration a release would use; default: the group's.",
+        ),
+    ] = None,
+    show_values: Annotated[
+        bool, typer.Option("--show-values", help="Show container environment values (masked by default).")
+    ] = False,
+) -> None:
+    """The task definition (and AppSpec, deployment configuration) a release would send against what runs.
+
+    Exit 0 when equal, 1 when different (a drift check for CI). Environment values are masked."""
+    from orchestrator.commands.ops import run_command
+
+    def body(rep: Reporter) -> dict[str, Any]:
+        from orchestrator.aws import refusals
+        from orchestrator.day2_events import DriftFound
+        from orchestrator.drift import compute_drift
+        from orchestrator.servicefiles import files_for
+        from orchestrator.taskdef import parse_env_pairs
+
+        env_pairs = parse_env_pairs(container_env)
+        targets = _targets((terraform_dir, env, outputs_file, sandbox, service, every))
+        files = files_for([t.service_key for t in targets], taskdef=taskdef, appspec=appspec)
+        many = len(targets) > 1
+        services: dict[str, Any] = {}
+        for target in targets:
+            with refusals():
+                found = compute_drift(
+                    target,
+                    files[target.service_key],
+                    image=image,
+                    container_env=env_pairs,
+                    deployment_config=deployment_config,
+                    show_values=show_values,
+                )
+            _tagged(rep, target, many).emit(
+                DriftFound(
+                    service=target.service_key,
+                    live_task_definition_arn=found.live_task_definition_arn,
+                    equal=found.equal,
+                    taskdef_diff=found.taskdef_diff,
+                    appspec_diff=found.appspec_diff,
+                    deployment_config_diff=found.config_diff,
+                    notes=found.notes,
+                )
+            )
+            services[target.service_key] = {
+                "equal": found.equal,
+                "live_task_definition_arn": found.live_task_definition_arn,
+            }
+        result: dict[str, Any] = (
+            {"services": services} if many else {"service": targets[0].service_key, **services[targets[0].service_key]}
+        )
+        differ = [k for k, v in services.items() if not v["equal"]]
+        if differ:
+            raise Different(f"differs from what runs: {', '.join(differ)}", result)
+        return result
+
+    run_command("diff", output, body)
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "diff")(diff)

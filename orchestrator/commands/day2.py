@@ -152,5 +152,109 @@ def diff(
     run_command("diff", output, body)
 
 
+def tasks(
+    terraform_dir: TerraformDirOpt = Path("terraform"),
+    env: EnvOpt = None,
+    outputs_file: OutputsFileOpt = None,
+    sandbox: SandboxOpt = False,
+    service: ServicesOpt = None,
+    every: AllServicesOpt = False,
+    output: OutputOpt = "auto",
+) -> None:
+    """The service's running tasks per revision: id, revision, status, health, target health and its
+    reason, started; and each revision's last stopped task (reason, exit code)."""
+    from orchestrator.commands.ops import run_command
+
+    def body(rep: Reporter) -> dict[str, Any]:
+        from orchestrator.aws import refusals
+        from orchestrator.day2_events import TaskSeen
+        from orchestrator.events import Message
+        from orchestrator.service_tasks import by_revision, read_tasks
+
+        targets = _targets((terraform_dir, env, outputs_file, sandbox, service, every))
+        many = len(targets) > 1
+        services: dict[str, Any] = {}
+        for target in targets:
+            out = _tagged(rep, target, many)
+            with refusals():
+                views = read_tasks(target.aws, target.service)
+            if not any(v.desired_status == "RUNNING" for v in views):
+                out.emit(Message(f"{target.service.service_name}: no running tasks"))
+            for v in views:
+                fields = {k: getattr(v, k) for k in TaskSeen.__dataclass_fields__ if k != "service_key"}
+                out.emit(TaskSeen(**fields))
+            services[target.service_key] = {"revisions": by_revision(views)}
+        if many:
+            return {"services": services}
+        return {"service": targets[0].service_key, **services[targets[0].service_key]}
+
+    run_command("tasks", output, body)
+
+
+def scale(
+    count: Annotated[int, typer.Option("--count", "-c", metavar="N", help="The service's desired count.")],
+    terraform_dir: TerraformDirOpt = Path("terraform"),
+    env: EnvOpt = None,
+    outputs_file: OutputsFileOpt = None,
+    sandbox: SandboxOpt = False,
+    service: ServicesOpt = None,
+    every: AllServicesOpt = False,
+    output: OutputOpt = "auto",
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = None,
+) -> None:
+    """Set the service's desired count; refused while a deployment is in progress. Waits until the
+    service is steady (as the services-stable waiter: running equals desired) unless --no-wait."""
+    from orchestrator.commands.ops import run_command
+
+    def body(rep: Reporter) -> dict[str, Any]:
+        from orchestrator.aws import refusals
+        from orchestrator.events import Message
+        from orchestrator.scale import check_scale, set_count, wait_steady
+
+        targets = _targets((terraform_dir, env, outputs_file, sandbox, service, every))
+        with refusals():
+            # Every service checked before the first write.
+            before = {t.service_key: check_scale(t.aws, t.service, count) for t in targets}
+            for target in targets:
+                set_count(target.aws, target.service, count)
+                was = int(before[target.service_key].get("desiredCount", 0))
+                _tagged(rep, target, len(targets) > 1).emit(
+                    Message(f"{target.service.service_name}: desired count {was} -> {count}")
+                )
+            services: dict[str, Any] = {}
+            for target in targets:
+                scale_ = target.time_scale or 1.0
+                got: dict[str, Any] = before[target.service_key]
+                if wait:
+                    # The services-stable waiter's pace (15 s, 40 attempts), on the endpoint's clock.
+                    got = wait_steady(
+                        target.aws,
+                        target.service,
+                        _tagged(rep, target, len(targets) > 1),
+                        timeout_s=timeout or 600 * scale_,
+                        interval_s=max(0.05, 15 * scale_),
+                    )
+                services[target.service_key] = {
+                    "desired": count,
+                    "running": int(got.get("runningCount", 0)) if wait else None,
+                }
+        result: dict[str, Any] = (
+            {"services": services}
+            if len(targets) > 1
+            else {
+                "service": targets[0].service_key,
+                **services[targets[0].service_key],
+            }
+        )
+        if not wait:
+            result["message"] = f"desired count set to {count}, not waited for"
+        return result
+
+    run_command("scale", output, body, writes=True)
+
+
 def register(app: typer.Typer) -> None:
     command(app, "diff")(diff)
+    command(app, "tasks")(tasks)
+    command(app, "scale")(scale)

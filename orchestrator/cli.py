@@ -7,7 +7,7 @@ import sys
 import typer
 
 from orchestrator import __version__
-from orchestrator.commands import build, day2, infra, ops, release, sandbox
+from orchestrator.commands import adopt, build, day2, infra, ops, release, sandbox
 from orchestrator.commands import run as run_command
 from orchestrator.commands.common import CONTEXT_SETTINGS
 
@@ -44,6 +44,7 @@ build.register(app)
 ops.register(app)
 run_command.register(app)
 day2.register(app)
+adopt.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from orchestrator.commands.common import (
     OutputOpt,
     OutputsFileOpt,
     SandboxOpt,
+    ServiceOpt,
     ServicesOpt,
     TerraformDirOpt,
     TimeoutOpt,
@@ -254,7 +255,68 @@ def scale(
     run_command("scale", output, body, writes=True)
 
 
+def logs(
+    terraform_dir: TerraformDirOpt = Path("terraform"),
+    env: EnvOpt = None,
+    outputs_file: OutputsFileOpt = None,
+    sandbox: SandboxOpt = False,
+    service: ServiceOpt = None,
+    output: OutputOpt = "auto",
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep reading, new tasks too, until Ctrl-C.")] = False,
+    since: Annotated[
+        str, typer.Option("--since", metavar="DURATION", help="From this long ago: 30s, 10m, 2h, 1d.")
+    ] = "10m",
+    revision: Annotated[
+        str | None,
+        typer.Option("--revision", metavar="current|previous|ARN", help="Only the tasks of this task definition."),
+    ] = None,
+    task: Annotated[str | None, typer.Option("--task", metavar="ID", help="Only this task (id or ARN).")] = None,
+) -> None:
+    """The service's awslogs lines across its tasks, interleaved by time, each prefixed with its task and
+    container. --follow keeps reading (tasks that start later too) until Ctrl-C (exit 130)."""
+    import sys
+
+    from orchestrator.errors import Interrupted
+    from orchestrator.report import GuardedStream, make_reporter
+    from orchestrator.result import CommandResult
+
+    # Not the pipe-safe reporter of the other commands: once stdout is gone (`| head`), logs stop.
+    stdout = GuardedStream(sys.stdout)
+    rep = make_reporter(output, stdout)  # type: ignore[arg-type]
+    try:
+        from orchestrator.aws import refusals
+        from orchestrator.service_logs import parse_duration, show_logs
+        from orchestrator.target import resolve_target
+
+        since_s = parse_duration(since)
+        target = resolve_target(terraform_dir, env, outputs_file, sandbox, service)
+        with refusals():
+            result = show_logs(
+                target.aws,
+                target.service,
+                rep,
+                since_s=since_s,
+                revision=revision,
+                task=task,
+                follow=follow,
+                interval_s=max(0.1, 2.0 * (target.time_scale or 1.0)),
+                stop=lambda: stdout.broken,
+            )
+    except KeyboardInterrupt:
+        rep.emit(CommandResult.failed("logs", Interrupted("logs interrupted")).summary())
+        rep.close()
+        raise Interrupted("logs interrupted") from None
+    except OrchestratorError as exc:
+        rep.emit(CommandResult.failed("logs", exc).summary())
+        rep.close()
+        raise
+    if not stdout.broken:
+        rep.emit(CommandResult("logs", fields={"service": target.service_key, **result}).summary())
+    rep.close()
+
+
 def register(app: typer.Typer) -> None:
     command(app, "diff")(diff)
     command(app, "tasks")(tasks)
     command(app, "scale")(scale)
+    command(app, "logs")(logs)

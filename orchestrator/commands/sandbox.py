@@ -119,7 +119,7 @@ def _up_locked(
         process.remove_state()
         _echo(f"removed stale sandbox state (pid {found.info.pid} is not a running sandbox)")
     if time_scale is None:
-        from orchestrator.sandbox.engine import default_time_scale
+        from orchestrator.sandbox.clock import default_time_scale
 
         time_scale = default_time_scale()
     info = process.start(

@@ -10,22 +10,21 @@ WSGI middleware also holds around every request, so clients never observe a half
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.lifecycle import HOOK_EVENTS as APPSPEC_HOOK_EVENTS
 from orchestrator.lifecycle import LIFECYCLE_EVENTS
+from orchestrator.sandbox import service_tasks
 from orchestrator.sandbox.alarms import poll as poll_alarms
+from orchestrator.sandbox.clock import CLOCK, LOCK
 from orchestrator.sandbox.engine_ecs import (
     DeploymentError,
     Resolved,
-    add_stopped_tasks,
     backends,
     hooks_of,
     listener_weights,
@@ -37,16 +36,13 @@ from orchestrator.sandbox.engine_ecs import (
     target_service,
     utcnow,
 )
+from orchestrator.sandbox.engine_install import crash_of, failing_install, health_of, started_event
 from orchestrator.sandbox.faults import DeploymentFaults
 from orchestrator.sandbox.hooks import run_hook
-
-LOCK = threading.RLock()
+from orchestrator.sandbox.service_tasks import placement_of
 
 LIFECYCLE = LIFECYCLE_EVENTS
 HOOK_EVENTS = frozenset(APPSPEC_HOOK_EVENTS)
-
-DEFAULT_TIME_SCALE = 0.05
-TIME_SCALE_ENV = "ORCHESTRATOR_SANDBOX_TIME_SCALE"
 
 
 class Durations:
@@ -76,18 +72,6 @@ def lifecycle_of(group: Any) -> tuple[str, ...]:
     if test:
         return LIFECYCLE
     return tuple(n for n in LIFECYCLE if n not in ("AllowTestTraffic", "AfterAllowTestTraffic"))
-
-
-def default_time_scale() -> float:
-    raw = os.environ.get(TIME_SCALE_ENV)
-    if raw:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
-        if value > 0:
-            return value
-    return DEFAULT_TIME_SCALE
 
 
 @dataclass
@@ -315,6 +299,13 @@ class Run:
         )
         task_set.scale = {"value": 100.0, "unit": "PERCENT"}
         set_task_set_counts(task_set, service.desired_count, 0, stable=False)
+        service_tasks.launch(
+            ecs,
+            placement_of(service, task_set),
+            service.desired_count,
+            health=health_of(self.faults),
+            crash=crash_of(self.faults),
+        )
         return task_set
 
     def delete_task_set(self, task_set: Any, label: str) -> None:
@@ -331,6 +322,10 @@ class Run:
         ecs, _ = backends(self.account_id, self.region)
         service = self._ecs_service()
         cluster, name, arn = r.cluster, r.service, task_set.task_set_arn
+        service_tasks.stop(
+            service_tasks.tasks_of(ecs, cluster, started_by=task_set.id),
+            service_tasks.SCALED_IN.format(deployment=task_set.id),
+        )
 
         def delete() -> None:
             if any(ts.task_set_arn == arn and ts.status == "DRAINING" for ts in service.task_sets):
@@ -448,41 +443,11 @@ class Run:
         yield from self.check_fault("Install")
         self.green_ts = green = self.create_green()
         desired = service.desired_count
-        service_event(
-            service,
-            f"(service {r.service}, taskSet {short_id(green)}) has started {desired} tasks: "
-            + " ".join(f"(task {uuid.uuid4().hex})" for _ in range(max(desired, 1))),
-        )
+        ecs, _ = backends(self.account_id, self.region)
+        started_event(service, green, service_tasks.tasks_of(ecs, r.cluster, started_by=green.id))
+        if health_of(self.faults) is not None or crash_of(self.faults) is not None:
+            yield from failing_install(self, ecs, service, green)
         yield Durations.INSTALL / 2
-        if self.faults.unhealthy:
-            ecs, _ = backends(self.account_id, self.region)
-            reason = f"Task failed ELB health checks in (target-group {r.green_tg_arn})"
-            for _ in range(3):
-                stopped = add_stopped_tasks(ecs, r.cluster, r.service, green, min(max(desired, 1), 3), reason)
-                names = " ".join(f"(task {arn.rsplit('/', 1)[-1]})" for arn in stopped) or f"(task {uuid.uuid4()})"
-                service_event(
-                    service,
-                    f"(service {r.service}, taskSet {short_id(green)}) (port {r.container_port}) is unhealthy in "
-                    f"(target-group {r.green_tg_arn}) due to (reason Health checks failed).",
-                )
-                service_event(
-                    service,
-                    f"(service {r.service}, taskSet {short_id(green)}) has stopped {max(desired, 1)} running tasks: "
-                    f"{names}. Reason: {reason}",
-                )
-                yield Durations.INSTALL_UNHEALTHY / 3
-            raise DeploymentError(
-                "ECS_UPDATE_ERROR",
-                "The deployment timed out while waiting for the replacement ECS task set to become healthy. "
-                "This time out period is 60 minutes.",
-                diagnostics={
-                    "errorCode": "UnknownError",
-                    "scriptName": "",
-                    "message": "The replacement task set never became healthy: Task failed ELB health checks in "
-                    f"(target-group {r.green_tg_arn})",
-                    "logTail": "",
-                },
-            )
         set_task_set_counts(green, desired, max(desired // 2, 0), stable=False)
         yield Durations.INSTALL / 2
         set_task_set_counts(green, desired, desired, stable=True)
@@ -666,7 +631,8 @@ class Engine:
 
     def __init__(self, time_scale: float | None = None) -> None:
         self.lock = LOCK  # what the moto extensions hold while they touch moto's state or the runs
-        self.time_scale = time_scale if time_scale is not None else default_time_scale()
+        if time_scale is not None:
+            CLOCK.time_scale = time_scale
         self.runs: dict[str, Run] = {}
         self.timers: list[tuple[float, Callable[[], None]]] = []  # (monotonic due time, action)
         self.pending_faults: DeploymentFaults | None = None
@@ -674,6 +640,14 @@ class Engine:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._users = 0  # servers in this process sharing the engine (moto's state is process-global too)
+
+    @property
+    def time_scale(self) -> float:
+        return CLOCK.time_scale
+
+    @time_scale.setter
+    def time_scale(self, value: float) -> None:
+        CLOCK.time_scale = value
 
     # ---- lifecycle of the engine itself ------------------------------------------------------
     def start(self) -> None:

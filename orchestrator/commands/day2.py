@@ -167,6 +167,8 @@ def tasks(
     from orchestrator.commands.ops import run_command
 
     def body(rep: Reporter) -> dict[str, Any]:
+        import dataclasses
+
         from orchestrator.aws import refusals
         from orchestrator.day2_events import TaskSeen
         from orchestrator.events import Message
@@ -182,8 +184,8 @@ def tasks(
             if not any(v.desired_status == "RUNNING" for v in views):
                 out.emit(Message(f"{target.service.service_name}: no running tasks"))
             for v in views:
-                fields = {k: getattr(v, k) for k in TaskSeen.__dataclass_fields__ if k != "service_key"}
-                out.emit(TaskSeen(**fields))
+                names = [f.name for f in dataclasses.fields(TaskSeen) if f.name != "service_key"]
+                out.emit(TaskSeen(**{n: getattr(v, n) for n in names}))
             services[target.service_key] = {"revisions": by_revision(views)}
         if many:
             return {"services": services}
@@ -300,7 +302,7 @@ def logs(
                 task=task,
                 follow=follow,
                 interval_s=max(0.1, 2.0 * (target.time_scale or 1.0)),
-                stop=lambda: stdout.broken,
+                stop=lambda: stdout.broken or _reader_gone(sys.stdout),
             )
     except KeyboardInterrupt:
         rep.emit(CommandResult.failed("logs", Interrupted("logs interrupted")).summary())
@@ -313,6 +315,19 @@ def logs(
     if not stdout.broken:
         rep.emit(CommandResult("logs", fields={"service": target.service_key, **result}).summary())
     rep.close()
+
+
+def _reader_gone(stream: Any) -> bool:
+    """stdout is a pipe whose reader has gone (`logs --follow | head -1`): poll reports POLLERR on the
+    write end, so --follow stops without waiting for a line to fail on."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def register(app: typer.Typer) -> None:

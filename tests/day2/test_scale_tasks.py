@@ -62,3 +62,19 @@ def test_scale_no_wait_says_it_did_not_wait(sandbox) -> None:
     assert summary(res.stdout)["message"] == "desired count set to 3, not waited for"
     ecs = sandbox.client("ecs")
     assert ecs.describe_services(cluster="demo", services=["web"])["services"][0]["desiredCount"] == 3
+
+
+def test_scale_a_codedeploy_service_to_3_ends_with_3_running_tasks(sandbox) -> None:
+    import time
+
+    res = sandbox.cli("scale", "--sandbox", "--count", "3", "-o", "json")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert summary(res.stdout)["running"] == 3
+    deadline = time.monotonic() + 60
+    while True:
+        listed = sandbox.cli("tasks", "--sandbox", "-o", "json")
+        running = [t for t in of_kind(listed.stdout, "task") if t["last_status"] == "RUNNING"]
+        if len(running) == 3:
+            break
+        assert time.monotonic() < deadline, listed.stdout
+        time.sleep(0.3)

@@ -362,6 +362,7 @@ def build_adoption(
     key: str,
     container: str | None = None,
     omit_env: tuple[str, ...] = (),
+    plain_env: tuple[str, ...] = (),
     top_level: bool = False,
     root_addresses: Any = None,
 ) -> Adoption:
@@ -373,16 +374,20 @@ def build_adoption(
     from orchestrator.servicefiles import APPSPEC, SERVICES_DIR, TASKDEF
 
     name, port = service_container(live, container)
-    unknown = [o for o in omit_env if not _names_env(live.taskdef, o)]
-    if unknown:
-        raise InputError(f"--omit-env {unknown[0]}: the task definition has no such environment variable")
-    secret = [s for s in secret_looking(live.taskdef) if s not in omit_env and s.split(".", 1)[1] not in omit_env]
+    for flag, names in (("--omit-env", omit_env), ("--plain-env", plain_env)):
+        unknown = [o for o in names if not _names_env(live.taskdef, o)]
+        if unknown:
+            raise InputError(f"{flag} {unknown[0]}: the task definition has no such environment variable")
+    # --plain-env: the user confirms that a variable flagged by its name or value is not a secret.
+    chosen = (*omit_env, *plain_env)
+    secret = [s for s in secret_looking(live.taskdef) if s not in chosen and s.split(".", 1)[1] not in chosen]
     if secret:
         raise InputError(
             f"service {live.name}: environment variables that look secret: {', '.join(secret)}; "
             "a file must not hold their values",
             hint="move them to the container's `secrets` (valueFrom: a Secrets Manager secret or an SSM parameter) "
-            "and adopt again, or leave them out with --omit-env NAME and add them as `secrets` to the template",
+            "and adopt again, or leave them out with --omit-env NAME and add them as `secrets` to the template "
+            "(--plain-env NAME keeps one that is not a secret)",
         )
     taskdef = without_env(live.taskdef, list(omit_env))
     entry = outputs_entry(aws, live, name, port)

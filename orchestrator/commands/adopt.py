@@ -34,6 +34,10 @@ def adopt(
             "--omit-env", metavar="NAME", help="Leave this variable out of the files (it becomes a `secrets` entry)."
         ),
     ] = None,
+    plain_env: Annotated[
+        list[str] | None,
+        typer.Option("--plain-env", metavar="NAME", help="Keep this variable as a plain value: it only looks secret."),
+    ] = None,
     top_level: Annotated[
         bool, typer.Option("--top-level", help="Write ./taskdef.json and ./appspec.json instead of services/KEY/.")
     ] = False,
@@ -81,6 +85,7 @@ def adopt(
                 key=name,
                 container=container,
                 omit_env=tuple(omit_env or ()),
+                plain_env=tuple(plain_env or ()),
                 top_level=top_level,
                 root_addresses=tf.root_addresses(root),
             )

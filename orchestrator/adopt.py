@@ -365,6 +365,7 @@ def build_adoption(
     plain_env: tuple[str, ...] = (),
     top_level: bool = False,
     root_addresses: Any = None,
+    root_imports: Any = None,
 ) -> Adoption:
     """Every file's text, checked: no secret-looking value in them, and the template renders back to the
     live task definition (less any variable left out with --omit-env)."""
@@ -410,8 +411,9 @@ def build_adoption(
             )
         plan = tf.plan_codedeploy(live, key, entry, root_addresses)
     else:
-        plan = tf.plan_ecs_native(live, key, entry, root_addresses)
-    files[f"{plan.root}/adopt-{key}.tf"] = plan.imports_hcl(key)
+        plan = tf.plan_ecs_native(live, key, entry, root_addresses, root_imports)
+    if any(not i.by_root for i in plan.imports):
+        files[f"{plan.root}/adopt-{key}.tf"] = plan.imports_hcl(key)
     files[f"{plan.root}/adopt-{key}.services.hcl"] = plan.services_hcl(key)
     plain = [
         f"{c.get('name')}.{e.get('name')}"
@@ -421,6 +423,11 @@ def build_adoption(
     notes = []
     if plain:
         notes.append(f"kept as plain values in {where}{TASKDEF}: {', '.join(plain)} (check that none is a secret)")
+    notes += [
+        f"{i.address} is imported by {plan.root}/'s own import block (adopt_existing = true)"
+        for i in plan.imports
+        if i.by_root
+    ]
     if omit_env:
         notes.append(f"left out of {where}{TASKDEF}: {', '.join(omit_env)}; add them to the template as `secrets`")
     return Adoption(

@@ -30,6 +30,7 @@ ECS_NATIVE_SERVICE = 'module.ecs_native_service["{key}"].aws_ecs_service.this'
 class Import:
     address: str
     id: str
+    by_root: bool = False  # imported by the root's own for_each import block: no block written
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,19 @@ class TerraformPlan:
         for s in self.skipped:
             lines.append(f"# not imported: {s.resource}: {s.reason}")
         for imp in self.imports:
+            if imp.by_root:
+                lines.append(f"# imported by this root's own import block (adopt_existing = true): {imp.address}")
+                continue
             lines += ["", "import {", f"  to = {imp.address}", f"  id = {json.dumps(imp.id)}", "}"]
         return "\n".join(lines) + "\n"
 
     def services_hcl(self, key: str) -> str:
         body = "\n".join(f"    {k} = {_hcl(v)}" for k, v in self.services_entry.items())
-        return (
+        notes = ""
+        if all(i.by_root for i in self.imports):  # no import file to carry them
+            notes = "".join(f"# not imported: {s.resource}: {s.reason}\n" for s in self.skipped)
+            notes += "".join(f"# imported by {self.root}/'s own import block: {i.address}\n" for i in self.imports)
+        return notes + (
             f"# The `services` entry of service {key!r}: merge it into the `services` map of\n"
             f"# {self.root}/envs/<env>.tfvars (a -var-file with only this map would replace the others).\n"
             f"services = {{\n  {key} = {{\n{body}\n  }}\n}}\n"
@@ -226,35 +234,82 @@ def _health_check(live: LiveService) -> dict[str, Any]:
     return out
 
 
-def plan_ecs_native(live: LiveService, key: str, entry: dict[str, Any], addresses: set[str] | None) -> TerraformPlan:
+def root_import_targets(root: Path) -> set[str]:
+    """The addresses the root's own for_each `import` blocks import (generic: `["*"]` for each key):
+    terraform/ecs-native/imports.tf imports each service whose `adopt_existing` is true."""
+    if not root.is_dir():
+        return set()
+    found = set()
+    for doc in _documents(root):
+        for block in doc.get("import") or []:
+            if "for_each" in block:
+                to = str(block.get("to", "")).removeprefix("${").removesuffix("}")
+                found.add(to.replace("[each.key]", '["*"]'))
+    return found
+
+
+def plan_ecs_native(
+    live: LiveService, key: str, entry: dict[str, Any], addresses: set[str] | None, root_imports: set[str] | None = None
+) -> TerraformPlan:
+    """The ECS-native root: the service itself (its rules and roles are the root's own, its cluster,
+    network, listeners and target groups come from terraform/'s ecs_native_shared output)."""
     address = ECS_NATIVE_SERVICE.format(key=key)
     imports: list[Import] = []
     skipped = [
         Skipped("the cluster", f"cluster {live.cluster} is shared by other services"),
-        Skipped("load balancer, listener rule, target groups", "a load balancer and its listeners are shared"),
+        Skipped("load balancer, listener rules, target groups", "a load balancer and its listeners are shared"),
         Skipped(
             "IAM roles",
             "roles are shared; the task definition names them through ${task_execution_role_arn}/${task_role_arn}",
         ),
         Skipped("task definitions", "the orchestrator registers the revisions (docs/adopt.md: the `removed` block)"),
     ]
-    if defined(address, addresses):
+    by_root = ECS_NATIVE_SERVICE.format(key="*") in (root_imports or set())
+    if by_root:
+        # The root imports it itself (adopt_existing = true): a second block would be a duplicate import.
+        imports.append(Import(address, f"{live.cluster}/{live.name}", by_root=True))
+    elif defined(address, addresses):
         imports.append(Import(address, f"{live.cluster}/{live.name}"))
     else:
         skipped.append(Skipped(address, f"{ECS_NATIVE_ROOT}/ does not define it"))
     dc = live.service.get("deploymentConfiguration") or {}
     breaker = dc.get("deploymentCircuitBreaker") or {}
-    out: dict[str, Any] = {
-        "container_name": entry["container_name"],
-        "container_port": entry["container_port"],
-        "desired_count": int(live.service.get("desiredCount", 0)),
-        "deployment_strategy": str(dc.get("strategy") or "ROLLING"),
-    }
-    if "maximumPercent" in dc:
-        out["maximum_percent"] = int(dc["maximumPercent"])
-    if "minimumHealthyPercent" in dc:
-        out["minimum_healthy_percent"] = int(dc["minimumHealthyPercent"])
+    alarms = dc.get("alarms") or {}
+    # The variables of terraform/ecs-native's `services` map.
+    out: dict[str, Any] = {"strategy": str(dc.get("strategy") or "ROLLING"), "adopt_existing": by_root}
+    if dc.get("bakeTimeInMinutes") is not None:
+        out["bake_time_minutes"] = int(dc["bakeTimeInMinutes"])
     if breaker:
-        out["circuit_breaker"] = {"enable": bool(breaker.get("enable")), "rollback": bool(breaker.get("rollback"))}
-    out.update(_health_check(live))
+        out["circuit_breaker_rollback"] = bool(breaker.get("rollback"))
+    if alarms.get("alarmNames"):
+        out["alarm_names"] = list(alarms["alarmNames"])
+        out["alarm_rollback"] = bool(alarms.get("rollback"))
+    skipped += _ecs_native_changes(live, key)
     return TerraformPlan(ECS_NATIVE_ROOT, tuple(imports), tuple(skipped), out)
+
+
+def _ecs_native_changes(live: LiveService, key: str) -> list[Skipped]:
+    """What the ECS-native root sets its own way: in-place changes its first plan shows, and what it
+    needs from the CodeDeploy root."""
+    svc, dc = live.service, live.service.get("deploymentConfiguration") or {}
+    changes = [
+        f"{name} {have!r} -> {want!r}"
+        for name, have, want in (
+            ("platform_version", svc.get("platformVersion") or "LATEST", "LATEST"),
+            ("maximumPercent", dc.get("maximumPercent", 200), 200),
+            ("minimumHealthyPercent", dc.get("minimumHealthyPercent", 100), 100),
+            ("propagate_tags", svc.get("propagateTags") or "NONE", "SERVICE"),
+            ("enable_ecs_managed_tags", bool(svc.get("enableECSManagedTags")), True),
+        )
+        if have != want
+    ]
+    out = [
+        Skipped(
+            f'ecs_native_shared.services["{key}"]',
+            f"{ECS_NATIVE_ROOT}/ reads the service's cluster, subnets, security groups, listeners and target "
+            "groups from terraform/'s ecs_native_shared output: the key must be a service of terraform/ too",
+        )
+    ]
+    if changes:
+        out.append(Skipped("in-place changes", "the root's plan will change " + ", ".join(changes)))
+    return out

@@ -88,6 +88,7 @@ def adopt(
                 plain_env=tuple(plain_env or ()),
                 top_level=top_level,
                 root_addresses=tf.root_addresses(root),
+                root_imports=tf.root_import_targets(root),
             )
         existing = [p for p in adoption.files if (project_root / p).exists()]
         if existing and not force:

@@ -198,3 +198,30 @@ def test_adopt_refuses_secret_looking_values_and_unrepresentable_services(sandbo
     missing = sandbox.cli("adopt", "--sandbox", "--cluster", "demo", "--ecs-service", "nope", cwd=tmp_path / "x")
     assert missing.returncode == 2 and missing.stderr.startswith("error: --ecs-service nope in --cluster demo: ")
     assert list((tmp_path / "x").iterdir()) == []
+
+
+def test_adopt_a_rolling_service_into_the_ecs_native_root_uses_its_own_import(sandbox, legacy, tmp_path) -> None:
+    import shutil
+
+    import hcl2
+
+    from orchestrator.adopt_terraform import root_addresses, root_import_targets
+
+    shutil.copytree(sandbox.repo_root / "terraform", tmp_path / "terraform")
+    shutil.copytree(sandbox.repo_root / "modules", tmp_path / "modules")
+    res = sandbox.cli("adopt", "--sandbox", "--cluster", "demo", "--ecs-service", "legacy", "-o", "json", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    root = tmp_path / "terraform/ecs-native"
+    address = 'module.ecs_native_service["legacy"].aws_ecs_service.this'
+    assert summary(res.stdout)["imports"] == [address]
+    # terraform/ecs-native/imports.tf imports every adopt_existing service: a second block would be a
+    # duplicate import, so none is written, and the entry says adopt_existing = true.
+    assert not (root / "adopt-legacy.tf").exists()
+    assert 'module.ecs_native_service["*"].aws_ecs_service.this' in root_import_targets(root)
+    assert 'module.ecs_native_service["*"].aws_ecs_service.this' in (root_addresses(root) or set())
+    with (root / "adopt-legacy.services.hcl").open() as handle:
+        entry = hcl2.load(handle)["services"]["legacy"]
+    assert entry["strategy"] == '"ROLLING"' or entry["strategy"] == "ROLLING"
+    assert entry["adopt_existing"] is True and entry["circuit_breaker_rollback"] is True
+    skipped = {e["resource"]: e["reason"] for e in of_kind(res.stdout, "import_skipped")}
+    assert "ecs_native_shared output" in skipped['ecs_native_shared.services["legacy"]']

@@ -9,8 +9,5 @@ from legacy import Legacy, create_legacy
 
 
 @pytest.fixture
-def legacy(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Legacy:
-    # moto starts an ECS-controller service with MOTO_ECS_SERVICE_RUNNING tasks running (default 0:
-    # its first deployment would stay IN_PROGRESS); the in-process server reads it at CreateService.
-    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
+def legacy(sandbox: Any) -> Legacy:
     return create_legacy(sandbox)

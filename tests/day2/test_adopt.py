@@ -146,10 +146,9 @@ def test_adopt_a_codedeploy_service_writes_imports_the_root_defines(sandbox, tmp
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-def test_adopt_refuses_secret_looking_values_and_unrepresentable_services(sandbox, tmp_path, monkeypatch) -> None:
+def test_adopt_refuses_secret_looking_values_and_unrepresentable_services(sandbox, tmp_path) -> None:
     from legacy import create_legacy
 
-    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
     create_legacy(
         sandbox,
         environment=[

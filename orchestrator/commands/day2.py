@@ -308,13 +308,31 @@ def logs(
         rep.emit(CommandResult.failed("logs", Interrupted("logs interrupted")).summary())
         rep.close()
         raise Interrupted("logs interrupted") from None
-    except OrchestratorError as exc:
-        rep.emit(CommandResult.failed("logs", exc).summary())
+    except Exception as exc:
+        error = _one_line(exc)
+        if error is None:
+            raise
+        rep.emit(CommandResult.failed("logs", error).summary())
         rep.close()
-        raise
+        if error is exc:
+            raise
+        raise error from exc
     if not stdout.broken:
         rep.emit(CommandResult("logs", fields={"service": target.service_key, **result}).summary())
     rep.close()
+
+
+def _one_line(exc: BaseException) -> OrchestratorError | None:
+    """An error as the CLI's one line (as the other read-only commands: another AWS error is exit 2)."""
+    from orchestrator.aws import as_refusal, error_code, error_message
+    from orchestrator.errors import InputError
+
+    if isinstance(exc, OrchestratorError):
+        return exc
+    refused: OrchestratorError | None = as_refusal(exc)
+    if refused is None and error_code(exc):
+        refused = InputError(f"AWS {error_code(exc)}: {error_message(exc)}")
+    return refused
 
 
 def _reader_gone(stream: Any) -> bool:

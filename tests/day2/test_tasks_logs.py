@@ -114,3 +114,16 @@ def test_logs_piped_into_head_ends_cleanly(sandbox) -> None:
     assert res.returncode == 0
     assert len(res.stdout.splitlines()) == 1 and " web | " in res.stdout
     assert "Traceback" not in res.stderr and "BrokenPipe" not in res.stderr
+
+
+def test_logs_and_tasks_of_a_missing_service_are_one_line(sandbox, tmp_path) -> None:
+    import json
+
+    doc = sandbox.outputs()
+    doc["services"]["value"]["web"]["service_name"] = "gone"
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(doc))
+    for command in ("logs", "tasks", "diff"):
+        res = sandbox.cli(command, "--outputs-file", str(outputs), cwd=sandbox.repo_root)
+        assert res.returncode == 2, (command, res.stderr)
+        assert res.stderr.strip() == "error: service gone in cluster demo: MISSING", command

@@ -144,6 +144,14 @@ def test_adopt_a_codedeploy_service_writes_imports_the_root_defines(sandbox, tmp
     # The adopted files are what a release would send: diff with them says equal.
     res = sandbox.cli("diff", "--outputs-file", "services/web/outputs.json", cwd=tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
+    # A release from the adopted files succeeds, and diff is equal after it too.
+    rel = sandbox.cli(
+        "release", "--outputs-file", "services/web/outputs.json", "--image", image + "-adopted", "-o", "plain",
+        cwd=tmp_path,
+    )
+    assert rel.returncode == 0, rel.stdout + rel.stderr
+    res = sandbox.cli("diff", "--outputs-file", "services/web/outputs.json", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
 
 
 def test_adopt_refuses_secret_looking_values_and_unrepresentable_services(sandbox, tmp_path) -> None:

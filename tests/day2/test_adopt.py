@@ -146,7 +146,13 @@ def test_adopt_a_codedeploy_service_writes_imports_the_root_defines(sandbox, tmp
     assert res.returncode == 0, res.stdout + res.stderr
     # A release from the adopted files succeeds, and diff is equal after it too.
     rel = sandbox.cli(
-        "release", "--outputs-file", "services/web/outputs.json", "--image", image + "-adopted", "-o", "plain",
+        "release",
+        "--outputs-file",
+        "services/web/outputs.json",
+        "--image",
+        image + "-adopted",
+        "-o",
+        "plain",
         cwd=tmp_path,
     )
     assert rel.returncode == 0, rel.stdout + rel.stderr

@@ -127,3 +127,18 @@ def test_logs_and_tasks_of_a_missing_service_are_one_line(sandbox, tmp_path) -> 
         res = sandbox.cli(command, "--outputs-file", str(outputs), cwd=sandbox.repo_root)
         assert res.returncode == 2, (command, res.stderr)
         assert res.stderr.strip() == "error: service gone in cluster demo: MISSING", command
+
+
+def test_logs_under_github_actions_cannot_issue_workflow_commands(sandbox, tmp_path) -> None:
+    _until_healthy(sandbox, "demo-web:1", 2)
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(tmp_path / "out"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+    }
+    res = sandbox.cli("logs", "--sandbox", "-o", "plain", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    stop = [i for i, line in enumerate(lines) if line.startswith("::stop-commands::")]
+    first = next(i for i, line in enumerate(lines) if " web | " in line)
+    assert len(stop) == 1 and stop[0] < first

@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import InputError
+from orchestrator.events import Event
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
@@ -84,9 +85,16 @@ class LogFollower:
     """Reads the service's lines round after round; emits each line once, in time order per round."""
 
     def __init__(
-        self, aws: Aws, svc: ServiceOutputs, rep: Reporter, *, since_s: float, revision: str | None, task: str | None
+        self,
+        aws: Aws,
+        svc: ServiceOutputs,
+        *,
+        since_s: float,
+        revision: str | None,
+        task: str | None,
+        key: str | None = None,
     ) -> None:
-        self.aws, self.svc, self.rep = aws, svc, rep
+        self.aws, self.svc, self.key = aws, svc, key
         self.revision, self.task = revision, task
         self.start_ms = int((time.time() - since_s) * 1000)
         self.seen: set[str] = set()
@@ -114,8 +122,8 @@ class LogFollower:
             self.tasks.add(str(t.get("taskArn")))
         return found
 
-    def round(self) -> int:
-        """One read of every stream since the last line shown; returns how many new lines."""
+    def read(self) -> list[tuple[int, Event]]:
+        """One read of every stream since the last line read: (timestamp ms, LogLine) in time order."""
         from orchestrator.aws import error_code
         from orchestrator.day2_events import LogLine
 
@@ -151,32 +159,37 @@ class LogFollower:
                     if error_code(exc) != "ResourceNotFoundException":
                         raise
         fresh.sort(key=lambda item: (item[0], item[1]))
+        out: list[tuple[int, Event]] = []
         for ts, _, stream, message in fresh:
             stamp = datetime.fromtimestamp(ts / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            self.rep.emit(LogLine(stream.task_id, stream.container, stamp, message.rstrip("\n")))
+            line = LogLine(stream.task_id, stream.container, stamp, message.rstrip("\n"))
+            out.append((ts, line if self.key is None else replace(line, service_key=self.key)))
         if fresh:
-            # Later rounds start at the newest line shown (inclusive: same-millisecond lines; eventId dedupes).
+            # Later rounds start at the newest line read (inclusive: same-millisecond lines; eventId dedupes).
             self.start_ms = max(self.start_ms, fresh[-1][0])
         self.lines += len(fresh)
-        return len(fresh)
+        return out
 
 
 def show_logs(
-    aws: Aws,
-    svc: ServiceOutputs,
+    followers: list[LogFollower],
     rep: Reporter,
     *,
-    since_s: float,
-    revision: str | None = None,
-    task: str | None = None,
     follow: bool = False,
     interval_s: float = 2.0,
     stop: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any]:
-    """Show the lines; with `follow`, keep reading (new tasks included) until `stop()` or Ctrl-C."""
-    follower = LogFollower(aws, svc, rep, since_s=since_s, revision=revision, task=task)
-    follower.round()
+    """Show the lines of one or several services, merged in time order per round; with `follow`, keep
+    reading (new tasks included) until `stop()` or Ctrl-C."""
+
+    def one_round() -> None:
+        lines = [item for f in followers for item in f.read()]
+        lines.sort(key=lambda item: item[0])
+        for _, event in lines:
+            rep.emit(event)
+
+    one_round()
     while follow and not stop():
         time.sleep(interval_s)
-        follower.round()
-    return {"lines": follower.lines, "tasks": len(follower.tasks)}
+        one_round()
+    return {"lines": sum(f.lines for f in followers), "tasks": sum(len(f.tasks) for f in followers)}

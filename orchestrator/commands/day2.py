@@ -17,7 +17,6 @@ from orchestrator.commands.common import (
     OutputOpt,
     OutputsFileOpt,
     SandboxOpt,
-    ServiceOpt,
     ServicesOpt,
     TerraformDirOpt,
     TimeoutOpt,
@@ -262,7 +261,8 @@ def logs(
     env: EnvOpt = None,
     outputs_file: OutputsFileOpt = None,
     sandbox: SandboxOpt = False,
-    service: ServiceOpt = None,
+    service: ServicesOpt = None,
+    every: AllServicesOpt = False,
     output: OutputOpt = "auto",
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep reading, new tasks too, until Ctrl-C.")] = False,
     since: Annotated[
@@ -287,23 +287,38 @@ def logs(
     rep = make_reporter(output, stdout)  # type: ignore[arg-type]
     try:
         from orchestrator.aws import refusals
-        from orchestrator.service_logs import parse_duration, show_logs
-        from orchestrator.target import resolve_target
+        from orchestrator.service_logs import LogFollower, parse_duration, show_logs
 
         since_s = parse_duration(since)
-        target = resolve_target(terraform_dir, env, outputs_file, sandbox, service)
+        targets = _targets((terraform_dir, env, outputs_file, sandbox, service, every))
+        many = len(targets) > 1
+        if many and (task or (revision not in (None, "current", "previous"))):
+            from orchestrator.errors import InputError
+
+            flag = f"--task {task}" if task else f"--revision {revision}"
+            raise InputError(
+                f"{flag} names one service's task or revision, and logs was given {len(targets)} services",
+                hint="name the service with --service KEY",
+            )
+        followers = [
+            LogFollower(
+                t.aws, t.service, since_s=since_s, revision=revision, task=task, key=t.service_key if many else None
+            )
+            for t in targets
+        ]
         with refusals():
             result = show_logs(
-                target.aws,
-                target.service,
+                followers,
                 rep,
-                since_s=since_s,
-                revision=revision,
-                task=task,
                 follow=follow,
-                interval_s=max(0.1, 2.0 * (target.time_scale or 1.0)),
+                interval_s=max(0.1, 2.0 * (targets[0].time_scale or 1.0)),
                 stop=lambda: stdout.broken or _reader_gone(sys.stdout),
             )
+        result = (
+            {"services": [t.service_key for t in targets], **result}
+            if many
+            else {"service": targets[0].service_key, **result}
+        )
     except KeyboardInterrupt:
         rep.emit(CommandResult.failed("logs", Interrupted("logs interrupted")).summary())
         rep.close()
@@ -318,7 +333,7 @@ def logs(
             raise
         raise error from exc
     if not stdout.broken:
-        rep.emit(CommandResult("logs", fields={"service": target.service_key, **result}).summary())
+        rep.emit(CommandResult("logs", fields=result).summary())
     rep.close()
 
 

@@ -142,3 +142,22 @@ def test_logs_under_github_actions_cannot_issue_workflow_commands(sandbox, tmp_p
     stop = [i for i, line in enumerate(lines) if line.startswith("::stop-commands::")]
     first = next(i for i, line in enumerate(lines) if " web | " in line)
     assert len(stop) == 1 and stop[0] < first
+
+
+def test_logs_of_several_services_are_tagged_and_interleaved(sandbox_fleet) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        res = sandbox_fleet.cli("logs", "--sandbox", "--all", "-o", "json")
+        assert res.returncode == 0, res.stdout + res.stderr
+        lines = of_kind(res.stdout, "log_line")
+        if {line["service_key"] for line in lines} == {"api", "web", "worker"}:
+            break
+        assert time.monotonic() < deadline, res.stdout
+        time.sleep(0.3)
+    assert [line["timestamp"] for line in lines] == sorted(line["timestamp"] for line in lines)
+    plain = sandbox_fleet.cli("logs", "--sandbox", "-s", "web", "-s", "api", "-o", "plain")
+    assert plain.returncode == 0
+    assert {line.split("]")[0] + "]" for line in plain.stdout.splitlines() if " | " in line} == {"[web]", "[api]"}
+    bad = sandbox_fleet.cli("logs", "--sandbox", "--all", "--task", "abc")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("error: --task abc names one service's task or revision")

@@ -238,3 +238,29 @@ def test_adopt_a_rolling_service_into_the_ecs_native_root_uses_its_own_import(sa
     assert entry["adopt_existing"] is True and entry["circuit_breaker_rollback"] is True
     skipped = {e["resource"]: e["reason"] for e in of_kind(res.stdout, "import_skipped")}
     assert "ecs_native_shared output" in skipped['ecs_native_shared.services["legacy"]']
+
+
+def test_adopt_top_level_writes_the_project_templates(sandbox, legacy, tmp_path) -> None:
+    res = sandbox.cli(
+        "adopt",
+        "--sandbox",
+        "--cluster",
+        "demo",
+        "--ecs-service",
+        "legacy",
+        "--key",
+        "app",
+        "--top-level",
+        cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (tmp_path / "taskdef.json").is_file() and not (tmp_path / "services/app/taskdef.json").exists()
+    outputs = json.loads((tmp_path / "services/app/outputs.json").read_text())
+    assert list(outputs["services"]["value"]) == ["app"]
+    assert outputs["services"]["value"]["app"]["service_name"] == "legacy"
+    # The top-level template is the service's file when it has none of its own.
+    res = sandbox.cli("diff", "--outputs-file", "services/app/outputs.json", "-o", "json", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    bad = sandbox.cli("adopt", "--sandbox", "--cluster", "demo", "--ecs-service", "legacy", "--key", "Bad Key")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("error: --key 'Bad Key': 1-32 lower-case letters")

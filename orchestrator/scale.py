@@ -74,6 +74,21 @@ def check_scale(aws: Aws, svc: ServiceOutputs, count: int) -> dict[str, Any]:
     return service
 
 
+def autoscaling_range(aws: Aws, svc: ServiceOutputs) -> tuple[int, int] | None:
+    """(min, max) of the service's Application Auto Scaling target, if it has one. Its scaling policies
+    set the desired count themselves, within that range ("Automatically scale your Amazon ECS service",
+    Developer Guide). None also when the caller may not read it: the warning is a courtesy."""
+    try:
+        found = aws.client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace="ecs",
+            ResourceIds=[f"service/{svc.cluster_name}/{svc.service_name}"],
+            ScalableDimension="ecs:service:DesiredCount",
+        )["ScalableTargets"]
+    except Exception:  # AccessDenied for a role without it, an endpoint without the service
+        return None
+    return (int(found[0]["MinCapacity"]), int(found[0]["MaxCapacity"])) if found else None
+
+
 def set_count(aws: Aws, svc: ServiceOutputs, count: int) -> dict[str, Any]:
     resp = aws.client("ecs").update_service(cluster=svc.cluster_name, service=svc.service_name, desiredCount=count)
     return dict(resp["service"])

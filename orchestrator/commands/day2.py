@@ -212,13 +212,22 @@ def scale(
     def body(rep: Reporter) -> dict[str, Any]:
         from orchestrator.aws import refusals
         from orchestrator.events import Message
-        from orchestrator.scale import check_scale, set_count, wait_steady
+        from orchestrator.scale import autoscaling_range, check_scale, set_count, wait_steady
 
         targets = _targets((terraform_dir, env, outputs_file, sandbox, service, every))
         with refusals():
             # Every service checked before the first write.
             before = {t.service_key: check_scale(t.aws, t.service, count) for t in targets}
             for target in targets:
+                span = autoscaling_range(target.aws, target.service)
+                if span is not None:
+                    _tagged(rep, target, len(targets) > 1).emit(
+                        Message(
+                            f"{target.service.service_name}: Application Auto Scaling manages its count "
+                            f"(min {span[0]}, max {span[1]}): its policies may change {count} again",
+                            level="warning",
+                        )
+                    )
                 set_count(target.aws, target.service, count)
                 was = int(before[target.service_key].get("desiredCount", 0))
                 _tagged(rep, target, len(targets) > 1).emit(

@@ -78,3 +78,19 @@ def test_scale_a_codedeploy_service_to_3_ends_with_3_running_tasks(sandbox) -> N
             break
         assert time.monotonic() < deadline, listed.stdout
         time.sleep(0.3)
+
+
+def test_scale_warns_when_application_auto_scaling_manages_the_count(sandbox) -> None:
+    sandbox.client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId="service/demo/web",
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=2,
+        MaxCapacity=6,
+    )
+    res = sandbox.cli("scale", "--sandbox", "--count", "4", "-o", "plain")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (
+        "warning: web: Application Auto Scaling manages its count (min 2, max 6): its policies may change 4 again"
+        in res.stdout
+    )

@@ -415,21 +415,7 @@ def build_adoption(
     if any(not i.by_root for i in plan.imports):
         files[f"{plan.root}/adopt-{key}.tf"] = plan.imports_hcl(key)
     files[f"{plan.root}/adopt-{key}.services.hcl"] = plan.services_hcl(key)
-    plain = [
-        f"{c.get('name')}.{e.get('name')}"
-        for c in template.get("containerDefinitions") or []
-        for e in c.get("environment") or []
-    ]
-    notes = []
-    if plain:
-        notes.append(f"kept as plain values in {where}{TASKDEF}: {', '.join(plain)} (check that none is a secret)")
-    notes += [
-        f"{i.address} is imported by {plan.root}/'s own import block (adopt_existing = true)"
-        for i in plan.imports
-        if i.by_root
-    ]
-    if omit_env:
-        notes.append(f"left out of {where}{TASKDEF}: {', '.join(omit_env)}; add them to the template as `secrets`")
+    notes = _notes(live, template, plan, f"{where}{TASKDEF}", omit_env)
     return Adoption(
         key,
         live.engine,
@@ -438,6 +424,35 @@ def build_adoption(
         tuple(notes),
         tuple(i.address for i in plan.imports),
     )
+
+
+def _notes(
+    live: LiveService, template: dict[str, Any], plan: Any, taskdef_file: str, omit_env: tuple[str, ...]
+) -> list[str]:
+    """What the user checks or does after adopt."""
+    plain = [
+        f"{c.get('name')}.{e.get('name')}"
+        for c in template.get("containerDefinitions") or []
+        for e in c.get("environment") or []
+    ]
+    notes = []
+    if plain:
+        notes.append(f"kept as plain values in {taskdef_file}: {', '.join(plain)} (check that none is a secret)")
+    missing = [k for k in ("executionRoleArn", "taskRoleArn") if k not in template]
+    if live.engine == "codedeploy" and missing:
+        # modules/ecs-service's bootstrap precondition: both roles come from the outputs' placeholders.
+        notes.append(
+            f"the live task definition has no {' or '.join(missing)}; terraform/ renders {taskdef_file} and "
+            "requires executionRoleArn = ${task_execution_role_arn} and taskRoleArn = ${task_role_arn}"
+        )
+    notes += [
+        f"{i.address} is imported by {plan.root}/'s own import block (adopt_existing = true)"
+        for i in plan.imports
+        if i.by_root
+    ]
+    if omit_env:
+        notes.append(f"left out of {taskdef_file}: {', '.join(omit_env)}; add them to the template as `secrets`")
+    return notes
 
 
 def _names_env(taskdef: dict[str, Any], name: str) -> bool:

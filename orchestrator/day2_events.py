@@ -8,9 +8,15 @@ every renderer shows them (plain and rich through describe(), JSON lines through
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from orchestrator.events import Event
+
+
+class EventSink(Protocol):
+    """Where the day-2 domain sends its events: any reporter (the domain never imports the reporters)."""
+
+    def emit(self, event: Event) -> None: ...
 
 
 @dataclass(frozen=True)

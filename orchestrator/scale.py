@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
-    from orchestrator.report import Reporter
+    from orchestrator.day2_events import EventSink
 
 MAX_DESIRED_COUNT = 5000  # "Tasks per service", Amazon ECS service quotas (adjustable; checked by ECS too)
 
@@ -94,7 +94,9 @@ def set_count(aws: Aws, svc: ServiceOutputs, count: int) -> dict[str, Any]:
     return dict(resp["service"])
 
 
-def wait_steady(aws: Aws, svc: ServiceOutputs, rep: Reporter, *, timeout_s: float, interval_s: float) -> dict[str, Any]:
+def wait_steady(
+    aws: Aws, svc: ServiceOutputs, rep: EventSink, *, timeout_s: float, interval_s: float
+) -> dict[str, Any]:
     """Poll DescribeServices until steady; a ScaleProgress event per change. TimedOut after timeout_s."""
     from orchestrator.day2_events import ScaleProgress
     from orchestrator.errors import TimedOut

@@ -23,7 +23,7 @@ from orchestrator.events import Event
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
-    from orchestrator.report import Reporter
+    from orchestrator.day2_events import EventSink
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -173,7 +173,7 @@ class LogFollower:
 
 def show_logs(
     followers: list[LogFollower],
-    rep: Reporter,
+    rep: EventSink,
     *,
     follow: bool = False,
     interval_s: float = 2.0,

@@ -1,4 +1,4 @@
-"""The Install step's replacement tasks when they do not become healthy (helpers of engine.py).
+"""The Install step's replacement tasks when they do not become healthy (helpers of engine_run.py).
 
 With an `unhealthy` or `crash` fault the replacement task set's tasks start, then fail their target
 group's health checks (ECS stops them: "Task failed ELB health checks in (target-group ...)") or their

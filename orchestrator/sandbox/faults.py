@@ -7,7 +7,8 @@ Two kinds of fault:
   only (several groups may hold faults at once); a group's own faults go before the unscoped ones;
 - per call (`throttle`, `latency_ms`, `error_rate`): apply to every AWS call until cleared;
   `error_after_rate` (optionally only for `error_after_actions`) lets the call be processed, then
-  answers HTTP 500 anyway, as when AWS commits a write and the answer is lost.
+  answers HTTP 500 anyway, as when AWS commits a write and the answer is lost; `list_lag` makes list and
+  batch reads lag behind writes (consistency.py).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class Faults:
     error_rate: float = 0.0
     error_after_rate: float = 0.0
     error_after_actions: list[str] = field(default_factory=list)  # empty: every action
+    list_lag: float = 0.0  # simulated seconds list and batch reads lag behind writes (consistency.py)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,6 +151,14 @@ class FaultState:
                 clean[key] = list(value)
             elif key in ("throttle", "error_rate", "error_after_rate"):
                 clean[key] = 0.0 if value is None else _fraction(key, value)
+            elif key == "list_lag":
+                try:
+                    lag = 0.0 if value is None else float(value)
+                except (TypeError, ValueError) as exc:
+                    raise FaultError("list_lag must be a number of simulated seconds") from exc
+                if not 0 <= lag <= 3600:
+                    raise FaultError("list_lag must be between 0 and 3600 simulated seconds")
+                clean[key] = lag
             elif key == "latency_ms":
                 try:
                     latency = 0 if value is None else int(value)

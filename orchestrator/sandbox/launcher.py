@@ -57,11 +57,12 @@ class SandboxServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> SandboxServer:
-        from orchestrator.sandbox import ecs_deployments, moto_ext, service_tasks, tasks
+        from orchestrator.sandbox import consistency, ecs_deployments, moto_ext, service_tasks, tasks
 
         moto_ext.install(ENGINE)
         tasks.install()  # RunTask/StopTask and task logs (tasks.py)
         service_tasks.install()  # services' tasks: ListTasks by service, their target health
+        consistency.install()  # the list_lag fault: reads that lag behind writes
         ecs_deployments.install(ENGINE)  # ECS's own service deployments (ecs_deployments/)
         # werkzeug logs every request on stderr; only --verbose wants that.
         logging.getLogger("werkzeug").setLevel(logging.INFO if self.verbose else logging.WARNING)

@@ -131,6 +131,57 @@ def test_a_deployment_starts_logging_replacements_and_stops_the_originals(
     assert all(f"(task {i})" in started for i in ids)
 
 
+def test_unhealthy_replacements_show_the_health_check_evidence(endpoint: str, control: SandboxControl) -> None:
+    stack = make_stack(endpoint)
+    control.set_faults(unhealthy=True, health_code=503, group=stack.group)
+    deployment_id = stack.deploy()
+    elbv2 = stack.c("elbv2")
+
+    def unhealthy_target() -> Any:
+        health = elbv2.describe_target_health(TargetGroupArn=stack.green_tg)["TargetHealthDescriptions"]
+        return next((h for h in health if h["TargetHealth"]["State"] == "unhealthy"), None)
+
+    target = _until(unhealthy_target, limit=30)
+    assert target["TargetHealth"]["Reason"] == "Target.ResponseCodeMismatch"
+    assert target["TargetHealth"]["Description"] == "Health checks failed with these codes: [503]"
+    info = stack.wait(deployment_id, TERMINAL, timeout=60)
+    assert info["status"] == "Failed" and info["errorInformation"]["code"] == "ECS_UPDATE_ERROR"
+    stopped = [t for t in _tasks(stack, "STOPPED")]
+    assert len(stopped) == 6  # three rounds of two replacement tasks
+    assert {t["stoppedReason"] for t in stopped} == {
+        f"Task failed ELB health checks in (target-group {stack.green_tg})"
+    }
+    assert {t["stopCode"] for t in stopped} == {"ServiceSchedulerInitiated"}
+    messages = [e["message"] for e in stack.ecs_service()["events"]]
+    assert any(
+        f"is unhealthy in (target-group {stack.green_tg}) due to (reason Health checks failed with these codes: [503])"
+        in m
+        for m in messages
+    )
+    assert any("deregistered 2 targets" in m for m in messages)
+    assert sum("has started 2 tasks" in m for m in messages) >= 3
+
+
+def test_crashing_replacements_stop_with_their_exit_code_and_last_lines(endpoint: str, control: SandboxControl) -> None:
+    stack = make_stack(endpoint)
+    control.set_faults(crash_exit_code=3, crash_log=["loading config", "panic: DB_URL is not set"], group=stack.group)
+    deployment_id = _deploy_logged(stack, "registry.example/web:broken")
+    info = stack.wait(deployment_id, TERMINAL, timeout=60)
+    assert info["status"] == "Failed"
+    crashed = [t for t in _tasks(stack, "STOPPED") if t["stopCode"] == "EssentialContainerExited"]
+    assert len(crashed) == 6
+    for task in crashed:
+        assert task["stoppedReason"] == "Essential container in task exited"
+        assert task["containers"][0]["exitCode"] == 3
+        lines = _lines(stack, task)
+        assert "image registry.example/web:broken" in lines[0]
+        assert lines[-2:] == ["loading config", "panic: DB_URL is not set"]
+    diagnostics = next(
+        e for e in stack.target(deployment_id)["lifecycleEvents"] if e["lifecycleEventName"] == "Install"
+    )["diagnostics"]
+    assert "Essential container in task exited (exit code 3)" in diagnostics["message"]
+
+
 def test_scaling_the_service_starts_and_stops_tasks(endpoint: str, control: SandboxControl) -> None:
     stack = make_stack(endpoint)
     _until(lambda: len(_tasks(stack)) == 2)

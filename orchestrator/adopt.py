@@ -22,7 +22,16 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator import adopt_terraform as tf
+from orchestrator.appspec import TASK_DEFINITION_PLACEHOLDER
+from orchestrator.contract import SERVICE_KEYS, parse_outputs
+from orchestrator.drift import comparable
+from orchestrator.ecs_read import serving_task_definition, target_group_name, without_empty
 from orchestrator.errors import InputError
+from orchestrator.history import newest_records
+from orchestrator.revisions import deployment_appspec
+from orchestrator.servicefiles import APPSPEC, SERVICES_DIR, TASKDEF
+from orchestrator.taskdef import image_of, placeholder_values, render, strip_read_only
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
@@ -71,8 +80,6 @@ class LiveService:
 
 def read_live(aws: Aws, cluster: str, name: str) -> LiveService:
     """Describe the service, its task definition, its target groups and (CODE_DEPLOY) its group."""
-    from orchestrator.ecs_read import serving_task_definition, without_empty
-    from orchestrator.taskdef import strip_read_only
 
     ecs = aws.client("ecs")
     resp = ecs.describe_services(cluster=cluster, services=[name])
@@ -125,7 +132,6 @@ def refuse_unrepresentable(service: dict[str, Any]) -> None:
 
 def _codedeploy(aws: Aws, service: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The deployment group whose ecsServices names this service, and its last succeeded AppSpec."""
-    from orchestrator.revisions import deployment_appspec
 
     cd = aws.client("codedeploy")
     cluster = service["clusterArn"].rsplit("/", 1)[-1]
@@ -140,7 +146,6 @@ def _codedeploy(aws: Aws, service: dict[str, Any]) -> tuple[dict[str, Any] | Non
                     ).get("deployments")
                     or []
                 )
-                from orchestrator.history import newest_records
 
                 last = newest_records(aws, ids, 1)
                 return dict(info), (deployment_appspec(aws, last[0].deployment_id) if last else None)
@@ -246,8 +251,6 @@ def service_container(live: LiveService, chosen: str | None) -> tuple[str, int]:
 
 def outputs_entry(aws: Aws, live: LiveService, container: str, port: int) -> dict[str, Any]:
     """The service's entry of the outputs contract, from what runs."""
-    from orchestrator.contract import SERVICE_KEYS
-    from orchestrator.ecs_read import target_group_name
 
     main = next(c for c in live.taskdef["containerDefinitions"] if c.get("name") == container)
     options = (main.get("logConfiguration") or {}).get("options") or {}
@@ -319,7 +322,6 @@ def _forwards_to(action: dict[str, Any], arn: Any) -> bool:
 def appspec_of(live: LiveService, container: str, port: int, values: dict[str, str]) -> dict[str, Any]:
     """The AppSpec: the last succeeded deployment's (task definition back to its placeholder, hook
     functions that the outputs name as placeholders), else the one this project starts with."""
-    from orchestrator.appspec import TASK_DEFINITION_PLACEHOLDER
 
     if live.appspec:
         doc = copy.deepcopy(live.appspec)
@@ -370,9 +372,6 @@ def build_adoption(
     """Every file's text, checked: no secret-looking value in them, and the template renders back to the
     live task definition (less any variable left out with --omit-env)."""
     import json
-
-    from orchestrator import adopt_terraform as tf
-    from orchestrator.servicefiles import APPSPEC, SERVICES_DIR, TASKDEF
 
     name, port = service_container(live, container)
     for flag, names in (("--omit-env", omit_env), ("--plain-env", plain_env)):
@@ -467,9 +466,6 @@ def _check_round_trip(
     template: dict[str, Any], taskdef: dict[str, Any], entry: dict[str, Any], region: str, name: str
 ) -> None:
     """`render` of the template with the outputs entry must give back the live task definition."""
-    from orchestrator.contract import parse_outputs
-    from orchestrator.drift import comparable
-    from orchestrator.taskdef import image_of, placeholder_values, render
 
     outputs = parse_outputs({"aws_region": region, "services": {"adopted": entry}}, "adopt")
     image = image_of(taskdef, name)

@@ -15,6 +15,14 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from orchestrator import appspec as appspec_mod
+from orchestrator.ecs_read import serving_task_definition, without_empty
+from orchestrator.errors import InputError
+from orchestrator.history import list_deployment_ids, newest_records
+from orchestrator.revisions import deployment_appspec
+from orchestrator.status import describe_service
+from orchestrator.taskdef import image_of, load_and_render, placeholder_values, redact_environment, strip_read_only
+
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
@@ -45,7 +53,6 @@ def comparable(taskdef: dict[str, Any]) -> dict[str, Any]:
     dropped. Defaults per the ECS API reference (ContainerDefinition): `essential` true, PortMapping
     `protocol` tcp and, in awsvpc mode, `hostPort` equal to `containerPort`; `cpu` 0 for a container
     is what DescribeTaskDefinition returns for a container registered without one."""
-    from orchestrator.ecs_read import without_empty
 
     doc = copy.deepcopy(taskdef)
     awsvpc = doc.get("networkMode") == "awsvpc"
@@ -72,14 +79,12 @@ def unified(old: Any, new: Any, old_name: str, new_name: str) -> str:
 
 
 def live_service(aws: Aws, svc: ServiceOutputs) -> dict[str, Any]:
-    from orchestrator.status import describe_service
 
     return describe_service(aws, svc)
 
 
 def live_taskdef(aws: Aws, arn: str) -> dict[str, Any]:
     """The live task definition as register would take it (its tags too)."""
-    from orchestrator.taskdef import strip_read_only
 
     resp = aws.client("ecs").describe_task_definition(taskDefinition=arn, include=["TAGS"])
     return strip_read_only({"taskDefinition": resp["taskDefinition"], "tags": resp.get("tags") or []}, arn)
@@ -95,9 +100,6 @@ def compute_drift(
     show_values: bool = False,
 ) -> Drift:
     """Render the service's files as a release would and compare them with what runs."""
-    from orchestrator.ecs_read import serving_task_definition
-    from orchestrator.errors import InputError
-    from orchestrator.taskdef import image_of, load_and_render, redact_environment
 
     svc = target.service
     service = live_service(target.aws, svc)
@@ -124,10 +126,6 @@ def _codedeploy_drift(
     target: Target, files: ServiceFiles, taskdef: dict[str, Any], deployment_config: str | None
 ) -> tuple[str, str, list[str]]:
     """(AppSpec diff, deployment configuration diff, notes) against the last succeeded deployment."""
-    from orchestrator import appspec as appspec_mod
-    from orchestrator.history import list_deployment_ids, newest_records
-    from orchestrator.revisions import deployment_appspec
-    from orchestrator.taskdef import placeholder_values
 
     svc = target.service
     hook_values = placeholder_values(target.outputs, svc, None)

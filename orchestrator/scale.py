@@ -17,6 +17,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.day2_events import ScaleProgress
+from orchestrator.errors import InputError, TimedOut
+from orchestrator.history import active_deployment
+from orchestrator.status import describe_service
+
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
@@ -29,8 +34,6 @@ def deployment_in_progress(aws: Aws, svc: ServiceOutputs, service: dict[str, Any
     """Why the service's count may not change now (None: it may)."""
     controller = (service.get("deploymentController") or {}).get("type", "ECS")
     if controller == "CODE_DEPLOY":
-        from orchestrator.history import active_deployment
-
         if svc.codedeploy_app_name and svc.codedeploy_deployment_group_name:
             active = active_deployment(aws, svc)
             if active is not None:
@@ -57,8 +60,6 @@ def steady(service: dict[str, Any]) -> bool:
 
 def check_scale(aws: Aws, svc: ServiceOutputs, count: int) -> dict[str, Any]:
     """Validate before the write: the count, and no deployment in progress. Returns the service."""
-    from orchestrator.errors import InputError
-    from orchestrator.status import describe_service
 
     if not 0 <= count <= MAX_DESIRED_COUNT:
         raise InputError(f"--count {count}: expected 0 to {MAX_DESIRED_COUNT} tasks")
@@ -98,9 +99,6 @@ def wait_steady(
     aws: Aws, svc: ServiceOutputs, rep: EventSink, *, timeout_s: float, interval_s: float
 ) -> dict[str, Any]:
     """Poll DescribeServices until steady; a ScaleProgress event per change. TimedOut after timeout_s."""
-    from orchestrator.day2_events import ScaleProgress
-    from orchestrator.errors import TimedOut
-    from orchestrator.status import describe_service
 
     deadline = time.monotonic() + timeout_s
     last: tuple[int, int, int] | None = None

@@ -17,8 +17,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.aws import error_code
+from orchestrator.day2_events import LogLine
 from orchestrator.errors import InputError
 from orchestrator.events import Event
+from orchestrator.service_tasks import revisions, service_tasks
+from orchestrator.status import describe_service
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
@@ -63,7 +67,6 @@ def select_tasks(
     tasks: list[dict[str, Any]], service: dict[str, Any], revision: str | None, task: str | None
 ) -> list[dict[str, Any]]:
     """The tasks --revision (current, previous, an ARN or family:revision) and --task name."""
-    from orchestrator.service_tasks import revisions
 
     if task:
         return [t for t in tasks if str(t.get("taskArn", "")).rsplit("/", 1)[-1] == task or t.get("taskArn") == task]
@@ -103,8 +106,6 @@ class LogFollower:
         self.tasks: set[str] = set()
 
     def streams(self) -> list[Stream]:
-        from orchestrator.service_tasks import service_tasks
-        from orchestrator.status import describe_service
 
         service = describe_service(self.aws, self.svc)
         tasks = select_tasks(
@@ -124,8 +125,6 @@ class LogFollower:
 
     def read(self) -> list[tuple[int, Event]]:
         """One read of every stream since the last line read: (timestamp ms, LogLine) in time order."""
-        from orchestrator.aws import error_code
-        from orchestrator.day2_events import LogLine
 
         by_group: dict[str, list[Stream]] = {}
         for s in self.streams():

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.status import describe_service
+
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
@@ -145,7 +147,6 @@ def _view(task: dict[str, Any], role: str, container: str, health: dict[str, tup
 
 def read_tasks(aws: Aws, svc: ServiceOutputs) -> list[TaskView]:
     """The running tasks, current revision first, then each revision's most recently stopped task."""
-    from orchestrator.status import describe_service
 
     service = describe_service(aws, svc)
     current, others = revisions(service)

@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.day2_events import ScaleProgress
 from orchestrator.errors import InputError, TimedOut
 from orchestrator.history import active_deployment
+from orchestrator.nextsteps import Next, Unspelled
 from orchestrator.status import describe_service
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
     from orchestrator.day2_events import EventSink
+    from orchestrator.nextsteps import CommandLines
 
 MAX_DESIRED_COUNT = 5000  # "Tasks per service", Amazon ECS service quotas (adjustable; checked by ECS too)
 
@@ -58,8 +60,11 @@ def steady(service: dict[str, Any]) -> bool:
     )
 
 
-def check_scale(aws: Aws, svc: ServiceOutputs, count: int) -> dict[str, Any]:
-    """Validate before the write: the count, and no deployment in progress. Returns the service."""
+def check_scale(
+    aws: Aws, svc: ServiceOutputs, count: int, lines: CommandLines | None = None, key: str | None = None
+) -> dict[str, Any]:
+    """Validate before the write: the count, and no deployment in progress. Returns the service.
+    `lines` spells the next step (following the deployment) for service `key`."""
 
     if not 0 <= count <= MAX_DESIRED_COUNT:
         raise InputError(f"--count {count}: expected 0 to {MAX_DESIRED_COUNT} tasks")
@@ -70,7 +75,7 @@ def check_scale(aws: Aws, svc: ServiceOutputs, count: int) -> dict[str, Any]:
     if busy:
         raise InputError(
             f"service {svc.service_name}: {busy}; its desired count is not changed during a deployment",
-            hint="scale after it ends (`orchestrator status --watch`)",
+            hint=f"scale after it ends; follow it with `{(lines or Unspelled()).line(Next.FOLLOW, service=key)}`",
         )
     return service
 

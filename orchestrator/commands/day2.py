@@ -211,13 +211,15 @@ def scale(
 
     def body(rep: Reporter) -> dict[str, Any]:
         from orchestrator.aws import refusals
+        from orchestrator.commands.common import CliLines
         from orchestrator.events import Message
         from orchestrator.scale import autoscaling_range, check_scale, set_count, wait_steady
 
         targets = _targets((terraform_dir, env, outputs_file, sandbox, service, every))
         with refusals():
             # Every service checked before the first write.
-            before = {t.service_key: check_scale(t.aws, t.service, count) for t in targets}
+            lines = CliLines((terraform_dir, env, outputs_file, sandbox))
+            before = {t.service_key: check_scale(t.aws, t.service, count, lines, t.service_key) for t in targets}
             for target in targets:
                 span = autoscaling_range(target.aws, target.service)
                 if span is not None:

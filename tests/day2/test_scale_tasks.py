@@ -45,6 +45,7 @@ def test_scale_is_refused_during_a_codedeploy_deployment(sandbox, tmp_path) -> N
     (line,) = res.stderr.strip().splitlines()
     assert line.startswith(f"error: service web: CodeDeploy deployment {dep} is ")
     assert "desired count is not changed during a deployment" in line
+    assert line.endswith("follow it with `orchestrator status --watch --sandbox --service web`)")
     assert len(sandbox.mutating_calls()) == before
     ecs = sandbox.client("ecs")
     assert ecs.describe_services(cluster="demo", services=["web"])["services"][0]["desiredCount"] == 2

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from orchestrator import __version__
-from orchestrator.commands import build, infra, migrate, ops, release, sandbox, sandbox_ecs
+from orchestrator.commands import adopt, build, day2, infra, migrate, ops, release, sandbox, sandbox_ecs
 from orchestrator.commands import run as run_command
 from orchestrator.commands.common import CONTEXT_SETTINGS
 
@@ -45,6 +45,8 @@ build.register(app)
 ops.register(app)
 migrate.register(app)
 run_command.register(app)
+day2.register(app)
+adopt.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:

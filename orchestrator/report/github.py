@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from orchestrator.day2_events import LogLine
 from orchestrator.events import (
     BuildOutput,
     DeploymentCreated,
@@ -178,7 +179,7 @@ class GithubReporter:
 
     # -- events --
     def emit(self, event: Event) -> None:
-        if isinstance(event, BuildOutput | TaskLogLine):
+        if isinstance(event, BuildOutput | TaskLogLine | LogLine):
             # Builder and task output is someone else's text: no line of it may act as a workflow command.
             if self._stop_token is None:
                 self._stop_token = secrets.token_hex(16)

@@ -200,8 +200,16 @@ def test_adopt_refuses_secret_looking_values_and_unrepresentable_services(sandbo
 
     (tmp_path / "x").mkdir()
     ecs = sandbox.client("ecs")
-    td = ecs.describe_services(cluster="demo", services=["legacy"])["services"][0]["taskDefinition"]
-    ecs.create_service(cluster="demo", serviceName="onec2", taskDefinition=td, desiredCount=1, launchType="EC2")
+    legacy = ecs.describe_services(cluster="demo", services=["legacy"])["services"][0]
+    ecs.create_service(
+        cluster="demo",
+        serviceName="onec2",
+        taskDefinition=legacy["taskDefinition"],
+        desiredCount=1,
+        launchType="EC2",
+        # awsvpc task definitions need one on EC2 too (CreateService: networkConfiguration)
+        networkConfiguration=legacy["networkConfiguration"],
+    )
     res = sandbox.cli("adopt", "--sandbox", "--cluster", "demo", "--ecs-service", "onec2", cwd=tmp_path / "x")
     assert res.returncode == 2
     assert res.stderr.strip() == (

@@ -229,7 +229,12 @@ class WaitModel:
     traffic_kind: str | None = None  # canary | linear
 
 
-def wait_model(group: dict[str, Any], config: dict[str, Any], time_scale: float = 1.0) -> WaitModel:
+def wait_model(group: dict[str, Any], config: dict[str, Any], time_scale: float | None = 1.0) -> WaitModel:
+    """The deployment's known waits on the endpoint's clock (`time_scale`, decided where the target is
+    resolved: 1.0 on AWS, the sandbox's scale). An endpoint whose clock is unknown (None) gets no known
+    waits: plain adaptive polling, no predicted ends."""
+    if time_scale is None:
+        return WaitModel()
     routing = config.get("trafficRoutingConfig") or {}
     interval = None
     kind = None

@@ -165,6 +165,10 @@ def _weights(target: dict[str, Any]) -> tuple[float | None, float | None]:
             green = float(ts.get("trafficWeight", 0.0))
     if green is not None and blue is None:
         blue = 100.0 - green
+    elif blue is not None and green is not None and 0 < blue + green != 100:
+        # The listener splits traffic in proportion to the weights. A removed task set reports 0 while
+        # the other may keep its last weight (a stopped canary read Blue 90, Green 0): that is 100/0.
+        blue, green = 100.0 * blue / (blue + green), 100.0 * green / (blue + green)
     return blue, green
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from typing import Any, TextIO
 
-from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.panel import Panel
@@ -43,7 +42,10 @@ from orchestrator.events import (
     clock_text,
 )
 from orchestrator.lifecycle import LIFECYCLE_EVENTS
+from orchestrator.report.hints import INDENT, lift_commands
 from orchestrator.report.services import BAD_STATES, FINAL_STATES, prefixed, services_of, short_arn
+from orchestrator.report.tables import Col, doctor_table, fit_table, history_table, left_out, note, services_table
+from orchestrator.report.tables import short_image as short_image  # re-exported: tests and callers use it here
 
 _STYLE = {
     "Succeeded": ("✔", "green"),
@@ -61,8 +63,41 @@ _STATUS_STYLE = {
     "InProgress": "yellow",
     "Ready": "cyan",
 }
-_CHECK_STYLE = {"pass": "bold green", "fail": "bold red", "skipped": "yellow"}
 BAR_WIDTH = 40
+
+
+# The bar's cells: the original task set's share, then the replacement's. They differ in shape, not only
+# in colour, so that 90/10 and 100/0 read apart under NO_COLOR or on a monochrome terminal.
+ORIGINAL_CELL, REPLACEMENT_CELL = "░", "█"
+MIN_BAR = 10
+
+
+def bar_cells(blue: float, green: float, width: int) -> int:
+    """How many of `width` cells are the replacement's: in proportion to the weights (which then add up
+    whatever CodeDeploy reported), at least one for any traffic at all and one left for any remainder."""
+    total = blue + green
+    if total <= 0:
+        return 0
+    cells = round(width * green / total)
+    if green > 0:
+        cells = max(cells, 1)
+    if blue > 0:
+        cells = min(cells, width - 1)
+    return cells
+
+
+def _bar(blue: float, green: float, width: int) -> Text:
+    g = bar_cells(blue, green, width)
+    return Text.assemble((ORIGINAL_CELL * (width - g), "blue"), (REPLACEMENT_CELL * g, "green"))
+
+
+def _labels(
+    blue: float | None, green: float, original_tg: str | None, replacement_tg: str | None
+) -> tuple[float, str, str]:
+    blue = blue if blue is not None else 100.0 - green
+    left = " ".join(p for p in ("original", original_tg, f"{blue:>5.1f}% ") if p)
+    right = " ".join(p for p in (f" {green:5.1f}%", "replacement", replacement_tg) if p)
+    return blue, left, right
 
 
 def traffic_bar(
@@ -72,19 +107,35 @@ def traffic_bar(
     original_tg: str | None = None,
     replacement_tg: str | None = None,
 ) -> Text:
-    """`original demo-web-green  90.0% ██████░░ 10.0% replacement demo-web-blue`: the production weights
+    """`original demo-web-green  90.0% ░░░░░░██ 10.0% replacement demo-web-blue`: the production weights
     of the original (CodeDeploy's Blue) and replacement (Green) task sets, with their target groups
     (which alternate between releases, so colours alone would mislead)."""
-    text = Text()
     if green is None:
-        return text.append("production traffic: waiting for the replacement task set", style="dim")
-    blue = blue if blue is not None else 100.0 - green
-    g = round(width * green / 100)
-    text.append(" ".join(p for p in ("original", original_tg, f"{blue:>5.1f}% ") if p), style="bold blue")
-    text.append("█" * (width - g), style="blue")
-    text.append("█" * g, style="green")
-    text.append(" ".join(p for p in (f" {green:5.1f}%", "replacement", replacement_tg) if p), style="bold green")
-    return text
+        return Text("production traffic: waiting for the replacement task set", style="dim")
+    blue, left, right = _labels(blue, green, original_tg, replacement_tg)
+    return Text.assemble((left, "bold blue"), _bar(blue, green, width), (right, "bold green"))
+
+
+class TrafficLine:
+    """The traffic bar as wide as the room allows (BAR_WIDTH at most); when the labels leave less than
+    MIN_BAR cells, the labels on one line and the bar under them."""
+
+    def __init__(
+        self, blue: float | None, green: float | None, original_tg: str | None, replacement_tg: str | None
+    ) -> None:
+        self.blue, self.green, self.tgs = blue, green, (original_tg, replacement_tg)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.green is None:
+            yield traffic_bar(None, None)
+            return
+        blue, left, right = _labels(self.blue, self.green, *self.tgs)
+        room = options.max_width - len(left) - len(right)
+        if room >= MIN_BAR:
+            yield traffic_bar(blue, self.green, min(BAR_WIDTH, room), *self.tgs)
+            return
+        yield Text.assemble((left.rstrip(), "bold blue"), " →", (right, "bold green"))
+        yield _bar(blue, self.green, max(1, min(BAR_WIDTH, options.max_width)))
 
 
 def _duration(event: LifecycleStatus) -> str:
@@ -98,7 +149,6 @@ class _Panel:
 
     def __init__(self) -> None:
         self.deployment_id = ""
-        self.console_url = ""
         self.status = "Creating"
         self.lifecycle: tuple[LifecycleStatus, ...] = ()
         self.blue: float | None = None
@@ -137,7 +187,7 @@ class _Panel:
             event = known.get(name, LifecycleStatus(name, "Pending"))
             icon, style = _STYLE.get(event.status, ("?", ""))
             table.add_row(Text(name), Text(f"{icon} {event.status}", style=style), _duration(event))
-        parts: list[RenderableType] = [head, table, traffic_bar(self.blue, self.green, BAR_WIDTH, *self.target_groups)]
+        parts: list[RenderableType] = [head, table, TrafficLine(self.blue, self.green, *self.target_groups)]
         done = bool(self.lifecycle) and all(e.status in ("Succeeded", "Skipped") for e in self.lifecycle)
         waiting = self.wait_line(time.monotonic())
         if waiting is not None:
@@ -147,9 +197,9 @@ class _Panel:
                 Text("termination wait: the original task set is kept for a rollback, then removed", style="dim")
             )
         if self.reason:
-            parts.append(Text(self.reason, style="red"))
-        if self.console_url:
-            parts.append(Text(self.console_url, style=f"dim link {self.console_url}"))
+            # Its suggested commands are printed under the panel, whole (ConsoleReporter._stop_live).
+            parts.append(Text(lift_commands(self.reason)[0], style="red"))
+        # The console link is a line above the panel, where a terminal does not cut it.
         return Panel(Group(*parts), title="blue/green deployment", border_style=_STATUS_STYLE.get(self.status, "blue"))
 
 
@@ -173,15 +223,6 @@ _STATE_STYLE = {
 }
 # A CodeDeploy status at a deployment's end, as the row's state when no ServiceState says it first.
 _FINISHED_STATE = {"Succeeded": "succeeded", "Failed": "failed", "Stopped": "stopped"}
-_OUTCOME_STYLE = {
-    "Succeeded": "bold green",
-    "traffic-shifted": "green",
-    "RolledBack": "bold yellow",
-    "Skipped": "dim",
-    "NotStarted": "dim",
-    "Created": "cyan",
-    "Unknown": "yellow",
-}
 COMPACT_BAR = 10
 PANEL_REASON = 160  # characters of a reason in a row
 WIDE_PANEL = 150  # columns from which a service's detail is a column of its row
@@ -194,18 +235,16 @@ def compact_traffic(
     replacement_tg: str | None = None,
     width: int = COMPACT_BAR,
 ) -> Text:
-    """`demo-web-green 90% ████████░░ 10% demo-web-blue`: the traffic bar of a service's row, original
-    (left, blue) to replacement (right, green), each with its target group."""
+    """`demo-web-green 90% ░░░░░░░░░█ 10% demo-web-blue`: the traffic bar of a service's row, original
+    (left, ░) to replacement (right, █), each with its target group when given."""
     if green is None:
         return Text("-", style="dim")
     blue = blue if blue is not None else 100.0 - green
-    g = round(width * green / 100)
     text = Text()
     if original_tg:
         text.append(f"{original_tg} ", style="blue")
     text.append(f"{blue:g}% ", style="bold blue")
-    text.append("█" * (width - g), style="blue")
-    text.append("█" * g, style="green")
+    text.append_text(_bar(blue, green, width))
     text.append(f" {green:g}%", style="bold green")
     if replacement_tg:
         text.append(f" {replacement_tg}", style="green")
@@ -276,7 +315,10 @@ class _Row:
         PANEL_REASON characters (the outcome table at the end has it whole)."""
         if self.deployment_id and text.startswith(f"deployment {self.deployment_id} "):
             text = text.partition(": ")[2] or text
-        return text if len(text) <= PANEL_REASON else text[: PANEL_REASON - 1] + "…"
+        if len(text) <= PANEL_REASON:
+            return text
+        cut = text[: PANEL_REASON - 1]
+        return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ;,:·") + "…"  # between words
 
     def detail_text(self, now: float) -> Text:
         detail = short_arn(self.detail) if self.detail.startswith("arn:") else self.detail
@@ -315,33 +357,46 @@ class _FleetPanel:
             parts.append("all or nothing")
         return " · ".join(parts)
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        now = time.monotonic()
-        # A wide terminal gives each row its detail (reason, wait) in a last column; a narrower one
-        # lists the details under the rows, where a long reason can wrap, and lets cells wrap.
-        wide = options.max_width >= WIDE_PANEL
-        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2 if wide else 1))
-        keys = max((len(key) for key in self.rows), default=7)
-        table.add_column("service", no_wrap=True, min_width=min(keys, 24))
-        table.add_column("state", no_wrap=wide)
-        table.add_column("deployment", no_wrap=True)
-        table.add_column("traffic: original → replacement", no_wrap=wide)
-        table.add_column("elapsed", justify="right", no_wrap=True, min_width=5)
-        if wide:
-            table.add_column("detail", overflow="fold")
+    def _cells(self, now: float, wide: bool, names: bool) -> tuple[list[list[RenderableType | str]], list[Text]]:
+        rows: list[list[RenderableType | str]] = []
         notes: list[Text] = []
         for row in self.rows.values():
             detail = row.detail_text(now)
-            cells: list[RenderableType] = [
+            traffic = compact_traffic(row.blue, row.green, *(row.target_groups if names else (None, None)))
+            cells: list[RenderableType | str] = [
                 Text(row.key, style="bold"),
                 row.state_text(),
                 row.deployment_id or Text("-", style="dim"),
-                compact_traffic(row.blue, row.green, *row.target_groups),
+                traffic,
                 row.elapsed(now),
             ]
-            table.add_row(*cells, *([detail] if wide else []))
+            rows.append([*cells, *([detail] if wide else [])])
             if not wide and detail.plain:
-                notes.append(Text.assemble((f"{row.key}: ", "bold"), detail))
+                notes += note(row.key, detail.plain, str(detail.style))
+        return rows, notes
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        now = time.monotonic()
+        # A wide terminal gives each row its detail (reason, wait) in a last column; a narrower one
+        # lists the details under the rows, where a long reason wraps at the full width.
+        wide = options.max_width >= WIDE_PANEL
+        columns = [
+            Col("service"),
+            Col("state", wrap=True, phrases=" · "),  # `● deploying ·` over `AllowTraffic` when narrow
+            Col("deployment", keep=40),
+            Col("traffic: original → replacement", keep=60),  # a bar is not cut: narrower without names
+            Col("elapsed", keep=70, justify="right"),
+            *([Col("detail", wrap=True)] if wide else []),
+        ]
+        inner = options.max_width - 4  # the panel's border and padding
+        rows, notes = self._cells(now, wide, names=True)
+        table, dropped = fit_table(columns, rows, inner, table_box=None)
+        if dropped:  # the bars without their target groups' names first
+            rows, notes = self._cells(now, wide, names=False)
+            table, dropped = fit_table(columns, rows, inner, table_box=None)
+        parts: list[RenderableType] = [table, *notes]
+        if dropped:
+            parts.append(left_out(dropped, options.max_width))
         states = {row.state for row in self.rows.values()}
         if states & BAD_STATES:
             border = "bold red"
@@ -349,106 +404,7 @@ class _FleetPanel:
             border = "bold green"
         else:
             border = "blue"
-        yield Panel(Group(table, *notes), title=self.title(), border_style=border)
-
-
-def services_table(services: dict[str, dict[str, Any]]) -> Table:
-    """The summary's per-service outcomes: status, deployment, task definition, what serves, why."""
-    table = Table(title="services", title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
-    columns = [
-        ("service", "key"),
-        ("status", "status"),
-        ("deployment", "deployment_id"),
-        ("task definition", "task_definition_arn"),
-        ("rollback", "rollback_deployment_id"),
-        ("serving", "serving_task_definition"),
-        ("reason", "reason"),
-    ]
-    # Columns no service has a value for are left out (a clean release has no rollback or reason).
-    shown = [(title, name) for title, name in columns if name == "key" or any(s.get(name) for s in services.values())]
-    for title, name in shown:
-        table.add_column(title, overflow="fold", no_wrap=name in ("key", "status", "deployment_id"))
-    for key, service in services.items():
-        cells: list[RenderableType] = []
-        for _, name in shown:
-            value = key if name == "key" else service.get(name)
-            if name == "status":
-                status = str(value or "?")
-                style = _OUTCOME_STYLE.get(status, "bold red" if status not in ("", "?") else "")
-                cells.append(Text(status, style=style))
-            elif name in ("task_definition_arn", "serving_task_definition"):
-                cells.append(short_arn(value) or "-")
-            elif name == "reason":
-                cells.append(Text(str(value or ""), style="red"))
-            else:
-                cells.append(str(value) if value else "-")
-        table.add_row(*cells)
-    return table
-
-
-def short_image(image: str | None) -> str:
-    """repository:tag without the registry host; a digest cut to 12 hex digits."""
-    if not image:
-        return "-"
-    name = image.rsplit("/", 1)[-1]
-    if "@" in name:
-        repo, digest = name.split("@", 1)
-        algo, _, hexes = digest.partition(":")
-        return f"{repo}@{algo}:{hexes[:12]}" if hexes else name
-    return name
-
-
-def doctor_table(checks: list[DoctorCheck]) -> Table:
-    table = Table(title="doctor", title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
-    keyed = any(c.service_key for c in checks)  # several services: which one each check is about
-    if keyed:
-        table.add_column("service", no_wrap=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("detail", overflow="fold")
-    for c in checks:
-        cells: list[RenderableType] = [c.check, Text(c.status.upper(), style=_CHECK_STYLE.get(c.status, "")), c.detail]
-        table.add_row(*([c.service_key or "-"] if keyed else []), *cells)
-    return table
-
-
-def history_table(entries: list[HistoryEntry]) -> Table:
-    table = Table(title="history (newest first)", title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
-    keyed = any(e.service_key for e in entries)  # `history --all`: whose deployment each row is
-    if keyed:
-        table.add_column("service", no_wrap=True)
-    # On a narrow terminal names and times wrap (the start date over its time) before the links do.
-    table.add_column("id", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("origin", overflow="fold")
-    table.add_column("task definition", overflow="fold")
-    table.add_column("image", overflow="fold")
-    table.add_column("git sha", no_wrap=True)
-    table.add_column("start")
-    table.add_column("duration", justify="right", no_wrap=True)
-    table.add_column("links", overflow="fold")
-    for e in entries:
-        links = Text()
-        if e.rollback_of:
-            links.append(f"rolls back {e.rollback_of}")
-        if e.rolled_back_by:
-            links.append(("; " if links.plain else "") + f"rolled back by {e.rolled_back_by}")
-        if e.error:
-            links.append("; " if links.plain else "")
-            links.append(e.error, style="red")
-        table.add_row(
-            *([e.service_key or "-"] if keyed else []),
-            e.deployment_id,
-            Text(e.status, style=_STATUS_STYLE.get(e.status, "")),
-            e.origin or e.creator or "?",
-            (e.task_definition or "-").rsplit("/", 1)[-1],
-            short_image(e.image),
-            e.git_sha[:12] if e.git_sha else "-",
-            (e.created or "-")[:19].replace("T", " "),
-            f"{e.duration_s:.1f}s" if e.duration_s is not None else "-",
-            links,
-        )
-    return table
+        yield Panel(Group(*parts), title=self.title(), border_style=border)
 
 
 class ConsoleReporter:
@@ -462,6 +418,17 @@ class ConsoleReporter:
 
     def _line(self, renderable: Any) -> None:
         (self.live.console if self.live else self.console).print(renderable)
+
+    def _say(self, text: str, style: str = "") -> None:
+        """A line of text wrapped between words; each command it suggests follows on a line of its own,
+        whole (a terminal may soft-wrap a long one; copying it still gives one line)."""
+        prose, commands = lift_commands(text)
+        self._line(Text(prose, style=style))
+        for command in commands:
+            self._command(command)
+
+    def _command(self, command: str) -> None:
+        (self.live.console if self.live else self.console).print(Text(INDENT + command), soft_wrap=True)
 
     def _start_live(self) -> _Panel:
         if self.panel is None:
@@ -485,7 +452,9 @@ class ConsoleReporter:
             return
         if isinstance(event, DeploymentCreated):
             panel = self._start_live()
-            panel.deployment_id, panel.console_url, panel.status = event.deployment_id, event.console_url, "Created"
+            panel.deployment_id, panel.status = event.deployment_id, "Created"
+            if event.console_url:
+                self._command(event.console_url)
         elif isinstance(event, DeploymentProgress):
             panel = self._start_live()
             if panel.deployment_id and event.deployment_id != panel.deployment_id:
@@ -511,7 +480,7 @@ class ConsoleReporter:
                 self.panel.ended = time.monotonic()
                 self._refresh()
             elif event.reason and not event.failed_command:
-                self._line(Text(prefixed(event), style="red"))
+                self._say(prefixed(event), "red")
         elif isinstance(event, DoctorCheck):
             self.checks.append(event)
         elif isinstance(event, HistoryEntry):
@@ -525,10 +494,9 @@ class ConsoleReporter:
         elif isinstance(event, StepStarted | LifecycleChanged):
             return  # the panel (or the finished line) says it all
         elif isinstance(event, Message):
-            style = {"warning": "yellow", "error": "red"}.get(event.level, "")
-            self._line(Text(prefixed(event), style=style))
+            self._say(prefixed(event), {"warning": "yellow", "error": "red"}.get(event.level, ""))
         else:
-            self._line(Text(prefixed(event), style="dim" if event.kind.startswith("step_") else ""))
+            self._say(prefixed(event), "dim" if event.kind.startswith("step_") else "")
 
     def _fleet_emit(self, fleet: _FleetPanel, event: Event) -> bool:
         """Several services: a service's state and deployment go to its row; True when handled here
@@ -552,7 +520,7 @@ class ConsoleReporter:
         row = fleet.row(key)
         if isinstance(event, Summary):
             # A service's own sub-result: a line above the rows, not the command's end.
-            self._line(Text(prefixed(event), style="green" if event.ok else "red"))
+            self._say(prefixed(event), "green" if event.ok else "red")
             return True
         if isinstance(event, ServiceState):
             row.set_state(event, now)
@@ -606,6 +574,9 @@ class ConsoleReporter:
             if not self.console.is_terminal:
                 self.console.print()  # off a terminal the final render ends without a newline
         self.live = None
+        if self.panel is not None:
+            for command in lift_commands(self.panel.reason)[1]:
+                self._command(command)
         self.panel = None
 
     def _print_outcomes(self, summary: Summary) -> None:
@@ -613,7 +584,7 @@ class ConsoleReporter:
         services = services_of(summary)
         if services:
             self.console.print(services_table(services))
-        self.console.print(Text(summary.describe(), style="bold green" if summary.ok else "bold red"))
+        self._say(summary.describe(), "bold green" if summary.ok else "bold red")
 
     def _print_tables(self) -> None:
         if self.checks:

@@ -122,8 +122,10 @@ def test_history_entries_become_one_table_with_short_image_sha_and_links() -> No
         SHA[:12],
         "2026-11-26 13:59:00",
         "30.0s",
-        "rolled back by d-ROLLBACK1; smoke test failed",
+        "rolled back by d-ROLLBACK1",
     ]
+    # An error is under the table, after its deployment's id: a narrow column would cut it to pieces.
+    assert lines[header + 3] == ["d-FAILED01: smoke test failed"]
     assert "dkr.ecr" not in text and SHA not in text
     assert text.index("reading history") < text.index("task definition") < text.index("history succeeded")
 

@@ -55,21 +55,22 @@ def test_panel_shows_lifecycle_traffic_id_link_and_outcome() -> None:
 
 def test_traffic_bar_splits_the_width_by_weight() -> None:
     bar = traffic_bar(75.0, 25.0, width=20).plain
-    assert bar.count("█") == 20
+    assert bar.count("░") == 15 and bar.count("█") == 5
     assert bar.startswith("original  75.0%") and bar.endswith("25.0% replacement")
     assert "waiting" in traffic_bar(None, None).plain
 
 
 def _cells_by_colour(bar) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """How many bar cells (█) each colour paints, as rich renders the bar."""
+    """How many bar cells (░ or █) each colour paints, as rich renders the bar."""
     from rich.console import Console
 
     console = Console(width=120, force_terminal=True, color_system="truecolor")
     cells: dict[str, int] = {}
     for segment in bar.render(console):
-        if "█" in segment.text and segment.style is not None and segment.style.color is not None:
+        count = segment.text.count("█") + segment.text.count("░")
+        if count and segment.style is not None and segment.style.color is not None:
             name = segment.style.color.name
-            cells[name] = cells.get(name, 0) + segment.text.count("█")
+            cells[name] = cells.get(name, 0) + count
     return cells
 
 
@@ -78,6 +79,72 @@ def _cells_by_colour(bar) -> dict[str, int]:  # type: ignore[no-untyped-def]
 )
 def test_traffic_bar_paints_blue_for_blue_weight_and_green_for_green(blue: float, green: float, cells: dict) -> None:  # type: ignore[type-arg]
     assert _cells_by_colour(traffic_bar(blue, green, width=20)) == cells
+
+
+def _no_colour(renderable, width: int = 80) -> str:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    console = Console(width=width, file=io.StringIO(), record=True, force_terminal=True, no_color=True)
+    console.print(renderable)
+    return console.export_text(styles=False)
+
+
+def test_without_colour_the_cells_tell_90_10_from_100_0() -> None:
+    bar_90_10 = _no_colour(traffic_bar(90.0, 10.0, width=40))
+    bar_100_0 = _no_colour(traffic_bar(100.0, 0.0, width=40))
+    assert "░" * 36 + "█" * 4 in bar_90_10
+    assert "░" * 40 in bar_100_0 and "█" not in bar_100_0
+    # Any traffic at all gets a cell, and any remainder keeps one.
+    assert traffic_bar(99.0, 1.0, width=10).plain.count("█") == 1
+    assert traffic_bar(1.0, 99.0, width=10).plain.count("░") == 1
+
+
+def test_weights_that_do_not_add_up_are_drawn_and_read_in_proportion() -> None:
+    from orchestrator.deployment import _weights
+
+    # A stopped canary: the removed replacement task set reads 0, the original keeps its last 90.
+    target = {
+        "taskSetsInfo": [
+            {"taskSetLabel": "Blue", "trafficWeight": 90.0},
+            {"taskSetLabel": "Green", "trafficWeight": 0.0},
+        ]
+    }
+    assert _weights(target) == (100.0, 0.0)
+    assert _weights({"taskSetsInfo": [{"taskSetLabel": "Green", "trafficWeight": 10.0}]}) == (90.0, 10.0)
+    # The bar draws what it is given in proportion, whatever the sum.
+    assert traffic_bar(45.0, 5.0, width=10).plain.count("█") == 1
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_panel_fits_the_terminal_with_the_bar_on_one_line(width: int) -> None:
+    from rich.console import Console
+
+    console = Console(width=width, file=io.StringIO(), record=True, force_terminal=True, no_color=True)
+    rep = ConsoleReporter(io.StringIO(), console=console)
+    url = "https://eu-west-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-ABC123?region=eu-west-1"
+    rep.emit(DeploymentCreated("d-ABC123", "demo-web", "demo-web", url))
+    rep.emit(
+        DeploymentProgress(
+            "d-ABC123",
+            "InProgress",
+            blue_weight=90.0,
+            green_weight=10.0,
+            original_target_group="demo-web-green",
+            replacement_target_group="demo-web-blue",
+        )
+    )
+    rep.emit(DeploymentFinished("d-ABC123", "Stopped", "stopped; see `orchestrator history --sandbox --service web`"))
+    rep.emit(Summary("release", False, 1))
+    rep.close()
+    text = console.export_text(styles=False)
+    # The console link and the suggested command are lines of their own, whole (a terminal soft-wraps them).
+    assert text.startswith(f"  {url}\n")
+    lines = text[text.rindex("╭") :].splitlines()  # the last frame of the live panel, and what follows
+    assert "  orchestrator history --sandbox --service web" in lines
+    assert all(len(line) <= width for line in lines)
+    (bar,) = [line for line in lines if "░" in line]
+    assert "original demo-web-green  90.0% ░" in bar and "█  10.0% replacement demo-web-blue" in bar
+    assert "stopped; see `orchestrator history`" in "\n".join(lines)
 
 
 def test_plain_progress_line_names_original_and_replacement_target_groups() -> None:

@@ -370,9 +370,14 @@ class _FleetPanel:
                 traffic,
                 row.elapsed(now),
             ]
-            rows.append([*cells, *([detail] if wide else [])])
-            if not wide and detail.plain:
-                notes += note(row.key, detail.plain, str(detail.style))
+            if not wide:
+                notes += note(row.key, detail.plain, str(detail.style)) if detail.plain else []
+                rows.append(cells)
+                continue
+            # The detail column: the sentence; a command it suggests, whole, under the rows.
+            prose, commands = lift_commands(detail.plain)
+            rows.append([*cells, Text(prose, style=detail.style)])
+            notes += [Text(INDENT + c, no_wrap=True) for c in commands]
         return rows, notes
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:

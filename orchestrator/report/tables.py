@@ -58,8 +58,10 @@ def _words(text: Text, phrases: str = "") -> int:
     """The longest word (or phrase, with the separator that ends it) of a cell: the least width at
     which it wraps only between words (phrases)."""
     lines = text.plain.splitlines()
-    if phrases:
-        return max((len(p) + len(phrases.rstrip()) + 1 for line in lines for p in line.split(phrases)), default=0)
+    if phrases:  # a phrase that another follows keeps the separator's mark at its end (`deploying ·`)
+        ends = [(len(p) + len(phrases.rstrip()) + 1, len(p)) for line in lines for p in line.split(phrases)[:-1]]
+        last = [len(line.split(phrases)[-1]) for line in lines]
+        return max([*(e for e, _ in ends), *last], default=0)
     return max((len(word) for line in lines for word in line.split()), default=0)
 
 

@@ -80,12 +80,14 @@ def fit_widths(
     padding per column (and a character per edge and separator when `boxed`). A column is at least its
     longest word (wrap) or its longest line, header included; the room left goes first to the columns
     that need the least of it to stop wrapping."""
-    # A header may wrap between its words in any column.
+    # A header may wrap between its words in any column. A word longer than a third of the width (an
+    # ARN, a path) is folded rather than given a column of its own length.
     natural = [max([_lines(Text(c.header)), *(_lines(r[i]) for r in rows)]) for i, c in enumerate(columns)]
-    least = [
+    whole = [
         max([_words(Text(c.header)), *((_words(r[i], c.phrases) if c.wrap else _lines(r[i])) for r in rows)])
         for i, c in enumerate(columns)
     ]
+    least = [min(w, max(width // 3, _words(Text(c.header)))) if c.wrap else w for w, c in zip(whole, columns)]
     shown = list(range(len(columns)))
 
     def room() -> int:
@@ -96,6 +98,10 @@ def fit_widths(
         shown.remove(droppable.pop(0))
     widths = {i: least[i] for i in shown}
     spare = room() - sum(widths.values())
+    for i in shown:  # first, room for the long words, so that they are not folded
+        grow = max(0, min(spare, whole[i] - widths[i]))
+        widths[i] += grow
+        spare -= grow
     for i in sorted(shown, key=lambda i: natural[i] - least[i]):
         grow = max(0, min(spare, natural[i] - widths[i]))
         widths[i] += grow
@@ -205,7 +211,12 @@ def short_image(image: str | None) -> str:
 
 def doctor_table(checks: list[DoctorCheck]) -> Fitted:
     keyed = any(c.service_key for c in checks)  # several services: which one each check is about
-    columns = [*([Col("service", keep=10)] if keyed else []), Col("check"), Col("status"), Col("detail", wrap=True)]
+    columns = [
+        *([Col("service", keep=10)] if keyed else []),
+        Col("check", wrap=True),
+        Col("status"),
+        Col("detail", wrap=True),
+    ]
     rows: list[list[RenderableType | str]] = [
         [
             *([c.service_key or "-"] if keyed else []),

@@ -87,7 +87,9 @@ def fit_widths(
         max([_words(Text(c.header)), *((_words(r[i], c.phrases) if c.wrap else _lines(r[i])) for r in rows)])
         for i, c in enumerate(columns)
     ]
-    least = [min(w, max(width // 3, _words(Text(c.header)))) if c.wrap else w for w, c in zip(whole, columns)]
+    least = [
+        min(w, max(width // 3, _words(Text(c.header)))) if c.wrap else w for w, c in zip(whole, columns, strict=True)
+    ]
     shown = list(range(len(columns)))
 
     def room() -> int:

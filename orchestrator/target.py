@@ -73,11 +73,18 @@ def load_outputs(
         return load_outputs_file(info.outputs_path), info
     if outputs_file is not None:
         return load_outputs_file(outputs_file), None
+    from orchestrator.contract import merge_outputs
     from orchestrator.settings import choose_env
-    from orchestrator.terraform import output_json
+    from orchestrator.terraform import ecs_native_output_json, output_json
 
     env = choose_env(terraform_dir, env)
-    return parse_outputs(output_json(terraform_dir, env), f"terraform output ({terraform_dir})"), None
+    outputs = parse_outputs(output_json(terraform_dir, env), f"terraform output ({terraform_dir})")
+    # The ECS-native root beside it (terraform/ecs-native), once in use: its services are released by ECS.
+    ecs_native = ecs_native_output_json(terraform_dir, env)
+    if ecs_native is not None:
+        root, raw = ecs_native
+        outputs = merge_outputs(outputs, parse_outputs(raw, f"terraform output ({root})"))
+    return outputs, None
 
 
 def resolve_target(

@@ -72,6 +72,12 @@ GROUPS: dict[str, dict[str, str]] = {
     "status": {"--watch": FOLLOW},
     "history": {"--limit": OUTPUT},
     "doctor": {"--taskdef": "Files checked", "--appspec": "Files checked", "--deployment-config": "Files checked"},
+    "sandbox ecs-fault": {
+        **dict.fromkeys(
+            ("--service", "--fail-at", "--message", "--unhealthy", "--no-start", "--stopped-reason"), _FAULT_DEPLOYMENT
+        ),
+        **dict.fromkeys(("--hook", "--hook-result", "--hook-delay"), _FAULT_HOOKS),
+    },
     "sandbox fault": {
         **dict.fromkeys(("--fail-at", "--message", "--unhealthy", "--group"), _FAULT_DEPLOYMENT),
         **dict.fromkeys(("--throttle", "--latency-ms", "--error-rate", "--error-after-rate", "--action"), _FAULT_CALLS),
@@ -144,6 +150,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "orchestrator sandbox fault --unhealthy",
         'orchestrator sandbox fault --fail-at Install --message "no capacity"',
         "orchestrator sandbox fault --clear",
+    ),
+    "sandbox ecs-fault": (
+        "orchestrator sandbox ecs-fault --service web --unhealthy",
+        "orchestrator sandbox ecs-fault --hook PRE_SCALE_UP --hook-result fail",
+        "orchestrator sandbox ecs-fault --clear",
     ),
     "infra plan": ("orchestrator infra plan --env dev --init",),
     "infra apply": ("orchestrator infra apply --env dev", "orchestrator infra apply --env dev --auto-approve"),

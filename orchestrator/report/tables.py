@@ -23,7 +23,7 @@ from orchestrator.events import DoctorCheck, HistoryEntry
 from orchestrator.report.hints import INDENT, lift_commands
 from orchestrator.report.services import short_arn
 
-_STATUS_STYLE = {
+STATUS_STYLE = {
     "Succeeded": "bold green",
     "Failed": "bold red",
     "Stopped": "bold red",
@@ -261,7 +261,7 @@ def history_table(entries: list[HistoryEntry]) -> Fitted:
             [
                 *([e.service_key or "-"] if keyed else []),
                 e.deployment_id,
-                Text(e.status, style=_STATUS_STYLE.get(e.status, "")),
+                Text(e.status, style=STATUS_STYLE.get(e.status, "")),
                 e.origin or e.creator or "?",
                 (e.task_definition or "-").rsplit("/", 1)[-1],
                 short_image(e.image),

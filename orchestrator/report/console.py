@@ -35,6 +35,7 @@ from orchestrator.events import (
     LifecycleStatus,
     Message,
     PlanRendered,
+    ReplacementHealth,
     ServiceState,
     StepStarted,
     Summary,
@@ -83,6 +84,8 @@ class _Panel:
         self.reason = ""
         self.wait: WaitStarted | None = None  # what it waits for, as of wait_at (monotonic)
         self.wait_at = 0.0
+        self.replacement: ReplacementHealth | None = None
+        self.service_event = ""
 
     def wait_line(self, now: float) -> Text | None:
         """`waiting: <label> · 4m58s left of 5m00s`, counting down between polls."""
@@ -93,6 +96,18 @@ class _Panel:
         text.append(self.wait.label)
         text.append(f" · {clock_text(left)} left of {clock_text(self.wait.total_s)}", style="bold cyan")
         return text
+
+    def replacement_lines(self) -> list[Text]:
+        """`replacement: 2/2 running · 0/2 healthy (...)` and the service's latest event, while it starts."""
+        if self.replacement is None or self.ended is not None:
+            return []
+        r = self.replacement
+        ok = r.healthy is not None and r.healthy >= r.desired > 0
+        style = "green" if ok else ("red" if r.failing and "unhealthy" in r.failing else "yellow")
+        lines = [Text.assemble(("replacement: ", "bold"), (r.text(), style))]
+        if self.service_event:
+            lines.append(Text(f"ECS: {self.service_event}", style="dim"))
+        return lines
 
     def __rich__(self) -> RenderableType:
         elapsed = (self.ended or time.monotonic()) - self.started
@@ -111,7 +126,8 @@ class _Panel:
             event = known.get(name, LifecycleStatus(name, "Pending"))
             icon, style = _STYLE.get(event.status, ("?", ""))
             table.add_row(Text(name), Text(f"{icon} {event.status}", style=style), _duration(event))
-        parts: list[RenderableType] = [head, table, TrafficLine(self.blue, self.green, *self.target_groups)]
+        parts: list[RenderableType] = [head, table, *self.replacement_lines()]
+        parts.append(TrafficLine(self.blue, self.green, *self.target_groups))
         done = bool(self.lifecycle) and all(e.status in ("Succeeded", "Skipped") for e in self.lifecycle)
         waiting = self.wait_line(time.monotonic())
         if waiting is not None:
@@ -186,6 +202,9 @@ class ConsoleReporter:
             panel.lifecycle = event.lifecycle
             panel.blue, panel.green = event.blue_weight, event.green_weight
             panel.target_groups = (event.original_target_group, event.replacement_target_group)
+            panel.replacement, panel.service_event = event.replacement, event.service_event
+            if event.elapsed_s > 0:  # elapsed counts from the deployment's creation, as the domain says
+                panel.started = time.monotonic() - event.elapsed_s
             panel.wait = None  # a change: the watcher says next what (if anything) it waits for now
             self._refresh()
         elif isinstance(event, WaitStarted):
@@ -259,6 +278,7 @@ class ConsoleReporter:
             row.phase = next((e.name for e in event.lifecycle if e.status == "InProgress"), "")
             row.blue, row.green = event.blue_weight, event.green_weight
             row.target_groups = (event.original_target_group, event.replacement_target_group)
+            row.replacement = event.replacement if event.deployment_id == row.deployment_id else None
             row.wait = None
         elif isinstance(event, LifecycleChanged):
             if event.deployment_id == row.following:

@@ -11,7 +11,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.panel import Panel
 from rich.text import Text
 
-from orchestrator.events import FleetStarted, ServiceState, WaitStarted, clock_text
+from orchestrator.events import FleetStarted, ReplacementHealth, ServiceState, WaitStarted, clock_text
 from orchestrator.report.hints import INDENT, lift_commands
 from orchestrator.report.services import BAD_STATES, FINAL_STATES, short_arn
 from orchestrator.report.tables import STATUS_STYLE, Col, fit_table, left_out, note
@@ -62,6 +62,7 @@ class _Row:
         self.ended: float | None = None
         self.wait: WaitStarted | None = None
         self.wait_at = 0.0
+        self.replacement: ReplacementHealth | None = None  # while its replacement starts
 
     def set_state(self, event: ServiceState, now: float) -> None:
         self.state, self.detail = event.state, event.detail
@@ -121,10 +122,13 @@ class _Row:
             why = detail or (self.reason if self.state in BAD_STATES else "")
         if why:
             return Text(why, style="red" if self.state in BAD_STATES else "")
+        parts: list[str] = []
+        if self.replacement is not None and self.state == "deploying":
+            parts.append(f"replacement {self.replacement.text()}")
         if self.wait is not None and self.state == "deploying":
             left = max(0.0, self.wait.remaining_s - (now - self.wait_at))
-            return Text(f"waiting: {self.wait.label} · {clock_text(left)} left", style="cyan")
-        return Text("")
+            parts.append(f"waiting: {self.wait.label} · {clock_text(left)} left")
+        return Text(" · ".join(parts), style="cyan")
 
 
 class FleetPanel:

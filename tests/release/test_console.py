@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -168,3 +169,57 @@ def test_a_failure_reason_on_the_error_line_is_not_repeated_in_the_panel() -> No
     rep.emit(Summary("release", False, 1))
     rep.close()
     assert "the full story" not in out.getvalue() and "Failed" in out.getvalue()
+
+
+def _starting(dep: str = "d-ABC123", healthy: int = 0, event: str = "(service web) has started 2 tasks.", **kw):  # type: ignore[no-untyped-def]
+    from orchestrator.events import ReplacementHealth
+
+    mismatch = "Target.ResponseCodeMismatch: Health checks failed with these codes: [503]"
+    return DeploymentProgress(
+        dep,
+        "InProgress",
+        (LifecycleStatus("BeforeInstall", "Succeeded", duration_s=0.1), LifecycleStatus("Install", "InProgress")),
+        blue_weight=100.0,
+        green_weight=0.0,
+        elapsed_s=95.0,
+        replacement=ReplacementHealth(2, 2, healthy, 2, "" if healthy == 2 else mismatch),
+        service_event=event,
+        **kw,
+    )
+
+
+def test_during_install_the_panel_shows_the_replacements_counts_the_service_event_and_elapsed_since_creation() -> None:
+    from rich.console import Console
+
+    console = Console(width=100, file=io.StringIO(), record=True, force_terminal=True, no_color=True)
+    rep = ConsoleReporter(io.StringIO(), console=console)
+    rep.emit(DeploymentCreated("d-ABC123", "demo-web", "demo-web", ""))
+    rep.emit(_starting())
+    assert rep.panel is not None
+    frame = _no_colour(rep.panel, width=100)
+    rep.close()
+    assert "replacement: 2/2 running · 0/2 healthy (Target.ResponseCodeMismatch: Health checks failed" in frame
+    assert "ECS: (service web) has started 2 tasks." in frame
+    # Elapsed counts from the deployment's creation (95 s before this progress), not from the panel's start.
+    assert re.search(r"9[5-7]\.\ds elapsed", frame)
+
+
+def test_plain_lines_carry_the_counts_and_each_new_service_event_once() -> None:
+    from orchestrator.report.plain import PlainReporter
+
+    out = io.StringIO()
+    rep = PlainReporter(out)
+    rep.emit(_starting())
+    rep.emit(_starting())  # nothing new
+    rep.emit(_starting(healthy=2))
+    rep.emit(_starting(healthy=2, event="(service web) has reached a steady state."))
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "d-ABC123 ECS: (service web) has started 2 tasks.",
+        "d-ABC123 InProgress · Install in progress · replacement 2/2 running · 0/2 healthy "
+        "(Target.ResponseCodeMismatch: Health checks failed with these codes: [503]) · "
+        "traffic original 100% → replacement 0% · 95s",
+        "d-ABC123 InProgress · Install in progress · replacement 2/2 running · 2/2 healthy · "
+        "traffic original 100% → replacement 0% · 95s",
+        "d-ABC123 ECS: (service web) has reached a steady state.",
+    ]

@@ -134,7 +134,7 @@ class ReplacementHealth:
     def text(self) -> str:
         """`2/2 running · 0/2 healthy (Target.ResponseCodeMismatch: Health checks failed ... [503])`."""
         parts = [f"{self.running}/{self.desired} running"]
-        if self.healthy is not None:
+        if self.healthy is not None and self.targets:  # no targets registered yet: nothing to count
             parts.append(f"{self.healthy}/{self.targets if self.targets is not None else self.desired} healthy")
         return " · ".join(parts) + (f" ({self.failing})" if self.failing else "")
 
@@ -555,7 +555,7 @@ def clock_text(seconds: float) -> str:
 @dataclass(frozen=True)
 class WaitStarted(Event):
     """The deployment entered a known wait (orchestrator/waits.py): what it waits for and the time left
-    when this was emitted. kind: ready_wait | traffic_step | termination_wait."""
+    when this was emitted. kind: install | ready_wait | traffic_step | termination_wait."""
 
     kind: ClassVar[str] = "wait"
     deployment_id: str

@@ -13,7 +13,9 @@ clues of their own (deployment.failure_clues); `details.evidence` in the JSON su
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.replacement import (
@@ -27,6 +29,7 @@ from orchestrator.replacement import (
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
+    from orchestrator.deployment import DeploymentView
     from orchestrator.replacement import HealthReader
 
 # A task ECS stopped for failing its target group's health checks (Developer Guide, "Amazon ECS stopped
@@ -44,16 +47,6 @@ class Evidence:
         found = [c for c in (health_cause(self.health),) if c]
         found += task_causes(self.stopped, skip_health_stops=bool(found))
         return found
-
-    def next_step(self) -> str:
-        """What to do next, from the cause; "" when the evidence names none."""
-        if any(t.crashed() for t in self.stopped):
-            return "fix what makes the container exit (its log above), release again"
-        if self.health is not None and self.health.unhealthy():
-            return "fix the health check or the app, release again"
-        if any(not t.crashed() and t.stopped_reason and _ELB_STOPPED not in t.stopped_reason for t in self.stopped):
-            return "fix what keeps the tasks from starting (image, roles, resources), release again"
-        return ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,7 +82,7 @@ def task_causes(stopped: tuple[StoppedTask, ...], *, skip_health_stops: bool = F
         many = f" ({len(tasks)} tasks)" if len(tasks) > 1 else ""
         out.append(f"container {name} {how}{many}" + (f": {said}" if said else ""))
     for reason, n in others.items():
-        out.append(f"task{'s' if n > 1 else ''} stopped: {reason}" + (f" ({n} tasks)" if n > 1 else ""))
+        out.append(f"{n} replacement task{'s' if n > 1 else ''} stopped: {reason}")
     return out
 
 
@@ -112,3 +105,101 @@ def gather(
     except Exception:
         stopped = []
     return Evidence(health, tuple(stopped))
+
+
+# --- the failure's clues (deployment.failure_clues) ---
+
+
+def explain_failure(aws: Aws, view: DeploymentView, cluster: str | None = None, service: str | None = None) -> str:
+    """The failure reason in full, in one line (orchestrator.reason makes the short one)."""
+    return "; ".join(failure_clues(aws, view, cluster, service))
+
+
+def failure_evidence(aws: Aws, view: DeploymentView, cluster: str | None) -> Evidence:
+    """What AWS knows of the failed deployment's replacement (orchestrator/evidence.py), read once: the
+    watcher's last target health of it, else one read now; its stopped tasks."""
+    from orchestrator.replacement import HealthReader
+
+    return gather(aws, view.target, cluster or "", view.health, HealthReader(aws) if view.health is None else None)
+
+
+def failure_clues(
+    aws: Aws,
+    view: DeploymentView,
+    cluster: str | None = None,
+    service: str | None = None,
+    evidence: Evidence | None = None,
+) -> list[str]:
+    """The failure's clues, most telling first: the alarms, the causes the evidence names (unhealthy
+    targets, crashed containers, tasks that never ran), the failed lifecycle events and their
+    diagnostics, errorInformation, rollbackInfo, the latest ECS service events."""
+    if evidence is None and cluster:
+        evidence = failure_evidence(aws, view, cluster)
+    parts: list[str] = list(evidence.causes()) if evidence is not None else []
+    failed = [e for e in view.lifecycle if e.status == "Failed"]
+    for event in failed:
+        raw: dict[str, Any] = next(
+            (e for e in view.target.get("lifecycleEvents") or [] if e.get("lifecycleEventName") == event.name), {}
+        )
+        diag = raw.get("diagnostics") or {}
+        text = f"{event.name} failed"
+        if diag.get("scriptName"):  # the AppSpec hook's Lambda function
+            text += f" (hook function {diag['scriptName']})"
+        detail = " ".join(str(x) for x in (diag.get("errorCode"), diag.get("message")) if x)
+        if diag.get("logTail"):
+            detail += f" log: {str(diag['logTail']).strip().splitlines()[-1][:200]}"
+        parts.append(f"{text}: {detail.strip()}" if detail.strip() else text)
+    err = view.info.get("errorInformation") or {}
+    alarms = alarm_names(err)
+    if alarms:
+        parts.insert(0, f"CloudWatch alarm{'s' if len(alarms) > 1 else ''} {', '.join(alarms)} in ALARM")
+    if err:
+        parts.append(f"CodeDeploy {err.get('code', 'error')}: {err.get('message', '')}".strip())
+    rb = view.info.get("rollbackInfo") or {}
+    if rb.get("rollbackDeploymentId"):
+        msg = f" ({rb['rollbackMessage']})" if rb.get("rollbackMessage") else ""
+        parts.append(f"rolled back by {rb['rollbackDeploymentId']}{msg}")
+    elif rb.get("rollbackMessage"):
+        parts.append(str(rb["rollbackMessage"]))
+    if cluster and service:
+        tasks = evidence is None or not evidence.stopped  # the evidence's stopped tasks say it better
+        parts.extend(_ecs_clues(aws, cluster, service, view.info.get("createTime"), tasks=tasks))
+    if not parts:
+        parts.append(f"deployment {view.status.lower()} with no error information")
+    return [p.replace("\n", " ") for p in parts]
+
+
+def alarm_names(error_information: dict[str, Any]) -> list[str]:
+    """The alarms an ALARM_ACTIVE stop names ("... Activated alarms: <name> <name>", as AWS words it)."""
+    if error_information.get("code") != "ALARM_ACTIVE":
+        return []
+    message = str(error_information.get("message") or "")
+    _, _, listed = message.partition("Activated alarms:")
+    return re.findall(r"<([^>]+)>", listed)
+
+
+def _ecs_clues(aws: Aws, cluster: str, service: str, since: Any, tasks: bool = True) -> list[str]:
+    """Latest ECS service events since the deployment began and the stopped tasks' reasons (best effort)."""
+    clues: list[str] = []
+    ecs = aws.client("ecs")
+    try:
+        svc = (ecs.describe_services(cluster=cluster, services=[service]).get("services") or [{}])[0]
+        for ev in (svc.get("events") or [])[:3]:
+            created = ev.get("createdAt")
+            if isinstance(since, datetime) and isinstance(created, datetime) and created < since:
+                continue
+            clues.append(f"ECS: {ev.get('message')}")
+        arns = (
+            ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED").get("taskArns") or []
+            if tasks
+            else []
+        )
+        if arns:
+            for task in (ecs.describe_tasks(cluster=cluster, tasks=arns[:3]).get("tasks") or [])[:3]:
+                reasons = [task.get("stoppedReason")] + [c.get("reason") for c in task.get("containers") or []]
+                text = "; ".join(r for r in reasons if r)
+                if text:
+                    clues.append(f"stopped task {str(task.get('taskArn', '')).rsplit('/', 1)[-1]}: {text}")
+    except Exception:  # clues are extra: never hide the deployment's own error behind them
+        pass
+    return clues

@@ -205,7 +205,9 @@ class Executor:
         from orchestrator import deployment
         from orchestrator.reason import next_step, one_line
 
-        clues = deployment.failure_clues(self.aws, res.view, plan.service.cluster_name, plan.service.service_name)
+        svc = plan.service
+        evidence = deployment.failure_evidence(self.aws, res.view, svc.cluster_name)
+        clues = deployment.failure_clues(self.aws, res.view, svc.cluster_name, svc.service_name, evidence=evidence)
         rollback = res.view.rollback_deployment_id
         status = self.result.get("rollback_status")
         outcome = ""
@@ -217,7 +219,7 @@ class Executor:
         reason = one_line(f"deployment {dep} {res.outcome.lower()}", short_clues, tail)
         full = "; ".join([*clues, outcome] if outcome else clues)
         self.result["reason"] = reason
-        self.result["details"] = {"failure": full, "clues": clues}
+        self.result["details"] = {"failure": full, "clues": clues, "evidence": evidence.to_dict()}
         # The reason is printed once: on the `error:` line (stderr, every output mode); the reporters'
         # deployment_finished line names the outcome, the JSON event keeps the full text.
         self.reporter.emit(DeploymentFinished(dep, res.outcome, full, rollback, failed_command=True))

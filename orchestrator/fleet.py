@@ -434,10 +434,11 @@ class Fleet:
 
         assert item.view is not None
         svc = r.target.service
-        clues = deployment.failure_clues(self.aws, item.view, svc.cluster_name, svc.service_name)
+        evidence = deployment.failure_evidence(self.aws, item.view, svc.cluster_name)
+        clues = deployment.failure_clues(self.aws, item.view, svc.cluster_name, svc.service_name, evidence=evidence)
         history = self._command("history", f"--service {r.key}")
         short = [c for c in clues if not c.startswith("rolled back by")]
-        r.details = {"failure": "; ".join(clues), "clues": clues}
+        r.details = {"failure": "; ".join(clues), "clues": clues, "evidence": evidence.to_dict()}
         return one_line(
             f"deployment {item.deployment_id} {str(item.outcome).lower()}", short, next_step(clues, history)
         )

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
+    from orchestrator.events import ReplacementHealth
 
 _CODES = re.compile(r"codes: \[([^\]]*)\]")
 LOG_LINES = 3  # last lines of a stopped container's log in the evidence
@@ -57,22 +58,12 @@ class StoppedTask:
     log_tail: tuple[str, ...] = ()  # the last lines the first container that exited on its own logged
 
     def crashed(self) -> ContainerExit | None:
-        """The first container that exited with a non-zero code (a task that never ran has none)."""
+        """The first container that exited on its own with a non-zero code. Not a task that never ran (no
+        exit code), nor one ECS stopped (stopCode ServiceSchedulerInitiated, e.g. for failing its health
+        checks: its containers were killed, 137, as a consequence)."""
+        if self.stop_code and self.stop_code != "EssentialContainerExited":
+            return None
         return next((c for c in self.containers if c.exit_code not in (0, None)), None)
-
-
-@dataclass(frozen=True)
-class ReplacementState:
-    """What the watcher shows of the replacement while it starts (Install, the ready wait)."""
-
-    running: int
-    desired: int
-    pending: int = 0
-    health: TargetHealth | None = None
-    service_event: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def replacement_task_set(ecs_target: dict[str, Any]) -> dict[str, Any] | None:
@@ -200,3 +191,60 @@ def _log_tail(aws: Aws, task_definition: dict[str, Any], container: str, task_id
     except Exception:  # no stream (the container never logged), or no permission: the evidence goes without
         return ()
     return tuple(str(e.get("message", "")).rstrip() for e in events.get("events") or [] if e.get("message"))
+
+
+def starting(status: str, lifecycle: tuple[Any, ...]) -> bool:
+    """The replacement is starting: Install in progress, or the ready wait (status Ready)."""
+    return status == "Ready" or any(e.name == "Install" and e.status == "InProgress" for e in lifecycle)
+
+
+def failing_text(health: TargetHealth) -> str:
+    """The most common state of the targets that are not healthy: `Target.ResponseCodeMismatch: Health
+    checks failed with these codes: [503]` (unhealthy), `initial: Elb.InitialHealthChecking`."""
+    if not health.failing:
+        return ""
+    state, reason, description, _ = max(health.failing, key=lambda f: (f[0] == "unhealthy", f[3]))
+    if state == "unhealthy":
+        return f"{reason}: {description}" if description else reason
+    return f"{state}: {reason}" if reason else state
+
+
+class Probe:
+    """Reads the replacement of one followed deployment while it starts (issue 19): its task set's counts
+    (GetDeploymentTarget's taskSetsInfo: no extra call), its targets' health (DescribeTargetHealth) and
+    the service's latest event (DescribeServices), two calls per poll during Install and the ready wait
+    only. Keeps the last target health it read: a failure's evidence (evidence.gather)."""
+
+    def __init__(self, aws: Aws, reader: HealthReader | None = None) -> None:
+        self.aws = aws
+        self.reader = reader or HealthReader(aws)
+        self.last_health: TargetHealth | None = None
+
+    def observe(
+        self, status: str, lifecycle: tuple[Any, ...], ecs_target: dict[str, Any], created: Any = None
+    ) -> tuple[ReplacementHealth | None, str]:
+        """(the replacement's counts, the service's latest event), or (None, "") when it is not starting."""
+        from orchestrator.events import ReplacementHealth
+        from orchestrator.reason import with_names
+
+        green = replacement_task_set(ecs_target)
+        if green is None or not starting(status, lifecycle):
+            return None, ""
+        counts = ReplacementHealth(int(green.get("runningCount") or 0), int(green.get("desiredCount") or 0))
+        event = ""
+        try:
+            name = (green.get("targetGroup") or {}).get("name")
+            health = self.reader.read(str(name)) if name else None
+            if health is not None:
+                self.last_health = health
+                counts = replace(counts, healthy=health.healthy, targets=health.total, failing=failing_text(health))
+            cluster, _, service = str(ecs_target.get("targetId") or "").partition(":")
+            if cluster and service:
+                described = self.aws.client("ecs").describe_services(cluster=cluster, services=[service])
+                event = with_names(latest_event((described.get("services") or [{}])[0], created))
+        except Exception as exc:  # progress is extra: a refused read (permissions) leaves it out
+            from orchestrator.aws import error_code
+
+            if not error_code(exc):
+                raise
+        return counts, event

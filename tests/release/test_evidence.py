@@ -5,6 +5,7 @@ end to end is in test_failure_reason.py."""
 from __future__ import annotations
 
 from orchestrator.evidence import Evidence, health_cause, task_causes
+from orchestrator.reason import next_step
 from orchestrator.replacement import (
     awslogs_stream,
     codes_received,
@@ -65,15 +66,25 @@ def test_a_crashing_container_gives_its_exit_code_and_last_log_line_once_for_eve
     )
     assert task_causes(stopped) == ["container web exited 1 (2 tasks): Error: DATABASE_URL is not set"]
     evidence = Evidence(None, stopped)
-    assert evidence.next_step().startswith("fix what makes the container exit")
+    assert next_step(evidence.causes(), "").startswith("fix what makes the container exit")
     assert list(evidence.to_dict()["stopped"][0]["log_tail"]) == list(tail)
+
+
+def test_a_task_ecs_stopped_is_no_crash_even_though_its_container_was_killed() -> None:
+    task = _task("e5", f"Task failed ELB health checks in (target-group {TG_ARN})", 137)
+    task["stopCode"] = "ServiceSchedulerInitiated"
+    stopped = stopped_of(task)
+    assert stopped.crashed() is None
+    assert task_causes((stopped,)) == [
+        f"1 replacement task stopped: Task failed ELB health checks in (target-group {TG_ARN})"
+    ]
 
 
 def test_tasks_that_never_ran_give_their_stopped_reason_and_health_stops_are_not_repeated() -> None:
     pull = "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found"
     never = stopped_of(_task("c3", pull, None, "CannotPullContainerError: not found"))
-    assert task_causes((never,)) == [f"tasks stopped: {pull}".replace("tasks", "task", 1)]
-    assert Evidence(None, (never,)).next_step().startswith("fix what keeps the tasks from starting")
+    assert task_causes((never,)) == [f"1 replacement task stopped: {pull}"]
+    assert next_step(Evidence(None, (never,)).causes(), "").startswith("fix what keeps the tasks from starting")
     elb = stopped_of(_task("d4", f"Task failed ELB health checks in (target-group {TG_ARN})", None))
     assert task_causes((elb,), skip_health_stops=True) == []
     mismatch = ("unhealthy", "Target.ResponseCodeMismatch", "Health checks failed with these codes: [500]")
@@ -81,7 +92,7 @@ def test_tasks_that_never_ran_give_their_stopped_reason_and_health_stops_are_not
     assert evidence.causes() == [
         "replacement tasks fail health checks on /health: 500 (Target.ResponseCodeMismatch), 1 of 1 tasks"
     ]
-    assert evidence.next_step() == "fix the health check or the app, release again"
+    assert next_step(evidence.causes(), "") == "fix the health check or the app, release again"
 
 
 def test_the_replacement_task_set_its_log_stream_and_the_latest_service_event() -> None:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.arns import short_arn
 from orchestrator.replacement import (
     StoppedTask,
     TargetHealth,
@@ -110,11 +111,6 @@ def gather(
 # --- the failure's clues (deployment.failure_clues) ---
 
 
-def explain_failure(aws: Aws, view: DeploymentView, cluster: str | None = None, service: str | None = None) -> str:
-    """The failure reason in full, in one line (orchestrator.reason makes the short one)."""
-    return "; ".join(failure_clues(aws, view, cluster, service))
-
-
 def failure_evidence(aws: Aws, view: DeploymentView, cluster: str | None) -> Evidence:
     """What AWS knows of the failed deployment's replacement (orchestrator/evidence.py), read once: the
     watcher's last target health of it, else one read now; its stopped tasks."""
@@ -199,7 +195,7 @@ def _ecs_clues(aws: Aws, cluster: str, service: str, since: Any, tasks: bool = T
                 reasons = [task.get("stoppedReason")] + [c.get("reason") for c in task.get("containers") or []]
                 text = "; ".join(r for r in reasons if r)
                 if text:
-                    clues.append(f"stopped task {str(task.get('taskArn', '')).rsplit('/', 1)[-1]}: {text}")
+                    clues.append(f"stopped task {short_arn(task.get('taskArn'), '')}: {text}")
     except Exception:  # clues are extra: never hide the deployment's own error behind them
         pass
     return clues

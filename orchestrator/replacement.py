@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.arns import short_arn
+
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.events import ReplacementHealth
@@ -102,7 +104,7 @@ def codes_received(description: str) -> str:
 def stopped_of(task: dict[str, Any], log_tail: tuple[str, ...] = ()) -> StoppedTask:
     """A StoppedTask from one of DescribeTasks' tasks."""
     return StoppedTask(
-        task_id=str(task.get("taskArn", "")).rsplit("/", 1)[-1],
+        task_id=short_arn(task.get("taskArn"), ""),
         stopped_reason=str(task.get("stoppedReason") or ""),
         stop_code=str(task.get("stopCode") or ""),
         containers=tuple(

@@ -156,6 +156,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "orchestrator sandbox ecs-fault --hook PRE_SCALE_UP --hook-result fail",
         "orchestrator sandbox ecs-fault --clear",
     ),
+    "sandbox seed-history": ("orchestrator sandbox seed-history --group demo-web --count 500",),
     "infra plan": ("orchestrator infra plan --env dev --init",),
     "infra apply": ("orchestrator infra apply --env dev", "orchestrator infra apply --env dev --auto-approve"),
     "infra destroy": ("orchestrator infra destroy --env dev",),

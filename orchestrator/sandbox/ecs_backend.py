@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from moto.ecs.exceptions import InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Service
 
+from orchestrator.sandbox import service_tasks
 from orchestrator.sandbox.engine_ecs import set_task_set_counts
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ def create_service(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) 
         set_task_set_counts(task_set, service.desired_count, service.desired_count, stable=True)
         service.running_count = service.desired_count
         service.pending_count = 0
+        service_tasks.launch(self, service_tasks.placement_of(service, task_set), service.desired_count)
     return service
 
 
@@ -71,6 +73,8 @@ def update_service(self: EC2ContainerServiceBackend, engine: Engine, service_pro
                 scale = float((task_set.scale or {}).get("value", 100.0)) if task_set.status != "DRAINING" else 0.0
                 count = math.ceil(service.desired_count * scale / 100.0)
                 set_task_set_counts(task_set, count, count, stable=True)
+                placement = service_tasks.placement_of(service, task_set)
+                service_tasks.scale(self, placement, count, service_tasks.SCALED_IN.format(deployment=task_set.id))
             service.running_count, service.pending_count = service.desired_count, 0
     return service
 

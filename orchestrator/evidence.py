@@ -24,8 +24,10 @@ from orchestrator.replacement import (
     TargetHealth,
     codes_received,
     read_stopped,
+    reason_code,
     replacement_task_set,
     task_set_id,
+    unhealthy_event,
 )
 
 if TYPE_CHECKING:
@@ -60,7 +62,9 @@ def health_cause(health: TargetHealth | None) -> str:
     reason, description, count = max(health.unhealthy(), key=lambda u: u[2])
     on = f" on {health.path}" if health.path else ""
     codes = codes_received(description)
-    got = f": {codes}" if codes else (f": {description}" if description else "")
+    # The codes received; else the description when it says more than that the checks failed.
+    said = description if description and description.rstrip(".") != "Health checks failed" else ""
+    got = f": {codes}" if codes else (f": {said}" if said else "")
     return f"replacement tasks fail health checks{on}{got} ({reason}), {count} of {health.total} tasks"
 
 
@@ -87,18 +91,47 @@ def task_causes(stopped: tuple[StoppedTask, ...], *, skip_health_stops: bool = F
     return out
 
 
+def _from_service_event(
+    aws: Aws, ecs_target: dict[str, Any], target_group: str, reader: HealthReader, since: Any
+) -> TargetHealth | None:
+    """The replacement's target health as ECS's latest "is unhealthy in (target-group ...)" service event
+    tells it, once its targets are gone (ECS stopped the tasks, ELB deregistered them)."""
+    cluster, _, service = str(ecs_target.get("targetId") or "").partition(":")
+    if not (cluster and service):
+        return None
+    found = (aws.client("ecs").describe_services(cluster=cluster, services=[service]).get("services") or [{}])[0]
+    seen = unhealthy_event(found.get("events") or [], since)
+    if seen is None or seen[0] != target_group:
+        return None
+    desired = int((replacement_task_set(ecs_target) or {}).get("desiredCount") or 0)
+    group = reader.group(target_group)
+    failing = (("unhealthy", reason_code(seen[1]), seen[1], desired),)
+    return TargetHealth(target_group, group[1] if group else None, total=desired, healthy=0, failing=failing)
+
+
 def gather(
-    aws: Aws, ecs_target: dict[str, Any], cluster: str, health: TargetHealth | None, reader: HealthReader | None
+    aws: Aws,
+    ecs_target: dict[str, Any],
+    cluster: str,
+    health: TargetHealth | None,
+    reader: HealthReader | None,
+    created: Any = None,
 ) -> Evidence:
-    """The evidence of a failed deployment: `health` is the watcher's last reading of the replacement
-    target group (None: read it now, when `reader` is given). Best effort: a read AWS refuses leaves
-    its part out, never hides the deployment's own error."""
+    """The evidence of a failed deployment: `health` is what the watcher read of the replacement target
+    group while it started (its last reading with unhealthy targets); without unhealthy targets in it,
+    `reader` reads them now. Best effort: a read AWS refuses leaves its part out, never hides the
+    deployment's own error."""
     green = replacement_task_set(ecs_target) or {}
+    name = (green.get("targetGroup") or {}).get("name")
     try:
-        if health is None and reader is not None and (green.get("targetGroup") or {}).get("name"):
-            health = reader.read(str(green["targetGroup"]["name"]))
+        if (health is None or not health.unhealthy()) and reader is not None and name:
+            # No unhealthy target seen while it started: how they stand now, else what ECS said of them.
+            now = reader.read(str(name))
+            health = now if now is not None and (health is None or now.unhealthy()) else health
+            if health is None or not health.unhealthy():
+                health = _from_service_event(aws, ecs_target, str(name), reader, created) or health
     except Exception:
-        health = None
+        pass
     stopped: list[StoppedTask] = []
     try:
         if task_set_id(green) and cluster:
@@ -116,7 +149,7 @@ def failure_evidence(aws: Aws, view: DeploymentView, cluster: str | None) -> Evi
     watcher's last target health of it, else one read now; its stopped tasks."""
     from orchestrator.replacement import HealthReader
 
-    return gather(aws, view.target, cluster or "", view.health, HealthReader(aws) if view.health is None else None)
+    return gather(aws, view.target, cluster or "", view.health, HealthReader(aws), view.info.get("createTime"))
 
 
 def failure_clues(

@@ -95,6 +95,35 @@ def health_of(descriptions: list[dict[str, Any]], target_group: str, path: str |
     )
 
 
+# ECS's service event for a target that fails its health checks (Developer Guide, "Amazon ECS service
+# event messages"): "... (port 8080) is unhealthy in (target-group ARN) due to (reason DESCRIPTION)."
+_UNHEALTHY_EVENT = re.compile(r"is unhealthy in \(target-group (?P<tg>[^)]+)\) due to \(reason (?P<why>.*)\)\.?$")
+# A target's health description -> its reason code (ELB User Guide, "Health checks for Application Load
+# Balancer target groups", the reason codes' table); the longest prefix first.
+DESCRIPTION_CODES = (
+    ("Health checks failed with these codes", "Target.ResponseCodeMismatch"),
+    ("Request timed out", "Target.Timeout"),
+    ("Health checks failed", "Target.FailedHealthChecks"),
+)
+
+
+def unhealthy_event(events: list[dict[str, Any]], since: Any = None) -> tuple[str, str] | None:
+    """(target group name, description) of the newest "is unhealthy in" service event since `since`."""
+    for event in events:  # newest first
+        created = event.get("createdAt")
+        if isinstance(since, datetime) and isinstance(created, datetime) and created < since:
+            return None
+        found = _UNHEALTHY_EVENT.search(str(event.get("message") or ""))
+        if found:
+            tg = found["tg"]
+            return (tg.split(":targetgroup/", 1)[1].split("/", 1)[0] if ":targetgroup/" in tg else tg), found["why"]
+    return None
+
+
+def reason_code(description: str) -> str:
+    return next((code for prefix, code in DESCRIPTION_CODES if description.startswith(prefix)), "")
+
+
 def codes_received(description: str) -> str:
     """`Health checks failed with these codes: [503]` -> `503`; "" when the description names none."""
     found = _CODES.search(description)
@@ -148,16 +177,22 @@ class HealthReader:
         self.aws = aws
         self._groups: dict[str, tuple[str, str | None]] = {}
 
-    def read(self, target_group: str) -> TargetHealth | None:
-        elbv2 = self.aws.client("elbv2")
+    def group(self, target_group: str) -> tuple[str, str | None] | None:
+        """(ARN, health-check path) of a target group by name (DescribeTargetGroups, once)."""
         if target_group not in self._groups:
-            groups = elbv2.describe_target_groups(Names=[target_group]).get("TargetGroups") or []
-            if not groups:
+            found = self.aws.client("elbv2").describe_target_groups(Names=[target_group]).get("TargetGroups") or []
+            if not found:
                 return None
-            self._groups[target_group] = (str(groups[0]["TargetGroupArn"]), groups[0].get("HealthCheckPath"))
-        arn, path = self._groups[target_group]
-        descriptions = elbv2.describe_target_health(TargetGroupArn=arn).get("TargetHealthDescriptions") or []
-        return health_of(descriptions, target_group, path)
+            self._groups[target_group] = (str(found[0]["TargetGroupArn"]), found[0].get("HealthCheckPath"))
+        return self._groups[target_group]
+
+    def read(self, target_group: str) -> TargetHealth | None:
+        group = self.group(target_group)
+        if group is None:
+            return None
+        elbv2 = self.aws.client("elbv2")
+        descriptions = elbv2.describe_target_health(TargetGroupArn=group[0]).get("TargetHealthDescriptions") or []
+        return health_of(descriptions, target_group, group[1])
 
 
 def read_stopped(aws: Aws, cluster: str, started_by: str, limit: int = 3) -> list[StoppedTask]:
@@ -220,7 +255,7 @@ class Probe:
     def __init__(self, aws: Aws, reader: HealthReader | None = None) -> None:
         self.aws = aws
         self.reader = reader or HealthReader(aws)
-        self.last_health: TargetHealth | None = None
+        self.last_health: TargetHealth | None = None  # the last reading with unhealthy targets, else the last
 
     def observe(
         self, status: str, lifecycle: tuple[Any, ...], ecs_target: dict[str, Any], created: Any = None
@@ -237,7 +272,7 @@ class Probe:
         try:
             name = (green.get("targetGroup") or {}).get("name")
             health = self.reader.read(str(name)) if name else None
-            if health is not None:
+            if health is not None and (health.unhealthy() or not (self.last_health and self.last_health.unhealthy())):
                 self.last_health = health
                 counts = replace(counts, healthy=health.healthy, targets=health.total, failing=failing_text(health))
             cluster, _, service = str(ecs_target.get("targetId") or "").partition(":")

@@ -120,3 +120,32 @@ def test_the_replacement_task_set_its_log_stream_and_the_latest_service_event() 
     service = {"events": [{"message": "(service web) has started 2 tasks: (task a1) (task b2).", "createdAt": None}]}
     assert latest_event(service) == "(service web) has started 2 tasks: (task a1) (task b2)."
     assert latest_event({}) == ""
+
+
+def test_the_unhealthy_service_event_names_the_target_group_and_the_description() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from orchestrator.replacement import reason_code, unhealthy_event
+
+    now = datetime.now(UTC)
+    events = [
+        {
+            "message": "(service web, taskSet ecs-svc/2) has stopped 2 running tasks: (task a1) (task b2).",
+            "createdAt": now,
+        },
+        {
+            "message": f"(service web, taskSet ecs-svc/2) (port 8080) is unhealthy in (target-group {TG_ARN}) due to "
+            "(reason Health checks failed with these codes: [502]).",
+            "createdAt": now,
+        },
+    ]
+    assert unhealthy_event(events) == ("demo-web-green", "Health checks failed with these codes: [502]")
+    assert unhealthy_event(events, since=now + timedelta(seconds=1)) is None  # older than the deployment
+    assert reason_code("Health checks failed with these codes: [502]") == "Target.ResponseCodeMismatch"
+    assert reason_code("Request timed out") == "Target.Timeout"
+    assert reason_code("Health checks failed") == "Target.FailedHealthChecks"
+    generic = health_of([_target("unhealthy", "Target.FailedHealthChecks", "Health checks failed")], "tg", "/health")
+    assert (
+        health_cause(generic)
+        == "replacement tasks fail health checks on /health (Target.FailedHealthChecks), 1 of 1 tasks"
+    )

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 # A task ECS stopped for failing its target group's health checks (Developer Guide, "Amazon ECS stopped
 # task errors"): the target health says more, so this stoppedReason is no cause of its own.
 _ELB_STOPPED = "Task failed ELB health checks"
+# Tasks stopped as a consequence, not a cause: scaled in when their task set drained (a rollback, the
+# end of a stop: "Scaling activity initiated by (deployment ecs-svc/...)"), or stopped by someone.
+_NOT_A_CAUSE = ("Scaling activity initiated by",)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ def task_causes(stopped: tuple[StoppedTask, ...], *, skip_health_stops: bool = F
         crashed = task.crashed()
         if crashed is not None:
             crashes.setdefault((crashed.name, crashed.exit_code), []).append(task)
+        elif task.stop_code == "UserInitiated" or task.stopped_reason.startswith(_NOT_A_CAUSE):
+            continue
         elif task.stopped_reason and not (skip_health_stops and task.stopped_reason.startswith(_ELB_STOPPED)):
             others[task.stopped_reason] = others.get(task.stopped_reason, 0) + 1
     out: list[str] = []

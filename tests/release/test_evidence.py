@@ -149,3 +149,9 @@ def test_the_unhealthy_service_event_names_the_target_group_and_the_description(
         health_cause(generic)
         == "replacement tasks fail health checks on /health (Target.FailedHealthChecks), 1 of 1 tasks"
     )
+
+
+def test_tasks_scaled_in_by_a_rollback_are_no_cause() -> None:
+    drained = _task("f6", "Scaling activity initiated by (deployment ecs-svc/123)", 0)
+    drained["stopCode"] = "ServiceSchedulerInitiated"
+    assert task_causes((stopped_of(drained),)) == []

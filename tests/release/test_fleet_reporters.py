@@ -501,3 +501,26 @@ def test_a_failed_state_without_a_deployment_line_keeps_its_reason_in_plain_line
         "[api] failed (d-A)",
         "[api] failed (d-A): rollback d-R failed",
     ]
+
+
+def test_a_deploying_row_shows_its_replacements_counts_and_the_time_left() -> None:
+    from dataclasses import replace as with_fields
+
+    from orchestrator.events import ReplacementHealth
+
+    rep = ConsoleReporter(io.StringIO(), console=recording_console())
+    rep.emit(FleetStarted("release", ("web",)))
+    rep.emit(DeploymentCreated("d-WEB", "demo", "demo-web", service_key="web"))
+    rep.emit(ServiceState("deploying", deployment_id="d-WEB", service_key="web"))
+    starting = with_fields(
+        progress("d-WEB", "web", 0), replacement=ReplacementHealth(1, 2, 0, 2, "initial: Elb.InitialHealthChecking")
+    )
+    rep.emit(starting)
+    rep.emit(WaitStarted("d-WEB", "install", "the replacement tasks to become healthy", 3600, 3590, service_key="web"))
+    assert rep.fleet is not None
+    wide, narrow = render(rep.fleet, width=230), render(rep.fleet, width=100)
+    rep.close()
+    assert "replacement 1/2 running · 0/2 healthy (initial: Elb.InitialHealthChecking)" in row_of(wide, "web")
+    flat = re.sub(r"[│\s]+", " ", wide)  # the detail column wraps between words
+    assert re.search(r"waiting: the replacement tasks to become healthy · 59m\d\ds left", flat)
+    assert re.search(r"web: replacement 1/2 running · 0/2 healthy", narrow)  # under the rows when narrow

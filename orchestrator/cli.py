@@ -7,7 +7,7 @@ import sys
 import typer
 
 from orchestrator import __version__
-from orchestrator.commands import build, infra, ops, release, sandbox, sandbox_ecs
+from orchestrator.commands import build, infra, migrate, ops, release, sandbox, sandbox_ecs
 from orchestrator.commands import run as run_command
 from orchestrator.commands.common import CONTEXT_SETTINGS
 
@@ -43,6 +43,7 @@ app.add_typer(infra.app, name="infra")
 release.register(app)
 build.register(app)
 ops.register(app)
+migrate.register(app)
 run_command.register(app)
 
 

@@ -89,6 +89,15 @@ def up(
             "a local server, e.g. http://127.0.0.1:8099.",
         ),
     ] = None,
+    unmanaged: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--unmanaged-service",
+            metavar="NAME",
+            help="Also make a rolling (ECS controller) Fargate service NAME directly through the AWS API, as a "
+            "service the stack did not create: no load balancer, no CodeDeploy, not in the outputs (repeatable).",
+        ),
+    ] = None,
     ready_wait: Annotated[
         str,
         typer.Option(
@@ -120,6 +129,14 @@ def up(
     for key in keys:
         if not key or not key.replace("-", "").isalnum() or not key[0].isalpha() or key != key.lower():
             raise InputError(f"--service {key!r}: use lower-case letters, digits and dashes, starting with a letter")
+    extra = tuple(dict.fromkeys(unmanaged or []))
+    for name in extra:
+        if not name or not name.replace("-", "").isalnum() or not name[0].isalpha() or name != name.lower():
+            raise InputError(
+                f"--unmanaged-service {name!r}: use lower-case letters, digits and dashes, starting with a letter"
+            )
+        if name in keys:
+            raise InputError(f"--unmanaged-service {name!r}: the stack's own service has that name; choose another")
     if ready_wait not in ("continue", "manual"):
         raise InputError(f"--ready-wait {ready_wait!r}: must be continue or manual")
     if ready_wait_minutes is not None and ready_wait != "manual":
@@ -130,6 +147,7 @@ def up(
         services=keys,
         test_listener_url=test_listener_url,
         engines=engines,
+        unmanaged=extra,
         ready_wait_minutes=(DEFAULT_READY_WAIT_MINUTES if ready_wait_minutes is None else ready_wait_minutes)
         if ready_wait == "manual"
         else None,
@@ -168,6 +186,8 @@ def _up_locked(process: Any, port: int, time_scale: float | None, stack: Any) ->
     info = process.start(port or None, time_scale, stack)
     _echo(f"sandbox running (pid {info.pid}) at {info.endpoint}, time scale {info.time_scale:g}")
     _echo(f"  stack: {', '.join(stack.services)} in {info.region}; outputs in {process.outputs_path()}")
+    for name in stack.unmanaged:
+        _echo(f"  unmanaged service: {name} in cluster demo (rolling, no load balancer; not in the outputs)")
     if stack.ready_wait_minutes is not None:
         _echo(
             f"  ready wait: manual (STOP_DEPLOYMENT, {stack.ready_wait_minutes} min): "

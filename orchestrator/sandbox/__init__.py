@@ -16,8 +16,13 @@ Modules (see each one's docstring):
 - tasks:     one-off tasks: RunTask/StopTask for awsvpc tasks, their lifecycle and logs, task faults.
 - service_tasks: services' tasks (started and stopped by the engine and UpdateService), their logs and
              target health.
-- faults:    fault injection and request accounting, behind the control endpoint (middleware).
+- faults:    fault injection and request accounting, behind the control endpoint (middleware);
+             consistency: the list_lag fault (reads that lag behind writes).
+- history:   a deployment group's finished history, seeded at once (`sandbox seed-history`).
 - control:   the HTTP client of the control endpoint (`SandboxControl`).
-- provision: creates the example stack exactly as the Terraform root does; writes outputs.json.
-- process:   `sandbox up|down|status` background process management.
+- provision: creates the example stack exactly as the Terraform root does; writes outputs.json
+             (provision_network: VPC, security groups, load balancer; provision_unmanaged: a rolling
+             service the stack did not create).
+- process:   `sandbox up|down|status` background process management (pids: is a pid alive;
+             registry: the local image registry).
 """

@@ -42,6 +42,11 @@ def create_service(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) 
         service.running_count = service.desired_count
         service.pending_count = 0
         service_tasks.launch(self, service_tasks.placement_of(service, task_set), service.desired_count)
+    elif (service.deployment_controller or {}).get("type", "ECS") == "ECS":
+        # A rolling service: the scheduler starts desiredCount tasks of its primary deployment.
+        placement = service_tasks.placement_of_service(service)
+        if placement is not None:
+            service_tasks.launch(self, placement, service.desired_count)
     return service
 
 
@@ -76,6 +81,10 @@ def update_service(self: EC2ContainerServiceBackend, engine: Engine, service_pro
                 placement = service_tasks.placement_of(service, task_set)
                 service_tasks.scale(self, placement, count, service_tasks.SCALED_IN.format(deployment=task_set.id))
             service.running_count, service.pending_count = service.desired_count, 0
+            rolling = service_tasks.placement_of_service(service) if not service.task_sets else None
+            if rolling is not None:  # a rolling service's tasks follow its desired count
+                reason = service_tasks.SCALED_IN.format(deployment=rolling.started_by)
+                service_tasks.scale(self, rolling, service.desired_count, reason)
     return service
 
 

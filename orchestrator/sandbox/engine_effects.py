@@ -221,10 +221,17 @@ class RunEffects:
         ecs, _ = backends(self.account_id, self.region)
         service = self._ecs_service()
         cluster, name, arn = r.cluster, r.service, task_set.task_set_arn
-        service_tasks.stop(
+        stopped = service_tasks.stop(
             service_tasks.tasks_of(ecs, cluster, started_by=task_set.id),
             service_tasks.SCALED_IN.format(deployment=task_set.id),
         )
+        if stopped:  # the scheduler's own words (Developer Guide, "Amazon ECS service event messages")
+            prefix = f"(service {name}, taskSet {short_id(task_set)})"
+            names = " ".join(f"(task {t.id})" for t in stopped)
+            service_event(service, f"{prefix} has stopped {len(stopped)} running tasks: {names}.")
+            group = next((lb.get("targetGroupArn") for lb in task_set.load_balancers or []), None)
+            if group:
+                service_event(service, f"{prefix} deregistered {len(stopped)} targets in (target-group {group})")
 
         def delete() -> None:
             if any(ts.task_set_arn == arn and ts.status == "DRAINING" for ts in service.task_sets):

@@ -251,7 +251,7 @@ class SandboxMiddleware:
 
             return task_control(method, payload)
         if route.startswith("/ecs/"):
-            from orchestrator.sandbox.ecs_deployments.faults import control as ecs_control
+            from orchestrator.sandbox.ecs_deployments.control import control as ecs_control
 
             return ecs_control(method, route, payload)
         if route == "/history":

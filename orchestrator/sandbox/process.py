@@ -242,6 +242,7 @@ class StackOptions:
     test_listener_url: str | None = None
     ready_wait_minutes: int | None = None  # STOP_DEPLOYMENT with this wait (`approve` continues); None: continue
     engines: dict[str, str] | None = None  # service key -> "codedeploy" | "ecs"; unnamed keys: codedeploy
+    unmanaged: tuple[str, ...] = ()  # rolling services made beside the stack, not in its outputs
 
 
 # Services the example stack calls in its region; a region must offer all of them.
@@ -308,6 +309,7 @@ def start(port: int | None, time_scale: float, stack: StackOptions | None = None
             settings=settings,
             test_listener_url=stack.test_listener_url,
             engines=stack.engines,
+            unmanaged=stack.unmanaged,
         )
         outputs_path().write_text(json.dumps(outputs, indent=2) + "\n")
         info = SandboxInfo(pid=proc.pid, port=chosen, endpoint=endpoint, region=stack.region, time_scale=time_scale)

@@ -42,6 +42,7 @@ from orchestrator.sandbox.provision_network import (
     network,
     security_groups,
 )
+from orchestrator.sandbox.provision_unmanaged import unmanaged_service
 
 # The image the Terraform root bootstraps the service with, before the first release.
 BOOTSTRAP_IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:stable-alpine"
@@ -418,11 +419,16 @@ def provision(
     settings: GroupSettings | None = None,
     test_listener_url: str | None = None,
     engines: dict[str, str] | None = None,
+    unmanaged: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Create the stack for `services` on a fresh sandbox and return the outputs document; `engines`:
-    service key -> "codedeploy" (default) or "ecs" (ECS's own blue/green, ecs_deployments/provision.py)."""
+    service key -> "codedeploy" (default) or "ecs" (ECS's own blue/green, ecs_deployments/provision.py);
+    `unmanaged` names rolling services made beside it that the outputs do not list (provision_unmanaged.py)."""
     if not services:
         raise InputError("provision: at least one service is needed")
+    clash = sorted(set(unmanaged) & set(services))
+    if clash:
+        raise InputError(f"--unmanaged-service {clash[0]!r}: the stack's own service has that name; choose another")
     taskdefs = service_taskdefs(Path(project_root), services)
 
     from orchestrator import smoke_hook
@@ -451,6 +457,8 @@ def provision(
         )
         for key in services
     }
+    for name in unmanaged:
+        unmanaged_service(aws, region, project, name, net, BOOTSTRAP_IMAGE, EXECUTION_POLICY_ARN)
     doc = outputs_document(region, values)
     parse_outputs(doc, "sandbox outputs")  # the contract the orchestrator reads; fail here, not later
     return doc

@@ -108,6 +108,28 @@ def placement_of(service: Any, task_set: Any) -> Placement:
     )
 
 
+def placement_of_service(service: Any) -> Placement | None:
+    """Where the tasks of a service on the ECS (rolling) controller run: its primary deployment's task
+    definition and network, its first load balancer; None without a primary deployment."""
+    primary = next((d for d in service.deployments or [] if d.get("status") == "PRIMARY"), None)
+    if primary is None or not service.task_definition:
+        return None
+    lbs = list(service.load_balancers or [])
+    lb = lbs[0] if lbs else {}
+    return Placement(
+        cluster=service.cluster_name,
+        service=service.name,
+        task_definition=primary.get("taskDefinition") or service.task_definition,
+        network_configuration=service.network_configuration or None,
+        launch_type=service.launch_type or "FARGATE",
+        platform_version=service.platform_version,
+        started_by=str(primary["id"]),
+        target_group_arn=lb.get("targetGroupArn"),
+        container_name=lb.get("containerName"),
+        container_port=int(lb["containerPort"]) if lb.get("containerPort") is not None else None,
+    )
+
+
 def start_line(container: dict[str, Any]) -> str:
     """The line a service task's container writes when it starts (the sandbox's own wording)."""
     command = " ".join(str(part) for part in (container.get("command") or container.get("entryPoint") or []))

@@ -147,8 +147,10 @@ def test_command_lines_are_found_in_code_blocks_and_inline_code(tmp_path: Path) 
 # is the sandbox's fidelity reference: each behaviour cites its AWS source and the tests that show it.
 CONTRIBUTOR_PAGES = {"contributing.md", "architecture.md", "sandbox-control.md"}
 USER_DOCS = [p for p in DOCS if p.name not in CONTRIBUTOR_PAGES and "modules" not in p.parts]
+# Test files, the orchestrator's Python interfaces (a boto3 snippet for the sandbox is not one).
 _INTERNALS = re.compile(
-    r"\btests/|\btest_\w+\.py\b|```python|\borchestrator\.[a-z_]+\.[A-Za-z_]+\(|\borchestrator/\w+\.py\b"
+    r"\btests/|\btest_\w+\.py\b|\b(?:from|import) orchestrator\b|\borchestrator\.[a-z_]+\.[A-Za-z_]+\("
+    r"|\borchestrator/\w+\.py\b"
 )
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import time
+import uuid
 from typing import Any
 
+from support.clients import client
 from support.stack import Stack, make_stack, task_definition
 
 from orchestrator.sandbox.control import SandboxControl
@@ -129,6 +131,10 @@ def test_a_deployment_starts_logging_replacements_and_stops_the_originals(
     ids = sorted(t["taskArn"].rsplit("/", 1)[-1] for t in new)
     started = next(m for m in messages if "has started 2 tasks" in m)
     assert all(f"(task {i})" in started for i in ids)
+    # The originals' task set drained: the scheduler says it stopped them and deregistered their targets.
+    stopped_event = next(m for m in messages if "has stopped 2 running tasks" in m)
+    assert all(f"(task {t['taskArn'].rsplit('/', 1)[-1]})" in stopped_event for t in first)
+    assert any(f"deregistered 2 targets in (target-group {stack.blue_tg})" in m for m in messages)
 
 
 def test_unhealthy_replacements_show_the_health_check_evidence(endpoint: str, control: SandboxControl) -> None:
@@ -201,3 +207,34 @@ def test_moto_internals_the_service_tasks_rely_on_exist() -> None:
             obj = getattr(obj, part)
         # Instance attributes are set in __init__; methods and classes are attributes of the class.
         assert hasattr(obj, last) or last in obj.__init__.__code__.co_names, dotted
+
+
+def test_an_unmanaged_rolling_service_runs_and_logs(endpoint: str, control: SandboxControl) -> None:
+    from support.clients import REGION
+    from support.stack import REPO_ROOT
+
+    from orchestrator.sandbox.provision import provision
+
+    project = "u" + uuid.uuid4().hex[:8]
+    outputs = provision(endpoint, REGION, REPO_ROOT, project=project, services=("web",), unmanaged=("legacy",))
+    assert list(outputs["services"]["value"]) == ["web"]  # the stack did not make it: not in the outputs
+    ecs, logs = client(endpoint, "ecs"), client(endpoint, "logs")
+    (service,) = ecs.describe_services(cluster=project, services=["legacy"])["services"]
+    assert service["deploymentController"]["type"] == "ECS" and service["loadBalancers"] == []
+    assert service["launchType"] == "FARGATE" and service["desiredCount"] == 2
+    codedeploy = client(endpoint, "codedeploy")
+    assert f"{project}-legacy" not in codedeploy.list_applications()["applications"]
+
+    def running() -> list[dict[str, Any]]:
+        arns = ecs.list_tasks(cluster=project, serviceName="legacy", desiredStatus="RUNNING")["taskArns"]
+        tasks = ecs.describe_tasks(cluster=project, tasks=arns)["tasks"] if arns else []
+        return [t for t in tasks if t["lastStatus"] == "RUNNING"]
+
+    tasks = _until(lambda: len(running()) == 2 and running())
+    assert {t["startedBy"] for t in tasks} == {service["deployments"][0]["id"]}
+    for task in tasks:
+        stream = f"legacy/legacy/{task['taskArn'].rsplit('/', 1)[-1]}"
+        events = logs.get_log_events(logGroupName=f"/ecs/{project}/legacy", logStreamName=stream)["events"]
+        assert "container legacy started" in events[0]["message"]
+    ecs.update_service(cluster=project, service="legacy", desiredCount=1)
+    assert len(ecs.list_tasks(cluster=project, serviceName="legacy", desiredStatus="RUNNING")["taskArns"]) == 1

@@ -175,6 +175,8 @@ def test_up_refuses_an_unknown_region_and_bad_ready_waits_before_starting(tmp_pa
         (["--ready-wait", "sometimes"], "error: --ready-wait 'sometimes': must be continue or manual"),
         (["--ready-wait-minutes", "5"], "error: --ready-wait-minutes goes with --ready-wait manual"),
         (["--ready-wait", "manual", "--ready-wait-minutes", "0"], "--ready-wait-minutes 0: must be a whole number"),
+        (["--unmanaged-service", "web"], "--unmanaged-service 'web': the stack's own service has that name"),
+        (["--unmanaged-service", "Legacy"], "--unmanaged-service 'Legacy': use lower-case letters"),
     ):
         result = _cli(tmp_path, repo_root, "sandbox", "up", *args)
         if result.returncode == 0:  # a bug started one: never leak it
@@ -188,7 +190,11 @@ def test_up_refuses_an_unknown_region_and_bad_ready_waits_before_starting(tmp_pa
 
 def test_up_with_a_manual_ready_wait_makes_groups_wait_for_approval(tmp_path: Path, repo_root: Path) -> None:
     port = free_port()
-    up = _cli(tmp_path, repo_root, "sandbox", "up", "--port", str(port), "--ready-wait", "manual")
+    up = _cli(
+        tmp_path,
+        repo_root,
+        *("sandbox", "up", "--port", str(port), "--ready-wait", "manual", "--unmanaged-service", "legacy"),
+    )
     info = json.loads((tmp_path / "server.json").read_text()) if (tmp_path / "server.json").exists() else {}
     try:
         assert up.returncode == 0, up.stderr
@@ -205,6 +211,18 @@ def test_up_with_a_manual_ready_wait_makes_groups_wait_for_approval(tmp_path: Pa
         group = codedeploy.get_deployment_group(applicationName="demo-web", deploymentGroupName="demo-web")
         ready = group["deploymentGroupInfo"]["blueGreenDeploymentConfiguration"]["deploymentReadyOption"]
         assert ready == {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60}
+        # The unmanaged service: rolling, beside the stack, not in its outputs.
+        assert "unmanaged service: legacy in cluster demo" in up.stdout
+        ecs = boto3.client(
+            "ecs",
+            endpoint_url=info["endpoint"],
+            region_name=info["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        (legacy,) = ecs.describe_services(cluster="demo", services=["legacy"])["services"]
+        assert legacy["deploymentController"]["type"] == "ECS"
+        assert "legacy" not in load_outputs_file(tmp_path / "outputs.json").services
     finally:
         down = _cli(tmp_path, repo_root, "sandbox", "down")
         pid = int(info.get("pid", 0))

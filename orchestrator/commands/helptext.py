@@ -70,6 +70,7 @@ GROUPS: dict[str, dict[str, str]] = {
     "stop": {"--deployment-id": WHAT, "--no-rollback": WHAT},
     "approve": {"--deployment-id": WHAT, "--termination-wait": WHAT},
     "status": {"--watch": FOLLOW},
+    "migrate": {"--to": "The switch", "--migration-file": "The switch", "--timeout": "The switch"},
     "history": {"--limit": OUTPUT},
     "doctor": {"--taskdef": "Files checked", "--appspec": "Files checked", "--deployment-config": "Files checked"},
     "sandbox ecs-fault": {
@@ -155,6 +156,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "orchestrator sandbox ecs-fault --service web --unhealthy",
         "orchestrator sandbox ecs-fault --hook PRE_SCALE_UP --hook-result fail",
         "orchestrator sandbox ecs-fault --clear",
+    ),
+    "migrate": (
+        "orchestrator migrate --to ecs --env prod --service web --dry-run",
+        "orchestrator migrate --to ecs --env prod --service web",
     ),
     "sandbox seed-history": ("orchestrator sandbox seed-history --group demo-web --count 500",),
     "infra plan": ("orchestrator infra plan --env dev --init",),

@@ -76,3 +76,40 @@ def test_while_the_replacement_starts_progress_has_its_counts_the_service_event_
     # deployment's whole duration.
     elapsed = [d["elapsed_s"] for d in docs if d["event"] == "deployment_progress"]
     assert elapsed == sorted(elapsed) and elapsed[-1] > 0
+
+
+def test_the_live_panel_on_a_terminal_shows_the_replacements_healthy_count_during_install(sandbox: Any) -> None:
+    """The rich panel as a terminal gets it (a pseudo-terminal): while Install runs, its frames carry
+    `replacement: N/2 running · M/2 healthy`."""
+    import os
+    import pty
+    import subprocess
+
+    from support import cli
+
+    sandbox.control.time_scale(0.05)
+    master, slave = pty.openpty()
+    env = sandbox.env(COLUMNS="100", NO_COLOR="1")
+    proc = subprocess.Popen(
+        [*cli.ORCHESTRATOR, "release", "--sandbox", "--image", "repo/web:live"],
+        env=env,
+        cwd=sandbox.repo_root,
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(slave)
+    chunks = []
+    while True:  # read as it comes: a full terminal buffer would block the release
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the process closed its end
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    proc.wait(timeout=120)
+    assert proc.returncode == 0
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace"))
+    assert re.search(r"replacement: \d/2 running · \d/2 healthy", screen), screen[-3000:]

@@ -49,6 +49,17 @@ day2.register(app)
 adopt.register(app)
 
 
+def error_text(message: str) -> str:
+    """`error: <message>`, one line for logs and pipes. On a terminal, each command the message suggests
+    follows on a line of its own, whole: a terminal that wraps the sentence would cut it in two."""
+    text = f"error: {message}"
+    if not sys.stderr.isatty():
+        return text
+    from orchestrator.report.hints import with_command_lines
+
+    return with_command_lines(text)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; errors become one line on stderr."""
     # typer >= 0.2x parses with its own copy of click: its usage errors, Exit and Abort are not click's.
@@ -63,7 +74,7 @@ def run(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="orchestrator", standalone_mode=False)
     except OrchestratorError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(error_text(str(exc)), err=True)
         from orchestrator.report.github import annotate_error
 
         annotate_error(str(exc))  # under GitHub Actions, unless a reporter already did
@@ -93,7 +104,7 @@ def run(argv: list[str] | None = None) -> int:
         refused = as_refusal(exc)
         if refused is None:
             raise
-        typer.echo(f"error: {refused}", err=True)
+        typer.echo(error_text(str(refused)), err=True)
         return int(refused.exit_code)
     return int(result) if isinstance(result, int) else 0
 

@@ -418,10 +418,12 @@ class Fleet:
 
         assert item.view is not None
         svc = r.target.service
-        clues = engine_for(svc).failure_clues(self.aws, item.view, svc)
+        engine = engine_for(svc)
+        evidence = engine.failure_evidence(self.aws, item.view, svc)
+        clues = engine.failure_clues(self.aws, item.view, svc, evidence=evidence)
         history = self._command(Next.HISTORY, r.key)
         short = [c for c in clues if not c.startswith("rolled back by")]
-        r.details = {"failure": "; ".join(clues), "clues": clues}
+        r.details = {"failure": "; ".join(clues), "clues": clues, "evidence": evidence.to_dict()}
         return one_line(
             f"deployment {item.deployment_id} {str(item.outcome).lower()}", short, next_step(clues, history)
         )

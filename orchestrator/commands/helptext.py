@@ -72,6 +72,20 @@ GROUPS: dict[str, dict[str, str]] = {
     "status": {"--watch": FOLLOW},
     "migrate": {"--to": "The switch", "--migration-file": "The switch", "--timeout": "The switch"},
     "history": {"--limit": OUTPUT},
+    "adopt": dict.fromkeys(
+        (
+            "--cluster",
+            "--ecs-service",
+            "--key",
+            "--container",
+            "--omit-env",
+            "--plain-env",
+            "--top-level",
+            "--project-root",
+            "--force",
+        ),
+        "The service and its files",
+    ),
     "doctor": {"--taskdef": "Files checked", "--appspec": "Files checked", "--deployment-config": "Files checked"},
     "sandbox ecs-fault": {
         **dict.fromkeys(
@@ -160,6 +174,23 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "migrate": (
         "orchestrator migrate --to ecs --env prod --service web --dry-run",
         "orchestrator migrate --to ecs --env prod --service web",
+    ),
+    "diff": (
+        "orchestrator diff --env prod --service web",
+        "orchestrator diff --env prod --all --image web=registry.example/web:abc1234",
+    ),
+    "tasks": ("orchestrator tasks --env prod --service web", "orchestrator tasks --sandbox --all --output json"),
+    "logs": (
+        "orchestrator logs --env prod --service web --since 10m",
+        "orchestrator logs --sandbox --follow --revision current",
+    ),
+    "scale": (
+        "orchestrator scale --env prod --service web --count 3",
+        "orchestrator scale --sandbox --count 1 --no-wait",
+    ),
+    "adopt": (
+        "orchestrator adopt --env prod --cluster demo --ecs-service legacy",
+        "orchestrator adopt --sandbox --cluster demo --ecs-service legacy --omit-env PW",
     ),
     "sandbox seed-history": ("orchestrator sandbox seed-history --group demo-web --count 500",),
     "infra plan": ("orchestrator infra plan --env dev --init",),

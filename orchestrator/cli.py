@@ -7,7 +7,7 @@ import sys
 import typer
 
 from orchestrator import __version__
-from orchestrator.commands import build, infra, migrate, ops, release, sandbox, sandbox_ecs
+from orchestrator.commands import adopt, build, day2, infra, migrate, ops, release, sandbox, sandbox_ecs
 from orchestrator.commands import run as run_command
 from orchestrator.commands.common import CONTEXT_SETTINGS
 
@@ -45,6 +45,19 @@ build.register(app)
 ops.register(app)
 migrate.register(app)
 run_command.register(app)
+day2.register(app)
+adopt.register(app)
+
+
+def error_text(message: str) -> str:
+    """`error: <message>`, one line for logs and pipes. On a terminal, each command the message suggests
+    follows on a line of its own, whole: a terminal that wraps the sentence would cut it in two."""
+    text = f"error: {message}"
+    if not sys.stderr.isatty():
+        return text
+    from orchestrator.report.hints import with_command_lines
+
+    return with_command_lines(text)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -61,7 +74,7 @@ def run(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="orchestrator", standalone_mode=False)
     except OrchestratorError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(error_text(str(exc)), err=True)
         from orchestrator.report.github import annotate_error
 
         annotate_error(str(exc))  # under GitHub Actions, unless a reporter already did
@@ -91,7 +104,7 @@ def run(argv: list[str] | None = None) -> int:
         refused = as_refusal(exc)
         if refused is None:
             raise
-        typer.echo(f"error: {refused}", err=True)
+        typer.echo(error_text(str(refused)), err=True)
         return int(refused.exit_code)
     return int(result) if isinstance(result, int) else 0
 

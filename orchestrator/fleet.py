@@ -37,7 +37,7 @@ from orchestrator.interrupts import InterruptShield, deferred_interrupts, sigter
 from orchestrator.nextsteps import CommandLines, Next, Unspelled
 from orchestrator.operations import rollback
 from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, Step, WaitForDeployment, reattach
-from orchestrator.policy import MAX_RACES, before_create, deregister_unused, limit_exceeded
+from orchestrator.policy import Decision, before_create, race
 from orchestrator.poller import Followed
 from orchestrator.reason import next_step, one_line
 from orchestrator.status import running_task_definition
@@ -286,43 +286,30 @@ class Fleet:
         return sum(1 for r in self.releases if r.state in ("deploying", "stopping"))
 
     def _create(self, r: ServiceRelease) -> None:
-
+        """Create the service's deployment; a lost race applies --if-active again (policy.race)."""
+        assert self.policy is not None
+        policy = self.policy
         steps: list[Step] = [s for s in r.plan.steps if isinstance(s, CreateDeployment)]
-        for attempt in range(1, MAX_RACES + 1):
-            try:
-                r.executor.execute(replace(r.plan, steps=steps))
-                break
-            except OrchestratorError as exc:
-                # Another deployment took the group between the policy check and this create: apply
-                # --if-active again, as a single release does (policy.run_release).
-                raced = limit_exceeded(exc) is not None
-                if raced and self.policy is not None and self.policy.if_active != "fail" and attempt < MAX_RACES:
-                    r.reporter.emit(
-                        Message("another deployment started meanwhile; applying --if-active again", "warning")
-                    )
-                    decision = before_create(self.policy, r.target.aws, r.target.service, r.plan, r.reporter)
-                    if decision.reattach is None:
-                        continue
-                    r.reattached, r.deployment_id = True, decision.reattach.deployment_id
-                    self._follow(r, r.deployment_id, "release")
-                    self._state(r, "deploying", "re-attached to the deployment in progress")
-                    return
-                r.outcome, r.reason = "Failed", str(exc)
-                if raced:
-                    r.reason = f"another deployment started meanwhile: {exc.message}; {self._deregister(r)}"
-                self._state(r, "failed", r.reason)
-                self._abort_if_atomic(r)
-                return
+
+        def decide(plan: ReleasePlan) -> Decision:
+            return before_create(policy, r.target.aws, r.target.service, plan, r.reporter)
+
+        try:
+            _, active = race(policy, r.target, replace(r.plan, steps=steps), r.executor, r.reporter, decide)
+        except OrchestratorError as exc:
+            r.outcome, r.reason = "Failed", str(exc)
+            self._state(r, "failed", r.reason)
+            self._abort_if_atomic(r)
+            return
+        if active is not None:
+            r.reattached, r.deployment_id = True, active.deployment_id
+            self._follow(r, r.deployment_id, "release")
+            self._state(r, "deploying", "re-attached to the deployment in progress")
+            return
         r.deployment_id = r.executor.written.get("deployment_id")
         assert r.deployment_id, "CreateDeployment returned no id"
         self._follow(r, r.deployment_id, "release")
         self._state(r, "deploying")
-
-    def _deregister(self, r: ServiceRelease) -> str:
-        """A revision registered for a deployment that was never created is deregistered (policy's rule)."""
-
-        left, _ = deregister_unused(self.aws, r.task_definition_arn, r.reporter)
-        return left
 
     def _follow(self, r: ServiceRelease, deployment_id: str, role: str, timeout: float | None = None) -> Followed:
 
@@ -431,10 +418,12 @@ class Fleet:
 
         assert item.view is not None
         svc = r.target.service
-        clues = engine_for(svc).failure_clues(self.aws, item.view, svc)
+        engine = engine_for(svc)
+        evidence = engine.failure_evidence(self.aws, item.view, svc)
+        clues = engine.failure_clues(self.aws, item.view, svc, evidence=evidence)
         history = self._command(Next.HISTORY, r.key)
         short = [c for c in clues if not c.startswith("rolled back by")]
-        r.details = {"failure": "; ".join(clues), "clues": clues}
+        r.details = {"failure": "; ".join(clues), "clues": clues, "evidence": evidence.to_dict()}
         return one_line(
             f"deployment {item.deployment_id} {str(item.outcome).lower()}", short, next_step(clues, history)
         )

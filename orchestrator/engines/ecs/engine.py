@@ -19,6 +19,7 @@ from orchestrator import deployment
 from orchestrator.engines.ecs import deployments as esd
 from orchestrator.errors import InputError, TimedOut
 from orchestrator.events import LifecycleStatus, Message, WaitStarted
+from orchestrator.evidence import Evidence
 from orchestrator.history import DeploymentRecord
 from orchestrator.poller import SharedPoller
 
@@ -242,12 +243,21 @@ class EcsEngine:
             f"?region={region}"
         )
 
-    def failure_clues(self, aws: Aws, view: deployment.DeploymentView, service: ServiceOutputs) -> list[str]:
+    def failure_evidence(self, aws: Aws, view: deployment.DeploymentView, service: ServiceOutputs) -> Evidence:
+        """ECS's own deployments keep no task sets: the rollback reason and the service's events say why
+        (failure_clues); no separate evidence is read."""
+        return Evidence()
+
+    def failure_clues(
+        self, aws: Aws, view: deployment.DeploymentView, service: ServiceOutputs, evidence: Evidence | None = None
+    ) -> list[str]:
+        """ECS's reason (rollback.reason: a hook, an alarm, the circuit breaker, a stop), then the ECS
+        service's events and stopped tasks."""
         ecs_view = getattr(view, "ecs", None)
         clues = [esd.failure_reason(ecs_view)] if ecs_view is not None else []
         plain = deployment.DeploymentView(view.deployment_id, view.status)
-        clues += deployment.failure_clues(aws, plain, service.cluster_name, service.service_name)
-        return clues
+        clues += deployment.failure_clues(aws, plain, service.cluster_name, service.service_name, evidence=Evidence())
+        return [c for c in clues if not c.startswith("deployment ") or not c.endswith("with no error information")]
 
     # ---- history ---------------------------------------------------------------------------------
     def active(self, aws: Aws, service: ServiceOutputs) -> DeploymentRecord | None:

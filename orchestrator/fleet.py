@@ -321,7 +321,7 @@ class Fleet:
     def _deregister(self, r: ServiceRelease) -> str:
         """A revision registered for a deployment that was never created is deregistered (policy's rule)."""
 
-        left, _ = deregister_unused(self.aws, r.task_definition_arn, r.reporter)
+        left, _ = deregister_unused(self.aws, r.plan, r.task_definition_arn, r.reporter)
         return left
 
     def _follow(self, r: ServiceRelease, deployment_id: str, role: str, timeout: float | None = None) -> Followed:

@@ -1,0 +1,51 @@
+"""Eventual consistency as AWS has it: a lost CreateDeployment answer, and reads that lag behind writes.
+
+The ECS API "follows an eventual consistency model" (ECS API reference); CodeDeploy documents none, and
+the sandbox's `list_lag` fault makes its reads lag as the sandbox's choice (docs/sandbox-control.md).
+Under the lag, the lookup after a lost answer does not see the committed deployment at once: the release
+must look again within its budget, not retry into DeploymentLimitExceeded and take its own deployment
+for another release's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .test_release_e2e import release, summary
+
+LAG_S = 300.0  # simulated seconds (times the test time scale): longer than the old single look + 0.5 s
+
+
+def _group(svc: dict[str, Any]) -> dict[str, str]:
+    return {
+        "applicationName": svc["codedeploy_app_name"],
+        "deploymentGroupName": svc["codedeploy_deployment_group_name"],
+    }
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("if_active", ["fail", "wait"])
+def test_a_lost_create_under_list_lag_makes_one_deployment_and_deregisters_nothing(sandbox, if_active: str) -> None:
+    svc = sandbox.service_outputs()
+    cd, ecs = sandbox.client("codedeploy"), sandbox.client("ecs")
+    before = set(cd.list_deployments(**_group(svc))["deployments"])
+    # Every CreateDeployment is committed, then answered HTTP 500; reads lag LAG_S behind the writes.
+    sandbox.control.set_faults(error_after_rate=1.0, error_after_actions=["CreateDeployment"], list_lag=LAG_S)
+    sandbox.control.reset_requests()
+
+    res = release(sandbox, "--image", svc["ecr_repository_url"] + ":lagged", "--if-active", if_active, timeout=180)
+    counts = sandbox.control.request_counts()
+    sandbox.control.set_faults(list_lag=0, error_after_rate=0)
+
+    assert res.returncode == 0, res.stderr
+    s = summary(res.stdout)
+    assert s["status"] == "Succeeded"
+    # Exactly one deployment: the one the lost answer committed, found again and followed.
+    assert sorted(set(cd.list_deployments(**_group(svc))["deployments"]) - before) == [s["deployment_id"]]
+    assert counts["codedeploy"]["CreateDeployment"] == 2  # the lost one, then the refused retry
+    # Nothing it uses was deregistered: no DeregisterTaskDefinition at all, and its revision is ACTIVE.
+    assert "DeregisterTaskDefinition" not in counts.get("ecs", {})
+    td = ecs.describe_task_definition(taskDefinition=s["task_definition_arn"])["taskDefinition"]
+    assert td["status"] == "ACTIVE"

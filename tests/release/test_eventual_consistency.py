@@ -49,3 +49,24 @@ def test_a_lost_create_under_list_lag_makes_one_deployment_and_deregisters_nothi
     assert "DeregisterTaskDefinition" not in counts.get("ecs", {})
     td = ecs.describe_task_definition(taskDefinition=s["task_definition_arn"])["taskDefinition"]
     assert td["status"] == "ACTIVE"
+
+
+def _view(*statuses: str) -> Any:
+    from orchestrator.deployment import DeploymentView
+    from orchestrator.events import LifecycleStatus
+
+    names = ("BeforeInstall", "Install", "AfterInstall", "AllowTraffic")
+    lifecycle = tuple(LifecycleStatus(n, s) for n, s in zip(names, statuses, strict=False))
+    return DeploymentView("d-ABCDEFGHI", "Stopped", lifecycle, None, None, {}, {})
+
+
+def test_the_rollback_id_is_waited_for_as_long_as_the_stop_once_the_service_changed() -> None:
+    from orchestrator.operations import NOTHING_TO_ROLL_BACK_S, ROLLBACK_ID_WAIT_S, rollback_id_wait
+
+    # Install ran: a rollback is due, however late AWS names it (it does not say when).
+    assert rollback_id_wait(_view("Succeeded", "Failed", "Skipped", "Skipped"), 600.0) == 600.0
+    assert rollback_id_wait(_view("Succeeded", "Succeeded", "InProgress", "Pending"), None) == ROLLBACK_ID_WAIT_S
+    assert rollback_id_wait(_view("Succeeded", "Failed"), None, 0.01) == ROLLBACK_ID_WAIT_S * 0.01
+    # Stopped before it changed anything: nothing to roll back, a few seconds settle it.
+    assert rollback_id_wait(_view("Failed", "Skipped", "Skipped", "Skipped"), 600.0) == NOTHING_TO_ROLL_BACK_S
+    assert rollback_id_wait(_view(), 600.0) == NOTHING_TO_ROLL_BACK_S

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestrator import deployment, writes
-from orchestrator.aws import as_refusal, error_code, error_message, refusals
+from orchestrator.aws import EXPIRED_CODES, as_refusal, error_code, error_message, refusals
 from orchestrator.engines.select import engine_for
 from orchestrator.errors import AwsRefused, DeploymentFailed, InputError, Interrupted, OrchestratorError, TimedOut
 from orchestrator.events import (
@@ -362,6 +362,11 @@ def _lost_while_following(dep: str, exc: Exception, result: dict[str, Any], foll
     if refused is None:
         return exc
     result["status"] = "Unknown"
+    if error_code(exc) in EXPIRED_CODES:
+        return AwsRefused(
+            f"AWS credentials expired while following deployment {dep}; it keeps running in CodeDeploy",
+            hint=f"with fresh credentials, follow it with `{follow}`",
+        )
     return AwsRefused(
         f"lost AWS while following deployment {dep} ({refused.message}); it keeps running in CodeDeploy",
         hint=f"follow it with `{follow}` or `aws deploy get-deployment --deployment-id {dep}`",

@@ -70,3 +70,53 @@ def test_the_rollback_id_is_waited_for_as_long_as_the_stop_once_the_service_chan
     # Stopped before it changed anything: nothing to roll back, a few seconds settle it.
     assert rollback_id_wait(_view("Failed", "Skipped", "Skipped", "Skipped"), 600.0) == NOTHING_TO_ROLL_BACK_S
     assert rollback_id_wait(_view(), 600.0) == NOTHING_TO_ROLL_BACK_S
+
+
+def _plan_like(sandbox: Any, description: str) -> Any:
+    """What deregister_unused reads of a plan: its CreateDeployment step's description and its service."""
+    from types import SimpleNamespace
+
+    from orchestrator.contract import load_outputs_file
+    from orchestrator.plan import CreateDeployment
+
+    _, svc = load_outputs_file(sandbox.outputs_path).service("web")
+    create = CreateDeployment(
+        params={"description": description},
+        revision=None,  # type: ignore[arg-type]
+        application=svc.codedeploy_app_name,
+        group=svc.codedeploy_deployment_group_name,
+    )
+    return SimpleNamespace(steps=[create], service=svc)
+
+
+@pytest.mark.e2e
+def test_a_task_definition_a_deployment_of_the_release_uses_is_never_deregistered(sandbox) -> None:
+    from support.recorder import Recorder
+
+    from orchestrator.aws import Aws
+    from orchestrator.policy import deregister_unused
+
+    svc = sandbox.service_outputs()
+    res = release(sandbox, "--image", svc["ecr_repository_url"] + ":kept", "--no-wait")
+    assert res.returncode == 0, res.stderr
+    s = summary(res.stdout)
+    dep, arn = s["deployment_id"], s["task_definition_arn"]
+    info = sandbox.client("codedeploy").get_deployment(deploymentId=dep)["deploymentInfo"]
+    aws = Aws(sandbox.region, endpoint_url=sandbox.endpoint, sandbox=True, time_scale=sandbox.time_scale)
+    ecs = sandbox.client("ecs")
+
+    # The release's own deployment (its token in the description) uses it: kept, and said so.
+    said, details = deregister_unused(aws, _plan_like(sandbox, info["description"]), arn, Recorder())
+    assert f"deployment {dep} uses it" in said and details == {"task_definition_used_by": dep}
+    # Another token, but the active deployment's AppSpec names it: kept too.
+    said, _ = deregister_unused(aws, _plan_like(sandbox, "orchestrator release release=0123456789ab"), arn, Recorder())
+    assert f"deployment {dep} uses it" in said
+    assert ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["status"] == "ACTIVE"
+    # A revision that no deployment uses, of a release that has none, is deregistered (a lost race).
+    spare = ecs.register_task_definition(
+        family="spare", containerDefinitions=[{"name": "web", "image": "repo/web:1", "memory": 128}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    lost = _plan_like(sandbox, "orchestrator release release=ba9876543210")
+    said, details = deregister_unused(aws, lost, spare, Recorder())
+    assert details == {"task_definition_deregistered": True}
+    assert ecs.describe_task_definition(taskDefinition=spare)["taskDefinition"]["status"] == "INACTIVE"

@@ -33,7 +33,14 @@ from orchestrator.arns import short_arn
 from orchestrator.aws import as_refusal, error_code, throttled
 from orchestrator.description import with_token
 from orchestrator.ecs_read import lifecycle_events, primary_task_set, serving_task_definition, target_group_name
-from orchestrator.engines.codedeploy.vocabulary import NO_TARGET, NOT_STARTED, OK_OUTCOMES, TERMINAL, TRAFFIC_SHIFTED
+from orchestrator.engines.codedeploy.vocabulary import (
+    NO_TARGET,
+    NOT_STARTED,
+    OK_OUTCOMES,
+    TERMINAL,
+    TRAFFIC_SHIFTED,
+    UNKNOWN_DEPLOYMENT,
+)
 from orchestrator.errors import AwsRefused, DeploymentFailed, TimedOut
 from orchestrator.events import DeploymentProgress, LifecycleChanged, LifecycleStatus, LiveVerified, Message
 from orchestrator.waits import current_wait
@@ -51,6 +58,9 @@ LONG_SLEEP = 30.0
 # Task start-up, health checks and hooks: what a release takes besides the configured waits.
 BASE_BUDGET_S = 15 * 60.0
 HOOK_REPORT_S = 60 * 60.0  # a hook function has an hour to call PutLifecycleEventHookExecutionStatus
+# AWS seconds a deployment just created may stay unknown to GetDeployment (AWS's eventual-consistency
+# notes: describe with backoff up to a few minutes).
+VISIBLE_WITHIN_S = 300.0
 
 
 def console_url(region: str, deployment_id: str) -> str:
@@ -318,6 +328,12 @@ def report_change(
         reporter.emit(waiting)
 
 
+def not_visible_yet(exc: BaseException, waited_s: float, time_scale: float | None) -> bool:
+    """GetDeployment does not know a deployment yet (DeploymentDoesNotExist) within the lookup budget of
+    its creation: reads lag behind writes, as AWS's eventual-consistency notes warn."""
+    return error_code(exc) in UNKNOWN_DEPLOYMENT and waited_s < VISIBLE_WITHIN_S * (time_scale or 1.0)
+
+
 def view_of(info: dict[str, Any], target: dict[str, Any]) -> DeploymentView:
     """A DeploymentView from a deploymentInfo and (maybe empty) ecsTarget."""
     blue, green = _weights(target)
@@ -365,13 +381,18 @@ def watch(
         try:
             fresh = describe(aws, deployment_id, target_id, with_target=not lifecycle_done)
         except Exception as exc:
-            if not throttled(exc):
+            if view is None and not_visible_yet(exc, clock() - start, getattr(aws, "time_scale", 1.0)):
+                policy.quiet()  # created a moment ago: reads lag behind writes (docs/operations.md)
+            elif not throttled(exc):
                 raise
-            throttled_in_a_row += 1
-            if throttled_in_a_row >= 6:
-                raise as_refusal(exc) or AwsRefused(f"throttled: {exc}") from exc
-            policy.throttled()
-            reporter.emit(Message(f"throttled by CodeDeploy; polling every {policy.interval:.0f}s", level="warning"))
+            else:
+                throttled_in_a_row += 1
+                if throttled_in_a_row >= 6:
+                    raise as_refusal(exc) or AwsRefused(f"throttled: {exc}") from exc
+                policy.throttled()
+                reporter.emit(
+                    Message(f"throttled by CodeDeploy; polling every {policy.interval:.0f}s", level="warning")
+                )
         else:
             throttled_in_a_row = 0
             if lifecycle_done and view is not None:

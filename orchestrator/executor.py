@@ -190,7 +190,10 @@ class Executor:
                 raise
             except Exception as exc:
                 self.phases["watch"] = round(time.monotonic() - t0, 3)
-                raise _lost_while_following(dep, exc, self.result, self.follow_command) from exc
+                lost = _lost_while_following(dep, exc, self.result, self.follow_command)
+                if lost is exc:  # not AWS going away: the error as it is (never its own cause)
+                    raise
+                raise lost from exc
             self.phases.update(res.phases)
             self.phases["watch"] = round(time.monotonic() - t0, 3)
             self.result["status"] = res.outcome

@@ -359,8 +359,10 @@ def limit_exceeded(exc: BaseException) -> BaseException | None:
     """The DeploymentLimitExceededException behind `exc` (the executor wraps AWS's rejection), if any."""
 
     seen: BaseException | None = exc
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:  # a cause chain may loop back on itself
         if error_code(seen) == LIMIT_EXCEEDED:
             return seen
+        visited.add(id(seen))
         seen = seen.__cause__
     return None

@@ -120,3 +120,28 @@ def test_a_task_definition_a_deployment_of_the_release_uses_is_never_deregistere
     said, details = deregister_unused(aws, lost, spare, Recorder())
     assert details == {"task_definition_deregistered": True}
     assert ecs.describe_task_definition(taskDefinition=spare)["taskDefinition"]["status"] == "INACTIVE"
+
+
+@pytest.mark.e2e
+def test_a_release_follows_its_deployment_while_reads_do_not_show_it_yet(sandbox) -> None:
+    """No lost answer: CreateDeployment answers with the id, and GetDeployment does not know it yet."""
+    svc = sandbox.service_outputs()
+    sandbox.control.set_faults(list_lag=LAG_S)
+    try:
+        res = release(sandbox, "--image", svc["ecr_repository_url"] + ":young", timeout=180)
+    finally:
+        sandbox.control.set_faults(list_lag=0)
+    assert res.returncode == 0, res.stderr
+    assert summary(res.stdout)["status"] == "Succeeded"
+
+
+def test_a_cause_chain_that_loops_back_is_read_to_its_end() -> None:
+    """An error raised `from` itself (the watch re-raising AWS's own error) must not hang the release."""
+    from botocore.exceptions import ClientError
+
+    from orchestrator.policy import limit_exceeded
+
+    error = {"Code": "DeploymentDoesNotExistException", "Message": "unknown"}
+    exc = ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, "GetDeployment")
+    exc.__cause__ = exc
+    assert limit_exceeded(exc) is None

@@ -334,6 +334,25 @@ def not_visible_yet(exc: BaseException, waited_s: float, time_scale: float | Non
     return error_code(exc) in UNKNOWN_DEPLOYMENT and waited_s < VISIBLE_WITHIN_S * (time_scale or 1.0)
 
 
+def visible_info(
+    aws: Aws,
+    deployment_id: str,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """GetDeployment's deploymentInfo of a deployment that may have been created a moment ago (a
+    rollback CodeDeploy just started): asked again with backoff while GetDeployment does not know it yet."""
+    start, pause = clock(), 0.25
+    while True:
+        try:
+            return dict(aws.client("codedeploy").get_deployment(deploymentId=deployment_id)["deploymentInfo"])
+        except Exception as exc:
+            if not not_visible_yet(exc, clock() - start, getattr(aws, "time_scale", 1.0)):
+                raise
+        sleep(pause)
+        pause = min(pause * 2, 8.0)
+
+
 def view_of(info: dict[str, Any], target: dict[str, Any]) -> DeploymentView:
     """A DeploymentView from a deploymentInfo and (maybe empty) ecsTarget."""
     blue, green = _weights(target)

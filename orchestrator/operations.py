@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.appspec import content
 from orchestrator.arns import short_arn
 from orchestrator.aws import error_code, error_message, refusals
-from orchestrator.deployment import default_timeout, describe, wait_model
+from orchestrator.deployment import default_timeout, describe, visible_info, wait_model
 from orchestrator.description import DeploymentDescription, release_token
 from orchestrator.engines.codedeploy.vocabulary import (
     ALREADY_COMPLETED,
@@ -92,7 +92,7 @@ def follow(
 def _settings(aws: Aws, deployment_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The deployment's group and deployment config (as GetDeploymentGroup/GetDeploymentConfig give them)."""
     cd = aws.client("codedeploy")
-    info_d = cd.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    info_d = visible_info(aws, deployment_id)  # a rollback started a moment ago may not be readable yet
     group = cd.get_deployment_group(
         applicationName=info_d["applicationName"], deploymentGroupName=info_d["deploymentGroupName"]
     )["deploymentGroupInfo"]

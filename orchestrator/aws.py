@@ -35,6 +35,8 @@ _REFUSED_CODES = frozenset(
         "SignatureDoesNotMatch",
     }
 )
+# The session credentials expired (AWS's common errors; STS and other query APIs say ExpiredToken).
+EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
 _SERVER_CODES = frozenset(
     {
         "InternalFailure",

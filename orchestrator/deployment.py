@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.aws import as_refusal, error_code, throttled
 from orchestrator.description import with_token
 from orchestrator.ecs_read import lifecycle_events, primary_task_set, serving_task_definition, target_group_name
-from orchestrator.engines.codedeploy.vocabulary import NO_TARGET, NOT_STARTED, OK_OUTCOMES, TERMINAL, TRAFFIC_SHIFTED
+from orchestrator.engines.codedeploy.vocabulary import (
+    NO_TARGET,
+    NOT_STARTED,
+    OK_OUTCOMES,
+    TERMINAL,
+    TRAFFIC_SHIFTED,
+    UNKNOWN_DEPLOYMENT,
+)
 from orchestrator.errors import AwsRefused, DeploymentFailed, TimedOut
 from orchestrator.events import (
     DeploymentProgress,
@@ -63,6 +70,9 @@ LONG_SLEEP = 30.0
 BASE_BUDGET_S = 15 * 60.0
 INSTALL_LIMIT_S = 60 * 60.0  # CodeDeploy gives the replacement an hour to become healthy (its error says so)
 HOOK_REPORT_S = 60 * 60.0  # a hook function has an hour to call PutLifecycleEventHookExecutionStatus
+# AWS seconds a deployment just created may stay unknown to GetDeployment (AWS's eventual-consistency
+# notes: describe with backoff up to a few minutes).
+VISIBLE_WITHIN_S = 300.0
 
 
 def console_url(region: str, deployment_id: str) -> str:
@@ -371,6 +381,31 @@ def report_change(
         reporter.emit(waiting)
 
 
+def not_visible_yet(exc: BaseException, waited_s: float, time_scale: float | None) -> bool:
+    """GetDeployment does not know a deployment yet (DeploymentDoesNotExist) within the lookup budget of
+    its creation: reads lag behind writes, as AWS's eventual-consistency notes warn."""
+    return error_code(exc) in UNKNOWN_DEPLOYMENT and waited_s < VISIBLE_WITHIN_S * (time_scale or 1.0)
+
+
+def visible_info(
+    aws: Aws,
+    deployment_id: str,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """GetDeployment's deploymentInfo of a deployment that may have been created a moment ago (a
+    rollback CodeDeploy just started): asked again with backoff while GetDeployment does not know it yet."""
+    start, pause = clock(), 0.25
+    while True:
+        try:
+            return dict(aws.client("codedeploy").get_deployment(deploymentId=deployment_id)["deploymentInfo"])
+        except Exception as exc:
+            if not not_visible_yet(exc, clock() - start, getattr(aws, "time_scale", 1.0)):
+                raise
+        sleep(pause)
+        pause = min(pause * 2, 8.0)
+
+
 def view_of(info: dict[str, Any], target: dict[str, Any]) -> DeploymentView:
     """A DeploymentView from a deploymentInfo and (maybe empty) ecsTarget."""
     blue, green = _weights(target)
@@ -422,13 +457,18 @@ def watch(
         try:
             fresh = describe(aws, deployment_id, target_id, with_target=not lifecycle_done)
         except Exception as exc:
-            if not throttled(exc):
+            if view is None and not_visible_yet(exc, clock() - start, getattr(aws, "time_scale", 1.0)):
+                policy.quiet()  # created a moment ago: reads lag behind writes (docs/operations.md)
+            elif not throttled(exc):
                 raise
-            throttled_in_a_row += 1
-            if throttled_in_a_row >= 6:
-                raise as_refusal(exc) or AwsRefused(f"throttled: {exc}") from exc
-            policy.throttled()
-            reporter.emit(Message(f"throttled by CodeDeploy; polling every {policy.interval:.0f}s", level="warning"))
+            else:
+                throttled_in_a_row += 1
+                if throttled_in_a_row >= 6:
+                    raise as_refusal(exc) or AwsRefused(f"throttled: {exc}") from exc
+                policy.throttled()
+                reporter.emit(
+                    Message(f"throttled by CodeDeploy; polling every {policy.interval:.0f}s", level="warning")
+                )
         else:
             throttled_in_a_row = 0
             if lifecycle_done and view is not None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestrator import deployment, writes
-from orchestrator.aws import as_refusal, error_code, error_message, refusals
+from orchestrator.aws import EXPIRED_CODES, as_refusal, error_code, error_message, refusals
 from orchestrator.engines.select import engine_for
 from orchestrator.errors import AwsRefused, DeploymentFailed, InputError, Interrupted, OrchestratorError, TimedOut
 from orchestrator.events import (
@@ -190,7 +190,10 @@ class Executor:
                 raise
             except Exception as exc:
                 self.phases["watch"] = round(time.monotonic() - t0, 3)
-                raise _lost_while_following(dep, exc, self.result, self.follow_command) from exc
+                lost = _lost_while_following(dep, exc, self.result, self.follow_command)
+                if lost is exc:  # not AWS going away: the error as it is (never its own cause)
+                    raise
+                raise lost from exc
             self.phases.update(res.phases)
             self.phases["watch"] = round(time.monotonic() - t0, 3)
             self.result["status"] = res.outcome
@@ -364,6 +367,11 @@ def _lost_while_following(dep: str, exc: Exception, result: dict[str, Any], foll
     if refused is None:
         return exc
     result["status"] = "Unknown"
+    if error_code(exc) in EXPIRED_CODES:
+        return AwsRefused(
+            f"AWS credentials expired while following deployment {dep}; it keeps running in CodeDeploy",
+            hint=f"with fresh credentials, follow it with `{follow}`",
+        )
     return AwsRefused(
         f"lost AWS while following deployment {dep} ({refused.message}); it keeps running in CodeDeploy",
         hint=f"follow it with `{follow}` or `aws deploy get-deployment --deployment-id {dep}`",

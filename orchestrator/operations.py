@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.appspec import content
 from orchestrator.arns import short_arn
 from orchestrator.aws import error_code, error_message, refusals
-from orchestrator.deployment import default_timeout, describe, wait_model
+from orchestrator.deployment import default_timeout, describe, visible_info, wait_model
 from orchestrator.description import DeploymentDescription, release_token
 from orchestrator.engines.codedeploy.vocabulary import (
     ALREADY_COMPLETED,
@@ -42,8 +42,13 @@ from orchestrator.status import ServiceStatus, read_status, target_group_name
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
-    from orchestrator.deployment import WaitModel
+    from orchestrator.deployment import DeploymentView, WaitModel
     from orchestrator.events import Reporter
+
+# A stopped deployment that had changed the service names its rollback within the stop's budget (this
+# when the stop has none, AWS seconds); one stopped before it changed anything gets none.
+ROLLBACK_ID_WAIT_S = 600.0
+NOTHING_TO_ROLL_BACK_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ def follow(
 def _settings(aws: Aws, deployment_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The deployment's group and deployment config (as GetDeploymentGroup/GetDeploymentConfig give them)."""
     cd = aws.client("codedeploy")
-    info_d = cd.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    info_d = visible_info(aws, deployment_id)  # a rollback started a moment ago may not be readable yet
     group = cd.get_deployment_group(
         applicationName=info_d["applicationName"], deploymentGroupName=info_d["deploymentGroupName"]
     )["deploymentGroupInfo"]
@@ -233,7 +238,8 @@ def stop(
         status = confirm(aws, svc, reporter, None, strict=False)
         return Outcome(dep_id, stopped.status, None, status.task_definition, status.image, status.production)
     with refusals():
-        rollback_id = engine_for(svc).rollback_of(aws, dep_id, grace_s=3.0, wait_s=30.0)
+        wait_s = rollback_id_wait(engine_for(svc).describe(aws, dep_id), timeout_s, aws.time_scale)
+        rollback_id = engine_for(svc).rollback_of(aws, dep_id, grace_s=wait_s, wait_s=max(wait_s, 30.0))
         stopped = get_record(aws, dep_id)
     if rollback_id is None:
         reporter.emit(
@@ -251,6 +257,20 @@ def stop(
     reporter.emit(Message(f"following rollback {rollback_id}"))
     final = follow(aws, svc, rollback_id, reporter, timeout_s=timeout_s)
     return _finish_rollback(aws, svc, reporter, dep_id, final, expected_task_definition)
+
+
+def rollback_id_wait(view: DeploymentView, stop_budget_s: float | None, time_scale: float | None = 1.0) -> float:
+    """How long a stopped deployment may take to name its rollback (rollbackDeploymentId) after it ended.
+
+    AWS does not say when the id appears. Once the deployment had begun to change the service (a
+    lifecycle event past the first one started: Install onwards) a rollback is due, and it is waited for
+    as long as the stop itself may take (its budget); stopped before that, there is nothing to roll back
+    and a few seconds settle it."""
+
+    changed = any(e.status not in ("Pending", "Skipped", "Unknown") for e in view.lifecycle[1:])
+    if not changed:
+        return NOTHING_TO_ROLL_BACK_S
+    return stop_budget_s if stop_budget_s is not None else ROLLBACK_ID_WAIT_S * (time_scale or 1.0)
 
 
 def _finish_rollback(

@@ -22,12 +22,14 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.appspec import content
 from orchestrator.arns import short_arn
 from orchestrator.aws import error_code, error_message, refusals
+from orchestrator.description import DeploymentDescription
 from orchestrator.ecs_read import serving_task_definition, without_empty
 from orchestrator.engines.codedeploy.vocabulary import LIMIT_EXCEEDED
 from orchestrator.engines.ecs.engine import is_service_deployment
@@ -39,10 +41,11 @@ from orchestrator.history import (
 )
 from orchestrator.interrupts import sigterm_as_interrupt
 from orchestrator.operations import follow, stop
-from orchestrator.plan import WaitForDeployment, bind, reattach
+from orchestrator.plan import CreateDeployment, WaitForDeployment, bind, reattach
 from orchestrator.revisions import deployment_appspec
 from orchestrator.status import running_task_definition
 from orchestrator.taskdef_compare import same_task_definition
+from orchestrator.writes import find_deployment
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
@@ -56,6 +59,8 @@ IF_ACTIVE_CHOICES = ("fail", "wait", "replace")
 ON_TIMEOUT_CHOICES = ("leave", "stop")
 # A second release that loses the race to create_deployment retries the policy this many times.
 MAX_RACES = 5
+# Where to look for a deployment of this release before deregistering its task definition.
+OWN_DEPLOYMENT_WINDOW = timedelta(hours=1)
 
 
 class ActiveDeploymentError(DeploymentFailed):
@@ -329,7 +334,7 @@ def race(
             if cause is None or "deployment_id" in written:
                 raise
             if policy.if_active == "fail":
-                left, details = deregister_unused(target.aws, written.get("task_definition_arn"), reporter)
+                left, details = deregister_unused(target.aws, plan, written.get("task_definition_arn"), reporter)
                 raise ActiveDeploymentError(
                     f"another deployment started meanwhile: {error_message(cause)}; {left}",
                     hint="--if-active wait to deploy after it",
@@ -345,27 +350,52 @@ def race(
     raise ActiveDeploymentError(f"lost the race for the deployment group {MAX_RACES} times")
 
 
-def deregister_unused(aws: Aws, arn: str | None, reporter: Reporter) -> tuple[str, dict[str, Any]]:
+def deregister_unused(aws: Aws, plan: ReleasePlan, arn: str | None, reporter: Reporter) -> tuple[str, dict[str, Any]]:
     """A release that lost the race at CreateDeployment leaves no unused revision behind: deregister the
-    task definition it registered (DeregisterTaskDefinition marks it INACTIVE; nothing runs it). Says
-    what it did, or names the revision left registered; and what the summary records."""
+    task definition it registered (DeregisterTaskDefinition marks it INACTIVE; nothing runs it) unless a
+    deployment uses it after all. Says what it did, or names the revision left registered; and what the
+    summary records."""
 
     if not arn:
         return "nothing was registered", {}
     try:
-        aws.client("ecs").deregister_task_definition(taskDefinition=arn)
+        user = deployment_using(aws, plan, arn)
+        if user is None:
+            aws.client("ecs").deregister_task_definition(taskDefinition=arn)
     except Exception as exc:  # the race is the error to report; name what is left
         return f"task definition {arn}, registered by this release, stays registered ({error_message(exc)})", {}
+    if user is not None:
+        reporter.emit(Message(f"kept {arn} registered: deployment {user} uses it", level="warning"))
+        return f"task definition {arn} stays registered: deployment {user} uses it", {"task_definition_used_by": user}
     reporter.emit(Message(f"deregistered {arn}: registered by this release, never deployed"))
     return f"the task definition it registered ({arn}) was deregistered", {"task_definition_deregistered": True}
+
+
+def deployment_using(aws: Aws, plan: ReleasePlan, arn: str) -> str | None:
+    """The deployment that uses `arn`: one carrying this release's token (a CreateDeployment whose answer
+    was lost may have created it), or the group's active one if its AppSpec names `arn`. A release never
+    deregisters a task definition a deployment of its own uses."""
+
+    create = next((s for s in plan.steps if isinstance(s, CreateDeployment)), None)
+    token = DeploymentDescription.parse(create.params.get("description") if create else None).release
+    svc = plan.service
+    if token:
+        since = datetime.now(UTC) - OWN_DEPLOYMENT_WINDOW
+        found = find_deployment(aws, svc.codedeploy_app_name, svc.codedeploy_deployment_group_name, token, since)
+        if found:
+            return found
+    active = engine_for(svc).active(aws, svc)
+    return active.deployment_id if active is not None and active.task_definition == arn else None
 
 
 def limit_exceeded(exc: BaseException) -> BaseException | None:
     """The DeploymentLimitExceededException behind `exc` (the executor wraps AWS's rejection), if any."""
 
     seen: BaseException | None = exc
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:  # a cause chain may loop back on itself
         if error_code(seen) == LIMIT_EXCEEDED:
             return seen
+        visited.add(id(seen))
         seen = seen.__cause__
     return None

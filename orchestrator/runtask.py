@@ -144,8 +144,12 @@ def check_container(taskdef: dict[str, Any], container: str, where: str) -> None
         )
 
 
-class _LogFollower:
-    """GetLogEvents from the head of the task's stream, page by page (nextForwardToken)."""
+class LogFollower:
+    """GetLogEvents from the head of the task's stream, page by page (nextForwardToken), to its end.
+
+    A page may be empty while more events follow ("Partially full or empty pages don't necessarily mean
+    that pagination is finished": GetLogEvents API reference): the end is the token coming back as the
+    one sent."""
 
     def __init__(self, aws: Aws, source: LogSource | None) -> None:
         self.aws, self.source = aws, source
@@ -179,8 +183,6 @@ class _LogFollower:
             if not token or token == self.token:
                 break
             self.token = token
-            if not resp.get("events"):
-                break
         return lines
 
 
@@ -261,7 +263,7 @@ def run_task(
     task_id = short_arn(arn)
     t0 = clock()
     reporter.emit(TaskStarted(arn, task_definition_arn, spec.cluster, tuple(command)))
-    follower = _LogFollower(aws, log_source(taskdef, container, task_id))
+    follower = LogFollower(aws, log_source(taskdef, container, task_id))
     tail: deque[str] = deque(maxlen=LOG_TAIL)
     last_status = ""
     started = False

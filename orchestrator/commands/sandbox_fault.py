@@ -232,6 +232,14 @@ def fault(
             "SECONDS simulated seconds (eventual consistency; 0 ends it).",
         ),
     ] = None,
+    expired_token: Annotated[
+        bool | None,
+        typer.Option(
+            "--expired-token/--no-expired-token",
+            help="Answer every call ExpiredTokenException (HTTP 403), as AWS does once the caller's session "
+            "credentials expired, until --no-expired-token or --clear.",
+        ),
+    ] = None,
     action: Annotated[
         list[str] | None,
         typer.Option("--action", metavar="ACTION", help="Limit --error-after-rate to this action (repeatable)."),
@@ -288,6 +296,8 @@ def fault(
         if not 0 <= list_lag <= 3600:
             raise InputError(f"--list-lag {list_lag:g}: must be between 0 and 3600 simulated seconds")
         calls["list_lag"] = list_lag
+    if expired_token is not None:
+        calls["expired_token"] = expired_token
     if clear and (settings or calls or rule or task_settings):
         raise InputError("--clear cannot be combined with other fault options")
     if group is not None and (calls or task_settings):

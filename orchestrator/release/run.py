@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from orchestrator.credentials import credentials_expiry, expiry_warning
 from orchestrator.errors import Interrupted, OrchestratorError
 from orchestrator.events import FleetStarted, Message
 from orchestrator.executor import Executor
@@ -58,11 +59,21 @@ def release(
             fields["services"][one.key] = data
         else:
             fields.update(data, timeout_s=one.budget)
+    _warn_if_credentials_expire(prepared, request, reporter)
     if request.dry_run:
         return _dry_run(prepared, request, outcome)
     if request.several:
         return _run_together(prepared, request, reporter, lines, outcome)
     return _run_one(prepared[0], request, lines, outcome)
+
+
+def _warn_if_credentials_expire(prepared: list[Prepared], request: ReleaseRequest, reporter: Reporter) -> None:
+    """Before anything is written: say so when the credentials expire before the watch budget ends."""
+    if request.wait.no_wait or not prepared:
+        return
+    warning = expiry_warning(credentials_expiry(), max(one.budget for one in prepared))
+    if warning:
+        reporter.emit(Message(warning, level="warning"))
 
 
 def _dry_run(prepared: list[Prepared], request: ReleaseRequest, outcome: ReleaseOutcome) -> ReleaseOutcome:

@@ -70,6 +70,7 @@ class SandboxControl:
         crash_log: list[str] | None = None,
         crash_reason: str | None = None,
         list_lag: float | None = None,
+        expired_token: bool | None = None,
         group: str | None = None,
     ) -> dict[str, Any]:
         """Set the given faults (others keep their value); returns all current faults. With `group` (a
@@ -93,6 +94,7 @@ class SandboxControl:
                 "crash_log": crash_log,
                 "crash_reason": crash_reason,
                 "list_lag": list_lag,
+                "expired_token": expired_token,
             }.items()
             if value is not None
         }

@@ -8,7 +8,8 @@ Two kinds of fault:
 - per call (`throttle`, `latency_ms`, `error_rate`): apply to every AWS call until cleared;
   `error_after_rate` (optionally only for `error_after_actions`) lets the call be processed, then
   answers HTTP 500 anyway, as when AWS commits a write and the answer is lost; `list_lag` makes list and
-  batch reads lag behind writes (consistency.py).
+  batch reads lag behind writes (consistency.py); `expired_token` answers every call as AWS does once
+  the caller's session credentials have expired.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class Faults:
     error_after_rate: float = 0.0
     error_after_actions: list[str] = field(default_factory=list)  # empty: every action
     list_lag: float = 0.0  # simulated seconds list and batch reads lag behind writes (consistency.py)
+    expired_token: bool = False  # every call answered ExpiredTokenException: the caller's session expired
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,7 +129,7 @@ class FaultState:
                 clean[key] = value
             elif key == "message":
                 clean[key] = None if value is None else str(value)
-            elif key == "unhealthy":
+            elif key in ("unhealthy", "expired_token"):
                 clean[key] = bool(value)
             elif key == "health_reason":
                 if value is not None and value not in HEALTH_REASONS:
@@ -200,11 +202,13 @@ class FaultState:
             return taken
 
     def call_fault(self) -> tuple[int, str | None]:
-        """(latency in ms, None | "throttle" | "error") for one AWS call."""
+        """(latency in ms, None | "expired" | "throttle" | "error") for one AWS call."""
         with self._lock:
             f = self._faults
             outcome = None
-            if f.throttle and self._rng.random() < f.throttle:
+            if f.expired_token:
+                outcome = "expired"
+            elif f.throttle and self._rng.random() < f.throttle:
                 outcome = "throttle"
             elif f.error_rate and self._rng.random() < f.error_rate:
                 outcome = "error"

@@ -56,8 +56,26 @@ def classify(environ: dict[str, Any], body: bytes) -> tuple[str, str, str]:
     return service, action, protocol
 
 
+def _expired_response(protocol: str, request_id: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The session token has expired: ExpiredTokenException, HTTP 403 (AWS's common errors); query
+    protocols answer STS's code, ExpiredToken (for EC2 the code is the sandbox's choice)."""
+    message = "The security token included in the request is expired"
+    if protocol == "query":
+        xml = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>{message}</Message>"
+            f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        return "403", [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], xml.encode()
+    code = "ExpiredTokenException"
+    content_type = "application/x-amz-json-1.1" if protocol == "json" else "application/json"
+    body = json.dumps({"__type": code, "message": message}).encode()
+    return "403", [("Content-Type", content_type), ("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", code)], body
+
+
 def _fault_response(service: str, protocol: str, kind: str) -> tuple[str, list[tuple[str, str]], bytes]:
     request_id = str(uuid.uuid4())
+    if kind == "expired":
+        return _expired_response(protocol, request_id)
     throttled = kind == "throttle"
     if protocol == "query":
         if service == "ec2":
@@ -93,6 +111,7 @@ def _fault_response(service: str, protocol: str, kind: str) -> tuple[str, list[t
 _REASONS = {
     "200": "OK",
     "400": "Bad Request",
+    "403": "Forbidden",
     "404": "Not Found",
     "405": "Method Not Allowed",
     "429": "Too Many Requests",

@@ -56,13 +56,33 @@ def _server_error(op: str) -> ClientError:
     return ClientError({"Error": {"Code": "InternalFailure"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, op)
 
 
-class _Ecs:
-    """RegisterTaskDefinition commits, then answers 500 on the first call; listing lags one call behind."""
+class _Clock:
+    """A fake clock that advances only when the code under test sleeps."""
 
     def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def _lookup(before_retry_s: float = 1.0, budget_s: float = 30.0) -> tuple[writes.Lookup, _Clock]:
+    clock = _Clock()
+    return writes.Lookup(before_retry_s, budget_s, sleep=clock.sleep, clock=clock.now), clock
+
+
+class _Ecs:
+    """RegisterTaskDefinition commits, then answers 500 on the first call; a revision shows in the list
+    only after `lag` more looks (eventual consistency)."""
+
+    def __init__(self, lag: int = 1) -> None:
         self.registered: list[dict[str, Any]] = []
         self.register_calls = 0
-        self.visible = 0
+        self.lag = lag
+        self.looks: dict[str, int] = {}
 
     def register_task_definition(self, **td: Any) -> dict[str, Any]:
         self.register_calls += 1
@@ -77,12 +97,15 @@ class _Ecs:
         )
         if self.register_calls == 1:
             raise _server_error("RegisterTaskDefinition")
-        self.visible = len(self.registered)
         return {"taskDefinition": self.registered[-1]}
 
     def list_task_definitions(self, **kw: Any) -> dict[str, Any]:
-        shown = self.registered[: self.visible]
-        self.visible = len(self.registered)  # eventually consistent: seen on the next look
+        shown = []
+        for t in self.registered:
+            arn = t["taskDefinitionArn"]
+            self.looks[arn] = self.looks.get(arn, 0) + 1
+            if self.looks[arn] > self.lag:
+                shown.append(t)
         return {"taskDefinitionArns": [t["taskDefinitionArn"] for t in reversed(shown)]}
 
     def describe_task_definition(self, taskDefinition: str) -> dict[str, Any]:
@@ -90,17 +113,32 @@ class _Ecs:
 
 
 class _Aws:
-    def __init__(self, ecs: _Ecs) -> None:
-        self.ecs = ecs
+    time_scale = 1.0
+
+    def __init__(self, client: Any) -> None:
+        self.the_client = client
 
     def client(self, name: str, retries: bool = True) -> Any:
-        return self.ecs
+        return self.the_client
+
+
+TASKDEF = {"family": "web", "containerDefinitions": [{"name": "web", "image": "repo/web:1"}]}
+
+
+def test_a_revision_that_shows_within_the_look_is_not_registered_again() -> None:
+    ecs = _Ecs(lag=2)
+    lookup, clock = _lookup(before_retry_s=5.0)
+    td, extras = writes.register_task_definition(_Aws(ecs), TASKDEF, lookup)  # type: ignore[arg-type]
+    assert ecs.register_calls == 1
+    assert td["taskDefinitionArn"] == "arn:td/web:1"
+    assert extras == []
+    assert 0 < clock.t < 5.0
 
 
 def test_a_revision_left_by_a_committed_failed_attempt_is_reported() -> None:
-    ecs = _Ecs()
-    taskdef = {"family": "web", "containerDefinitions": [{"name": "web", "image": "repo/web:1"}]}
-    td, extras = writes.register_task_definition(_Aws(ecs), taskdef, sleep=lambda s: None)  # type: ignore[arg-type]
+    ecs = _Ecs(lag=2)  # shows only after the look before the retry has given up
+    lookup, _ = _lookup(before_retry_s=0.5)
+    td, extras = writes.register_task_definition(_Aws(ecs), TASKDEF, lookup)  # type: ignore[arg-type]
     assert ecs.register_calls == 2
     assert td["taskDefinitionArn"] == "arn:td/web:2"
     assert extras == ["arn:td/web:1"]
@@ -114,10 +152,84 @@ def test_a_refusal_is_not_retried() -> None:
 
     ecs = Refusing()
     with pytest.raises(ClientError):
-        writes.register_task_definition(_Aws(ecs), {"family": "web"}, sleep=lambda s: None)  # type: ignore[arg-type]
+        writes.register_task_definition(_Aws(ecs), {"family": "web"}, _lookup()[0])  # type: ignore[arg-type]
     assert ecs.register_calls == 1
 
 
 def test_create_deployment_needs_a_release_token() -> None:
     with pytest.raises(ValueError):
         writes.create_deployment(_Aws(_Ecs()), {"description": "no token"})  # type: ignore[arg-type]
+
+
+class _CodeDeploy:
+    """CreateDeployment commits and answers 500; the retry is refused (DeploymentLimitExceeded naming the
+    holder); reads see a deployment only after `lag` looks. `holder_token`: the holder's release token
+    (another release's when it differs from the request's)."""
+
+    def __init__(self, lag: int, holder_token: str) -> None:
+        self.lag, self.holder_token = lag, holder_token
+        self.creates = 0
+        self.looks = 0
+
+    def create_deployment(self, **kw: Any) -> dict[str, Any]:
+        self.creates += 1
+        if self.creates == 1:
+            raise _server_error("CreateDeployment")
+        error = {
+            "Code": "DeploymentLimitExceededException",
+            "Message": "... already has an active Deployment 'd-ABCDEFGHI'",
+        }
+        raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, "CreateDeployment")
+
+    def _visible(self) -> bool:
+        self.looks += 1
+        return self.looks > self.lag
+
+    def get_paginator(self, name: str) -> Any:
+        outer = self
+
+        class Pages:
+            def paginate(self, **kw: Any) -> list[dict[str, Any]]:
+                return [{"deployments": ["d-ABCDEFGHI"] if outer._visible() else []}]
+
+        return Pages()
+
+    def batch_get_deployments(self, deploymentIds: list[str]) -> dict[str, Any]:
+        return {
+            "deploymentsInfo": [
+                {"deploymentId": d, "description": f"release={self.holder_token}"} for d in deploymentIds
+            ]
+        }
+
+    def get_deployment(self, deploymentId: str) -> dict[str, Any]:
+        if not self._visible():
+            error = {"Code": "DeploymentDoesNotExistException", "Message": "does not exist"}
+            raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, "GetDeployment")
+        return {"deploymentInfo": {"deploymentId": deploymentId, "description": f"release={self.holder_token}"}}
+
+
+CREATE = {"applicationName": "app", "deploymentGroupName": "grp", "description": "release=ours"}
+
+
+def test_a_refused_retry_is_not_a_lost_race_while_the_own_deployment_may_still_show() -> None:
+    cd = _CodeDeploy(lag=12, holder_token="ours")  # longer than the look before the retry
+    lookup, clock = _lookup(before_retry_s=1.0, budget_s=60.0)
+    assert writes.create_deployment(_Aws(cd), CREATE, lookup) == "d-ABCDEFGHI"  # type: ignore[arg-type]
+    assert cd.creates == 2
+    assert clock.t < 60.0
+
+
+def test_a_refused_retry_is_a_lost_race_once_the_holder_is_seen_to_be_another_release() -> None:
+    cd = _CodeDeploy(lag=0, holder_token="theirs")
+    lookup, clock = _lookup(before_retry_s=1.0, budget_s=60.0)
+    with pytest.raises(ClientError, match="DeploymentLimitExceeded"):
+        writes.create_deployment(_Aws(cd), CREATE, lookup)  # type: ignore[arg-type]
+    assert clock.t < 5.0  # decided as soon as the holder was seen, not after the whole budget
+
+
+def test_a_refused_retry_is_a_lost_race_after_the_lookup_budget() -> None:
+    cd = _CodeDeploy(lag=10_000, holder_token="ours")  # never shows
+    lookup, clock = _lookup(before_retry_s=1.0, budget_s=60.0)
+    with pytest.raises(ClientError, match="DeploymentLimitExceeded"):
+        writes.create_deployment(_Aws(cd), CREATE, lookup)  # type: ignore[arg-type]
+    assert 60.0 <= clock.t < 70.0

@@ -102,6 +102,25 @@ def test_throttle_answers_throttling_errors_until_cleared(endpoint: str, control
     ecs.list_clusters()
 
 
+def test_expired_token_answers_every_call_as_aws_does_for_an_expired_session(
+    endpoint: str, control: SandboxControl
+) -> None:
+    ecs, elbv2 = client(endpoint, "ecs"), client(endpoint, "elbv2")
+    control.set_faults(expired_token=True)
+    try:
+        with pytest.raises(ClientError) as json_protocol:
+            ecs.list_clusters()
+        assert json_protocol.value.response["Error"]["Code"] == "ExpiredTokenException"
+        assert json_protocol.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        with pytest.raises(ClientError) as query_protocol:
+            elbv2.describe_load_balancers()
+        assert query_protocol.value.response["Error"]["Code"] == "ExpiredToken"
+        assert control.health()["status"] == "ok"  # the control endpoint still answers
+    finally:
+        control.set_faults(expired_token=False)
+    ecs.list_clusters()
+
+
 def test_error_rate_answers_http_500(endpoint: str, control: SandboxControl) -> None:
     ecs = client(endpoint, "ecs")
     control.set_faults(error_rate=1.0)

@@ -133,6 +133,14 @@ def execute(
 
                     rendered = load_and_render(template, target.outputs, svc, image=image, container_env=container_env)
                     check_container(rendered.taskdef, svc.container_name, str(template))
+                    from orchestrator.imagecheck import images_of, verify_images
+
+                    verify_images(
+                        target.aws,
+                        images_of(rendered.taskdef),
+                        str(template),
+                        lambda text: rep.emit(Message(text, level="warning")),
+                    )
                 spec = service_run_spec(target.aws, svc.cluster_name, svc.service_name)
                 ecs = target.aws.client("ecs")
                 # Every check is done; the registration is the first write.

@@ -50,7 +50,7 @@ def files(sandbox: Any, tmp_path: Path) -> list[str]:
 
 
 def image(sandbox: Any) -> str:
-    return f"{sandbox.service_outputs()['ecr_repository_url']}:secrets"
+    return sandbox.pushed("secrets")
 
 
 def in_pty(sandbox: Any, *args: str, env: dict[str, str] | None = None, timeout: float = 90) -> tuple[int, str]:

@@ -104,7 +104,9 @@ def _ecr(aws: Aws, image: str, ref: ImageRef) -> Verdict:
     if match and match.group("region") != aws.region:  # an image in another region's registry
         aws = replace(aws, region=match.group("region"), _clients={}, cache={}, _session=None)
     try:
-        aws.client("ecr").describe_images(registryId=ref.ecr_account, repositoryName=ref.repository, imageIds=[image_id])
+        aws.client("ecr").describe_images(
+            registryId=ref.ecr_account, repositoryName=ref.repository, imageIds=[image_id]
+        )
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         text = exc.response.get("Error", {}).get("Message", "") or code

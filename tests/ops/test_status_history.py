@@ -147,7 +147,6 @@ def test_json_times_are_utc_with_z_whatever_the_machines_time_zone(sandbox) -> N
     from datetime import UTC, datetime, timedelta
 
     local = {"TZ": "America/New_York"}  # UTC-5 in December: a wrong zone would show as -05:00 or 5 h off
-    repo = sandbox.service_outputs()["ecr_repository_url"]
     ok = release(sandbox, sandbox.pushed("tz1"), env=local)
     assert ok.returncode == 0, ok.stderr
     res = ops(sandbox, "history", env=local)

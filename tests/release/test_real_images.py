@@ -213,3 +213,45 @@ def test_a_task_whose_ecr_image_was_never_pushed_stops_with_cannot_pull(sandbox:
     assert absent in task["stoppedReason"]
 
     assert _run_task(sandbox, sandbox.pushed("there"))["lastStatus"] == "RUNNING"
+
+
+def test_a_deployment_whose_ecr_image_was_never_pushed_fails_at_install_with_cannot_pull(sandbox: Any) -> None:
+    """Past the orchestrator's check (CodeDeploy called directly), the sandbox fails Install as AWS does:
+    the replacement tasks never start, CodeDeploy gives up on the task set."""
+    import hashlib
+
+    out = sandbox.service_outputs()
+    absent = f"{out['ecr_repository_url']}:deployed-missing"
+    ecs, codedeploy = sandbox.client("ecs"), sandbox.client("codedeploy")
+    svc = ecs.describe_services(cluster=out["cluster_name"], services=[out["service_name"]])["services"][0]
+    live = ecs.describe_task_definition(taskDefinition=svc["taskSets"][0]["taskDefinition"])["taskDefinition"]
+    keep = ("family", "containerDefinitions", "networkMode", "requiresCompatibilities", "cpu", "memory")
+    doc = {k: live[k] for k in keep if k in live} | {"executionRoleArn": live["executionRoleArn"]}
+    doc["containerDefinitions"][0]["image"] = absent
+    arn = ecs.register_task_definition(**doc)["taskDefinition"]["taskDefinitionArn"]
+    lb = {"ContainerName": out["container_name"], "ContainerPort": out["container_port"]}
+    resource = {
+        "TargetService": {"Type": "AWS::ECS::Service", "Properties": {"TaskDefinition": arn, "LoadBalancerInfo": lb}}
+    }
+    content = json.dumps({"version": 0.0, "Resources": [resource]})
+    dep = codedeploy.create_deployment(
+        applicationName=out["codedeploy_app_name"],
+        deploymentGroupName=out["codedeploy_deployment_group_name"],
+        revision={
+            "revisionType": "AppSpecContent",
+            "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()},
+        },
+    )["deploymentId"]
+    deadline = time.monotonic() + 90
+    info = codedeploy.get_deployment(deploymentId=dep)["deploymentInfo"]
+    while info["status"] not in ("Failed", "Succeeded", "Stopped") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        info = codedeploy.get_deployment(deploymentId=dep)["deploymentInfo"]
+    assert info["status"] == "Failed" and info["errorInformation"]["code"] == "ECS_UPDATE_ERROR"
+    target = codedeploy.get_deployment_target(
+        deploymentId=dep, targetId=f"{out['cluster_name']}:{out['service_name']}"
+    )["deploymentTarget"]["ecsTarget"]
+    install = next(e for e in target["lifecycleEvents"] if e["lifecycleEventName"] == "Install")
+    assert (
+        "CannotPullContainerError" in install["diagnostics"]["message"] and absent in install["diagnostics"]["message"]
+    )

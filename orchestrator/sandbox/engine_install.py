@@ -5,8 +5,8 @@ group's health checks (ECS stops them: "Task failed ELB health checks in (target
 essential container exits ("Essential container in task exited", with the fault's exit code and last
 log lines); when their ECR image is not in the sandbox's ECR they never start (stoppedReason
 "CannotPullContainerError: ...", tasks.py); the service scheduler starts replacements, which fail the
-same way, for `ROUNDS` rounds; then CodeDeploy gives up on Install as it does after its 60-minute wait. Each round writes the service
-events ECS writes (Developer Guide, "Amazon ECS service event messages").
+same way, for `ROUNDS` rounds; then CodeDeploy gives up on Install as it does after its 60-minute wait.
+Each round writes the service events ECS writes (Developer Guide, "Amazon ECS service event messages").
 """
 
 from __future__ import annotations

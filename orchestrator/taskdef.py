@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -425,6 +425,7 @@ def load_prerendered(path: Path) -> Rendered:
     for where, ph in find_unresolved(taskdef):
         raise InputError(f"{path}: {where}: unresolved placeholder {ph}", hint="render it with `orchestrator render`")
     validate(taskdef, str(path))
+    refuse_redacted(taskdef, str(path))
     return Rendered(taskdef=taskdef, source=str(path), container="", image="")
 
 
@@ -446,6 +447,54 @@ def _environments(taskdef: Any) -> Iterator[dict[str, Any]]:
         for entry in env if isinstance(env, list) else []:
             if isinstance(entry, dict) and "value" in entry:
                 yield entry
+
+
+# A value `redacted()` wrote (or a bare `***`, GitHub's mask): never the value the user meant to ship.
+_REDACTED_VALUE = re.compile(r"^\*\*\*[0-9a-f]{0,64}$")
+# Words in a variable's name that say its value is secret (the GitHub reporter masks those values).
+_SECRET_WORDS = ("secret", "token", "password", "passwd", "credential", "private")
+_SECRET_PARTS = ("key", "pin", "pwd", "pass")
+
+
+def is_redacted(value: object) -> bool:
+    return isinstance(value, str) and _REDACTED_VALUE.match(value) is not None
+
+
+def refuse_redacted(taskdef: Any, source: str) -> None:
+    """InputError for the first container environment value that is a redaction marker (a task
+    definition copied from `render`'s stdout), with how to render one with the real values."""
+    for i, c in enumerate(taskdef.get("containerDefinitions") or []):
+        for entry in (c.get("environment") or []) if isinstance(c, dict) else []:
+            if isinstance(entry, dict) and is_redacted(entry.get("value")):
+                raise InputError(
+                    f"{source}: containerDefinitions[{i}].environment {entry.get('name')}: the value "
+                    f"{entry['value']} is redacted, not the value to deploy",
+                    hint="write the file with `orchestrator render --out-file FILE` (render's stdout is redacted)",
+                )
+
+
+def secret_name(name: str) -> bool:
+    """Whether a variable's name says it holds a secret (API_KEY, DB_PASSWORD, GITHUB_TOKEN, PIN, ...)."""
+    low = name.lower()
+    parts = [p for p in re.split(r"[^a-z0-9]+", low) if p]
+    return any(w in low for w in _SECRET_WORDS) or any(p in _SECRET_PARTS or p.endswith("key") for p in parts)
+
+
+def secret_values(taskdef: Any, given: Iterable[str] = ()) -> list[str]:
+    """What a CI log must mask: environment values whose name is in `given` (--container-env) or says
+    it is secret, and every `secrets` entry's valueFrom. Harmless values (PORT=8080) stay readable."""
+    names = set(given)
+    values = [
+        str(e["value"])
+        for e in _environments(taskdef)
+        if str(e.get("name", "")) in names or secret_name(str(e.get("name", "")))
+    ]
+    containers = taskdef.get("containerDefinitions") if isinstance(taskdef, dict) else None
+    for c in containers if isinstance(containers, list) else []:
+        for entry in (c.get("secrets") or []) if isinstance(c, dict) else []:
+            if isinstance(entry, dict) and entry.get("valueFrom"):
+                values.append(str(entry["valueFrom"]))
+    return [v for v in values if v not in ("", "None")]
 
 
 def environment_values(taskdef: Any) -> list[str]:

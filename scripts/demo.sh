@@ -67,6 +67,8 @@ tag=$(git rev-parse HEAD 2>/dev/null || echo "demo-$(date +%s)")
 images=()
 for key in "${SERVICES[@]}"; do
   repo=$("$PY" -c 'import json,os,sys; d=json.load(open(os.environ["ORCHESTRATOR_SANDBOX_DIR"]+"/outputs.json")); print(d["services"]["value"][sys.argv[1]]["ecr_repository_url"])' "$key")
+  # The sandbox's ECR holds only what was pushed to it, and a release verifies its images: push first.
+  "$ORCH" sandbox push "$repo:$tag"
   images+=(--image "$key=$repo:$tag")
 done
 

@@ -104,6 +104,19 @@ class SandboxEnv:
             *args, env=self.env(**(env or {})), cwd=cwd or self.repo_root, timeout=timeout, check=check, input=input
         )
 
+    def pushed(self, tag: str, key: str = "web") -> str:
+        """The service's ECR image `<ecr_repository_url>:<tag>`, pushed to the sandbox's ECR first (a
+        release refuses an image its registry does not hold). Not counted among the AWS calls."""
+        from orchestrator.sandbox.control import ControlError
+
+        image = f"{self.service_outputs(key)['ecr_repository_url']}:{tag}"
+        try:
+            self.control.push_image(image)
+        except ControlError as exc:
+            if "is held by another image" not in str(exc):  # a test put its own image under this tag
+                raise
+        return image
+
     def counts(self) -> Any:
         """Calls per service and action since the test began (after provisioning)."""
         return self.control.request_counts()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -261,7 +262,7 @@ def render(
         for key in keys
     }
     for one in rendered.values():
-        mask_environment(one.taskdef)
+        mask_environment(one.taskdef, env_pairs)
     if out_dir is not None:
         _write_rendered(out_dir, rendered)
     elif out_file is None:
@@ -299,13 +300,16 @@ def _write_rendered(out_dir: Path, rendered: dict[str, Rendered]) -> None:
         _write_rendered_file(out_dir / f"{key}.json", one)
 
 
-def mask_environment(taskdef: dict[str, Any] | None) -> None:
-    """Under GitHub Actions: `::add-mask::` every container environment value before anything is printed."""
+def mask_environment(taskdef: dict[str, Any] | None, given: Iterable[str] = ()) -> None:
+    """Under GitHub Actions: `::add-mask::` what is secret before anything is printed — the values of the
+    variables named in `given` (--container-env), of variables whose name says secret/token/password/
+    key/pin, and `secrets` entries — never harmless values such as 8080 or true, which masking would
+    blank out all over the job log."""
     from orchestrator.report.github import active, mask_secret
-    from orchestrator.taskdef import environment_values
+    from orchestrator.taskdef import secret_values
 
     if taskdef and active():
-        for value in environment_values(taskdef):
+        for value in secret_values(taskdef, given):
             mask_secret(value)
 
 
@@ -470,7 +474,7 @@ def _release(
         build=build,
         dry_run=dry_run,
         show_values=show_values,
-        mask=mask_environment,
+        mask=lambda taskdef: mask_environment(taskdef, [name for name, _ in getattr(source, "container_env", ())]),
         mask_value=mask_secret,
     )
     if many:

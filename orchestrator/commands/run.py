@@ -196,6 +196,14 @@ def _task_definition(
     if template is not None:
         rendered = load_and_render(template, target.outputs, svc, image=image, container_env=container_env)
         check_container(rendered.taskdef, svc.container_name, str(template))
+        from orchestrator.imagecheck import images_of, verify_images
+
+        verify_images(
+            target.aws,
+            images_of(rendered.taskdef),
+            str(template),
+            lambda text: rep.emit(Message(text, level="warning")),
+        )
     spec = service_run_spec(target.aws, svc.cluster_name, svc.service_name)
     if rendered is not None:
         with refusals(), deferred_interrupts():

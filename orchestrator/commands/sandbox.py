@@ -439,3 +439,33 @@ def seed_history(
             raise InputError(f"sandbox seed-history: {exc}") from exc
         raise AwsRefused(f"cannot reach the sandbox control endpoint at {found.info.endpoint}: {exc}") from exc
     _echo(f"seeded {done['seeded']} finished deployments on {group} ({done['first']} .. {done['last']})")
+
+
+@command(app)
+def push(
+    image: Annotated[
+        str,
+        typer.Argument(
+            metavar="IMAGE",
+            help="An image of the sandbox's ECR (the outputs' ecr_repository_url, then :TAG or @sha256:DIGEST).",
+        ),
+    ],
+) -> None:
+    """Register IMAGE in the sandbox's ECR as a push would (a manifest, no layers, no registry daemon), so
+    that releases verify it and tasks can pull it. The sandbox's ECR holds only what was pushed to it."""
+    from orchestrator.errors import AwsRefused, InputError
+    from orchestrator.sandbox import process
+    from orchestrator.sandbox.control import ControlError, SandboxControl
+
+    found = process.find()
+    if found.info is None or not found.running:
+        raise InputError("the sandbox is not running", hint="start it with `orchestrator sandbox up`")
+    try:
+        done = SandboxControl(found.info.endpoint).push_image(image)
+    except ControlError as exc:
+        import urllib.error
+
+        if isinstance(exc.__cause__, urllib.error.HTTPError):  # the sandbox refused the reference
+            raise InputError(f"sandbox push: {exc}") from exc
+        raise AwsRefused(f"cannot reach the sandbox control endpoint at {found.info.endpoint}: {exc}") from exc
+    _echo(f"pushed {image} ({done['digest']})")

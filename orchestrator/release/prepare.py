@@ -23,6 +23,7 @@ from orchestrator.engines.ecs.deployments import default_timeout as ecs_default_
 from orchestrator.engines.select import engine_for
 from orchestrator.errors import InputError, OrchestratorError
 from orchestrator.events import Message, Validated, for_service
+from orchestrator.imagecheck import images_of, verify_images
 from orchestrator.images import image_commit
 from orchestrator.plan import ReleasePlan, WaitForDeployment, build_plan
 from orchestrator.release.request import CODEDEPLOY_UNTIL
@@ -153,6 +154,10 @@ def prepare_one(
     for note in spec.notes:
         rep.emit(Message(note))
     pre = preflight(target.aws, target.service, request.deployment_config)
+    # Every image is there (or cannot be checked, said once) before the first write; the image the
+    # build will push is not yet.
+    images = [i for i in images_of(rendered.taskdef) if i != stand_in]
+    verify_images(target.aws, images, rendered.source, lambda text: rep.emit(Message(text, level="warning")))
     run_spec = _pre_task_spec(target, rendered) if request.gates.pre_tasks else None
     commit: str | None = None
     if build is not None:

@@ -154,6 +154,11 @@ class SandboxControl:
         }
         return dict(self._call("POST", "/tasks", changes))
 
+    def push_image(self, image: str) -> dict[str, Any]:
+        """Register `image` (an ECR URI with a tag or digest) in the sandbox's ECR, as a push would
+        (sandbox/ecr_images.py): {"image", "repository", "tag", "digest"}."""
+        return dict(self._call("POST", "/ecr/images", {"image": image}))
+
     def seed_history(self, group: str, count: int) -> dict[str, Any]:
         """Add `count` finished deployments (with their revisions) to a deployment group's history at once:
         {"group", "seeded", "first", "last"} (sandbox/history.py)."""

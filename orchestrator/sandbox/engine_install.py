@@ -3,9 +3,10 @@
 With an `unhealthy` or `crash` fault the replacement task set's tasks start, then fail their target
 group's health checks (ECS stops them: "Task failed ELB health checks in (target-group ...)") or their
 essential container exits ("Essential container in task exited", with the fault's exit code and last
-log lines); the service scheduler starts replacements, which fail the same way, for `ROUNDS` rounds;
-then CodeDeploy gives up on Install as it does after its 60-minute wait. Each round writes the service
-events ECS writes (Developer Guide, "Amazon ECS service event messages").
+log lines); when their ECR image is not in the sandbox's ECR they never start (stoppedReason
+"CannotPullContainerError: ...", tasks.py); the service scheduler starts replacements, which fail the
+same way, for `ROUNDS` rounds; then CodeDeploy gives up on Install as it does after its 60-minute wait.
+Each round writes the service events ECS writes (Developer Guide, "Amazon ECS service event messages").
 """
 
 from __future__ import annotations
@@ -52,17 +53,26 @@ def started_event(service: Any, task_set: Any, tasks: list[Any]) -> None:
         )
 
 
-def failing_install(run: Any, ecs: Any, service: Any, green: Any) -> Iterator[float]:
-    """Rounds of replacement tasks that stop on their own or are stopped; then Install fails."""
+def cannot_pull(ecs: Any, cluster: str, green: Any) -> str | None:
+    """The stoppedReason of replacement tasks that cannot start (their image is not there), else None."""
+    for task in tasks_of(ecs, cluster, started_by=green.id):
+        if task._sim.no_start:
+            return str(task._sim.no_start)
+    return None
+
+
+def failing_install(run: Any, ecs: Any, service: Any, green: Any, pull: str | None = None) -> Iterator[float]:
+    """Rounds of replacement tasks that stop on their own, are stopped, or never start (`pull`: their
+    stoppedReason); then Install fails."""
     r = run.resolved
-    health = health_of(run.faults)
-    crash = crash_of(run.faults)
+    health = None if pull else health_of(run.faults)
+    crash = None if pull else crash_of(run.faults)
     placement = placement_of(service, green)
     prefix = f"(service {r.service}, taskSet {short_id(green)})"
     tasks = [t for t in tasks_of(ecs, r.cluster, started_by=green.id) if t.desired_status != "STOPPED"]
     for round_ in range(ROUNDS):
         if tasks:
-            due = max(t._sim.stopped_at for t in tasks)
+            due = max(t._sim.running_at if pull else t._sim.stopped_at for t in tasks)
             yield max(due - time.monotonic(), 0.0) / max(run.engine.time_scale, 1e-9) + 1.0
             now = time.monotonic()
             for task in tasks:
@@ -81,7 +91,9 @@ def failing_install(run: Any, ecs: Any, service: Any, green: Any) -> Iterator[fl
         if round_ < ROUNDS - 1:
             tasks = launch(ecs, placement, max(service.desired_count, 1), health=health, crash=crash)
             started_event(service, green, tasks)
-    if crash is not None:
+    if pull:
+        cause = pull
+    elif crash is not None:
         cause = f"Essential container in task exited (exit code {crash.exit_code})"
     else:
         cause = f"Task failed ELB health checks in (target-group {r.green_tg_arn})"

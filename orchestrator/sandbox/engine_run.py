@@ -24,7 +24,7 @@ from orchestrator.sandbox.engine_ecs import (
     utcnow,
 )
 from orchestrator.sandbox.engine_effects import RunEffects
-from orchestrator.sandbox.engine_install import crash_of, failing_install, health_of, started_event
+from orchestrator.sandbox.engine_install import cannot_pull, crash_of, failing_install, health_of, started_event
 from orchestrator.sandbox.engine_timing import Durations, Hold
 from orchestrator.sandbox.faults import DeploymentFaults
 from orchestrator.sandbox.hooks import run_hook
@@ -214,8 +214,9 @@ class Run(RunEffects):
         desired = service.desired_count
         ecs, _ = backends(self.account_id, self.region)
         started_event(service, green, service_tasks.tasks_of(ecs, r.cluster, started_by=green.id))
-        if health_of(self.faults) is not None or crash_of(self.faults) is not None:
-            yield from failing_install(self, ecs, service, green)
+        pull = cannot_pull(ecs, r.cluster, green)
+        if health_of(self.faults) is not None or crash_of(self.faults) is not None or pull:
+            yield from failing_install(self, ecs, service, green, pull)
         yield Durations.INSTALL / 2
         set_task_set_counts(green, desired, max(desired // 2, 0), stable=False)
         yield Durations.INSTALL / 2

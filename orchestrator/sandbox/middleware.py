@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from orchestrator.sandbox.consistency import serving
+from orchestrator.sandbox.ecr_images import PushError
 from orchestrator.sandbox.engine import ENGINE, LOCK
 from orchestrator.sandbox.faults import FAULTS, REQUESTS, FaultError
 from orchestrator.sandbox.history import HistoryError
@@ -202,7 +203,7 @@ class SandboxMiddleware:
         try:
             payload = self._json_body(environ)
             status, result = self._route(method, path, payload, environ.get("QUERY_STRING", ""))
-        except (FaultError, HookRuleError, TaskFaultError, HistoryError) as exc:
+        except (FaultError, HookRuleError, TaskFaultError, HistoryError, PushError) as exc:
             status, result = "400", {"error": str(exc)}
         except ValueError as exc:
             status, result = "400", {"error": f"bad request: {exc}"}
@@ -273,6 +274,11 @@ class SandboxMiddleware:
             from orchestrator.sandbox.ecs_deployments.control import control as ecs_control
 
             return ecs_control(method, route, payload)
+        if route == "/ecr/images":
+            from orchestrator.sandbox.ecr_images import control as ecr_control
+
+            with LOCK:
+                return ecr_control(method, payload)
         if route == "/history":
             from orchestrator.sandbox.history import control as history_control
 

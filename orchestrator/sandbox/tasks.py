@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestrator.sandbox.clock import CLOCK, LOCK
+from orchestrator.sandbox.ecr_images import missing
 
 
 class TaskDurations:
@@ -167,6 +168,10 @@ def _container_def(task_definition: Any, name: str | None) -> dict[str, Any]:
     return next((c for c in defs if c.get("name") == name), defs[0] if defs else {})
 
 
+def _images(task_definition: Any) -> list[str]:
+    return [str(c.get("image")) for c in task_definition.container_definitions or [] if c.get("image")]
+
+
 def _command_of(task: Any, container: dict[str, Any]) -> list[str]:
     for override in (task.overrides or {}).get("containerOverrides") or []:
         if override.get("name") == container.get("name") and override.get("command"):
@@ -205,6 +210,10 @@ def simulate(backend: Any, task: Any, faults: TaskFaults, container_name: str | 
     no_start = faults.no_start
     if no_start == "":
         no_start = CANNOT_PULL.format(image=container.get("image") or "?")
+    if no_start is None:
+        # An ECR image the sandbox's ECR does not hold cannot be pulled (sandbox/ecr_images.py).
+        absent = next((i for i in _images(task_definition) if missing(i)), None)
+        no_start = CANNOT_PULL.format(image=absent) if absent else None
     log_target = None
     if target is not None:
         group, stream, create = target

@@ -31,8 +31,7 @@ def _wait_done(sandbox: Any, dep: str, timeout: float = 90) -> str:
 
 
 def test_no_wait_says_what_it_created_and_how_to_follow_it(sandbox) -> None:
-    repo = sandbox.service_outputs()["ecr_repository_url"]
-    res = sandbox.cli("release", "--sandbox", "--output", "plain", "--image", f"{repo}:nowait", "--no-wait")
+    res = sandbox.cli("release", "--sandbox", "--output", "plain", "--image", sandbox.pushed("nowait"), "--no-wait")
     assert res.returncode == 0, res.stderr
     last = res.stdout.strip().splitlines()[-1]
     match = re.fullmatch(
@@ -111,11 +110,10 @@ def test_interrupt_hint_follows_the_same_target(sandbox, tmp_path) -> None:
 
 
 def test_status_after_a_failed_release_says_the_last_deployment_was_its_rollback(sandbox) -> None:
-    repo = sandbox.service_outputs()["ecr_repository_url"]
-    ok = sandbox.cli("release", "--sandbox", "-o", "json", "--image", f"{repo}:good", timeout=120)
+    ok = sandbox.cli("release", "--sandbox", "-o", "json", "--image", sandbox.pushed("good"), timeout=120)
     assert ok.returncode == 0, ok.stderr
     sandbox.control.set_faults(fail_at="AfterAllowTraffic", message="smoke test failed")
-    bad = sandbox.cli("release", "--sandbox", "-o", "json", "--image", f"{repo}:bad", timeout=120)
+    bad = sandbox.cli("release", "--sandbox", "-o", "json", "--image", sandbox.pushed("bad"), timeout=120)
     assert bad.returncode == 1, bad.stderr
     failed = events(bad.stdout)[-1]
     rollback = failed["rollback_deployment_id"]

@@ -21,7 +21,7 @@ def events(stdout: str) -> list[dict[str, Any]]:
 
 
 def release(sandbox: Any, *args: str, env: dict[str, str] | None = None) -> Any:
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":gates"
+    image = sandbox.pushed("gates")
     return sandbox.cli("release", "--sandbox", "--output", "json", "--image", image, *args, timeout=120, env=env)
 
 
@@ -88,7 +88,7 @@ def test_pre_task_that_never_starts_fails_with_ecs_reason(sandbox: Any) -> None:
 
 def test_deploy_file_runs_pre_tasks_too(sandbox: Any, tmp_path: Any) -> None:
     rendered = tmp_path / "td.json"
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":deploy"
+    image = sandbox.pushed("deploy")
     r = sandbox.cli("render", "--sandbox", "--image", image, "--output-file", str(rendered))
     if r.returncode != 0:  # issue 10 renames render's file option; accept either spelling
         r = sandbox.cli("render", "--sandbox", "--image", image, "--out-file", str(rendered))
@@ -208,7 +208,7 @@ def test_ctrl_c_during_a_pre_task_stops_it_and_creates_no_deployment(sandbox: An
     import sys
 
     sandbox.control.set_task_faults(run_seconds=86_400)
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":gates"
+    image = sandbox.pushed("gates")
     argv = ["release", "--sandbox", "--output", "json", "--image", image, "--pre-task", "sleep 1d"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestrator", *argv],

@@ -67,7 +67,7 @@ def test_run_non_zero_exit_shows_the_logs_and_exits_with_the_same_code(sandbox: 
 
 
 def test_run_with_the_rendered_taskdef_registers_a_revision_first(sandbox: Any) -> None:
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":migrations"
+    image = sandbox.pushed("migrations")
     res = run(sandbox, "--image", image, "--", "migrate")
     assert res.returncode == 0, res.stderr
     evs = events(res.stdout)

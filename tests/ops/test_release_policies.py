@@ -34,7 +34,7 @@ pytestmark = pytest.mark.e2e
 
 
 def image(sandbox: Any, tag: str) -> str:
-    return f"{sandbox.service_outputs()['ecr_repository_url']}:{tag}"
+    return sandbox.pushed(tag)
 
 
 def release(sandbox: Any, outputs: Path, tag: str, *args: str, **kw: Any) -> Any:

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 
 
 def image(sandbox, tag: str) -> str:
-    return f"{sandbox.service_outputs()['ecr_repository_url']}:{tag}"
+    return sandbox.pushed(tag)
 
 
 def test_rollback_during_a_deployment_puts_production_back_on_blue(sandbox) -> None:

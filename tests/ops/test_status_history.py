@@ -36,7 +36,7 @@ def test_status_before_during_and_after_a_deployment(sandbox) -> None:
     assert st["running"] == st["desired"] > 0
     assert [ts["status"] for ts in st["task_sets"]] == ["PRIMARY"]
 
-    image = out["ecr_repository_url"] + ":status-2"
+    image = sandbox.pushed("status-2")
     started = sandbox.cli("release", *where, "--output", "json", "--image", image, "--no-wait")
     assert started.returncode == 0, started.stderr
     dep = summary(started.stdout)["deployment_id"]
@@ -95,12 +95,12 @@ def test_status_before_during_and_after_a_deployment(sandbox) -> None:
 def test_history_after_releases_and_an_auto_rollback(sandbox) -> None:
     repo = sandbox.service_outputs()["ecr_repository_url"]
     sha1, sha2 = "1" * 40, "2" * 40
-    ok = release(sandbox, f"{repo}:h1", env={"GITHUB_SHA": sha1})
+    ok = release(sandbox, sandbox.pushed("h1"), env={"GITHUB_SHA": sha1})
     assert ok.returncode == 0, ok.stderr
     first = summary(ok.stdout)
     # The next release fails after traffic moved; the group rolls it back by itself.
     sandbox.control.set_faults(fail_at="AfterAllowTraffic", message="smoke test failed")
-    bad = release(sandbox, f"{repo}:h2", env={"GITHUB_SHA": sha2})
+    bad = release(sandbox, sandbox.pushed("h2"), env={"GITHUB_SHA": sha2})
     assert bad.returncode == 1, bad.stderr
     failed = summary(bad.stdout)
     rollback_id = failed["rollback_deployment_id"]
@@ -147,8 +147,7 @@ def test_json_times_are_utc_with_z_whatever_the_machines_time_zone(sandbox) -> N
     from datetime import UTC, datetime, timedelta
 
     local = {"TZ": "America/New_York"}  # UTC-5 in December: a wrong zone would show as -05:00 or 5 h off
-    repo = sandbox.service_outputs()["ecr_repository_url"]
-    ok = release(sandbox, f"{repo}:tz1", env=local)
+    ok = release(sandbox, sandbox.pushed("tz1"), env=local)
     assert ok.returncode == 0, ok.stderr
     res = ops(sandbox, "history", env=local)
     assert res.returncode == 0, res.stderr

@@ -19,7 +19,7 @@ TERMINATION_MINUTES = 60  # 3600 simulated seconds: 36 wall seconds at the tests
 
 
 def _image(sandbox, tag: str) -> str:
-    return f"{sandbox.service_outputs()['ecr_repository_url']}:{tag}"
+    return sandbox.pushed(tag)
 
 
 def test_approve_termination_wait_ends_the_deployment_well_before_its_wait(sandbox) -> None:

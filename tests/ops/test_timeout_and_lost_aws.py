@@ -30,7 +30,7 @@ pytestmark = pytest.mark.e2e
 
 
 def image(sandbox: Any, tag: str) -> str:
-    return f"{sandbox.service_outputs()['ecr_repository_url']}:{tag}"
+    return sandbox.pushed(tag)
 
 
 def test_on_timeout_stop_stops_with_rollback_and_exits_3(sandbox) -> None:

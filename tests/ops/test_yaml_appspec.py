@@ -57,10 +57,10 @@ def _yaml_deployment(sandbox: Any, image: str) -> tuple[str, str]:
 
 def test_a_yaml_appspec_deployment_reads_back_in_history_and_rollback(sandbox) -> None:
     repo = sandbox.service_outputs()["ecr_repository_url"]
-    first = release(sandbox, f"{repo}:json-one")
+    first = release(sandbox, sandbox.pushed("json-one"))
     assert first.returncode == 0, first.stderr
     before = summary(first.stdout)["task_definition_arn"]
-    deployment, yaml_arn = _yaml_deployment(sandbox, f"{repo}:yaml-two")
+    deployment, yaml_arn = _yaml_deployment(sandbox, sandbox.pushed("yaml-two"))
     assert primary_task_definition(sandbox) == yaml_arn
 
     history = ops(sandbox, "history")

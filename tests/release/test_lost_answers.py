@@ -36,7 +36,7 @@ def test_a_release_under_post_processing_500s_makes_one_deployment_and_one_revis
     # Every CreateDeployment and RegisterTaskDefinition is processed, then answered HTTP 500.
     sandbox.control.set_faults(error_after_rate=1.0, error_after_actions=["CreateDeployment", "RegisterTaskDefinition"])
 
-    res = release(sandbox, "--image", svc["ecr_repository_url"] + ":lost-answer")
+    res = release(sandbox, "--image", sandbox.pushed("lost-answer"))
     assert res.returncode == 0, res.stderr
     s = summary(res.stdout)
     assert s["status"] == "Succeeded"

@@ -57,7 +57,7 @@ def group_of_task_set(sandbox: Any, key: str) -> str:
 
 
 def images(sandbox: Any, tag: str) -> list[str]:
-    return [f"--image={key}={sandbox.service_outputs(key)['ecr_repository_url']}:{tag}" for key in SERVICES]
+    return [f"--image={key}={sandbox.pushed(tag, key)}" for key in SERVICES]
 
 
 def start(sandbox: Any, *args: str) -> subprocess.Popen[str]:
@@ -206,7 +206,8 @@ def test_a_bad_task_definition_in_one_service_writes_nothing_for_any(three: Any,
 
 
 def test_image_for_every_service_and_per_service_images(three: Any) -> None:
-    repo = three.service_outputs("web")["ecr_repository_url"].rsplit("/", 1)[0]
+    # One image for every service (a monorepo's), one service's own: both pushed, as a release verifies them.
+    mono, special = three.pushed("v1", "web"), three.pushed("special", "worker")
     res = release(
         three,
         "--service",
@@ -214,16 +215,16 @@ def test_image_for_every_service_and_per_service_images(three: Any) -> None:
         "--service",
         "worker",
         "--image",
-        f"{repo}/mono:v1",
+        mono,
         "--image",
-        f"worker={repo}/demo-worker:special",
+        f"worker={special}",
         "--dry-run",
     )
     assert res.returncode == 0, res.stderr
     s = summary(res.stdout)
     assert s["status"] == "DryRun"
-    assert s["services"]["web"]["image"] == f"{repo}/mono:v1"
-    assert s["services"]["worker"]["image"] == f"{repo}/demo-worker:special"
+    assert s["services"]["web"]["image"] == mono
+    assert s["services"]["worker"]["image"] == special
     assert "api" not in s["services"]
     plans = [e for e in events(res.stdout) if e["event"] == "plan"]
     assert {e["service_key"] for e in plans} == {"web", "worker"}

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 
 def release_then_close_stdout(sandbox: Any, tag: str) -> tuple[int, str]:
-    image = f"{sandbox.service_outputs()['ecr_repository_url']}:{tag}"
+    image = sandbox.pushed(tag)
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestrator", "release", "--sandbox", "--output", "plain", "--image", image],
         env=sandbox.env(),

@@ -39,7 +39,7 @@ def release(sandbox: Any, *args: str, timeout: float = 90) -> subprocess.Complet
 
 def test_all_at_once_release_succeeds_and_the_new_task_definition_serves(sandbox) -> None:
     before = primary_task_definition(sandbox)
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":e2e-1"
+    image = sandbox.pushed("e2e-1")
     res = release(sandbox, "--image", image)
     assert res.returncode == 0, res.stderr
     s = summary(res.stdout)

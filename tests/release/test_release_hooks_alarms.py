@@ -110,7 +110,7 @@ def test_an_alarm_that_goes_to_alarm_stops_the_release_and_production_stays_put(
     original = serving_group(sandbox)
     assert original is not None
 
-    image = out["ecr_repository_url"] + ":alarmed"
+    image = sandbox.pushed("alarmed")
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestrator", "release", "--sandbox", "--output", "json", "--image", image],
         env=sandbox.env(),
@@ -174,7 +174,7 @@ def test_a_hook_that_fails_or_stays_silent_fails_the_release_naming_it(
         sandbox.control.time_scale(0.002)  # one simulated hour: ~7 s (the next test's sandbox resets it)
     before = serving_group(sandbox)
     appspec = appspec_with_hooks(sandbox, tmp_path, {"AfterInstall": fn})
-    image = sandbox.service_outputs()["ecr_repository_url"] + f":hook-{result}"
+    image = sandbox.pushed(f"hook-{result}")
     res = release(sandbox, "--image", image, "--appspec", str(appspec))
     assert res.returncode == 1, res.stderr
     error = last_error(res)
@@ -190,7 +190,7 @@ def test_a_hook_function_that_reports_succeeded_lets_the_release_succeed(sandbox
     fn = lambda_function(sandbox)  # Python; the sandbox runs its handler, which calls the sandbox back
     before = serving_group(sandbox)
     appspec = appspec_with_hooks(sandbox, tmp_path, {"BeforeAllowTraffic": fn, "AfterAllowTraffic": fn})
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":validated"
+    image = sandbox.pushed("validated")
     res = release(sandbox, "--image", image, "--appspec", str(appspec))
     assert res.returncode == 0, res.stderr
     s = summary(res.stdout)

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.e2e
 TOKEN = "tok-PLANTED-4f1d9a77"
 PASSWORD = "pw-PLANTED-c0ffee42"
 PLANTED = (TOKEN, PASSWORD)
+SECRET_ARN = "arn:aws:ssm:eu-west-1:123456789012:parameter/db-url"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 
@@ -34,9 +35,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 def files(sandbox: Any, tmp_path: Path) -> list[str]:
     doc = json.loads((sandbox.repo_root / "taskdef.json").read_text())
     doc["containerDefinitions"][0]["environment"].append({"name": "DB_PASSWORD", "value": PASSWORD})
-    doc["containerDefinitions"][0]["secrets"] = [
-        {"name": "DB_URL", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/db-url"}
-    ]
+    doc["containerDefinitions"][0]["secrets"] = [{"name": "DB_URL", "valueFrom": SECRET_ARN}]
     path = tmp_path / "taskdef.json"
     path.write_text(json.dumps(doc))
     return [
@@ -50,7 +49,7 @@ def files(sandbox: Any, tmp_path: Path) -> list[str]:
 
 
 def image(sandbox: Any) -> str:
-    return f"{sandbox.service_outputs()['ecr_repository_url']}:secrets"
+    return sandbox.pushed("secrets")
 
 
 def in_pty(sandbox: Any, *args: str, env: dict[str, str] | None = None, timeout: float = 90) -> tuple[int, str]:
@@ -155,11 +154,14 @@ def test_under_github_actions_values_are_masked_first_and_never_printed(
         masks = [i for i, line in enumerate(lines) if line.startswith("::add-mask::")]
         masked = {lines[i].removeprefix("::add-mask::").strip() for i in masks}
         assert set(PLANTED) <= masked, where
+        # What is secret is masked (the secrets entry's parameter too); PORT=8080 is not, or every 8080
+        # in the job log would read ***.
+        assert SECRET_ARN in masked and "8080" not in masked, where
         others = [line for i, line in enumerate(lines) if i not in masks]
         assert_no_value("\n".join(others), where)
     # On one terminal the order shows: every mask is registered before the first other line.
     lines = [line for line in text.splitlines() if line.strip()]
-    assert all(line.startswith("::add-mask::") for line in lines[: len(PLANTED) + 1])  # PORT's value too
+    assert all(line.startswith("::add-mask::") for line in lines[: len(PLANTED) + 1])  # and the secret's ARN
     assert_no_value(gh_out.read_text(), "$GITHUB_OUTPUT")
     assert_no_value(gh_summary.read_text(), "$GITHUB_STEP_SUMMARY")
     assert "deployment_id<<" in gh_out.read_text()

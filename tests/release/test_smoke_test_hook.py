@@ -75,7 +75,7 @@ def test_a_passing_smoke_test_lets_production_move(sandbox: Any, tmp_path: Path,
     url, listener = test_listener
     _point_smoke_test_at(sandbox, url)
     before = serving_group(sandbox)
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":smoke-ok"
+    image = sandbox.pushed("smoke-ok")
     res = release(sandbox, "--image", image, "--appspec", str(_smoke_appspec(sandbox, tmp_path)))
     assert res.returncode == 0, res.stderr
     assert summary(res.stdout)["status"] == "Succeeded"
@@ -91,7 +91,7 @@ def test_a_failing_smoke_test_fails_at_after_allow_test_traffic_and_production_n
     listener.status = 503
     name = _point_smoke_test_at(sandbox, url)
     before = production_weights(sandbox)
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":smoke-broken"
+    image = sandbox.pushed("smoke-broken")
     res = release(sandbox, "--image", image, "--appspec", str(_smoke_appspec(sandbox, tmp_path)))
     assert res.returncode == 1, res.stderr
     s = summary(res.stdout)
@@ -121,7 +121,7 @@ def test_without_a_smoke_test_function_the_hook_is_dropped_with_a_note(sandbox: 
     outputs["services"]["value"]["web"]["smoke_test_function_name"] = ""
     outputs_file = tmp_path / "outputs.json"
     outputs_file.write_text(json.dumps(outputs))
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":no-smoke"
+    image = sandbox.pushed("no-smoke")
     res = sandbox.cli(
         "release",
         "--outputs-file",

@@ -61,7 +61,7 @@ def test_repeated_service_renders_those_in_the_order_given(sandbox_fleet: Any, f
 
 def test_a_rendered_file_is_what_deploy_registers(sandbox_fleet: Any, folder: Path) -> None:
     out = folder / "out"
-    image = sandbox_fleet.service_outputs("worker")["ecr_repository_url"] + ":v2"
+    image = sandbox_fleet.pushed("v2", "worker")
     res = render(sandbox_fleet, folder, "--all", "--out-dir", str(out), "--image", image)
     assert res.returncode == 0, res.stderr
     dry = sandbox_fleet.cli(

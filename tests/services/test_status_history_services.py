@@ -20,7 +20,7 @@ KEYS = ["api", "web", "worker"]
 @pytest.fixture
 def released(sandbox_fleet: Any) -> str:
     """web released once (on its own, as before); api and worker never."""
-    image = sandbox_fleet.service_outputs("web")["ecr_repository_url"] + ":v2"
+    image = sandbox_fleet.pushed("v2", "web")
     res = sandbox_fleet.cli(
         "release", "--sandbox", "-s", "web", "--image", image, "--output", "json", "--timeout", "60"
     )

@@ -192,6 +192,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "orchestrator adopt --env prod --cluster demo --ecs-service legacy",
         "orchestrator adopt --sandbox --cluster demo --ecs-service legacy --omit-env PW",
     ),
+    "sandbox push": ('orchestrator sandbox push "$REPO_URL:v2"',),
     "sandbox seed-history": ("orchestrator sandbox seed-history --group demo-web --count 500",),
     "infra plan": ("orchestrator infra plan --env dev --init",),
     "infra apply": ("orchestrator infra apply --env dev", "orchestrator infra apply --env dev --auto-approve"),

@@ -113,7 +113,7 @@ def test_adopt_a_codedeploy_service_writes_imports_the_root_defines(sandbox, tmp
 
     shutil.copytree(sandbox.repo_root / "terraform", tmp_path / "terraform")
     shutil.copytree(sandbox.repo_root / "modules", tmp_path / "modules")
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":v7"
+    image = sandbox.pushed("v7")
     rel = sandbox.cli("release", "--sandbox", "--image", image, "-o", "plain")
     assert rel.returncode == 0, rel.stdout + rel.stderr
 
@@ -150,7 +150,7 @@ def test_adopt_a_codedeploy_service_writes_imports_the_root_defines(sandbox, tmp
         "--outputs-file",
         "services/web/outputs.json",
         "--image",
-        image + "-adopted",
+        sandbox.pushed("v7-adopted"),
         "-o",
         "plain",
         cwd=tmp_path,

@@ -39,7 +39,7 @@ def test_diff_is_0_when_equal_and_1_after_a_local_edit(sandbox, tmp_path) -> Non
 
 def test_diff_after_a_release_keeps_the_live_image_and_compares_the_appspec(sandbox, tmp_path) -> None:
     root = _project(tmp_path, sandbox.repo_root)
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":v2"
+    image = sandbox.pushed("v2")
     rel = sandbox.cli("release", "--sandbox", "--image", image, "-o", "plain", cwd=root)
     assert rel.returncode == 0, rel.stdout + rel.stderr
 

@@ -34,7 +34,7 @@ def test_scale_a_rolling_service_to_3_waits_until_steady(sandbox, legacy, tmp_pa
 
 
 def test_scale_is_refused_during_a_codedeploy_deployment(sandbox, tmp_path) -> None:
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":scale"
+    image = sandbox.pushed("scale")
     sandbox.control.time_scale(1.0)  # the deployment stays in progress while the test looks
     started = sandbox.cli("release", "--sandbox", "--image", image, "--no-wait", "-o", "json")
     assert started.returncode == 0, started.stderr

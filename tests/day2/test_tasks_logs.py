@@ -38,7 +38,7 @@ def test_tasks_lists_the_current_revisions_tasks_healthy(sandbox) -> None:
         assert t["started"] and t["exit_code"] is None
     assert done["revisions"]["demo-web:1"] == {"role": "current", "running": 2, "healthy": 2, "last_stopped": None}
 
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":tasks-2"
+    image = sandbox.pushed("tasks-2")
     rel = sandbox.cli("release", "--sandbox", "--image", image, "-o", "plain")
     assert rel.returncode == 0, rel.stdout + rel.stderr
     tasks, done = _until_healthy(sandbox, "demo-web:2", 2)

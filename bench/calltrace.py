@@ -22,7 +22,8 @@ def install(log_path: str) -> None:
     import botocore.client
 
     lock = threading.Lock()  # a multi-service release calls AWS from worker threads
-    original = botocore.client.BaseClient._make_api_call
+    client_class: Any = botocore.client.BaseClient
+    original = client_class._make_api_call
 
     def traced(self: Any, operation_name: str, api_params: Any) -> Any:
         line = {"at": time.time(), "service": self.meta.service_model.service_name, "action": operation_name}
@@ -30,7 +31,7 @@ def install(log_path: str) -> None:
             log.write(json.dumps(line) + "\n")
         return original(self, operation_name, api_params)
 
-    botocore.client.BaseClient._make_api_call = traced  # type: ignore[method-assign]
+    client_class._make_api_call = traced
 
 
 def main() -> None:

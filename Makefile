@@ -129,7 +129,7 @@ sandbox-down: ## Stop the background sandbox
 demo: setup ## Start the sandbox with two services, release a new image of both at once live, show what serves them, stop
 	./scripts/demo.sh
 
-bench: setup tools ## orchestrator release vs aws ecs deploy on the same sandbox deployment, as ratios; then 1, 5 and 20 services at once
+bench: setup tools ## Release vs the AWS CLI on one sandbox (CodeDeploy and ECS engines) as ratios, calls before the first write at history 1 and 500; then 1, 5 and 20 services at once
 	$(BIN)/python bench/release_bench.py
 	$(BIN)/python bench/scale_bench.py
 

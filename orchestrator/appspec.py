@@ -79,23 +79,25 @@ def service_properties(doc: Any) -> dict[str, Any] | None:
 
 
 def load(path: Path) -> Any:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such AppSpec file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
+    from orchestrator import userfile
+
+    text = userfile.read_text(path, "AppSpec file")
+    source = userfile.shown(path)
+    if not (path.suffix.lower() in (".yaml", ".yml") or not text.lstrip().startswith(("{", "["))):
+        return userfile.parse_json(text, source)
     import yaml
 
     try:
-        return parse(text, as_yaml=path.suffix.lower() in (".yaml", ".yml") or None)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+        doc = yaml.safe_load(text)
+    except RecursionError:
+        raise userfile.too_deep(source) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(f"{where}: invalid YAML: {problem}") from None
+    userfile.check_depth(doc, source)
+    return doc
 
 
 def validate(doc: Any, source: str, taskdef: dict[str, Any]) -> AppSpec:

@@ -6,7 +6,6 @@ SERVICE_KEYS, so that the loader, the sandbox and the contract tests agree.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -163,22 +162,7 @@ def parse_outputs(raw: Any, source: str) -> Outputs:
 
 
 def load_outputs_file(path: Path) -> Outputs:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such outputs file") from None
-    except IsADirectoryError:
-        raise InputError(
-            f"{path}: is a directory, not an outputs file", hint="pass the file `terraform output -json` wrote"
-        ) from None
-    except PermissionError:
-        raise InputError(f"{path}: cannot read the outputs file (permission denied)") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text file; expected the JSON of `terraform output -json`") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the outputs file: {exc.strerror or exc}") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    return parse_outputs(raw, str(path))
+    from orchestrator.userfile import load_json, shown
+
+    raw = load_json(path, "outputs file", expected="the JSON of `terraform output -json`")
+    return parse_outputs(raw, shown(path))

@@ -54,17 +54,10 @@ def field_path(parts: tuple[str | int, ...]) -> str:
 
 
 def load_json(path: Path, what: str = "file") -> Any:
-    """Parse a JSON file; syntax errors name the line and column."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such {what}") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    """Parse a JSON file (orchestrator.userfile: regular files only, bounded size and depth)."""
+    from orchestrator.userfile import load_json as load
+
+    return load(path, what)
 
 
 def placeholder_values(outputs: Outputs, service: ServiceOutputs, image: str | None) -> dict[str, str]:
@@ -255,9 +248,12 @@ def register_shape() -> Any:
     """The input shape of ecs:RegisterTaskDefinition from botocore's bundled model."""
     global _SHAPE
     if _SHAPE is None:
-        import botocore.session
+        from botocore.loaders import create_loader
+        from botocore.model import ServiceModel
 
-        model = botocore.session.get_session().get_service_model("ecs")
+        # The bundled model itself, not through a Session: a session reads the user's AWS config file,
+        # and a garbage one must be reported once, by orchestrator.aws, not here as a traceback.
+        model = ServiceModel(create_loader().load_service_model("ecs", "service-2"), "ecs")
         _SHAPE = model.operation_model("RegisterTaskDefinition").input_shape
     return _SHAPE
 

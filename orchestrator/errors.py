@@ -42,6 +42,15 @@ class InputError(OrchestratorError):
     exit_code = ExitCode.BAD_INPUT
 
 
+class InputProblems(InputError):
+    """Several problems found in one input (a task definition, an AppSpec, an outputs file): every one
+    is reported, one line each, so that a file with two problems is fixed in one round."""
+
+    def __init__(self, problems: list[str], *, hint: str | None = None) -> None:
+        super().__init__("\n".join(problems), hint=hint, details={"problems": list(problems)})
+        self.problems = list(problems)
+
+
 class DeploymentFailed(OrchestratorError):
     exit_code = ExitCode.DEPLOYMENT_FAILED
 

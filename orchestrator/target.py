@@ -64,6 +64,12 @@ def load_outputs(
     from orchestrator.contract import load_outputs_file, parse_outputs
     from orchestrator.errors import InputError
 
+    if sandbox and outputs_file is not None:
+        # Before: the file was silently ignored and the release went to the sandbox's own stack.
+        raise InputError(
+            "--sandbox and --outputs-file exclude each other",
+            hint="--sandbox uses the running sandbox's own outputs; drop one of them",
+        )
     if sandbox:
         from orchestrator.sandbox.state import load_info
 

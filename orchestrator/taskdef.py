@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.contract import SERVICE_KEYS, Outputs, ServiceOutputs
-from orchestrator.errors import InputError
+from orchestrator.ecs_rules import image_problem
+from orchestrator.ecs_rules import problems as ecs_problems
+from orchestrator.errors import InputError, InputProblems
 
 PLACEHOLDER_NAMES: tuple[str, ...] = (*SERVICE_KEYS, "aws_region", "image")
 
@@ -39,10 +41,6 @@ READ_ONLY_FIELDS: tuple[str, ...] = (
 
 _PLACEHOLDER = re.compile(r"\$(\$?)\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_FAMILY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-_CONTAINER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-# ECS: letters, numbers, hyphens, underscores, colons, periods, forward slashes, number signs, at signs.
-_IMAGE = re.compile(r"^[A-Za-z0-9._:/#@+-]{1,255}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -211,30 +209,6 @@ def render(
     return Rendered(taskdef=taskdef, source=source, container=container, image=str(main.get("image", "")))
 
 
-# The tag and digest grammar of image references (OCI distribution spec / Docker reference grammar):
-# a tag is up to 128 of [A-Za-z0-9_.-], not starting with . or -; a digest is algorithm:encoded, and a
-# sha256 digest has exactly 64 lowercase hex digits.
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
-_SHA256 = re.compile(r"^sha256:[a-f0-9]{64}$")
-
-
-def image_problem(image: str) -> str | None:
-    """What is wrong with an image reference (None if nothing): ECS's characters, then tag and digest syntax."""
-    if not _IMAGE.match(image):
-        return "letters, digits and . _ : / # @ - only, up to 255 characters"
-    name, at, digest = image.partition("@")
-    if at and (not _DIGEST.match(digest) or (digest.startswith("sha256:") and not _SHA256.match(digest))):
-        return f"digest {digest!r} is not algorithm:hex (sha256: 64 lowercase hex digits)"
-    last = name.rsplit("/", 1)[-1]  # a registry host:port comes before the last slash
-    repo, colon, tag = last.partition(":")
-    if not repo or not name or name.startswith("/") or name.endswith("/") or "//" in name:
-        return "no repository name"
-    if colon and not _TAG.match(tag):
-        return f"tag {tag!r} must be 1-128 letters, digits, _ . - (not starting with . or -)"
-    return None
-
-
 def check_image(image: str, where: str) -> None:
     problem = image_problem(image)
     if problem:
@@ -315,77 +289,42 @@ def _enum_errors(value: Any, shape: Any, source: str, path: tuple[str | int, ...
         yield f"{source}: {field_path(path)}: {value!r} is not one of {', '.join(shape.enum)}"
 
 
-def _semantic_errors(taskdef: dict[str, Any], source: str) -> Iterator[str]:
-    """Rules ECS enforces that the API model does not express."""
-    family = taskdef.get("family")
-    if isinstance(family, str) and not _FAMILY.match(family):
-        yield f"{source}: family: {family!r} must be 1-255 letters, digits, hyphens or underscores"
-    containers = taskdef.get("containerDefinitions")
-    if isinstance(containers, list) and not containers:
-        yield f"{source}: containerDefinitions: at least one container is needed"
-    seen: set[str] = set()
-    network_mode = taskdef.get("networkMode")
-    for i, c in enumerate(containers if isinstance(containers, list) else []):
-        if not isinstance(c, dict):
-            continue
-        where = f"{source}: containerDefinitions[{i}]"
-        name = c.get("name")
-        if name is None:
-            yield f"{where}.name: required field missing"
-        elif isinstance(name, str):
-            if not _CONTAINER_NAME.match(name):
-                yield f"{where}.name: {name!r} must be 1-255 letters, digits, hyphens or underscores"
-            if name in seen:
-                yield f"{where}.name: duplicate container name {name!r}"
-            seen.add(name)
-        image = c.get("image")
-        if image is None:
-            yield f"{where}.image: required field missing"
-        elif isinstance(image, str) and (problem := image_problem(image)):
-            yield f"{where}.image: invalid image reference {image!r}: {problem}"
-        for j, pm in enumerate(c.get("portMappings") or []):
-            if not isinstance(pm, dict):
-                continue
-            for key in ("containerPort", "hostPort"):
-                port = pm.get(key)
-                if isinstance(port, int) and not isinstance(port, bool) and not 0 <= port <= 65535:
-                    yield f"{where}.portMappings[{j}].{key}: {port} is not a port (0-65535)"
-            host, cont = pm.get("hostPort"), pm.get("containerPort")
-            if network_mode == "awsvpc" and host is not None and cont is not None and host != cont:
-                yield f"{where}.portMappings[{j}].hostPort: must equal containerPort ({cont}) in awsvpc mode"
-    if "FARGATE" in (taskdef.get("requiresCompatibilities") or []):
-        if network_mode != "awsvpc":
-            yield f"{source}: networkMode: FARGATE requires 'awsvpc' (got {network_mode!r})"
-        for key in ("cpu", "memory"):
-            if key not in taskdef:
-                yield f"{source}: {key}: FARGATE requires a task-level {key}"
-
-
 # ECS refuses a task definition over 64 KiB ("Task definition max size", 64 KiB, not adjustable:
 # Amazon ECS service quotas, Amazon ECS Developer Guide). Measured as the request's compact JSON.
 MAX_TASKDEF_BYTES = 64 * 1024
 
 
-def check_size(taskdef: dict[str, Any], source: str) -> None:
+def size_problem(taskdef: dict[str, Any], source: str) -> str | None:
     size = len(json.dumps(taskdef, separators=(",", ":")).encode())
     if size > MAX_TASKDEF_BYTES:
-        raise InputError(
-            f"{source}: the rendered task definition is {size / 1024:.1f} KiB; ECS accepts at most 64 KiB",
-            hint="move large values out (secrets/valueFrom, environmentFiles) or split the containers",
+        return (
+            f"{source}: the rendered task definition is {size / 1024:.1f} KiB; ECS accepts at most 64 KiB "
+            "(move large values out: secrets/valueFrom, environmentFiles, or split the containers)"
         )
+    return None
+
+
+def problems(taskdef: dict[str, Any], source: str) -> list[str]:
+    """Every problem found, one line each: the size, botocore's model (fields, types, enums), then the
+    rules ECS enforces server side (orchestrator.ecs_rules). Each check reads only the values of the
+    type it expects, so one wrong value does not hide another problem."""
+    found = [p for p in (size_problem(taskdef, source),) if p]
+    found += _botocore_errors(taskdef, source)
+    found += _enum_errors(taskdef, register_shape(), source, ())
+    found += ecs_problems(taskdef, source)
+    # One line per field: a later rule about a field already refused is a consequence, not news
+    # (networkMode 'awsvp' is not an enum value, so of course it is not FARGATE's 'awsvpc').
+    by_field: dict[str, str] = {}
+    for line in found:
+        by_field.setdefault(line.removeprefix(f"{source}: ").split(": ", 1)[0], line)
+    return list(by_field.values())
 
 
 def validate(taskdef: dict[str, Any], source: str) -> None:
-    """Raise InputError with the first problem; the rest are usually consequences of it."""
-    check_size(taskdef, source)
-    problems = _botocore_errors(taskdef, source)
-    if not problems:
-        problems = list(_enum_errors(taskdef, register_shape(), source, ()))
-    if not problems:
-        problems = list(_semantic_errors(taskdef, source))
-    if problems:
-        extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise InputError(problems[0] + extra)
+    """Raise InputProblems listing every problem (one line each) when there is any."""
+    found = problems(taskdef, source)
+    if found:
+        raise InputProblems(found)
 
 
 def load_and_render(

@@ -200,7 +200,7 @@ CORPUS = [
         id="sidecar-without-image",
     ),
     pytest.param(
-        taskdef(lambda d: d["containerDefinitions"].append(dict(_c0(d)))),
+        taskdef(lambda d: d["containerDefinitions"].append({"name": "web", "image": "busybox:1", "essential": False})),
         "containerDefinitions[1].name: duplicate container name 'web'",
         id="duplicate-container",
     ),
@@ -541,4 +541,106 @@ def test_no_input_ends_in_a_traceback_or_a_hang(case: Raw, message: str, stack: 
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], res.stderr
     assert len(lines[0]) < 300  # a 5,000-character name is shortened
+    assert stack.mutating_calls() == []
+
+
+# --- what ECS would refuse (or run wrongly), refused before the first write (issue 20, the 13 cases) ---
+
+REFUSED_BY_ECS = [
+    pytest.param(
+        taskdef(lambda d: d.update(memory="abc")),
+        'taskdef.json: memory: \'abc\' is not MiB (like "1024") or GB (like "1 GB")',
+        id="task-memory-abc",
+    ),
+    pytest.param(
+        taskdef(lambda d: d.update(cpu="999")),
+        "taskdef.json: cpu: '999' is not a Fargate task size; Fargate takes 256, 512, 1024",
+        id="fargate-cpu-999",
+    ),
+    pytest.param(
+        taskdef(lambda d: d.update(cpu="256", memory="8192") or _c0(d).update(memory=512)),
+        "taskdef.json: memory: 8192 MiB does not go with cpu 256 on Fargate, which takes 512, 1024, 2048 MiB",
+        id="fargate-256-with-8192",
+    ),
+    pytest.param(
+        taskdef(lambda d: _c0(d).update(memory=4096)),
+        "taskdef.json: containerDefinitions[0].memory: 4096 MiB is more than the task's (512 MiB)",
+        id="container-memory-over-task",
+    ),
+    pytest.param(
+        taskdef(lambda d: _c0(d).update(essential=False)),
+        "taskdef.json: containerDefinitions: no essential container; ECS needs at least one",
+        id="no-essential-container",
+    ),
+    pytest.param(
+        taskdef(lambda d: _c0(d)["healthCheck"].update(interval=1)),
+        "containerDefinitions[0].healthCheck.interval: 1 is outside ECS's range 5-300",
+        id="health-check-interval-1",
+    ),
+    pytest.param(
+        taskdef(lambda d: _c0(d)["environment"].append({"name": "", "value": "x"})),
+        "containerDefinitions[0].environment[1].name: a variable needs a name, without '=' (got '')",
+        id="empty-variable-name",
+    ),
+    pytest.param(
+        taskdef(lambda d: d.update(executionRoleArn="not-an-arn")),
+        "taskdef.json: executionRoleArn: 'not-an-arn' is not an IAM role ARN",
+        id="execution-role-not-an-arn",
+    ),
+    pytest.param(
+        flags("--image", "registry.example.com/Demo/Web:1"),
+        "--image: invalid image reference 'registry.example.com/Demo/Web:1': repository 'Demo/Web' must be lowercase",
+        id="uppercase-repository",
+    ),
+    pytest.param(
+        outputs(lambda s: s.update(container_port=-1)),
+        "outputs.json: services.web.container_port: -1 is not a port number (1-65535)",
+        id="outputs-port-minus-1",
+    ),
+    pytest.param(
+        outputs(lambda s: s.update(prod_listener_arn="not-an-arn")),
+        "outputs.json: services.web.prod_listener_arn: 'not-an-arn' is not a load balancer listener ARN",
+        id="outputs-listener-not-an-arn",
+    ),
+    pytest.param(
+        lambda tmp, stack: ["release", "--sandbox", "--outputs-file", str(stack.outputs_path), "--image", "x:1"],
+        "--sandbox and --outputs-file exclude each other",
+        id="sandbox-with-outputs-file",
+    ),
+    pytest.param(
+        appspec(
+            lambda d: _props(d).update(TaskDefinition="arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-web:3")
+        ),
+        "Properties.TaskDefinition: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-web:3' is a fixed task "
+        "definition; write <TASK_DEFINITION>",
+        id="appspec-literal-taskdef-arn",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "message"), REFUSED_BY_ECS)
+def test_what_ecs_would_refuse_is_refused_before_any_write(
+    case: Case,
+    message: str,
+    stack: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    test_bad_input_is_refused_before_any_write(case, message, stack, tmp_path, monkeypatch, capsys)
+
+
+def test_a_file_with_two_problems_gets_two_lines(
+    stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in stack.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(REPO)
+    args = taskdef(lambda d: d.update(memory="abc") or _c0(d)["healthCheck"].update(retries=0))(tmp_path, stack)
+    stack.control.reset_requests()
+    assert run([*args, "--output", "plain"]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("error: ") and "taskdef.json: memory: 'abc' is not MiB" in lines[0]
+    assert lines[1].startswith("error: ") and "healthCheck.retries: 0 is outside ECS's range 1-10" in lines[1]
     assert stack.mutating_calls() == []

@@ -140,13 +140,23 @@ def find_unresolved(doc: Any, path: tuple[str | int, ...] = ()) -> Iterator[tupl
 def parse_env_pairs(pairs: list[str] | None) -> dict[str, str]:
     """`KEY=VALUE` strings from --container-env."""
     result: dict[str, str] = {}
-    for pair in pairs or []:
+    given = pairs or []
+    for number, pair in enumerate(given, 1):
         key, sep, value = pair.partition("=")
         if not sep or not _ENV_NAME.match(key):
-            # Name only: the value may be a secret.
-            raise InputError(f"--container-env {key!r}: expected KEY=VALUE with KEY a variable name")
+            # Nothing of it is shown: without `KEY=` the whole text may be the secret itself
+            # (`--container-env "$TOKEN"`), and before a stray `=` (base64 padding) part of it.
+            which = f" (the {_ordinal(number)} of {len(given)})" if len(given) > 1 else ""
+            raise InputError(
+                f"--container-env{which}: expected KEY=VALUE with KEY a variable name "
+                "(letters, digits and _, not starting with a digit); what was given is not shown"
+            )
         result[key] = value
     return result
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def container_names(taskdef: dict[str, Any]) -> list[str]:
@@ -362,12 +372,23 @@ def load_prerendered(path: Path) -> Rendered:
 # --- environment values: never printed unless asked -------------------------------------------------
 
 REDACTED = "***"
+_MASK_KEY: bytes | None = None
 
 
 def redacted(name: str, value: str) -> str:
-    """`***` and a short hash of name=value: stable across runs, so a changed value still shows in a diff.
-    (Short on purpose: enough to tell two values apart, too short to look a value up.)"""
-    return REDACTED + hashlib.sha256(f"{name}={value}".encode()).hexdigest()[:6]
+    """`***` and 6 hex digits of an HMAC of name=value under a key drawn at random once per run.
+
+    Within a run equal values mask alike and a changed value shows in a diff (the dry run's), yet the
+    mask reveals nothing about the value: an unkeyed hash of a 6-digit PIN was found by trying all
+    10^6 of them in a second, and without the key (never shown, gone when the process ends) there is
+    nothing to try them against. Across runs the masks of one value differ."""
+    import hmac
+    import secrets
+
+    global _MASK_KEY
+    if _MASK_KEY is None:
+        _MASK_KEY = secrets.token_bytes(32)
+    return REDACTED + hmac.new(_MASK_KEY, f"{name}={value}".encode(), hashlib.sha256).hexdigest()[:6]
 
 
 def _environments(taskdef: Any) -> Iterator[dict[str, Any]]:

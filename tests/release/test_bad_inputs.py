@@ -251,7 +251,7 @@ CORPUS = [
     ),
     pytest.param(
         flags("--image", "repo/web:1", "--container-env", "NOEQUALS"),
-        "--container-env 'NOEQUALS': expected KEY=VALUE",
+        "--container-env: expected KEY=VALUE with KEY a variable name",
         id="env-pair",
     ),
     pytest.param(flags("--image", "repo/web 1"), "--image: invalid image reference 'repo/web 1'", id="image-reference"),

@@ -31,7 +31,7 @@ def test_two_identical_releases_at_once_make_one_deployment_and_leave_no_stray_r
     procs = [cli.start(*args, env=sandbox.env(), cwd=sandbox.repo_root) for _ in range(2)]
     outs = [p.communicate(timeout=180) for p in procs]
     sandbox.control.clear_faults()
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
     ids = {summary(out)["deployment_id"] for out, _ in outs}
     assert len(ids) == 1  # the loser re-attached to the winner's deployment

@@ -643,4 +643,8 @@ def test_a_file_with_two_problems_gets_two_lines(
     assert len(lines) == 2, lines
     assert lines[0].startswith("error: ") and "taskdef.json: memory: 'abc' is not MiB" in lines[0]
     assert lines[1].startswith("error: ") and "healthCheck.retries: 0 is outside ECS's range 1-10" in lines[1]
+    assert run([*args, "--output", "json"]) == 2
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["event"] == "summary" and last["status"] == "BadInput"
+    assert last["details"]["problems"] == [line.removeprefix("error: ") for line in lines]
     assert stack.mutating_calls() == []

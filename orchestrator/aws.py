@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from orchestrator import __version__
@@ -18,20 +19,64 @@ from orchestrator.errors import AwsRefused, InputError
 # Dummy credentials for the embedded sandbox; moto accepts anything.
 SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
-_REFUSED_CODES = {
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnauthorizedOperation",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "SignatureDoesNotMatch",
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-}
+# AWS's answers, sorted once (classify): the throttling codes the SDKs retry, the credential and
+# permission codes that no retry mends, and the server-side codes after which a call may or may not
+# have been processed.
+THROTTLED_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+_REFUSED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "SignatureDoesNotMatch",
+    }
+)
+_SERVER_CODES = frozenset(
+    {
+        "InternalFailure",
+        "InternalError",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "ServerException",
+    }
+)
+_NO_CREDENTIALS = frozenset({"NoCredentialsError", "PartialCredentialsError", "NoRegionError", "ProfileNotFound"})
+# Connection refused, endpoint gone mid-call, no answer in time: the call's fate is unknown.
+_LOST = frozenset({"EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError", "ReadTimeoutError"})
+
+
+class ErrorKind(StrEnum):
+    """What an error from an AWS call means for the caller."""
+
+    REFUSED = "refused"  # credentials, permissions: exit 4, no retry helps
+    THROTTLED = "throttled"  # slow down; past the retries it is a refusal too
+    RETRYABLE = "retryable"  # the server failed (HTTP 5xx): the call may or may not have been processed
+    LOST = "lost"  # no answer (connection refused or dropped, timed out): the call's fate is unknown
+    OTHER = "other"  # AWS's own answer to this request (a validation error, a conflict, ...)
+
+
+def classify(exc: BaseException) -> ErrorKind:
+    """The one reading of an AWS error (botocore exceptions, ClientError codes and HTTP status)."""
+    name = type(exc).__name__
+    if name in _NO_CREDENTIALS:
+        return ErrorKind.REFUSED
+    if name in _LOST:
+        return ErrorKind.LOST
+    code = error_code(exc)
+    if code in THROTTLED_CODES:
+        return ErrorKind.THROTTLED
+    if code in _REFUSED_CODES:
+        return ErrorKind.REFUSED
+    response = getattr(exc, "response", None) or {}
+    status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
+    if code in _SERVER_CODES or status >= 500:
+        return ErrorKind.RETRYABLE
+    return ErrorKind.OTHER
 
 
 _CLIENTS_LOCK = threading.Lock()
@@ -154,17 +199,25 @@ def error_message(exc: BaseException) -> str:
 
 
 def as_refusal(exc: BaseException) -> AwsRefused | None:
-    """Turn a botocore error meaning "AWS said no" (credentials, permissions, throttling) into exit 4."""
-    name = type(exc).__name__
-    if name in {"NoCredentialsError", "PartialCredentialsError", "NoRegionError", "ProfileNotFound"}:
+    """Turn a botocore error meaning "AWS said no" (credentials, permissions, throttling) or "AWS is
+    out of reach" into exit 4."""
+    kind = classify(exc)
+    if type(exc).__name__ in _NO_CREDENTIALS:
         return AwsRefused(f"AWS credentials: {exc}", hint="configure credentials or run `orchestrator sandbox env`")
-    # Connection refused, endpoint gone mid-call, no answer in time (after the retries).
-    if name in {"EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError", "ReadTimeoutError"}:
+    if kind is ErrorKind.LOST:
         return AwsRefused(f"cannot reach AWS: {exc}", hint="is the sandbox running? `orchestrator sandbox status`")
-    code = error_code(exc)
-    if code in _REFUSED_CODES:
-        return AwsRefused(f"AWS refused ({code}): {error_message(exc)}")
+    if kind in (ErrorKind.REFUSED, ErrorKind.THROTTLED):
+        return AwsRefused(f"AWS refused ({error_code(exc)}): {error_message(exc)}")
     return None
+
+
+def throttled(exc: BaseException) -> bool:
+    return classify(exc) is ErrorKind.THROTTLED
+
+
+def retryable(exc: BaseException) -> bool:
+    """A failure after which the call may or may not have been processed, and a retry may succeed."""
+    return classify(exc) in (ErrorKind.LOST, ErrorKind.THROTTLED, ErrorKind.RETRYABLE)
 
 
 @contextmanager

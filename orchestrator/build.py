@@ -28,17 +28,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.aws import refusals
 from orchestrator.errors import AwsRefused, DeploymentFailed, InputError
 from orchestrator.events import BuildOutput, ImagePushed, Message, StepFinished, StepStarted
+from orchestrator.images import ECR_HOST, ImageRef, check_repository, image_commit
+from orchestrator.target import sandbox_repository
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
-    from orchestrator.report import Reporter
+    from orchestrator.events import Reporter
     from orchestrator.target import Target
 
 BUILDERS = ("docker", "buildah", "podman")
 BUILDER_CHOICES = ("auto", *BUILDERS)
-ECR_HOST = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 # Docker's reference grammar for a tag.
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -115,23 +117,6 @@ class GitState:
 
 
 # --- inputs -------------------------------------------------------------------------------------
-
-
-def check_repository(repository: str) -> str:
-    """A repository URI as the builders expect it: host/path, lower case path, no tag or digest."""
-    repo = repository.strip()
-    for scheme in ("https://", "http://", "docker://"):
-        if repo.startswith(scheme):
-            repo = repo[len(scheme) :]
-    if "/" not in repo or repo.startswith("/") or "@" in repo or ":" in repo.split("/", 1)[1]:
-        raise InputError(
-            f"repository {repository!r} must be host/path without a tag or digest",
-            hint="e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo/web",
-        )
-    path = repo.split("/", 1)[1]
-    if not re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*", path):
-        raise InputError(f"repository path {path!r} is not a valid image name (lower case, digits, . _ - /)")
-    return repo
 
 
 def git_state(context: Path, extra_paths: Sequence[Path] = ()) -> GitState | None:
@@ -266,7 +251,6 @@ class Builder:
 
 def ecr_credentials(aws: Aws, registry: str) -> tuple[str, str]:
     """(username, password) from ECR GetAuthorizationToken. The password stays in memory only."""
-    from orchestrator.aws import refusals
 
     match = ECR_HOST.match(registry.split(":", 1)[0])
     kwargs: dict[str, Any] = {}
@@ -310,27 +294,20 @@ def ecr_image_commit(aws: Aws, image: str) -> str | None:
     """The commit ECR says an image was built from: one of its tags is a commit SHA (what `build`
     writes) — for a digest reference, or a tag like `v1.2` on the same image. None when the image is
     not in ECR, has no such tag, or we may not look (DescribeImages: imageDetails[].imageTags)."""
-    from orchestrator.plan import image_commit
-
-    name, at, digest = image.partition("@")
-    host, slash, rest = name.partition("/")
-    match = ECR_HOST.match(host)
-    if not match or not slash:
-        return None
-    last = rest.rsplit("/", 1)[-1]
-    repo_path, colon, tag = rest.rpartition(":") if ":" in last else (rest, "", "")
-    image_id = {"imageDigest": digest} if at else {"imageTag": tag} if colon else None
-    if image_id is None:
+    ref = ImageRef.parse(image)
+    account = ref.ecr_account
+    image_id = {"imageDigest": ref.digest} if ref.digest else {"imageTag": ref.tag} if ref.tag else None
+    if account is None or image_id is None:
         return None
     try:
         response = aws.client("ecr").describe_images(
-            registryId=match.group("account"), repositoryName=repo_path, imageIds=[image_id]
+            registryId=account, repositoryName=ref.repository, imageIds=[image_id]
         )
     except Exception:  # ImageNotFoundException, AccessDenied, ...: the image says nothing
         return None
     for detail in response.get("imageDetails") or []:
         for other in detail.get("imageTags") or []:
-            commit = image_commit(f"{repo_path}:{other}")
+            commit = image_commit(f"{ref.repository}:{other}")
             if commit:
                 return commit
     return None
@@ -398,20 +375,16 @@ def build_and_push(
     reporter: Reporter,
     aws: Aws | None = None,
     *,
-    mask: Callable[[str], None] | None = None,
+    mask: Callable[[str], None],
 ) -> BuildResult:
     """Build spec.context, tag it with the commit, and (unless spec.push is False) log in and push.
 
     `aws` is needed for the ECR login (spec.login) and to find an image already pushed for this
-    commit; `mask` registers the ECR password with the CI log masker (GitHub: `::add-mask::`),
-    defaulting to orchestrator.report.github.mask_secret, a no-op outside GitHub Actions.
+    commit; `mask` registers the ECR password with the CI log masker (the CLI passes GitHub's
+    `::add-mask::`, a no-op outside GitHub Actions).
     Raises InputError (2) before anything runs when the inputs are wrong, BuildFailed (1) when the
     builder fails, AwsRefused (4) when ECR refuses the token.
     """
-    if mask is None:
-        from orchestrator.report.github import mask_secret
-
-        mask = mask_secret
     started_all = time.monotonic()
     repository = check_repository(spec.repository)
     spec = BuildSpec(**{**spec.__dict__, "repository": repository})
@@ -524,6 +497,7 @@ def build_for_target(
     target: Target,
     reporter: Reporter,
     *,
+    mask: Callable[[str], None],
     context: Path | None = None,
     dockerfile: Path | None = None,
     tags: Sequence[str] = (),
@@ -537,8 +511,6 @@ def build_for_target(
     repo = check_repository(target.service.ecr_repository_url)
     login = ECR_HOST.match(repo.split("/", 1)[0]) is not None
     if target.sandbox_registry:
-        from orchestrator.target import sandbox_repository
-
         repo, login = sandbox_repository(repo)
     if context is None:
         context = default_context()
@@ -553,4 +525,4 @@ def build_for_target(
         login=login,
         require_clean=require_clean,
     )
-    return build_and_push(spec, reporter, target.aws)
+    return build_and_push(spec, reporter, target.aws, mask=mask)

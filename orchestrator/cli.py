@@ -7,7 +7,7 @@ import sys
 import typer
 
 from orchestrator import __version__
-from orchestrator.commands import build, infra, ops, release, sandbox
+from orchestrator.commands import build, infra, ops, release, sandbox, sandbox_ecs
 from orchestrator.commands import run as run_command
 from orchestrator.commands.common import CONTEXT_SETTINGS
 
@@ -37,6 +37,7 @@ def _root(
     """Release ECS services blue/green through AWS CodeDeploy."""
 
 
+sandbox_ecs.register(sandbox.app)  # `sandbox ecs-fault` (ECS-native deployments)
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(infra.app, name="infra")
 release.register(app)

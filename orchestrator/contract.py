@@ -215,6 +215,25 @@ def parse_outputs(raw: Any, source: str) -> Outputs:
     return Outputs(aws_region=str(region), services=services, source=source)
 
 
+def merge_outputs(base: Outputs, ecs_native: Outputs) -> Outputs:
+    """One contract from the CodeDeploy root's outputs and the ECS-native root's (terraform/ecs-native).
+
+    A service key in both is the ECS-native root's: the CodeDeploy root keeps listing a service that
+    moved (it still owns its load balancer and target groups), and ECS now releases it.
+    """
+    if base.aws_region != ecs_native.aws_region:
+        raise InputError(
+            f"{ecs_native.source}: aws_region {ecs_native.aws_region!r} differs from "
+            f"{base.source}'s {base.aws_region!r}",
+            hint="both roots must describe the same stack (check terraform/ecs-native/envs/<env>.tfvars)",
+        )
+    return Outputs(
+        aws_region=base.aws_region,
+        services={**base.services, **ecs_native.services},
+        source=f"{base.source} + {ecs_native.source}",
+    )
+
+
 def load_outputs_file(path: Path) -> Outputs:
     from orchestrator.userfile import load_json, shown
 

@@ -2,14 +2,14 @@
 
 API for other commands (status, rollback, stop, approve, the release policies):
 
-- `create_deployment(aws, application, group, appspec_doc, description, deployment_config=None) -> str`
+- `create_deployment_params(...)`: CreateDeployment's parameters (orchestrator.writes sends them once)
 - `describe(aws, deployment_id, target_id=None) -> DeploymentView` one snapshot: status, lifecycle
   events, blue/green production weights, error and rollback information.
 - `watch(aws, deployment_id, reporter, until="complete"|"traffic-shifted", timeout=..., target_id=...)
   -> WatchResult`: follows the deployment with adaptive polling and emits DeploymentProgress on every
   visible change. Raises TimedOut when the budget runs out (the deployment keeps running); a failed,
   stopped or rolled-back deployment is a result (`result.ok` False), not an exception.
-- `explain_failure(aws, view, cluster, service) -> str`: the reason in one line.
+- `failure_clues(aws, view, cluster, service) -> list[str]`: why it failed, most telling first.
 - `verify_live(aws, cluster, service, task_definition_arn) -> LiveVerified`.
 - `default_timeout(group, config, until, hooks) -> float`: the wait budget in seconds.
 - `stop_deployment(aws, deployment_id, rollback=True)`, `continue_deployment(aws, deployment_id)`.
@@ -29,15 +29,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.arns import short_arn
+from orchestrator.aws import as_refusal, error_code, throttled
+from orchestrator.description import with_token
+from orchestrator.ecs_read import lifecycle_events, primary_task_set, serving_task_definition, target_group_name
+from orchestrator.engines.codedeploy.vocabulary import NO_TARGET, NOT_STARTED, OK_OUTCOMES, TERMINAL, TRAFFIC_SHIFTED
 from orchestrator.errors import AwsRefused, DeploymentFailed, TimedOut
 from orchestrator.events import DeploymentProgress, LifecycleChanged, LifecycleStatus, LiveVerified, Message
+from orchestrator.waits import current_wait
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
-    from orchestrator.report import Reporter
+    from orchestrator.events import Reporter
 
-TERMINAL = ("Succeeded", "Failed", "Stopped")
-UNTIL_CHOICES = ("complete", "traffic-shifted")
+UNTIL_CHOICES = ("complete", TRAFFIC_SHIFTED)
 MIN_INTERVAL = 1.0
 MAX_INTERVAL = 10.0
 # A long wait of known length ends at a predicted time; wake this much before it.
@@ -46,20 +51,10 @@ LONG_SLEEP = 30.0
 # Task start-up, health checks and hooks: what a release takes besides the configured waits.
 BASE_BUDGET_S = 15 * 60.0
 HOOK_REPORT_S = 60 * 60.0  # a hook function has an hour to call PutLifecycleEventHookExecutionStatus
-_THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
-_NO_TARGET = {
-    "DeploymentTargetDoesNotExistException",
-    "DeploymentNotStartedException",
-    "InvalidDeploymentTargetIdException",
-}
 
 
 def console_url(region: str, deployment_id: str) -> str:
     return f"https://{region}.console.aws.amazon.com/codesuite/codedeploy/deployments/{deployment_id}?region={region}"
-
-
-# CreateDeployment's description holds at most 512 characters (botocore: Description, max 512).
-DESCRIPTION_MAX = 512
 
 
 def create_deployment_params(
@@ -76,31 +71,11 @@ def create_deployment_params(
         "applicationName": application,
         "deploymentGroupName": group,
         "revision": {"revisionType": "AppSpecContent", "appSpecContent": appspec_content},
-        "description": f"{description[: DESCRIPTION_MAX - 1 - len(token)]} {token}",
+        "description": with_token(description, token),
     }
     if deployment_config:
         kwargs["deploymentConfigName"] = deployment_config
     return kwargs
-
-
-def create_deployment(
-    aws: Aws,
-    application: str,
-    group: str,
-    appspec_doc: dict[str, Any],
-    description: str,
-    deployment_config: str | None = None,
-) -> str:
-    """Create the deployment from an AppSpec whose TaskDefinition is already the registered ARN."""
-    from orchestrator import writes
-    from orchestrator.appspec import content
-
-    text, sha = content(appspec_doc)
-    token = writes.release_token()  # finds the deployment again if CreateDeployment's answer is lost
-    kwargs = create_deployment_params(
-        application, group, {"content": text, "sha256": sha}, description, deployment_config, token
-    )
-    return writes.create_deployment(aws, kwargs)
 
 
 def stop_deployment(aws: Aws, deployment_id: str, rollback: bool = True) -> dict[str, Any]:
@@ -150,7 +125,6 @@ class DeploymentView:
 
 
 def _lifecycle(target: dict[str, Any]) -> tuple[LifecycleStatus, ...]:
-    from orchestrator.ecs_read import lifecycle_events
 
     return lifecycle_events(target)
 
@@ -179,12 +153,11 @@ def target_group_names(target: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def _get_target(aws: Aws, deployment_id: str, target_id: str) -> dict[str, Any]:
-    from orchestrator.aws import error_code
 
     try:
         resp = aws.client("codedeploy").get_deployment_target(deploymentId=deployment_id, targetId=target_id)
     except Exception as exc:
-        if error_code(exc) in _NO_TARGET:
+        if error_code(exc) in NO_TARGET:
             return {}
         raise
     return dict((resp.get("deploymentTarget") or {}).get("ecsTarget") or {})
@@ -195,7 +168,7 @@ def describe(aws: Aws, deployment_id: str, target_id: str | None = None, with_ta
     info = dict(aws.client("codedeploy").get_deployment(deploymentId=deployment_id)["deploymentInfo"])
     target: dict[str, Any] = {}
     status = str(info.get("status", "Unknown"))
-    if with_target and status not in ("Created", "Queued"):
+    if with_target and status not in NOT_STARTED:
         if target_id is None:
             ids = aws.client("codedeploy").list_deployment_targets(deploymentId=deployment_id).get("targetIds") or []
             target_id = ids[0] if ids else None
@@ -215,7 +188,7 @@ class WatchResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in ("Succeeded", "traffic-shifted")
+        return self.outcome in OK_OUTCOMES
 
 
 @dataclass
@@ -306,7 +279,7 @@ def default_timeout(group: dict[str, Any], config: dict[str, Any], until: str = 
     return budget
 
 
-def _predict_end(view: DeploymentView, waits: WaitModel, changed_at: float) -> float | None:
+def predict_end(view: DeploymentView, waits: WaitModel, changed_at: float) -> float | None:
     """When the current known wait should end (monotonic clock), or None when nothing is predictable."""
     allow = next((e for e in view.lifecycle if e.name == "AllowTraffic"), None)
     in_step = view.green_weight is not None and 0 < view.green_weight < 100
@@ -321,7 +294,6 @@ def report_change(
     reporter: Reporter, view: DeploymentView, last: DeploymentView | None, elapsed_s: float, waits: WaitModel
 ) -> None:
     """A visible change: the lifecycle events that moved, the progress, and the wait it is now in."""
-    from orchestrator.waits import current_wait
 
     dep = view.deployment_id
     previous = {e.name: e.status for e in (last.lifecycle if last else ())}
@@ -373,7 +345,6 @@ def watch(
 ) -> WatchResult:
     """Follow a deployment until it ends (or, with until="traffic-shifted", until production traffic is
     all on green); emit DeploymentProgress on every visible change."""
-    from orchestrator.aws import as_refusal, error_code
 
     if until not in UNTIL_CHOICES:
         raise ValueError(f"until must be one of {UNTIL_CHOICES}")
@@ -394,7 +365,7 @@ def watch(
         try:
             fresh = describe(aws, deployment_id, target_id, with_target=not lifecycle_done)
         except Exception as exc:
-            if error_code(exc) not in _THROTTLED:
+            if not throttled(exc):
                 raise
             throttled_in_a_row += 1
             if throttled_in_a_row >= 6:
@@ -436,15 +407,10 @@ def watch(
                 f"deployment {deployment_id} still {state} after {timeout:.0f}s; it keeps running",
                 hint="follow it with `orchestrator status --watch`, or stop it with `orchestrator stop`",
             )
-        predicted = _predict_end(view, waits, changed_at) if view else None
+        predicted = predict_end(view, waits, changed_at) if view else None
         sleep(max(0.05, min(policy.next_sleep(predicted, now), deadline - now)))
     phases = {e.name: e.duration_s for e in view.lifecycle if e.duration_s is not None}
     return WatchResult(view=view, outcome=outcome, elapsed_s=round(clock() - start, 3), polls=polls, phases=phases)
-
-
-def explain_failure(aws: Aws, view: DeploymentView, cluster: str | None = None, service: str | None = None) -> str:
-    """The failure reason in full, in one line (orchestrator.reason makes the short one)."""
-    return "; ".join(failure_clues(aws, view, cluster, service))
 
 
 def failure_clues(aws: Aws, view: DeploymentView, cluster: str | None = None, service: str | None = None) -> list[str]:
@@ -509,7 +475,7 @@ def _ecs_clues(aws: Aws, cluster: str, service: str, since: Any) -> list[str]:
                 reasons = [task.get("stoppedReason")] + [c.get("reason") for c in task.get("containers") or []]
                 text = "; ".join(r for r in reasons if r)
                 if text:
-                    clues.append(f"stopped task {str(task.get('taskArn', '')).rsplit('/', 1)[-1]}: {text}")
+                    clues.append(f"stopped task {short_arn(task.get('taskArn'), '')}: {text}")
     except Exception:  # clues are extra: never hide the deployment's own error behind them
         pass
     return clues
@@ -541,7 +507,6 @@ def describe_services_many(aws: Aws, services: list[tuple[str, str]]) -> dict[tu
 
 def live_of(svc: dict[str, Any], cluster: str, service: str, task_definition_arn: str) -> LiveVerified:
     """What a described service runs, checked against the task definition a release deployed."""
-    from orchestrator.ecs_read import primary_task_set, serving_task_definition, target_group_name
 
     primary = primary_task_set(svc)
     running_td = serving_task_definition(svc)

@@ -11,12 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator import appspec, taskdef
+from orchestrator import validate as v
+from orchestrator.aws import Aws, as_refusal, error_code, error_message
 from orchestrator.errors import InputError
-from orchestrator.events import DoctorCheck
+from orchestrator.events import DoctorCheck, for_service
 from orchestrator.servicefiles import APPSPEC, TASKDEF, ServiceFiles, files_for, service_files
+from orchestrator.validate import NotChecked, WiringBroken
 
 if TYPE_CHECKING:
-    from orchestrator.report import Reporter
+    from orchestrator.events import Reporter
     from orchestrator.target import Target
     from orchestrator.validate import Wiring
 
@@ -100,7 +104,6 @@ class Checks:
 
     def run_check(self, check: str, fn: Callable[[Wiring], str], wiring: Wiring) -> bool:
         """Run one wiring check of validate.py: what it saw, its failure, or why it could not run."""
-        from orchestrator.validate import NotChecked, WiringBroken
 
         try:
             detail = fn(wiring)
@@ -122,7 +125,6 @@ class Checks:
 
 
 def _explain(exc: BaseException) -> str:
-    from orchestrator.aws import as_refusal, error_code, error_message
 
     refused = as_refusal(exc)
     if refused is not None:
@@ -140,8 +142,6 @@ def documents_agree(
     """The AppSpec's LoadBalancerInfo names a container and port the task definition maps (the
     release's own validation), and the outputs (what the target groups and service were built for)
     agree with both."""
-    from orchestrator import appspec, taskdef
-    from orchestrator.errors import InputError
 
     try:
         doc = taskdef.load_json(taskdef_path, "task definition file")
@@ -203,7 +203,6 @@ def run_doctor_services(
     reporter: Reporter, targets: list[Target], deployment_config: str | None = None
 ) -> dict[str, list[CheckResult]]:
     """Each service's table in turn, from its own files; every row carries the service's key."""
-    from orchestrator.events import for_service
 
     files = files_for([t.service_key for t in targets])
     results: dict[str, list[CheckResult]] = {}
@@ -237,7 +236,6 @@ def _service_checks(checks: Checks, target: Target | None, files: ServiceFiles, 
 def _aws_checks(checks: Checks, target: Target, deployment_config: str | None, names: list[str]) -> None:
     """The whole table: every wiring check of validate.py (the release's preflight runs the same
     functions), each shown pass, fail or skipped."""
-    from orchestrator import validate as v
 
     wiring = v.Wiring(target.aws, target.service, deployment_config)
     if not checks.run_check(names[0], v.credentials, wiring):
@@ -268,7 +266,6 @@ def _aws_checks(checks: Checks, target: Target, deployment_config: str | None, n
 
 
 def _permissions(target: Target, caller: str) -> tuple[str, str]:
-    from orchestrator.aws import Aws, error_code, error_message
 
     principal, why = principal_arn(caller)
     if principal is None:

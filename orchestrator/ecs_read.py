@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from orchestrator.clock import utc_iso
 from orchestrator.events import LifecycleStatus
 
 
@@ -49,7 +50,7 @@ def forward_weights(listener: dict[str, Any]) -> dict[str, float]:
 def _iso(value: Any) -> str | None:
     if value is None:
         return None
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+    return utc_iso(value) if isinstance(value, datetime) else str(value)
 
 
 def _duration(start: Any, end: Any) -> float | None:

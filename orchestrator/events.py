@@ -7,12 +7,18 @@ plain output. Add new events here so every renderer sees the same set.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
+
+from orchestrator.arns import short_arn
+from orchestrator.clock import clock_text, utc_now_iso
 
 
-def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+class Reporter(Protocol):
+    """The one interface the domain emits through; orchestrator/report/ holds its renderers."""
+
+    def emit(self, event: Event) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -197,11 +203,6 @@ class Summary(Event):
 # --- operations (status, history, doctor, release policies) ---
 
 
-def _short(arn: str | None) -> str:
-    """family:revision of a task definition ARN (plain lines; JSON keeps the ARN)."""
-    return arn.rsplit("/", 1)[-1] if arn else "-"
-
-
 def _pct(weights: dict[str, float]) -> str:
     return ", ".join(f"{name} {w:g}%" for name, w in weights.items()) or "none"
 
@@ -230,12 +231,12 @@ class StatusReport(Event):
         lines = [
             f"{self.service} (cluster {self.cluster}, {self.controller} controller): "
             f"{self.running}/{self.desired} tasks running",
-            f"  serving: {_short(self.task_definition)}  image {self.image or '-'}",
+            f"  serving: {short_arn(self.task_definition)}  image {self.image or '-'}",
             f"  production traffic: {_pct(self.production)} · test traffic: {_pct(self.test)}",
         ]
         for ts in self.task_sets:
             lines.append(
-                f"  task set {ts.get('id')} {ts.get('status')}: {_short(ts.get('task_definition'))} on "
+                f"  task set {ts.get('id')} {ts.get('status')}: {short_arn(ts.get('task_definition'))} on "
                 f"{ts.get('target_group') or '-'}, {ts.get('running')}/{ts.get('desired')} running, "
                 f"production {ts.get('production_weight', 0):g}%"
             )
@@ -243,7 +244,8 @@ class StatusReport(Event):
             a = self.active_deployment
             steps = " ".join(f"{e.name}:{e.status}" for e in self.lifecycle) or "no lifecycle yet"
             lines.append(
-                f"  active deployment {a.get('deployment_id')} {a.get('status')} → {_short(a.get('task_definition'))}"
+                f"  active deployment {a.get('deployment_id')} {a.get('status')} → "
+                f"{short_arn(a.get('task_definition'))}"
             )
             lines.append(f"    {steps}")
         else:
@@ -266,12 +268,12 @@ class StatusReport(Event):
                 )
                 if last.get("status") == "Succeeded":
                     lines.append(
-                        f"    serving {_short(self.task_definition)} again: what ran before {last['rollback_of']}"
+                        f"    serving {short_arn(self.task_definition)} again: what ran before {last['rollback_of']}"
                     )
             else:
                 lines.append(
                     f"  last deployment {last.get('deployment_id')} {last.get('status')}{took} "
-                    f"({_short(last.get('task_definition'))}){error}"
+                    f"({short_arn(last.get('task_definition'))}){error}"
                 )
         return "\n".join(lines)
 
@@ -298,7 +300,7 @@ class HistoryEntry(Event):
     description: str = ""
 
     def describe(self) -> str:
-        td = (self.task_definition or "?").rsplit("/", 1)[-1]
+        td = short_arn(self.task_definition, "?")
         parts = [
             self.deployment_id,
             f"{self.status:<10}",
@@ -392,7 +394,7 @@ class LiveVerified(Event):
         where = f" behind {self.target_group}" if self.target_group else ""
         return (
             f"live: {self.cluster}/{self.service} primary task set {self.task_set_id or '?'} runs "
-            f"{self.task_definition_arn.rsplit('/', 1)[-1]} ({self.running}/{self.desired} running){where}"
+            f"{short_arn(self.task_definition_arn)} ({self.running}/{self.desired} running){where}"
         )
 
 
@@ -474,8 +476,8 @@ class TaskStarted(Event):
 
     def describe(self) -> str:
         return (
-            f"task {self.task_arn.rsplit('/', 1)[-1]} started in {self.cluster} "
-            f"({_short(self.task_definition_arn)}): {' '.join(self.command)}"
+            f"task {short_arn(self.task_arn)} started in {self.cluster} "
+            f"({short_arn(self.task_definition_arn)}): {' '.join(self.command)}"
         )
 
 
@@ -517,15 +519,6 @@ class TaskStopped(Event):
         if self.exit_code is None:
             return f"task {self.task_id} stopped without running: {self.stopped_reason or self.stop_code}"
         return f"task {self.task_id} exited with code {self.exit_code} after {self.duration_s:.1f}s"
-
-
-def clock_text(seconds: float) -> str:
-    whole = max(0, round(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator import deployment, writes
+from orchestrator.aws import as_refusal, error_code, error_message, refusals
+from orchestrator.engines.select import engine_for
 from orchestrator.errors import AwsRefused, DeploymentFailed, InputError, Interrupted, OrchestratorError, TimedOut
 from orchestrator.events import (
     DeploymentCreated,
@@ -27,6 +30,8 @@ from orchestrator.events import (
 )
 from orchestrator.events import TaskDefinitionRegistered as Registered
 from orchestrator.interrupts import InterruptShield, deferred_interrupts, sigterm_as_interrupt
+from orchestrator.nextsteps import CommandLines, Next, Unspelled
+from orchestrator.operations import stop
 from orchestrator.plan import (
     CreateDeployment,
     RegisterTaskDefinition,
@@ -38,10 +43,12 @@ from orchestrator.plan import (
     WaitForDeployment,
     resolve,
 )
+from orchestrator.reason import next_step, one_line
+from orchestrator.runtask import failure_reason, run_task
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
-    from orchestrator.report import Reporter
+    from orchestrator.events import Reporter
 
 
 class DeploymentInterrupted(Interrupted):
@@ -59,8 +66,8 @@ class Executor:
 
     aws: Aws
     reporter: Reporter
-    # The command that follows the deployment again (with the options that name the target).
-    follow_command: str = "orchestrator status --watch"
+    # How the next steps (follow, stop, history) read for this target; the CLI spells them.
+    lines: CommandLines = field(default_factory=Unspelled)
     result: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
     _values: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -74,7 +81,6 @@ class Executor:
         return self._values[var.name]
 
     def execute(self, plan: ReleasePlan) -> dict[str, Any]:
-        from orchestrator.aws import refusals
 
         self.started = time.monotonic()
         self._values.update(plan.bindings)
@@ -95,8 +101,12 @@ class Executor:
             self.result["duration_s"] = round(time.monotonic() - self.started, 3)
         return self.result
 
+    @property
+    def follow_command(self) -> str:
+        return self.lines.line(Next.FOLLOW)
+
     def _stop_command(self) -> str:
-        return self.follow_command.replace("status --watch", "stop", 1)
+        return self.lines.line(Next.STOP)
 
     def _interrupted(self, plan: ReleasePlan) -> DeploymentInterrupted:
         dep = self._values.get("deployment_id")
@@ -123,7 +133,6 @@ class Executor:
         return _Timer(self, name, detail)
 
     def _run(self, plan: ReleasePlan, step: Step) -> None:
-        from orchestrator import deployment, writes
 
         if isinstance(step, RegisterTaskDefinition):
             # Results are recorded inside the deferred block: an interrupt raised at its end must see them.
@@ -153,16 +162,16 @@ class Executor:
                 deferred_interrupts(),
                 _rejected(f"CodeDeploy refused the deployment (task definition {arn} is registered)", DeploymentFailed),
             ):
-                dep = writes.create_deployment(self.aws, resolve(step.params, self._values))
+                dep = engine_for(plan.service).start(self.aws, resolve(step.params, self._values))
                 self._values[step.output.name] = dep
-                url = deployment.console_url(plan.region, dep)
+                url = engine_for(plan.service).console_url(plan.region, dep)
                 self.result.update(deployment_id=dep, status="Created", console_url=url)
             self.reporter.emit(DeploymentCreated(dep, step.application, step.group, url))
         elif isinstance(step, WaitForDeployment):
             dep = self.resolve(step.deployment)
             t0 = time.monotonic()
             try:
-                res = deployment.watch(
+                res = engine_for(plan.service).watch(
                     self.aws,
                     dep,
                     self.reporter,
@@ -190,7 +199,7 @@ class Executor:
             if rollback:
                 self.result["rollback_deployment_id"] = rollback
             if not res.ok and rollback:
-                self._follow_rollback(rollback, step, t0)
+                self._follow_rollback(plan, rollback, step, t0)
             if not res.ok:
                 self._failed(plan, dep, res)
             self.reporter.emit(DeploymentFinished(dep, res.outcome, "", None))
@@ -202,16 +211,14 @@ class Executor:
     def _failed(self, plan: ReleasePlan, dep: str, res: Any) -> None:
         """Report the failure: a short one-line reason that ends with what to do next (the error line),
         the whole story in the summary's `details`."""
-        from orchestrator import deployment
-        from orchestrator.reason import next_step, one_line
 
-        clues = deployment.failure_clues(self.aws, res.view, plan.service.cluster_name, plan.service.service_name)
+        clues = engine_for(plan.service).failure_clues(self.aws, res.view, plan.service)
         rollback = res.view.rollback_deployment_id
         status = self.result.get("rollback_status")
         outcome = ""
         if rollback:
             outcome = f"rolled back by {rollback} ({(status or 'in progress').lower()})"
-        history = self.follow_command.replace("status --watch", "history", 1)
+        history = self.lines.line(Next.HISTORY)
         tail = "; ".join(p for p in (outcome, next_step(clues, history)) if p)
         short_clues = [c for c in clues if not c.startswith("rolled back by")]
         reason = one_line(f"deployment {dep} {res.outcome.lower()}", short_clues, tail)
@@ -225,7 +232,6 @@ class Executor:
 
     def _stop_on_cancel(self, plan: ReleasePlan, deployment_id: str) -> str:
         """--stop-on-cancel: stop the deployment with rollback, follow the rollback, say what runs."""
-        from orchestrator.operations import stop
 
         requested = False
         with sigterm_as_interrupt():
@@ -280,7 +286,6 @@ class Executor:
     def _stop_on_timeout(self, plan: ReleasePlan, deployment_id: str, timed_out: TimedOut) -> OrchestratorError:
         """--on-timeout stop: stop the deployment with rollback, follow the rollback, and return the
         TimedOut (exit 3) that says what happened."""
-        from orchestrator.operations import stop
 
         what = timed_out.message.removesuffix("; it keeps running")
         self.reporter.emit(Message(f"{what}: stopping it with rollback (--on-timeout stop)", level="warning"))
@@ -292,7 +297,7 @@ class Executor:
             return TimedOut(f"{what}; it ended before it could be stopped")
         except OrchestratorError as exc:
             self.result["status"] = "StopFailed"
-            return TimedOut(f"{what}; stopping it failed: {exc}", hint="stop it with `orchestrator stop`")
+            return TimedOut(f"{what}; stopping it failed: {exc}", hint=f"stop it with `{self._stop_command()}`")
         self.result.update(
             status="TimedOut",
             stopped_on_timeout=True,
@@ -305,7 +310,6 @@ class Executor:
         )
 
     def _pre_task(self, plan: ReleasePlan, step: RunPreTask) -> None:
-        from orchestrator.runtask import failure_reason, run_task
 
         done: list[dict[str, Any]] = self.result.setdefault("pre_tasks", [])
         if any(d["index"] == step.index and d["exit_code"] == 0 for d in done):
@@ -332,18 +336,18 @@ class Executor:
                 reason = failure_reason(outcome, f"pre-task {step.index} ({step.text})")
                 raise DeploymentFailed(f"{reason}; no deployment was created (task definition {arn} is registered)")
 
-    def _follow_rollback(self, rollback: str, step: WaitForDeployment, t0: float) -> None:
+    def _follow_rollback(self, plan: ReleasePlan, rollback: str, step: WaitForDeployment, t0: float) -> None:
         """Follow the automatic rollback (within what is left of the budget) so the report says where
         production traffic ended up; a rollback that outlives the budget is only reported."""
-        from orchestrator import deployment
-        from orchestrator.errors import TimedOut
 
         left = step.timeout - (time.monotonic() - t0)
         if left <= 1:
             return
         self.reporter.emit(Message(f"following rollback deployment {rollback}"))
         try:
-            res = deployment.watch(self.aws, rollback, self.reporter, timeout=left, target_id=step.target_id)
+            res = engine_for(plan.service).watch(
+                self.aws, rollback, self.reporter, until="complete", timeout=left, target_id=step.target_id, waits=None
+            )
         except TimedOut:
             self.result["rollback_status"] = "InProgress"
             return
@@ -353,7 +357,6 @@ class Executor:
 def _lost_while_following(dep: str, exc: Exception, result: dict[str, Any], follow: str) -> Exception:
     """AWS unreachable or refusing mid-watch: exit 4, naming the deployment that runs on and how to
     follow it (not a TimedOut: nothing timed out, we lost sight of it)."""
-    from orchestrator.aws import as_refusal
 
     refused = as_refusal(exc)
     if refused is None:
@@ -381,7 +384,6 @@ def _status_on(result: dict[str, Any]) -> Iterator[None]:
 @contextmanager
 def _rejected(what: str, error: type[OrchestratorError]) -> Iterator[None]:
     """An AWS error on a write that is not a refusal (those are exit 4): one line with AWS's own words."""
-    from orchestrator.aws import as_refusal, error_code, error_message
 
     try:
         yield

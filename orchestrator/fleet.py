@@ -26,18 +26,30 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.deployment import WaitModel
+from orchestrator.arns import short_arn
+from orchestrator.aws import error_code
+from orchestrator.deployment import WaitModel, describe_services_many, live_of, verify_live
+from orchestrator.engines.codedeploy.vocabulary import ALREADY_COMPLETED
+from orchestrator.engines.select import engine_for
 from orchestrator.errors import DeploymentFailed, Interrupted, OrchestratorError, TimedOut
-from orchestrator.events import Message, ServiceState, for_service
-from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, Step, WaitForDeployment
+from orchestrator.events import DeploymentFinished, Message, ServiceState, for_service
+from orchestrator.interrupts import InterruptShield, deferred_interrupts, sigterm_as_interrupt
+from orchestrator.nextsteps import CommandLines, Next, Unspelled
+from orchestrator.operations import rollback
+from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, Step, WaitForDeployment, reattach
+from orchestrator.policy import MAX_RACES, before_create, deregister_unused, limit_exceeded
+from orchestrator.poller import Followed
+from orchestrator.reason import next_step, one_line
+from orchestrator.status import running_task_definition
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
+    from orchestrator.contract import ServiceOutputs
+    from orchestrator.events import Reporter
     from orchestrator.executor import Executor
     from orchestrator.plan import ReleasePlan
     from orchestrator.policy import ReleasePolicy
     from orchestrator.poller import Followed, SharedPoller
-    from orchestrator.report import Reporter
     from orchestrator.target import Target
 
 # Registrations and reads in flight at once (boto3 clients are thread-safe; AWS's TPS limits are not
@@ -118,7 +130,7 @@ class Fleet:
     reporter: Reporter
     releases: list[ServiceRelease]
     options: FleetOptions
-    target_args: str = ""  # the options that name the target again (--sandbox, --env NAME, ...)
+    lines: CommandLines = field(default_factory=Unspelled)  # how next steps read (the CLI spells them)
     aborted_by: str | None = None
     on_timeout: str = "leave"  # --on-timeout: leave a deployment whose wait ran out, or stop it with rollback
     policy: ReleasePolicy | None = None
@@ -136,24 +148,23 @@ class Fleet:
         reporter: Reporter,
         plans: list[tuple[Target, ReleasePlan]],
         options: FleetOptions,
-        target_args: str,
+        lines: CommandLines,
         executor_factory: Any,
     ) -> Fleet:
         releases = []
         for target, plan in plans:
             rep = for_service(reporter, target.service_key)
             releases.append(ServiceRelease(target.service_key, target, plan, rep, executor_factory(rep)))
-        return cls(command, aws, reporter, releases, options, target_args)
+        return cls(command, aws, reporter, releases, options, lines)
 
-    def _command(self, name: str, tail: str = "--all") -> str:
-        return " ".join(p for p in ("orchestrator", name, self.target_args, tail) if p)
+    def _command(self, step: Next, service: str | None = None) -> str:
+        return self.lines.line(step, service=service, all_services=service is None)
 
     # --- running --------------------------------------------------------------------------------
 
     def run(self, policy: ReleasePolicy) -> dict[str, Any]:
         """Policies, registrations, deployments; returns the summary's fields or raises FleetFailed with
         them. The command emits FleetStarted (before validating) and the summary."""
-        from orchestrator.interrupts import sigterm_as_interrupt
 
         now = time.monotonic()
         for r in self.releases:
@@ -178,8 +189,6 @@ class Fleet:
     def _policies(self, policy: ReleasePolicy) -> None:
         """Every service's release policy before the first write; a busy group (--if-active fail) or an
         older build ends the release with nothing written."""
-        from orchestrator.plan import reattach
-        from orchestrator.policy import before_create
 
         for r in self.releases:
             try:
@@ -201,7 +210,6 @@ class Fleet:
 
     def _register_all(self) -> None:
         """Register every task definition (in parallel); interrupts wait until all are answered."""
-        from orchestrator.interrupts import deferred_interrupts
 
         todo = [r for r in self.releases if any(isinstance(s, RegisterTaskDefinition) for s in r.plan.steps)]
         if not todo:
@@ -222,7 +230,7 @@ class Fleet:
             for r, fut in futures:
                 exc = fut.exception()
                 if exc is None:
-                    self._state(r, "registered", _short(r.task_definition_arn))
+                    self._state(r, "registered", short_arn(r.task_definition_arn, "nothing"))
                 else:
                     failures.append((r, exc))
         if failures:
@@ -238,9 +246,7 @@ class Fleet:
             raise exc
 
     def _deploy_all(self, stop_on_cancel: bool) -> None:
-        from orchestrator.poller import SharedPoller
-
-        self._poller = poller = SharedPoller(self.aws)
+        self._poller = poller = engine_for(self.releases[0].target.service).poller(self.aws)
         pending = [r for r in self.releases if not r.reattached]
         for r in self.releases:
             if r.reattached and r.deployment_id:
@@ -257,7 +263,7 @@ class Fleet:
             if self.options.no_wait:
                 for r in self.releases:
                     if r.deployment_id and r.state == "deploying":
-                        self._state(r, "not-followed", f"follow it with `{self._command('status')}`")
+                        self._state(r, "not-followed", f"follow it with `{self._command(Next.STATUS)}`")
                 return
             ended = poller.poll()
             self._verify_together(ended)
@@ -269,7 +275,6 @@ class Fleet:
     def _verify_together(self, ended: list[Followed]) -> None:
         """Describe the services whose deployments just succeeded in as few calls as possible (ten per
         DescribeServices call); _release_ended checks each against its task definition."""
-        from orchestrator.deployment import describe_services_many
 
         done = [self._by_deployment[f.deployment_id] for f in ended if f.outcome == "Succeeded"]
         names = [
@@ -281,7 +286,6 @@ class Fleet:
         return sum(1 for r in self.releases if r.state in ("deploying", "stopping"))
 
     def _create(self, r: ServiceRelease) -> None:
-        from orchestrator.policy import MAX_RACES, _limit_exceeded, before_create
 
         steps: list[Step] = [s for s in r.plan.steps if isinstance(s, CreateDeployment)]
         for attempt in range(1, MAX_RACES + 1):
@@ -291,7 +295,7 @@ class Fleet:
             except OrchestratorError as exc:
                 # Another deployment took the group between the policy check and this create: apply
                 # --if-active again, as a single release does (policy.run_release).
-                raced = _limit_exceeded(exc) is not None
+                raced = limit_exceeded(exc) is not None
                 if raced and self.policy is not None and self.policy.if_active != "fail" and attempt < MAX_RACES:
                     r.reporter.emit(
                         Message("another deployment started meanwhile; applying --if-active again", "warning")
@@ -316,13 +320,11 @@ class Fleet:
 
     def _deregister(self, r: ServiceRelease) -> str:
         """A revision registered for a deployment that was never created is deregistered (policy's rule)."""
-        from orchestrator.policy import _deregister_unused
 
-        left, _ = _deregister_unused(self.aws, r.task_definition_arn, r.reporter)
+        left, _ = deregister_unused(self.aws, r.task_definition_arn, r.reporter)
         return left
 
     def _follow(self, r: ServiceRelease, deployment_id: str, role: str, timeout: float | None = None) -> Followed:
-        from orchestrator.poller import Followed
 
         assert self._poller is not None
         wait = next((s for s in r.plan.steps if isinstance(s, WaitForDeployment)), None)
@@ -348,8 +350,6 @@ class Fleet:
             self._rollback_ended(r, item)
 
     def _release_ended(self, r: ServiceRelease, item: Followed) -> None:
-        from orchestrator.deployment import live_of, verify_live
-        from orchestrator.events import DeploymentFinished
 
         r.outcome = item.outcome
         view = item.view
@@ -389,7 +389,7 @@ class Fleet:
                 if self._stop(r, undo=False):
                     self._follow(r, item.deployment_id, "release", timeout=600.0)
             else:
-                r.reason = f"{still}; it keeps running (see it with `{self._command('status')}`)"
+                r.reason = f"{still}; it keeps running (see it with `{self._command(Next.STATUS)}`)"
                 self._state(r, "failed", r.reason)
             self._abort_if_atomic(r)
             return
@@ -403,7 +403,7 @@ class Fleet:
         )
         rollback = view.rollback_deployment_id if view else None
         if rollback is None:
-            rollback = _rollback_after(self.aws, item.deployment_id)
+            rollback = _rollback_after(self.aws, r.target.service, item.deployment_id)
         r.rollback_deployment_id = rollback
         r.reporter.emit(DeploymentFinished(item.deployment_id, str(item.outcome), r.reason or "", rollback))
         if not stopped_by_us:
@@ -417,7 +417,6 @@ class Fleet:
             self._abort_if_atomic(r)
 
     def _rollback_ended(self, r: ServiceRelease, item: Followed) -> None:
-        from orchestrator.events import DeploymentFinished
 
         r.rollback_status = item.outcome
         r.reporter.emit(DeploymentFinished(item.deployment_id, str(item.outcome)))
@@ -429,13 +428,11 @@ class Fleet:
             self._state(r, "failed", detail)
 
     def _failure_reason(self, r: ServiceRelease, item: Followed) -> str:
-        from orchestrator import deployment
-        from orchestrator.reason import next_step, one_line
 
         assert item.view is not None
         svc = r.target.service
-        clues = deployment.failure_clues(self.aws, item.view, svc.cluster_name, svc.service_name)
-        history = self._command("history", f"--service {r.key}")
+        clues = engine_for(svc).failure_clues(self.aws, item.view, svc)
+        history = self._command(Next.HISTORY, r.key)
         short = [c for c in clues if not c.startswith("rolled back by")]
         r.details = {"failure": "; ".join(clues), "clues": clues}
         return one_line(
@@ -459,17 +456,13 @@ class Fleet:
                 self._roll_back_finished(r)
 
     def _stop(self, r: ServiceRelease, undo: bool = True) -> bool:
-        from orchestrator.deployment import stop_deployment
-        from orchestrator.interrupts import deferred_interrupts
 
         assert r.deployment_id
         try:
             with deferred_interrupts():
-                stop_deployment(self.aws, r.deployment_id, rollback=True)
+                engine_for(r.target.service).stop(self.aws, r.deployment_id, rollback=True)
         except Exception as exc:
-            from orchestrator.aws import error_code
-
-            if error_code(exc) == "DeploymentAlreadyCompletedException":
+            if error_code(exc) == ALREADY_COMPLETED:
                 return False  # it ended meanwhile; the poller sees how
             raise
         r.undone = undo
@@ -477,7 +470,6 @@ class Fleet:
         return True
 
     def _roll_back_finished(self, r: ServiceRelease) -> None:
-        from orchestrator.operations import rollback
 
         try:
             outcome = rollback(self.aws, r.target.service, r.reporter, wait=False)
@@ -498,8 +490,6 @@ class Fleet:
             written = any(r.task_definition_arn for r in self.releases)
             return Interrupted("interrupted" if written else "interrupted before anything was written")
         if stop_on_cancel and ours:
-            from orchestrator.interrupts import InterruptShield
-
             shield = InterruptShield().up()
             try:
                 self.reporter.emit(Message(f"cancelled: stopping {len(ours)} deployment(s) with rollback", "warning"))
@@ -516,16 +506,15 @@ class Fleet:
             except KeyboardInterrupt:
                 return Interrupted(f"cancelled; stopped {names} with rollback; their rollbacks run on")
             self._read_serving()
-            serving = ", ".join(f"{r.key} runs {_short(r.serving)}" for r in self.releases)
+            serving = ", ".join(f"{r.key} runs {short_arn(r.serving, 'nothing')}" for r in self.releases)
             return Interrupted(f"cancelled; stopped {names} with rollback; {serving}")
         names = ", ".join(f"{r.key} ({r.deployment_id})" for r in running)
         return Interrupted(
             f"interrupted; deployments {names} are still running in CodeDeploy "
-            f"(see them with `{self._command('status')}`, stop one with `{self._command('stop', '--service KEY')}`)"
+            f"(see them with `{self._command(Next.STATUS)}`, stop one with `{self._command(Next.STOP, 'KEY')}`)"
         )
 
     def _read_serving(self) -> None:
-        from orchestrator.status import running_task_definition
 
         for r in self.releases:
             if r.serving is None or r.state in ("rolled-back", "failed", "stopped"):
@@ -535,7 +524,6 @@ class Fleet:
 
     def _finish(self) -> dict[str, Any]:
         """The summary's fields; raises (with them in `self.result()`) unless every service succeeded."""
-        from orchestrator.reason import one_line
 
         if self.options.no_wait:
             # Not followed: only a create that failed (or was skipped after it, --atomic) is a failure.
@@ -549,7 +537,7 @@ class Fleet:
             return self.result("Succeeded")
         first = next((r for r in failed if r.key == self.aborted_by), failed[0])
         clues = first.details.get("clues") or [first.reason or f"deployment {str(first.outcome).lower()}"]
-        serving = ", ".join(f"{r.key} runs {_short(r.serving)}" for r in self.releases)
+        serving = ", ".join(f"{r.key} runs {short_arn(r.serving, 'nothing')}" for r in self.releases)
         if self.aborted_by is not None:
             undone = all(r.state in ("rolled-back", "skipped") or r is first for r in self.releases)
             status = "RolledBack" if undone else "Failed"
@@ -560,7 +548,7 @@ class Fleet:
             others = [r.key for r in failed if r is not first]
             also = f"; {', '.join(others)} failed too" if others else ""
             tail = f"{len(self.releases) - len(failed)} of {len(self.releases)} services succeeded{also}"
-        see = self._command("status")
+        see = self._command(Next.STATUS)
         head = f"{first.key}: deployment {first.deployment_id or '(none)'} {str(first.outcome or 'failed').lower()}"
         reason = one_line(head, clues, f"{tail}; see `{see}`")
         fields = self.result(status)
@@ -594,113 +582,7 @@ class FleetFailed(OrchestratorError):
         self.fields = fields
 
 
-def _short(arn: str | None) -> str:
-    return arn.rsplit("/", 1)[-1] if arn else "nothing"
-
-
-def _rollback_after(aws: Aws, deployment_id: str) -> str | None:
-    """The rollback CodeDeploy started for a failed or stopped deployment (it may appear a moment after
+def _rollback_after(aws: Aws, service: ServiceOutputs, deployment_id: str) -> str | None:
+    """The rollback the engine started for a failed or stopped deployment (it may appear a moment after
     the deployment ends), or None after a short grace."""
-    from orchestrator.operations import _rollback_id
-
-    _, rollback = _rollback_id(aws, deployment_id, grace_s=2.0, wait_s=10.0)
-    return rollback
-
-
-def rollback_many(
-    aws: Aws,
-    targets: list[Target],
-    reporter: Reporter,
-    *,
-    wait: bool = True,
-    timeout_s: float | None = None,
-    target_args: str = "",
-) -> dict[str, Any]:
-    """`rollback --all`: decide every service's rollback first (reads only; a service with nothing to
-    roll back to ends the command with nothing written), then start them all and follow them with one
-    poller. Returns the summary's fields; raises FleetFailed unless every rollback succeeded."""
-    from orchestrator.events import DeploymentFinished, FleetStarted
-    from orchestrator.operations import plan_rollback, start_rollback
-    from orchestrator.poller import Followed, SharedPoller
-    from orchestrator.status import running_task_definition
-
-    keys = [t.service_key for t in targets]
-    reporter.emit(FleetStarted("rollback", tuple(keys)))
-    reps = {t.service_key: for_service(reporter, t.service_key) for t in targets}
-    requests = {}
-    for t in targets:
-        try:
-            requests[t.service_key] = plan_rollback(aws, t.service, reps[t.service_key])
-        except OrchestratorError as exc:
-            raise type(exc)(f"{t.service_key}: {exc.message}", hint=exc.hint, details=exc.details) from None
-    poller = SharedPoller(aws)
-    rows: dict[str, dict[str, Any]] = {}
-    roles: dict[str, tuple[str, str]] = {}  # deployment id -> (service key, "stopped" | "rollback")
-    budget = timeout_s or 3600.0
-
-    def state(key: str, name: str, detail: str = "", dep: str | None = None) -> None:
-        rows[key]["state"] = name
-        reps[key].emit(ServiceState(name, detail, dep))
-
-    def follow(key: str, t: Target, dep: str, role: str) -> None:
-        roles[dep] = (key, role)
-        poller.follow(Followed(dep, reps[key], f"{t.service.cluster_name}:{t.service.service_name}", timeout=budget))
-
-    by_key = {t.service_key: t for t in targets}
-    for t in targets:
-        key, request = t.service_key, requests[t.service_key]
-        rows[key] = {"status": "NotStarted", "deployment_id": None, "rollback_deployment_id": None}
-        outcome = start_rollback(aws, t.service, reps[key], request)
-        dep = str(outcome.deployment_id)
-        if request.active is not None:
-            rows[key].update(deployment_id=dep, status="StopRequested")
-            state(key, "stopping", f"StopDeployment sent for {dep}, with rollback", dep)
-            if wait:
-                follow(key, t, dep, "stopped")
-        else:
-            rows[key].update(rollback_deployment_id=dep, status="Created", to=request.task_definition)
-            state(key, "rolling-back", f"redeploying {request.task_definition}", dep)
-            if wait:
-                follow(key, t, dep, "rollback")
-    if not wait:
-        for key in keys:
-            state(key, "not-followed", f"follow it with `orchestrator status {target_args} --service {key}`".strip())
-        return {"status": "Created", "services": rows}
-    while poller.active:
-        for item in poller.poll():
-            key, role = roles[item.deployment_id]
-            if role == "stopped":
-                reps[key].emit(DeploymentFinished(item.deployment_id, str(item.outcome), "stopped"))
-                after = item.view.rollback_deployment_id if item.view else None
-                after = after or _rollback_after(aws, item.deployment_id)
-                if after:
-                    rows[key]["rollback_deployment_id"] = after
-                    state(key, "rolling-back", f"rollback {after}", after)
-                    follow(key, by_key[key], after, "rollback")
-                else:
-                    rows[key]["status"] = "RolledBack"
-                    state(key, "rolled-back", "stopped before it changed anything")
-                continue
-            reps[key].emit(DeploymentFinished(item.deployment_id, str(item.outcome)))
-            if item.ok:
-                rows[key]["status"] = "RolledBack"
-                state(key, "rolled-back", f"rollback {item.deployment_id} succeeded", item.deployment_id)
-            else:
-                rows[key]["status"] = str(item.outcome)
-                rows[key]["reason"] = f"rollback deployment {item.deployment_id} {str(item.outcome).lower()}"
-                state(key, "failed", rows[key]["reason"], item.deployment_id)
-        if poller.active:
-            poller.wait()
-    for t in targets:
-        with contextlib.suppress(Exception):  # a read for the summary
-            rows[t.service_key]["serving_task_definition"] = running_task_definition(aws, t.service)
-    failed = [k for k in keys if rows[k]["status"] != "RolledBack"]
-    fields: dict[str, Any] = {"status": "RolledBack" if not failed else "Failed", "services": rows}
-    if failed:
-        first = failed[0]
-        reason = (
-            f"{len(failed)} of {len(keys)} rollbacks did not succeed ({', '.join(failed)}); "
-            f"{first}: {rows[first].get('reason') or rows[first]['status']}"
-        )
-        raise FleetFailed(DeploymentFailed, reason, fields, {"services": {k: rows[k] for k in failed}})
-    return fields
+    return engine_for(service).rollback_of(aws, deployment_id, grace_s=2.0, wait_s=10.0)

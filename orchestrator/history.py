@@ -7,7 +7,6 @@ description the release writes (`key=value` tokens, `git=<sha> image=<uri>`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,33 +15,17 @@ if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
 
-# Deployments in these states hold the group: a second create_deployment is refused.
-ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
-# CodeDeploy's creator of the rollbacks it makes (AWS says codeDeployRollback; autoRollback is accepted too).
-ROLLBACK_CREATORS = ("codeDeployRollback", "autoRollback")
-DONE_STATUSES = ("Succeeded", "Failed", "Stopped")
-
-_TOKEN = re.compile(r"(?P<key>[A-Za-z_][\w.-]*)=(?P<value>\S+)")
-_SHA = re.compile(r"^[0-9a-f]{7,40}$")
-
-
-def parse_description(text: str | None) -> dict[str, str]:
-    """The `key=value` tokens of a deployment description (other words are ignored)."""
-    return {m["key"]: m["value"] for m in _TOKEN.finditer(text or "")}
-
-
-def git_sha_of(description: str | None) -> str | None:
-    tokens = parse_description(description)
-    for key in ("git", "sha", "git_sha", "commit"):
-        value = tokens.get(key, "").lower()
-        if _SHA.match(value):
-            return value
-    return None
+from orchestrator.appspec import service_properties
+from orchestrator.aws import error_code
+from orchestrator.clock import utc_iso
+from orchestrator.description import DeploymentDescription
+from orchestrator.engines.codedeploy.vocabulary import ACTIVE as ACTIVE_STATUSES
+from orchestrator.engines.codedeploy.vocabulary import ROLLBACK_CREATORS
+from orchestrator.revisions import appspec_document, revision_sha256
 
 
 def appspec_target(doc: dict[str, Any] | None) -> tuple[str | None, str | None, int | None]:
     """(task definition, container name, container port) of the AppSpec's ECS service resource."""
-    from orchestrator.appspec import service_properties
 
     props = service_properties(doc)
     if not props:
@@ -114,12 +97,11 @@ class DeploymentRecord:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return utc_iso(value) if value else None
 
 
 def record_of(aws: Aws, info: dict[str, Any]) -> DeploymentRecord:
     """A record from one `deploymentInfo`, its AppSpec read through GetApplicationRevision."""
-    from orchestrator.revisions import appspec_document
 
     return record_from_info(info, appspec_document(aws, info))
 
@@ -127,7 +109,6 @@ def record_of(aws: Aws, info: dict[str, Any]) -> DeploymentRecord:
 def record_from_info(info: dict[str, Any], appspec: dict[str, Any] | None = None) -> DeploymentRecord:
     """A record from one `deploymentInfo` of get_deployment / batch_get_deployments, and its AppSpec
     (GetDeployment never carries the AppSpec text: see revisions.py)."""
-    from orchestrator.revisions import revision_sha256
 
     revision = info.get("revision")
     task_def, _, _ = appspec_target(appspec)
@@ -143,7 +124,8 @@ def record_from_info(info: dict[str, Any], appspec: dict[str, Any] | None = None
         rolled_back_by = None
     if rollback_of == dep_id:
         rollback_of = None
-    image = parse_description(description).get("image")
+    said = DeploymentDescription.parse(description)
+    image = said.image
     return DeploymentRecord(
         deployment_id=dep_id,
         status=info.get("status", "Unknown"),
@@ -152,7 +134,7 @@ def record_from_info(info: dict[str, Any], appspec: dict[str, Any] | None = None
         config=info.get("deploymentConfigName", ""),
         task_definition=task_def if task_def and task_def != "<TASK_DEFINITION>" else None,
         image=image,
-        git_sha=git_sha_of(description),
+        git_sha=said.git,
         appspec_sha256=revision_sha256(revision),
         created=info.get("createTime"),
         started=info.get("startTime"),
@@ -207,7 +189,6 @@ def list_deployment_ids(aws: Aws, svc: ServiceOutputs, statuses: tuple[str, ...]
 
 def get_records(aws: Aws, ids: list[str]) -> list[DeploymentRecord]:
     """Records for these ids, newest first (batch_get_deployments takes at most 25 at a time)."""
-    from orchestrator.aws import error_code
 
     cd = aws.client("codedeploy")
     infos: list[dict[str, Any]] = []

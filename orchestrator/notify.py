@@ -23,7 +23,7 @@ from orchestrator.errors import InputError
 from orchestrator.events import Event, Summary
 
 if TYPE_CHECKING:
-    from orchestrator.report import Reporter
+    from orchestrator.events import Reporter
 
 ENV_VAR = "ORCHESTRATOR_NOTIFY_URLS"
 TIMEOUT_S = 5.0

@@ -1,35 +1,47 @@
 """Acting on deployments between and during releases: stop, approve, roll back — and follow the result.
 
-Every change goes through CodeDeploy (stop_deployment, continue_deployment, create_deployment);
+Every change goes through the service's deployment engine (orchestrator/engines: stop, approve, start);
 nothing here calls the ECS service API to change what runs. Each operation ends by reading back what
 runs (the primary task set and the production listener) and saying so.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.deployment import console_url, create_deployment, stop_deployment
+from orchestrator.appspec import content
+from orchestrator.arns import short_arn
+from orchestrator.aws import error_code, error_message, refusals
+from orchestrator.deployment import default_timeout, describe, wait_model
+from orchestrator.description import DeploymentDescription, release_token
+from orchestrator.engines.codedeploy.vocabulary import (
+    ALREADY_COMPLETED,
+    NOT_READY,
+    ROLLBACK_CREATORS,
+    UNKNOWN_DEPLOYMENT,
+)
+from orchestrator.engines.select import engine_for
 from orchestrator.errors import DeploymentFailed, InputError
 from orchestrator.events import DeploymentCreated, DeploymentFinished, Message
 from orchestrator.history import (
-    ROLLBACK_CREATORS,
     DeploymentRecord,
+    TaskDefinitionImages,
     active_deployment,
     get_record,
     load_history,
     record_of,
 )
+from orchestrator.interrupts import deferred_interrupts
+from orchestrator.revisions import deployment_appspec
 from orchestrator.status import ServiceStatus, read_status, target_group_name
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
     from orchestrator.deployment import WaitModel
-    from orchestrator.report import Reporter
+    from orchestrator.events import Reporter
 
 
 @dataclass(frozen=True)
@@ -54,19 +66,21 @@ class Outcome:
         }
 
 
-def follow(aws: Aws, deployment_id: str, reporter: Reporter, *, timeout_s: float | None = None) -> DeploymentRecord:
+def follow(
+    aws: Aws, svc: ServiceOutputs, deployment_id: str, reporter: Reporter, *, timeout_s: float | None = None
+) -> DeploymentRecord:
     """Follow a deployment to its end with the release's watcher (adaptive polling, progress events).
 
     timeout_s None: the release's default, computed from the deployment's group and config."""
-    from orchestrator.aws import refusals
-    from orchestrator.deployment import default_timeout, watch
 
     with refusals():
         group, config = _settings(aws, deployment_id)
         if timeout_s is None:
             timeout_s = default_timeout(group, config)
         waits = _waits(aws, group, config)
-        result = watch(aws, deployment_id, reporter, timeout=timeout_s, waits=waits)
+        result = engine_for(svc).watch(
+            aws, deployment_id, reporter, until="complete", timeout=timeout_s, target_id=None, waits=waits
+        )
     return record_of(aws, result.view.info) if result.view.info else get_record(aws, deployment_id)
 
 
@@ -85,7 +99,6 @@ def _waits(aws: Aws, group: dict[str, Any], config: dict[str, Any]) -> WaitModel
     """The deployment's known waits (canary/linear step, termination wait), so that the watcher sleeps
     through them and wakes near their ends. Only where the endpoint's clock is known (aws.time_scale,
     decided by orchestrator.target); otherwise plain adaptive polling."""
-    from orchestrator.deployment import wait_model
 
     if aws.time_scale is None:
         return None  # some emulator with an unknown clock
@@ -94,36 +107,13 @@ def _waits(aws: Aws, group: dict[str, Any], config: dict[str, Any]) -> WaitModel
 
 def _given(aws: Aws, deployment_id: str) -> DeploymentRecord:
     """The deployment named by --deployment-id; an unknown id is bad input (nothing written yet)."""
-    from orchestrator.aws import error_code, error_message
 
     try:
         return get_record(aws, deployment_id)
     except Exception as exc:
-        if error_code(exc) in ("DeploymentDoesNotExistException", "InvalidDeploymentIdException"):
+        if error_code(exc) in UNKNOWN_DEPLOYMENT:
             raise InputError(f"--deployment-id {deployment_id}: {error_message(exc)}") from None
         raise
-
-
-def _rollback_id(
-    aws: Aws, deployment_id: str, grace_s: float = 3.0, wait_s: float = 30.0
-) -> tuple[DeploymentRecord, str | None]:
-    """The stopped deployment's record and its rollback deployment, once CodeDeploy has made it.
-
-    A deployment stopped before it changed anything gets no rollback: after a short grace with the
-    deployment finished and no rollback id, there is none.
-    """
-    deadline = time.monotonic() + wait_s
-    done_at: float | None = None
-    while True:
-        record = get_record(aws, deployment_id)
-        if record.rolled_back_by:
-            return record, record.rolled_back_by
-        now = time.monotonic()
-        if record.status in ("Stopped", "Failed", "Succeeded"):
-            done_at = done_at or now
-        if (done_at is not None and now - done_at >= grace_s) or now >= deadline:
-            return record, None
-        time.sleep(0.25)
 
 
 def confirm(
@@ -176,7 +166,6 @@ def stop(
     `expected_task_definition`: what should run after the rollback (by default what the primary
     task set ran when stop was called, i.e. the original blue task set).
     """
-    from orchestrator.aws import refusals
 
     with refusals():
         record = _given(aws, deployment_id) if deployment_id else active_deployment(aws, svc)
@@ -200,27 +189,24 @@ def stop(
             reporter.emit(Message(f"{dep_id} is itself a rollback; following it to its end"))
             if on_requested is not None:  # nothing to send: following it may be cut short again
                 on_requested()
-            final = follow(aws, dep_id, reporter, timeout_s=timeout_s)
+            final = follow(aws, svc, dep_id, reporter, timeout_s=timeout_s)
             return _finish_rollback(aws, svc, reporter, None, final, expected_task_definition)
         reporter.emit(Message(f"stopping {dep_id} ({record.status}){' with rollback' if rollback else ''}"))
-        from orchestrator.interrupts import deferred_interrupts
 
         try:
             with deferred_interrupts():  # a stop request in flight completes, even on a second Ctrl-C
-                resp = stop_deployment(aws, dep_id, rollback=rollback)
+                said = engine_for(svc).stop(aws, dep_id, rollback=rollback)
         except Exception as exc:
-            from orchestrator.aws import error_code
-
-            if error_code(exc) == "DeploymentAlreadyCompletedException":
+            if error_code(exc) == ALREADY_COMPLETED:
                 raise InputError(f"deployment {dep_id} ended before it could be stopped") from None
             raise
-        if resp.get("statusMessage"):
-            reporter.emit(Message(f"CodeDeploy: {resp['statusMessage']}"))
+        if said:
+            reporter.emit(Message(f"CodeDeploy: {said}"))
         if on_requested is not None:
             on_requested()
     if not wait:
         return Outcome(dep_id, "StopRequested", None, expected_task_definition, None, {})
-    stopped = follow(aws, dep_id, reporter, timeout_s=timeout_s)
+    stopped = follow(aws, svc, dep_id, reporter, timeout_s=timeout_s)
     if not rollback:
         reporter.emit(
             DeploymentFinished(deployment_id=dep_id, status=stopped.status, reason="stopped without rollback")
@@ -228,7 +214,8 @@ def stop(
         status = confirm(aws, svc, reporter, None, strict=False)
         return Outcome(dep_id, stopped.status, None, status.task_definition, status.image, status.production)
     with refusals():
-        stopped, rollback_id = _rollback_id(aws, dep_id)
+        rollback_id = engine_for(svc).rollback_of(aws, dep_id, grace_s=3.0, wait_s=30.0)
+        stopped = get_record(aws, dep_id)
     if rollback_id is None:
         reporter.emit(
             DeploymentFinished(
@@ -243,7 +230,7 @@ def stop(
         )
     )
     reporter.emit(Message(f"following rollback {rollback_id}"))
-    final = follow(aws, rollback_id, reporter, timeout_s=timeout_s)
+    final = follow(aws, svc, rollback_id, reporter, timeout_s=timeout_s)
     return _finish_rollback(aws, svc, reporter, dep_id, final, expected_task_definition)
 
 
@@ -284,7 +271,6 @@ def approve(
     """Let a deployment waiting in Ready (ready option STOP_DEPLOYMENT) shift production traffic; with
     termination_wait, end a deployment's termination wait now (ContinueDeployment TERMINATION_WAIT:
     the original task set is terminated without waiting out terminationWaitTimeInMinutes)."""
-    from orchestrator.aws import error_code, refusals
 
     group = f"{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}"
     with refusals():
@@ -301,9 +287,7 @@ def approve(
                     hint="approve applies to groups whose ready option is STOP_DEPLOYMENT, once the replacement "
                     "is up; `approve --termination-wait` ends the wait after the traffic shift",
                 )
-            aws.client("codedeploy").continue_deployment(
-                deploymentId=record.deployment_id, deploymentWaitType="READY_WAIT"
-            )
+            engine_for(svc).approve(aws, record.deployment_id)
     if termination_wait:
         reporter.emit(Message(f"ended the termination wait of {record.deployment_id}: the original tasks stop now"))
     else:
@@ -311,7 +295,7 @@ def approve(
     if not wait:
         said = "TerminationWaitEnded" if termination_wait else "Approved"
         return Outcome(record.deployment_id, said, None, record.task_definition, None, {})
-    final = follow(aws, record.deployment_id, reporter, timeout_s=timeout_s)
+    final = follow(aws, svc, record.deployment_id, reporter, timeout_s=timeout_s)
     reporter.emit(
         DeploymentFinished(
             deployment_id=final.deployment_id,
@@ -330,7 +314,6 @@ def _end_termination_wait(aws: Aws, record: DeploymentRecord, error_code: Any) -
     """ContinueDeployment(TERMINATION_WAIT), refused up front unless production traffic is all on the
     replacement (the wait follows the shift: API reference, ContinueDeployment; BlueInstanceTermination
     Option). CodeDeploy's own refusal (DeploymentIsNotInReadyStateException) reads the same way."""
-    from orchestrator.deployment import describe
 
     view = describe(aws, record.deployment_id)
     not_waiting = InputError(
@@ -345,7 +328,7 @@ def _end_termination_wait(aws: Aws, record: DeploymentRecord, error_code: Any) -
             deploymentId=record.deployment_id, deploymentWaitType="TERMINATION_WAIT"
         )
     except Exception as exc:
-        if error_code(exc) == "DeploymentIsNotInReadyStateException":
+        if error_code(exc) == NOT_READY:
             raise not_waiting from None
         raise
 
@@ -375,7 +358,6 @@ class RollbackRequest:
 
 def plan_rollback(aws: Aws, svc: ServiceOutputs, reporter: Reporter, *, to: str | None = None) -> RollbackRequest:
     """Decide the rollback without writing: bad input (nothing to roll back to) raises InputError here."""
-    from orchestrator.aws import refusals
 
     with refusals():
         active = active_deployment(aws, svc)
@@ -412,10 +394,10 @@ def plan_rollback(aws: Aws, svc: ServiceOutputs, reporter: Reporter, *, to: str 
             raise InputError(f"{target_td} already runs; nothing to roll back to")
         doc = _appspec_for(aws, template, svc, target_td)
         image = _image(aws, target_td, svc.container_name)
-    git = (previous.git_sha if previous and previous.task_definition == target_td else None) or ""
-    description = f"orchestrator rollback to {target_td.rsplit('/', 1)[-1]}" + (f" git={git}" if git else "")
-    description += f" image={image}" if image else ""
-    description += f" from={(running or '?').rsplit('/', 1)[-1]}"
+    git = (previous.git_sha if previous and previous.task_definition == target_td else None) or None
+    description = DeploymentDescription(
+        f"orchestrator rollback to {short_arn(target_td)}", git, image or None, short_arn(running, "?")
+    ).text()
     return RollbackRequest(None, target_td, running, doc, description, image)
 
 
@@ -430,7 +412,6 @@ def start_rollback(
 ) -> Outcome:
     """The first write of a rollback: stop the active deployment (followed to its end only with `wait`)
     or create the redeployment, which is returned at once (status Created)."""
-    from orchestrator.aws import refusals
 
     if request.active is not None:
         dep = request.active.deployment_id
@@ -438,15 +419,16 @@ def start_rollback(
     assert request.task_definition and request.appspec is not None
     reporter.emit(Message(f"redeploying {request.task_definition} (running now: {request.running}) through CodeDeploy"))
     with refusals():
-        dep_id = create_deployment(
-            aws, svc.codedeploy_app_name, svc.codedeploy_deployment_group_name, request.appspec, request.description
-        )
+        engine = engine_for(svc)
+        text, sha = content(request.appspec)
+        start = engine.start_request(svc, {"content": text, "sha256": sha}, request.description, None, release_token())
+        dep_id = engine.start(aws, start)
     reporter.emit(
         DeploymentCreated(
             deployment_id=dep_id,
             application=svc.codedeploy_app_name,
             deployment_group=svc.codedeploy_deployment_group_name,
-            console_url=console_url(aws.region, dep_id),
+            console_url=engine.console_url(aws.region, dep_id),
         )
     )
     return Outcome(dep_id, "Created", None, request.task_definition, request.image, {})
@@ -468,7 +450,7 @@ def rollback(
     if request.active is not None or not wait:
         return started
     dep_id, target_td = str(started.deployment_id), str(request.task_definition)
-    final = follow(aws, dep_id, reporter, timeout_s=timeout_s)
+    final = follow(aws, svc, dep_id, reporter, timeout_s=timeout_s)
     reporter.emit(
         DeploymentFinished(
             deployment_id=dep_id, status=final.status, reason=final.error, rollback_deployment_id=final.rolled_back_by
@@ -498,7 +480,6 @@ def _previous_revision(aws: Aws, running: str | None, exclude: set[str]) -> str 
 
 
 def _resolve_task_definition(aws: Aws, ref: str) -> str:
-    from orchestrator.aws import error_code
 
     try:
         td = aws.client("ecs").describe_task_definition(taskDefinition=ref)["taskDefinition"]
@@ -510,7 +491,6 @@ def _resolve_task_definition(aws: Aws, ref: str) -> str:
 
 
 def _image(aws: Aws, task_definition: str, container: str) -> str | None:
-    from orchestrator.history import TaskDefinitionImages
 
     return TaskDefinitionImages(aws, container).image(task_definition)
 
@@ -520,7 +500,6 @@ def _appspec_for(
 ) -> dict[str, Any]:
     """The AppSpec of an earlier deployment with the task definition swapped; the minimal one from
     the outputs when no earlier AppSpec is at hand."""
-    from orchestrator.revisions import deployment_appspec
 
     doc = deployment_appspec(aws, template.deployment_id) if template is not None else None
     if doc:

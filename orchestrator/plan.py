@@ -19,14 +19,19 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import re
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.deployment import WaitModel
+from orchestrator.appspec import content
+from orchestrator.deployment import WaitModel, wait_model
+from orchestrator.description import DeploymentDescription, release_token
+from orchestrator.ecs_read import without_empty
+from orchestrator.engines.select import engine_for
 from orchestrator.events import PlanRendered
+from orchestrator.images import image_commit
+from orchestrator.taskdef import image_of, redact_environment
 
 if TYPE_CHECKING:
     from orchestrator.appspec import AppSpec
@@ -34,8 +39,6 @@ if TYPE_CHECKING:
     from orchestrator.runtask import RunSpec
     from orchestrator.taskdef import Rendered
     from orchestrator.validate import Preflight
-
-ON_CANCEL_CHOICES = ("leave", "stop")
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,6 @@ class AppSpecContent:
     task_definition: Var
 
     def resolve(self, arn: str) -> dict[str, str]:
-        from orchestrator.appspec import content
 
         text, sha = content(self.appspec.with_task_definition(arn))
         return {"content": text, "sha256": sha}
@@ -95,18 +97,15 @@ class RunPreTask:
 
 @dataclass(frozen=True)
 class CreateDeployment:
-    """`codedeploy.CreateDeployment(**params)`, once its variables are filled in."""
+    """The engine's start request (`params`, CodeDeploy's CreateDeployment parameters for the CodeDeploy
+    engine), sent once its variables are filled in. `revision` is the part of it that names the
+    registered task definition; `application`/`group` name where it deploys (for the report)."""
 
     params: dict[str, Any]
+    revision: AppSpecContent
+    application: str
+    group: str
     output: Var = Var("deployment_id")
-
-    @property
-    def application(self) -> str:
-        return str(self.params["applicationName"])
-
-    @property
-    def group(self) -> str:
-        return str(self.params["deploymentGroupName"])
 
     @property
     def deployment_config(self) -> str | None:
@@ -114,7 +113,7 @@ class CreateDeployment:
 
     @property
     def task_definition(self) -> Var:
-        return self.params["revision"]["appSpecContent"].task_definition
+        return self.revision.task_definition
 
 
 @dataclass(frozen=True)
@@ -214,27 +213,14 @@ def git_sha(cwd: str | None = None) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-# The tags `orchestrator build` writes: the full commit SHA, or `<sha>-dirty-<UTC timestamp>`.
-_SHA_TAG = re.compile(r"^([0-9a-f]{40})(?:-dirty-[0-9A-Za-z._-]+)?$")
-
-
-def image_commit(image: str) -> str | None:
-    """The commit an image was built from, when its tag says so (the tag `orchestrator build` writes)."""
-    name = image.partition("@")[0]
-    last = name.rsplit("/", 1)[-1]
-    _, colon, tag = last.partition(":")
-    m = _SHA_TAG.match(tag) if colon else None
-    return m.group(1) if m else None
-
-
 def build_commit(image: str, checkout: Callable[[], str | None] = lambda: git_sha()) -> str | None:
     """The build a release carries: the image's own commit, else (the image says nothing) the checkout's."""
     return image_commit(image) or checkout()
 
 
 def description_for(command: str, image: str, sha: str | None) -> str:
-    """`key=value` tokens that `orchestrator history` reads back (git=, image=)."""
-    return f"orchestrator {command} git={sha or 'unknown'} image={image or 'unknown'}"
+    """What the deployment says it is: `key=value` tokens that `orchestrator history` reads back."""
+    return DeploymentDescription(f"orchestrator {command}", sha or "", image or "").text()
 
 
 def build_plan(
@@ -259,23 +245,23 @@ def build_plan(
 ) -> ReleasePlan:
     """`commit`: the build the release carries when the caller knows it (`release --build` built the
     image from it); else the image's SHA tag, else the checkout's (build_commit)."""
-    from orchestrator import writes
-    from orchestrator.deployment import create_deployment_params, wait_model
-    from orchestrator.taskdef import image_of
 
     image = rendered.image or image_of(rendered.taskdef, spec.container_name)
     sha = commit or build_commit(image)
     register = RegisterTaskDefinition(params=rendered.taskdef, image=image)
+    revision = AppSpecContent(spec, register.output)
     create = CreateDeployment(
-        create_deployment_params(
-            service.codedeploy_app_name,
-            service.codedeploy_deployment_group_name,
-            AppSpecContent(spec, register.output),
+        engine_for(service).start_request(
+            service,
+            revision,
             description or description_for(command, image, sha),
             deployment_config,
             # finds the deployment again if CreateDeployment's answer is lost (orchestrator.writes)
-            writes.release_token(),
-        )
+            release_token(),
+        ),
+        revision,
+        service.codedeploy_app_name,
+        service.codedeploy_deployment_group_name,
     )
     steps: list[Step] = [register]
     if pre_tasks:
@@ -338,8 +324,6 @@ def _summary_of(step: Step) -> tuple[str, str, dict[str, Any]]:
 def describe_plan(plan: ReleasePlan, live_taskdef: dict[str, Any] | None, *, show_values: bool = False) -> PlanRendered:
     """The dry run's report. Container environment values are redacted (diff and request) unless
     `show_values`: a stable short hash still shows which ones change."""
-    from orchestrator.ecs_read import without_empty
-    from orchestrator.taskdef import redact_environment
 
     hide = (lambda doc: doc) if show_values else redact_environment
     new_doc = hide(plan.rendered.taskdef)

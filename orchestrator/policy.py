@@ -24,21 +24,30 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.appspec import content
+from orchestrator.arns import short_arn
+from orchestrator.aws import error_code, error_message, refusals
 from orchestrator.ecs_read import serving_task_definition, without_empty
-from orchestrator.errors import DeploymentFailed, InputError
+from orchestrator.engines.codedeploy.vocabulary import LIMIT_EXCEEDED
+from orchestrator.engines.select import engine_for
+from orchestrator.errors import DeploymentFailed, InputError, Interrupted
 from orchestrator.events import ActiveDeploymentFound, Message
 from orchestrator.history import (
     DeploymentRecord,
-    active_deployment,
-    load_history,
 )
+from orchestrator.interrupts import sigterm_as_interrupt
+from orchestrator.operations import follow, stop
+from orchestrator.plan import WaitForDeployment, bind, reattach
+from orchestrator.revisions import deployment_appspec
+from orchestrator.status import running_task_definition
+from orchestrator.taskdef_compare import same_task_definition
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
+    from orchestrator.events import Reporter
     from orchestrator.executor import Executor
     from orchestrator.plan import ReleasePlan
-    from orchestrator.report import Reporter
     from orchestrator.target import Target
 
 IF_ACTIVE_CHOICES = ("fail", "wait", "replace")
@@ -158,38 +167,12 @@ def check_build_order(
 # --- re-attach ---------------------------------------------------------------------------------
 
 
-def covers(live: Any, ours: Any) -> bool:
-    """Everything we set is set the same in `live`; keys only `live` has are ECS's defaults (hostPort
-    under awsvpc, say). Lists must match element by element."""
-    if isinstance(ours, dict):
-        return isinstance(live, dict) and all(k in live and covers(live[k], v) for k, v in ours.items())
-    if isinstance(ours, list):
-        return isinstance(live, list) and len(live) == len(ours) and all(map(covers, live, ours))
-    return bool(live == ours)
-
-
-def same_task_definition(aws: Aws, arn: str, rendered: dict[str, Any]) -> bool:
-    td = aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
-    return matches_rendered(td, arn, rendered)
-
-
-def matches_rendered(td: dict[str, Any], arn: str, rendered: dict[str, Any]) -> bool:
-    """A described task definition has every setting of the rendered one."""
-    from orchestrator.taskdef import strip_read_only
-
-    return covers(
-        without_empty(strip_read_only(td, arn), blank_strings=True), without_empty(rendered, blank_strings=True)
-    )
-
-
 def identical_deployment(aws: Aws, active: DeploymentRecord, plan: ReleasePlan) -> bool:
     """The active deployment's AppSpec equals ours with its task definition, and that task definition
     equals the one we would register."""
-    from orchestrator.appspec import content
 
     if not active.task_definition:
         return False
-    from orchestrator.revisions import deployment_appspec
 
     ours = plan.appspec.with_task_definition(active.task_definition)
     theirs = deployment_appspec(aws, active.deployment_id)
@@ -210,7 +193,6 @@ class Decision:
 
 
 def _plan_timeout(plan: ReleasePlan) -> float:
-    from orchestrator.plan import WaitForDeployment
 
     wait = next((s for s in plan.steps if isinstance(s, WaitForDeployment)), None)
     return wait.timeout if wait else 3600.0
@@ -221,10 +203,8 @@ def before_create(
 ) -> Decision:
     """Apply --if-active, re-attach and the build-order check; return once the group is free (or with
     the deployment to re-attach to). Writes nothing unless --if-active replace stops a deployment."""
-    from orchestrator.aws import refusals
-    from orchestrator.operations import follow, stop
-    from orchestrator.status import running_task_definition
 
+    engine = engine_for(svc)
     new_sha = plan.git_sha
     timeout = _plan_timeout(plan)
     if not new_sha and not policy.force:
@@ -233,11 +213,11 @@ def before_create(
     first = True
     while True:
         with refusals():
-            active = active_deployment(aws, svc)
+            active = engine.active(aws, svc)
         if active is None:
             if check_order:
                 with refusals():
-                    history = load_history(aws, svc, limit=50, images=False)
+                    history = engine.history(aws, svc, limit=50)
                     # The preflight read the service a moment ago; after a wait (--if-active) read it again.
                     running_td = (
                         serving_task_definition(plan.preflight.service)
@@ -265,7 +245,7 @@ def before_create(
             reporter.emit(ActiveDeploymentFound(active.deployment_id, active.status, policy.if_active, "fail"))
             raise ActiveDeploymentError(
                 f"deployment {active.deployment_id} ({active.status}, "
-                f"{(active.task_definition or '?').rsplit('/', 1)[-1]}) is in progress in "
+                f"{short_arn(active.task_definition, '?')}) is in progress in "
                 f"{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}; nothing was written",
                 hint="--if-active wait to deploy after it, --if-active replace to stop it and deploy",
             )
@@ -275,13 +255,13 @@ def before_create(
                     active.deployment_id, active.status, policy.if_active, "wait", "deploying after it ends"
                 )
             )
-            follow(aws, active.deployment_id, reporter, timeout_s=timeout)
+            follow(aws, svc, active.deployment_id, reporter, timeout_s=timeout)
             first = False
             continue
         # replace
         if check_order:
             with refusals():
-                history = load_history(aws, svc, limit=50, images=False)
+                history = engine.history(aws, svc, limit=50)
             check_build_order(new_sha, active, history, reporter, what="in-progress", repo_dir=policy.repo_dir)
         reporter.emit(
             ActiveDeploymentFound(
@@ -297,9 +277,6 @@ def run_release(
     policy: ReleasePolicy, target: Target, plan: ReleasePlan, executor: Executor, reporter: Reporter
 ) -> dict[str, Any]:
     """Apply the policies to the plan, then run it (only its wait and verify steps when re-attaching)."""
-    from orchestrator.errors import Interrupted
-    from orchestrator.interrupts import sigterm_as_interrupt
-    from orchestrator.plan import bind, reattach
 
     aws, svc = target.aws, target.service
     plan = replace(plan, on_cancel="stop" if policy.stop_on_cancel else "leave", on_timeout=policy.on_timeout)
@@ -317,14 +294,12 @@ def run_release(
             return executor.execute(plan)
         except Exception as exc:
             # Another release created its deployment between our check and our create.
-            cause = _limit_exceeded(exc)
+            cause = limit_exceeded(exc)
             written = executor.written
             if cause is None or "deployment_id" in written:
                 raise
             if policy.if_active == "fail":
-                from orchestrator.aws import error_message
-
-                left, details = _deregister_unused(aws, written.get("task_definition_arn"), reporter)
+                left, details = deregister_unused(aws, written.get("task_definition_arn"), reporter)
                 raise ActiveDeploymentError(
                     f"another deployment started meanwhile: {error_message(cause)}; {left}",
                     hint="--if-active wait to deploy after it",
@@ -337,11 +312,10 @@ def run_release(
     raise ActiveDeploymentError(f"lost the race for the deployment group {MAX_RACES} times")
 
 
-def _deregister_unused(aws: Aws, arn: str | None, reporter: Reporter) -> tuple[str, dict[str, Any]]:
+def deregister_unused(aws: Aws, arn: str | None, reporter: Reporter) -> tuple[str, dict[str, Any]]:
     """A release that lost the race at CreateDeployment leaves no unused revision behind: deregister the
     task definition it registered (DeregisterTaskDefinition marks it INACTIVE; nothing runs it). Says
     what it did, or names the revision left registered; and what the summary records."""
-    from orchestrator.aws import error_message
 
     if not arn:
         return "nothing was registered", {}
@@ -353,13 +327,12 @@ def _deregister_unused(aws: Aws, arn: str | None, reporter: Reporter) -> tuple[s
     return f"the task definition it registered ({arn}) was deregistered", {"task_definition_deregistered": True}
 
 
-def _limit_exceeded(exc: BaseException) -> BaseException | None:
+def limit_exceeded(exc: BaseException) -> BaseException | None:
     """The DeploymentLimitExceededException behind `exc` (the executor wraps AWS's rejection), if any."""
-    from orchestrator.aws import error_code
 
     seen: BaseException | None = exc
     while seen is not None:
-        if error_code(seen) == "DeploymentLimitExceededException":
+        if error_code(seen) == LIMIT_EXCEEDED:
             return seen
         seen = seen.__cause__
     return None

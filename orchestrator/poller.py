@@ -20,27 +20,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.aws import as_refusal, throttled
 from orchestrator.deployment import (
     LONG_SLEEP,
     MIN_INTERVAL,
     PollPolicy,
     WaitModel,
-    _predict_end,
     get_target,
+    predict_end,
     report_change,
     view_of,
 )
+from orchestrator.engines.codedeploy.vocabulary import NOT_STARTED, OK_OUTCOMES
+from orchestrator.errors import AwsRefused
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.deployment import DeploymentView
-    from orchestrator.report import Reporter
+    from orchestrator.events import Reporter
 
 # BatchGetDeployments, deploymentIds: "The maximum number of deployment IDs you can specify is 25."
 BATCH_MAX = 25
 TARGETS_PER_TICK = 2
 STATUS_EVERY = 3.0
-_THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 
 
 @dataclass
@@ -67,13 +69,13 @@ class Followed:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in ("Succeeded", "traffic-shifted")
+        return self.outcome in OK_OUTCOMES
 
     def _lifecycle_done(self) -> bool:
         return self.view is not None and bool(self.view.lifecycle) and self.view.traffic_shifted
 
     def wants_target(self, status: str, now: float) -> bool:
-        if status in ("Created", "Queued") or self._lifecycle_done():
+        if status in NOT_STARTED or self._lifecycle_done():
             return False
         changed = self.view is None or self.view.status != status
         return changed or now >= self.due_at
@@ -120,8 +122,6 @@ class SharedPoller:
 
     def poll(self) -> list[Followed]:
         """One round: every active deployment's status, some targets; returns those that just ended."""
-        from orchestrator.aws import as_refusal, error_code
-        from orchestrator.errors import AwsRefused
 
         active = self.active
         if not active:
@@ -129,7 +129,7 @@ class SharedPoller:
         try:
             infos = self._batch([f.deployment_id for f in active])
         except Exception as exc:
-            if error_code(exc) not in _THROTTLED:
+            if not throttled(exc):
                 raise
             self._throttled += 1
             if self._throttled >= 6:
@@ -174,7 +174,7 @@ class SharedPoller:
                 f.policy.quiet()
             f.view = view
             if now >= f.due_at or f.deployment_id in targets:
-                f.due_at = now + f.policy.next_sleep(_predict_end(view, f.waits, f.changed_at), now)
+                f.due_at = now + f.policy.next_sleep(predict_end(view, f.waits, f.changed_at), now)
             if view.terminal:
                 f.outcome = view.status
             elif f.until == "traffic-shifted" and view.lifecycle and view.traffic_shifted:

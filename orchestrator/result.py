@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.events import Summary
+
 if TYPE_CHECKING:
     from orchestrator.errors import OrchestratorError
     from orchestrator.events import Summary
@@ -43,7 +45,6 @@ class CommandResult:
         return cls(command, int(exc.exit_code), data.pop("status", None), str(exc), details, data)
 
     def summary(self) -> Summary:
-        from orchestrator.events import Summary
 
         data = dict(self.fields)
         status = self.status or data.pop("status", None) or STATUS_OF_EXIT.get(self.exit_code, "Failed")

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.appspec import parse
+from orchestrator.aws import error_code
+
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
 
@@ -34,8 +37,6 @@ def parse_appspec(content: str | None) -> dict[str, Any] | None:
         return None
     import yaml
 
-    from orchestrator.appspec import parse
-
     try:
         doc = parse(content)
     except (ValueError, yaml.YAMLError):
@@ -51,8 +52,6 @@ def appspec_content(aws: Aws, application: str | None, revision: dict[str, Any] 
     cache: dict[tuple[str, str], str | None] = aws.cache.setdefault("appspec_content", {})
     key = (application, sha)
     if key not in cache:
-        from orchestrator.aws import error_code
-
         kind = revision.get("revisionType") or "AppSpecContent"
         body = "string" if kind == "String" else "appSpecContent"
         try:

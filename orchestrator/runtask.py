@@ -20,12 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.arns import short_arn
+from orchestrator.aws import as_refusal, error_code, error_message, refusals
 from orchestrator.errors import DeploymentFailed, InputError, Interrupted, TimedOut
 from orchestrator.events import Message, TaskLogLine, TaskProgress, TaskStarted, TaskStopped
+from orchestrator.interrupts import deferred_interrupts
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
-    from orchestrator.report import Reporter
+    from orchestrator.events import Reporter
 
 DEFAULT_POLL_S = 2.0  # DescribeTasks / GetLogEvents while following a task on AWS
 
@@ -92,7 +95,6 @@ class TaskOutcome:
 
 def service_run_spec(aws: Aws, cluster: str, service: str) -> RunSpec:
     """Read the service (DescribeServices) for the network and launch settings of a one-off task."""
-    from orchestrator.aws import refusals
 
     with refusals():
         resp = aws.client("ecs").describe_services(cluster=cluster, services=[service])
@@ -165,8 +167,6 @@ class _LogFollower:
             try:
                 resp = logs.get_log_events(**kwargs)
             except Exception as exc:
-                from orchestrator.aws import as_refusal, error_code
-
                 if error_code(exc) == "ResourceNotFoundException":  # the stream appears when the task runs
                     return lines
                 refused = as_refusal(exc)
@@ -204,8 +204,6 @@ def run_task(
     Returns the outcome whatever the exit code. Raises DeploymentFailed when ECS does not start the task
     (RunTask failures), TimedOut after `timeout` seconds and Interrupted on Ctrl-C/SIGTERM (the task is
     stopped with StopTask in both cases)."""
-    from orchestrator.aws import refusals
-    from orchestrator.interrupts import deferred_interrupts
 
     ecs = aws.client("ecs")
     params = spec.run_task_params()
@@ -221,8 +219,6 @@ def run_task(
             try:
                 resp = ecs.run_task(**params)
             except Exception as exc:
-                from orchestrator.aws import as_refusal, error_code, error_message
-
                 if not error_code(exc) or as_refusal(exc) is not None:
                     raise
                 raise DeploymentFailed(f"ECS refused RunTask: {error_code(exc)}: {error_message(exc)}") from exc
@@ -237,7 +233,7 @@ def run_task(
         raise DeploymentFailed(f"ECS did not start the task: {why or 'no task returned'}")
     task = tasks[0]
     arn = str(task["taskArn"])
-    task_id = arn.rsplit("/", 1)[-1]
+    task_id = short_arn(arn)
     t0 = clock()
     reporter.emit(TaskStarted(arn, task_definition_arn, spec.cluster, tuple(command)))
     follower = _LogFollower(aws, log_source(taskdef, container, task_id))
@@ -306,7 +302,6 @@ def run_task(
 
 def _stop(aws: Aws, cluster: str, arn: str, reason: str) -> None:
     """StopTask, best effort (the task may have stopped meanwhile); a second Ctrl-C does not skip it."""
-    from orchestrator.interrupts import deferred_interrupts
 
     # Reporting the timeout/interrupt matters more than this call's own error.
     with deferred_interrupts(), contextlib.suppress(Exception):
@@ -315,7 +310,7 @@ def _stop(aws: Aws, cluster: str, arn: str, reason: str) -> None:
 
 def failure_reason(outcome: TaskOutcome, what: str = "", lines: int = 5) -> str:
     """One line for a failed task: ECS's reason if it never started, else the exit code and last log lines."""
-    task_id = outcome.task_arn.rsplit("/", 1)[-1]
+    task_id = short_arn(outcome.task_arn)
     head = f"{what}: task {task_id}" if what else f"task {task_id}"
     if outcome.exit_code is None:
         return f"{head} did not start: {outcome.stopped_reason or outcome.stop_code or 'no reason given'}"

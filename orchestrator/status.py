@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.aws import error_code
 from orchestrator.ecs_read import forward_weights, lifecycle_events, serving_task_definition, target_group_name
+from orchestrator.engines.codedeploy.vocabulary import TERMINAL
+from orchestrator.errors import InputError
 from orchestrator.events import LifecycleStatus
-from orchestrator.history import DeploymentRecord, TaskDefinitionImages, active_deployment, newest_records
+from orchestrator.history import DeploymentRecord, TaskDefinitionImages, active_deployment, get_record, newest_records
 from orchestrator.history import list_deployment_ids as _list_ids
 
 if TYPE_CHECKING:
@@ -72,7 +75,6 @@ def read_listeners(aws: Aws, svc: ServiceOutputs) -> tuple[dict[str, float], dic
 
 
 def describe_service(aws: Aws, svc: ServiceOutputs) -> dict[str, Any]:
-    from orchestrator.errors import InputError
 
     ecs = aws.client("ecs")
     resp = ecs.describe_services(cluster=svc.cluster_name, services=[svc.service_name])
@@ -91,7 +93,6 @@ def running_task_definition(aws: Aws, svc: ServiceOutputs) -> str | None:
 
 def lifecycle_of(aws: Aws, deployment_id: str) -> tuple[tuple[LifecycleStatus, ...], list[dict[str, Any]]]:
     """The ECS target's lifecycle events and task sets of a deployment (empty before Install starts)."""
-    from orchestrator.aws import error_code
 
     cd = aws.client("codedeploy")
     try:
@@ -109,7 +110,7 @@ def lifecycle_of(aws: Aws, deployment_id: str) -> tuple[tuple[LifecycleStatus, .
 
 
 def last_finished(aws: Aws, svc: ServiceOutputs) -> DeploymentRecord | None:
-    ids = _list_ids(aws, svc, ("Succeeded", "Failed", "Stopped"))
+    ids = _list_ids(aws, svc, TERMINAL)
     records = newest_records(aws, ids, 1)
     return records[0] if records else None
 
@@ -156,8 +157,6 @@ def read_status(aws: Aws, svc: ServiceOutputs, *, with_deployments: bool = True)
             last = replace(last, image=images.image(last.task_definition))
         if last is not None and last.is_rollback and last.rollback_of:
             from dataclasses import replace
-
-            from orchestrator.history import get_record
 
             # A rollback's own status says nothing about the release that failed: name it.
             rolled_back = get_record(aws, last.rollback_of)

@@ -14,6 +14,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orchestrator.aws import Aws
+from orchestrator.contract import load_outputs_file, merge_outputs, parse_outputs
+from orchestrator.errors import InputError
+from orchestrator.images import check_repository
+from orchestrator.settings import choose_env
+from orchestrator.terraform import ecs_native_output_json, output_json
+
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.contract import Outputs, ServiceOutputs
@@ -61,8 +68,6 @@ def load_outputs(
     terraform_dir: Path, env: str | None, outputs_file: Path | None, sandbox: bool
 ) -> tuple[Outputs, SandboxInfo | None]:
     """The outputs, and the sandbox when --sandbox names it (its outputs and endpoint)."""
-    from orchestrator.contract import load_outputs_file, parse_outputs
-    from orchestrator.errors import InputError
 
     if sandbox and outputs_file is not None:
         # Before: the file was silently ignored and the release went to the sandbox's own stack.
@@ -79,11 +84,15 @@ def load_outputs(
         return load_outputs_file(info.outputs_path), info
     if outputs_file is not None:
         return load_outputs_file(outputs_file), None
-    from orchestrator.settings import choose_env
-    from orchestrator.terraform import output_json
 
     env = choose_env(terraform_dir, env)
-    return parse_outputs(output_json(terraform_dir, env), f"terraform output ({terraform_dir})"), None
+    outputs = parse_outputs(output_json(terraform_dir, env), f"terraform output ({terraform_dir})")
+    # The ECS-native root beside it (terraform/ecs-native), once in use: its services are released by ECS.
+    ecs_native = ecs_native_output_json(terraform_dir, env)
+    if ecs_native is not None:
+        root, raw = ecs_native
+        outputs = merge_outputs(outputs, parse_outputs(raw, f"terraform output ({root})"))
+    return outputs, None
 
 
 def resolve_target(
@@ -99,7 +108,6 @@ def resolve_target(
 
 
 def _target(outputs: Outputs, key: str, info: SandboxInfo | None, sandbox: bool) -> Target:
-    from orchestrator.aws import Aws
 
     svc = outputs.services[key]
     endpoint = info.endpoint if info is not None else None
@@ -136,8 +144,6 @@ def sandbox_repository(ecr_url: str) -> tuple[str, bool]:
     Starts the registry when needed and records it in the sandbox state. The login still runs: its
     token comes from the sandbox's GetAuthorizationToken.
     """
-    from orchestrator.build import check_repository
-    from orchestrator.errors import InputError
     from orchestrator.sandbox.registry import ensure_registry, running_registry
     from orchestrator.sandbox.state import load_info, sandbox_dir, save_info
 

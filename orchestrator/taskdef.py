@@ -104,6 +104,10 @@ def _substitute(value: Any, values: dict[str, str], source: str, path: tuple[str
     return _PLACEHOLDER.sub(repl, value)
 
 
+# The public name: appspec.py fills its hooks' placeholders the same way.
+substitute = _substitute
+
+
 def resolve_placeholders(doc: Any, values: dict[str, str], source: str) -> Any:
     """Replace every `${name}` in the document's strings (`$${name}` stays a literal `${name}`)."""
     return _substitute(doc, values, source, ())

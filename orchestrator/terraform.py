@@ -237,8 +237,13 @@ class Workspace:
     def var_options(self) -> dict[str, Any]:
         return {"var_file": [str(self.var_file.relative_to(self.terraform_dir))]} if self.env else {}
 
-    def output_json(self, on_line: LineSink | None = None) -> dict[str, Any]:
-        """`terraform output -json` of the root module, as a dict (init first when needed)."""
+    def initialised(self) -> bool:
+        """Whether init ever ran here (or, without environments, a local state exists to read)."""
+        return self.data_dir.is_dir() or (self.env is None and (self.terraform_dir / "terraform.tfstate").is_file())
+
+    def output_json(self, on_line: LineSink | None = None, *, allow_empty: bool = False) -> dict[str, Any]:
+        """`terraform output -json` of the root module, as a dict (init first when needed); {} for a root
+        with nothing applied when allow_empty, else an error that says so."""
         from python_terraform import IsFlagged
 
         sink: LineSink = on_line or (lambda _line: None)
@@ -256,7 +261,7 @@ class Workspace:
             data = json.loads(proc.stdout or "{}")
         except json.JSONDecodeError:
             raise InputError(f"terraform output in {self.terraform_dir} did not print JSON") from None
-        if not data:
+        if not data and not allow_empty:
             make = f"make infra{' ENV=' + self.env if self.env else ''}"
             raise InputError(
                 f"terraform output in {self.terraform_dir} is empty (nothing applied yet?)",
@@ -352,3 +357,22 @@ def output_json(terraform_dir: Path, env: str | None = None) -> dict[str, Any]:
                 "or pass --env NAME, --outputs-file FILE or --sandbox",
             ) from None
         raise
+
+
+# The ECS-native root (hashicorp/aws 6.x) lives beside the CodeDeploy one: terraform/ecs-native.
+ECS_NATIVE_SUBDIR = "ecs-native"
+
+
+def ecs_native_output_json(terraform_dir: Path, env: str | None) -> tuple[Path, dict[str, Any]] | None:
+    """The outputs of the ECS-native root beside terraform_dir, when it is in use: None when the
+    directory is missing, lacks this environment, was never initialised, or has nothing applied."""
+    root = terraform_dir / ECS_NATIVE_SUBDIR
+    if not root.is_dir() or (env is not None and not (root / "envs" / f"{env}.tfvars").is_file()):
+        return None
+    ws = Workspace(root, env)
+    if not ws.initialised():
+        return None
+    data = ws.output_json(allow_empty=True)
+    # Between a targeted apply of its rules and roles and the import of the services (docs/migration.md),
+    # the root has outputs but no `services` yet: its services are still the CodeDeploy root's.
+    return (root, data) if "services" in data else None

@@ -11,10 +11,13 @@ since we began with our content) and only retry when there is none.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from orchestrator.aws import retryable
+from orchestrator.description import DeploymentDescription
+from orchestrator.taskdef_compare import matches_rendered
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
@@ -22,32 +25,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 ATTEMPTS = 5
-_RETRYABLE_CODES = {
-    "InternalFailure",
-    "InternalError",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "ServerException",
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-}
 # Registered "since we began": allow for clock skew between us and AWS.
 SKEW = timedelta(minutes=2)
-
-
-def retryable(exc: BaseException) -> bool:
-    """A failure after which the call may or may not have been processed, and a retry may succeed."""
-    from orchestrator.aws import error_code
-
-    name = type(exc).__name__
-    if name in {"ReadTimeoutError", "ConnectionClosedError", "EndpointConnectionError", "ConnectTimeoutError"}:
-        return True
-    response = getattr(exc, "response", None) or {}
-    status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
-    return status >= 500 or error_code(exc) in _RETRYABLE_CODES
 
 
 def _once(call: Callable[[], T], find: Callable[[], T | None], sleep: Callable[[float], None]) -> tuple[T, bool]:
@@ -66,16 +45,9 @@ def _once(call: Callable[[], T], find: Callable[[], T | None], sleep: Callable[[
     raise AssertionError("unreachable")
 
 
-def release_token() -> str:
-    """A `release=<token>` to put in a deployment's description so that it can be found again."""
-    return f"release={uuid.uuid4().hex[:12]}"
-
-
 def create_deployment(aws: Aws, kwargs: dict[str, Any], sleep: Callable[[float], None] = time.sleep) -> str:
     """CreateDeployment once. `kwargs["description"]` must carry a release_token()."""
-    from orchestrator.history import parse_description
-
-    token = parse_description(kwargs.get("description")).get("release")
+    token = DeploymentDescription.parse(kwargs.get("description")).release
     if not token:
         raise ValueError("the deployment description needs a release=<token>")
     began = datetime.now(UTC)
@@ -96,7 +68,7 @@ def create_deployment(aws: Aws, kwargs: dict[str, Any], sleep: Callable[[float],
             ids.extend(page.get("deployments") or [])
         for i in range(0, len(ids), 25):
             for info in cd.batch_get_deployments(deploymentIds=ids[i : i + 25]).get("deploymentsInfo") or []:
-                if parse_description(info.get("description")).get("release") == token:
+                if DeploymentDescription.parse(info.get("description")).release == token:
                     return str(info["deploymentId"])
         return None
 
@@ -111,8 +83,6 @@ def register_task_definition(
     The extras are revisions of the family registered since we began whose content is ours but that we
     do not use (a retry whose first attempt was committed after all); the caller reports them.
     """
-    from orchestrator.policy import matches_rendered
-
     began = datetime.now(UTC)
     family = str(taskdef.get("family"))
     ecs = aws.client("ecs")

@@ -1,5 +1,8 @@
-"""Dependencies point one way (issue 10): CLI (cli.py, commands/) -> domain -> AWS access, and the
-sandbox is a leaf. Read from the modules' own imports (ast), so a new arrow the wrong way fails here."""
+"""Dependencies point one way (issues 10 and 18): CLI (cli.py, commands/) -> domain -> AWS access, the
+reporters (report/) and the sandbox are leaves the domain never imports, and no module imports another
+module's private names. Read from the modules' own imports (ast), imports inside functions included, so
+a new arrow the wrong way fails here; only `if TYPE_CHECKING:` imports (never run) are left out of the
+cycle check."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "orchestrator"
 CLI = ("orchestrator.cli", "orchestrator.commands", "orchestrator.__main__")
 SANDBOX = "orchestrator.sandbox"
+# The renderers; the interface the domain emits through (events.Reporter) lives with the events.
+REPORTERS = "orchestrator.report"
 # The one domain module that may look at the sandbox: it decides whether the target is the sandbox.
 TARGET_RESOLUTION = {"orchestrator.target"}
 
@@ -52,10 +57,33 @@ def _targets(node: ast.Import | ast.ImportFrom, module: str) -> list[str]:
     return found
 
 
+def _tree(module: str) -> ast.Module:
+    return ast.parse(MODULES[module].read_text(), str(MODULES[module]))
+
+
+def run_imports(module: str) -> set[str]:
+    """Every orchestrator module `module` may load when it runs: module level and inside functions,
+    not what `if TYPE_CHECKING:` blocks import for the type checker alone."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.update(_targets(node, module))
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(_tree(module))
+    return found - {module}
+
+
 def imports(module: str, *, module_level_only: bool) -> set[str]:
     """Every orchestrator module `module` imports: everywhere (functions, TYPE_CHECKING blocks), or
     only what runs when it is imported (module-level statements, not under TYPE_CHECKING)."""
-    tree = ast.parse(MODULES[module].read_text(), str(MODULES[module]))
+    tree = _tree(module)
     found: set[str] = set()
 
     def visit(nodes: list[ast.stmt]) -> None:
@@ -85,7 +113,11 @@ def _under(name: str, prefixes: tuple[str, ...] | str) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-DOMAIN = [m for m in MODULES if m != "orchestrator" and not _under(m, CLI) and not _under(m, SANDBOX)]
+DOMAIN = [
+    m
+    for m in MODULES
+    if m != "orchestrator" and not _under(m, CLI) and not _under(m, SANDBOX) and not _under(m, REPORTERS)
+]
 
 
 def test_the_module_list_is_read() -> None:
@@ -94,11 +126,13 @@ def test_the_module_list_is_read() -> None:
     # a function-level import is seen, a TYPE_CHECKING import is not a load-time import
     assert "orchestrator.sandbox.state" in imports("orchestrator.target", module_level_only=False)
     assert "orchestrator.sandbox.state" not in imports("orchestrator.target", module_level_only=True)
+    assert "orchestrator.sandbox.state" in run_imports("orchestrator.target")  # inside a function
+    assert "orchestrator.sandbox.state" in imports("orchestrator.target", module_level_only=False)
 
 
 @pytest.mark.parametrize("module", DOMAIN)
-def test_the_domain_imports_neither_the_cli_nor_the_sandbox(module: str) -> None:
-    wrong = sorted(m for m in imports(module, module_level_only=False) if _under(m, CLI))
+def test_the_domain_imports_neither_the_cli_nor_the_reporters_nor_the_sandbox(module: str) -> None:
+    wrong = sorted(m for m in imports(module, module_level_only=False) if _under(m, CLI) or _under(m, REPORTERS))
     if module not in TARGET_RESOLUTION:
         wrong += sorted(m for m in imports(module, module_level_only=False) if _under(m, SANDBOX))
     assert not wrong, f"{module} imports {', '.join(wrong)}"
@@ -148,9 +182,37 @@ def test_find_cycle_finds_one() -> None:
 
 
 def test_no_import_cycle_among_orchestrator_modules() -> None:
-    graph = {m: {d for d in imports(m, module_level_only=True) if d in MODULES} for m in MODULES}
+    """Imports inside functions count: a cycle hidden in a function is still a knot to untie."""
+    graph = {m: {d for d in run_imports(m) if d in MODULES} for m in MODULES}
     # a package's __init__ is loaded before its submodules: that edge is not a cycle
     for m, deps in graph.items():
         deps.difference_update({p for p in deps if _under(m, p)})
     cycle = find_cycle(graph)
     assert cycle is None, " -> ".join(cycle or [])
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def private_imports(module: str) -> list[str]:
+    """`from orchestrator.x import _name` of another module's private name (`as _alias` of a public one
+    is fine)."""
+    found = []
+    for node in ast.walk(_tree(module)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("orchestrator"):
+            if node.module == module:
+                continue
+            found += [f"{node.module}.{a.name}" for a in node.names if _private(a.name)]
+    return found
+
+
+def test_private_names_are_told_from_public_ones() -> None:
+    assert _private("_limit") and _private("_x_")
+    assert not _private("__version__") and not _private("limit")
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_module_imports_another_modules_private_names(module: str) -> None:
+    wrong = private_imports(module)
+    assert not wrong, f"{module} imports {', '.join(wrong)}"

@@ -101,8 +101,9 @@ def register(app: typer.Typer) -> None:
                 service=service,
             )
             from orchestrator.build import build_and_push
+            from orchestrator.report.github import mask_secret
 
-            result = build_and_push(spec, rep, aws)
+            result = build_and_push(spec, rep, aws, mask=mask_secret)
         except OrchestratorError as exc:
             rep.emit(CommandResult.failed("build", exc).summary())
             rep.close()
@@ -130,8 +131,9 @@ def _spec(
 ) -> tuple[BuildSpec, Aws | None]:
     """Where to push (and with which AWS clients to log in) from the options."""
     from orchestrator.aws import Aws
-    from orchestrator.build import ECR_HOST, BuildSpec, check_repository, default_context
+    from orchestrator.build import BuildSpec, default_context
     from orchestrator.errors import InputError
+    from orchestrator.images import ECR_HOST, check_repository
 
     aws: Aws | None = None
     login = False

@@ -8,15 +8,17 @@ Old spellings still parse (with a one-line warning) through `Command`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import typer
 from typer.core import TyperCommand
 
 if TYPE_CHECKING:
     from orchestrator.report import Reporter
+
+T = TypeVar("T")
 
 # `-h` works wherever `--help` does (the root's context settings reach every subcommand).
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
@@ -196,7 +198,76 @@ def target_args(
     return " ".join(shlex.quote(p) for p in parts)
 
 
+class CliLines:
+    """The next steps (orchestrator.nextsteps.Step) as this CLI's command lines, with the options that
+    name the target again; `service`: the command's own service (one service named by --service)."""
+
+    VERBS: ClassVar[dict[str, str]] = {
+        "follow": "status --watch",
+        "status": "status",
+        "stop": "stop",
+        "history": "history",
+        "approve-termination-wait": "approve --termination-wait",
+    }
+
+    def __init__(self, where: tuple[Path, str | None, Path | None, bool], service: str | None = None) -> None:
+        self.where, self.service = where, service
+
+    def line(self, step: Any, *, service: str | None = None, all_services: bool = False) -> str:
+        again = target_args(*self.where, None if all_services else service or self.service)
+        return " ".join(p for p in ("orchestrator", self.VERBS[str(step)], again, "--all" if all_services else "") if p)
+
+
 def reporter(output: str) -> Reporter:
     from orchestrator.report import make_cli_reporter
 
     return make_cli_reporter(output)
+
+
+def run_command(
+    command: str,
+    rep: Reporter,
+    body: Callable[[], T],
+    *,
+    failed_fields: Callable[[Any], dict[str, Any]] = lambda exc: getattr(exc, "result", {}),
+    interrupted: Callable[[], str] = lambda: "interrupted",
+    explain: Callable[[Exception], Any] | None = None,
+) -> T:
+    """The one envelope of every command that talks to AWS: SIGTERM as Ctrl-C, an interrupt as exit 130,
+    an AWS refusal as exit 4 (`explain` may turn other AWS errors into one line too), and on failure
+    the summary with what was done (`failed_fields(exc)`: the domain's fields) before the error goes on
+    to the exit code. The caller emits the success summary (finish_command)."""
+    from orchestrator.aws import as_refusal
+    from orchestrator.errors import Interrupted, OrchestratorError
+    from orchestrator.interrupts import sigterm_as_interrupt
+    from orchestrator.result import CommandResult
+
+    try:
+        with sigterm_as_interrupt():  # a cancelled CI job ends like Ctrl-C: summary, exit 130
+            try:
+                return body()
+            except KeyboardInterrupt:
+                raise Interrupted(interrupted()) from None
+            except OrchestratorError:
+                raise
+            except Exception as exc:
+                # e.g. the endpoint went away mid-watch: exit 4, still with a summary
+                refused = explain(exc) if explain is not None else as_refusal(exc)
+                if refused is None:
+                    raise
+                raise refused from exc
+    except OrchestratorError as exc:
+        rep.emit(CommandResult.failed(command, exc, failed_fields(exc)).summary())
+        rep.close()
+        raise
+    except BaseException:
+        rep.close()
+        raise
+
+
+def finish_command(command: str, rep: Reporter, fields: dict[str, Any]) -> None:
+    """The summary of a command that succeeded."""
+    from orchestrator.result import CommandResult
+
+    rep.emit(CommandResult(command, fields=fields).summary())
+    rep.close()

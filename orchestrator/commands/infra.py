@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +18,7 @@ from orchestrator.commands.common import EnvOpt, TerraformDirOpt, command
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from orchestrator.contract import Outputs
     from orchestrator.terraform import LineSink, Workspace
 
 app = typer.Typer(
@@ -244,8 +245,26 @@ def output(
         ws.init(sink, force=True)
     data = ws.output_json(sink)
     if check:
-        parse_outputs(data, f"terraform output ({terraform_dir})")
+        outputs = parse_outputs(data, f"terraform output ({terraform_dir})")
+        data = _with_ecs_native(outputs, terraform_dir, ws.env) or data
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _with_ecs_native(outputs: Outputs, terraform_dir: Path, env: str | None) -> dict[str, Any] | None:
+    """The one contract of both roots (a plain {"aws_region", "services"} map, as --outputs-file
+    accepts it) when the ECS-native root beside this one is in use; None otherwise."""
+    from dataclasses import asdict
+
+    from orchestrator.contract import merge_outputs, parse_outputs
+    from orchestrator.terraform import ecs_native_output_json
+
+    found = ecs_native_output_json(terraform_dir, env)
+    if found is None:
+        return None
+    root, raw = found
+    merged = merge_outputs(outputs, parse_outputs(raw, f"terraform output ({root})"))
+    typer.echo(f"merged with the services of {root}", err=True)
+    return {"aws_region": merged.aws_region, "services": {k: asdict(v) for k, v in merged.services.items()}}
 
 
 @command(app)

@@ -46,37 +46,22 @@ def run_command(
     writes: bool = False,
     notify: list[str] | None = None,
 ) -> None:
-    """Run a command body with a reporter; always end the event stream with the summary.
-
-    Any other AWS error becomes one line: exit 2 for the read-only commands (a missing or miswired
-    resource), exit 1 for those that act on a deployment."""
-    from orchestrator.commands.common import reporter
-    from orchestrator.errors import Interrupted
-    from orchestrator.interrupts import sigterm_as_interrupt
+    """Run a command body with a reporter in the commands' envelope (commands.common.run_command); the
+    event stream always ends with the summary. Any other AWS error becomes one line: exit 2 for the
+    read-only commands (a missing or miswired resource), exit 1 for those that act on a deployment."""
+    from orchestrator.commands.common import finish_command, reporter
+    from orchestrator.commands.common import run_command as envelope
     from orchestrator.notify import notify_urls, with_notify
-    from orchestrator.result import CommandResult
 
     rep = with_notify(reporter(output), notify_urls(notify) if notify is not None else ())
-    try:
-        with sigterm_as_interrupt():  # a cancelled CI job ends like Ctrl-C: summary, exit 130
-            result = body(rep)
-    except OrchestratorError as exc:
-        rep.emit(CommandResult.failed(command, exc, getattr(exc, "result", {})).summary())
-        raise
-    except KeyboardInterrupt:
-        interrupted = Interrupted(f"{command} interrupted")
-        rep.emit(CommandResult.failed(command, interrupted).summary())
-        raise interrupted from None
-    except Exception as exc:
-        refused = _one_line_error(exc, writes)
-        if refused is None:
-            raise
-        rep.emit(CommandResult.failed(command, refused).summary())
-        raise refused from exc
-    else:
-        rep.emit(CommandResult(command, fields=result).summary())
-    finally:
-        rep.close()
+    result = envelope(
+        command,
+        rep,
+        lambda: body(rep),
+        interrupted=lambda: f"{command} interrupted",
+        explain=lambda exc: _one_line_error(exc, writes),
+    )
+    finish_command(command, rep, result)
 
 
 def _target(
@@ -142,7 +127,7 @@ def status(
         if watch and st.active is not None:
             from orchestrator.operations import follow
 
-            follow(target.aws, st.active.deployment_id, rep, timeout_s=timeout)
+            follow(target.aws, target.service, st.active.deployment_id, rep, timeout_s=timeout)
             st = _status_report(target, rep)
         return {"service": target.service_key, **_status_fields(target, st)}
 
@@ -365,15 +350,22 @@ def _rollback_many(
     """`rollback --all` / several --service: every service's rollback decided, then run and followed together."""
     from orchestrator.commands.common import target_args
     from orchestrator.errors import InputError
-    from orchestrator.fleet import FleetFailed, rollback_many
+    from orchestrator.fleet import FleetFailed
+    from orchestrator.rollback_all import rollback_many
     from orchestrator.target import resolve_targets
 
     if to:
         raise InputError("--to names one service's task definition; with several services it cannot apply")
     targets = resolve_targets(*where, services, every)
     try:
+        again = target_args(*where, None)
         return rollback_many(
-            targets[0].aws, targets, rep, wait=wait, timeout_s=timeout, target_args=target_args(*where, None)
+            targets[0].aws,
+            targets,
+            rep,
+            wait=wait,
+            timeout_s=timeout,
+            follow_line=lambda key: f"orchestrator status {again} --service {key}".strip(),
         )
     except FleetFailed as exc:
         exc.result = exc.fields  # type: ignore[attr-defined]  # run_command's summary reads it

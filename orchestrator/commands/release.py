@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,6 +15,7 @@ import typer
 
 from orchestrator.commands.common import (
     AllServicesOpt,
+    CliLines,
     EnvOpt,
     OutputOpt,
     OutputsFileOpt,
@@ -25,12 +25,15 @@ from orchestrator.commands.common import (
     TimeoutOpt,
     WaitOpt,
     command,
+    finish_command,
+    run_command,
     several,
+)
+from orchestrator.commands.common import (
+    reporter as make_reporter,
 )
 
 if TYPE_CHECKING:
-    from orchestrator.report import Reporter
-    from orchestrator.target import Target
     from orchestrator.taskdef import Rendered
 
 TaskdefOpt = Annotated[
@@ -225,8 +228,8 @@ def render(
     To stdout, container environment values are redacted unless --show-values; --out-file FILE holds the real
     values (that file is what `deploy FILE` registers). Several services (--service repeated, --all): each
     one's file goes to --out-dir DIR as DIR/<key>.json, written only once every service has rendered."""
-    from orchestrator.commands.release_many import image_for
     from orchestrator.errors import InputError
+    from orchestrator.release.prepare import image_for
     from orchestrator.servicefiles import files_for
     from orchestrator.target import load_outputs
     from orchestrator.taskdef import load_and_render, parse_env_pairs, redact_environment
@@ -342,74 +345,23 @@ def release(
     Several services (--service repeated, --all): every service is validated before the first write, then
     every task definition is registered and the deployments run in parallel, followed in one view."""
     from orchestrator.errors import InputError
-    from orchestrator.servicefiles import service_files
-    from orchestrator.taskdef import load_and_render, parse_env_pairs
+    from orchestrator.release.request import BuildOptions, Source
+    from orchestrator.taskdef import parse_env_pairs
 
-    env_pairs = parse_env_pairs(container_env)
     if build and image:
         raise InputError("--build and --image exclude each other", hint="--build releases the image it pushes")
-    if several(service, all_services):
-        from orchestrator.commands.release_many import Many, run_many
-
-        return run_many(
-            Many(
-                command="release",
-                images=image or [],
-                taskdef=taskdef,
-                appspec=appspec,
-                container=container,
-                container_env=env_pairs,
-                prerendered=None,
-                build=build,
-                pre_tasks=pre_task or [],
-            ),
-            deployment_config=deployment_config,
-            wait_until=wait_until,
-            no_wait=not wait,
-            timeout=timeout,
-            dry_run=dry_run,
-            where=(terraform_dir, env, outputs_file, sandbox),
-            services=(service or [], all_services),
-            output=output,
-            policy=(if_active, force, stop_on_cancel, on_timeout),
-            fleet=(max_parallel, atomic),
-            show_values=show_values,
-            notify=notify or [],
-        )
-    only = service[0] if service else None
-
-    def render_it(target: Target, built: str | None) -> Rendered:
-        from orchestrator.commands.release_many import image_for
-
-        # Before the build, checks run against a stand-in for the image the build will push.
-        given = image_for(image or [], [target.service_key])[target.service_key]
-        chosen = built or given or (f"{target.service.ecr_repository_url}:to-be-built" if build else None)
-        files = service_files(target.service_key, taskdef=taskdef)
-        return load_and_render(
-            files.taskdef, target.outputs, target.service, image=chosen, container=container, container_env=env_pairs
-        )
-
-    def build_it(target: Target, rep: Reporter) -> tuple[str, str | None]:
-        from orchestrator.build import build_for_target
-
-        built = build_for_target(target, rep, context=build_context, builder=builder)
-        return built.image, built.git_sha  # the commit the image was built (and labelled) from
-
-    _pipeline(
+    source = Source(
+        images=tuple(image or ()),
+        taskdef=taskdef,
+        appspec=appspec,
+        container=container,
+        container_env=tuple(parse_env_pairs(container_env).items()),
+    )
+    _release(
         "release",
-        render_it,
-        appspec,
-        deployment_config=deployment_config,
-        wait_until=wait_until,
-        no_wait=not wait,
-        timeout=timeout,
-        dry_run=dry_run,
-        where=(terraform_dir, env, outputs_file, sandbox, only),
-        output=output,
-        policy=(if_active, force, stop_on_cancel, on_timeout),
-        build=build_it if build else None,
-        show_values=show_values,
-        gates=(pre_task or [], pre_task_timeout, notify or []),
+        source,
+        build=BuildOptions(build_context, builder) if build else None,
+        **_common(locals()),
     )
 
 
@@ -449,225 +401,99 @@ def deploy(
     """Register exactly FILE and deploy it blue/green through CodeDeploy, then follow it (CI's deploy job).
 
     Several services (--service repeated, --all): FILE is the directory `render --out-dir` wrote."""
-    from orchestrator.taskdef import load_prerendered
+    from orchestrator.release.request import Source
 
-    if several(service, all_services):
-        from orchestrator.commands.release_many import Many, run_many
+    _release("deploy", Source(appspec=appspec, prerendered=file), build=None, **_common(locals()))
 
-        return run_many(
-            Many(
-                command="deploy",
-                images=[],
-                taskdef=None,
-                appspec=appspec,
-                container=None,
-                container_env=[],
-                prerendered=file,
-                build=False,
-                pre_tasks=pre_task or [],
-            ),
-            deployment_config=deployment_config,
-            wait_until=wait_until,
-            no_wait=not wait,
-            timeout=timeout,
-            dry_run=dry_run,
-            where=(terraform_dir, env, outputs_file, sandbox),
-            services=(service or [], all_services),
-            output=output,
-            policy=(if_active, force, stop_on_cancel, on_timeout),
-            fleet=(max_parallel, atomic),
-            show_values=show_values,
-            notify=notify or [],
-        )
-    only = service[0] if service else None
 
-    def render_it(target: Target, built: str | None) -> Rendered:
-        return load_prerendered(file)
-
-    _pipeline(
-        "deploy",
-        render_it,
-        appspec,
-        deployment_config=deployment_config,
-        wait_until=wait_until,
-        no_wait=not wait,
-        timeout=timeout,
-        dry_run=dry_run,
-        where=(terraform_dir, env, outputs_file, sandbox, only),
-        output=output,
-        policy=(if_active, force, stop_on_cancel, on_timeout),
-        show_values=show_values,
-        gates=(pre_task or [], pre_task_timeout, notify or []),
+def _common(given: dict[str, Any]) -> dict[str, Any]:
+    """The options `release` and `deploy` share, by name."""
+    names = (
+        "deployment_config wait_until wait timeout dry_run terraform_dir env outputs_file sandbox service "
+        "all_services max_parallel atomic output if_active force stop_on_cancel on_timeout show_values "
+        "pre_task pre_task_timeout notify"
     )
+    return {name: given[name] for name in names.split()}
 
 
-def _pipeline(
+def _release(
     command: str,
-    render_it: Callable[[Target, str | None], Rendered],
-    appspec_given: Path | None,
+    source: Any,
     *,
+    build: Any,
     deployment_config: str | None,
     wait_until: str,
-    no_wait: bool,
+    wait: bool,
     timeout: float | None,
     dry_run: bool,
-    where: tuple[Path, str | None, Path | None, bool, str | None],
+    terraform_dir: Path,
+    env: str | None,
+    outputs_file: Path | None,
+    sandbox: bool,
+    service: list[str] | None,
+    all_services: bool,
+    max_parallel: int,
+    atomic: bool,
     output: str,
-    policy: tuple[str, bool, bool, str] = ("fail", False, False, "leave"),
-    build: Callable[[Target, Reporter], tuple[str, str | None]] | None = None,
-    show_values: bool = False,
-    gates: tuple[list[str], float, list[str]] = ([], 3600.0, []),
+    if_active: str,
+    force: bool,
+    stop_on_cancel: bool,
+    on_timeout: str,
+    show_values: bool,
+    pre_task: list[str] | None,
+    pre_task_timeout: float,
+    notify: list[str] | None,
 ) -> None:
-    """Validate everything, then plan; run the plan (or only describe it for --dry-run). Ends with a summary."""
-    from orchestrator import appspec as appspec_mod
-    from orchestrator.aws import as_refusal
-    from orchestrator.commands.common import reporter, target_args
-    from orchestrator.deployment import UNTIL_CHOICES, default_timeout
-    from orchestrator.errors import InputError, Interrupted, OrchestratorError
-    from orchestrator.events import Message, Validated
-    from orchestrator.executor import Executor
-    from orchestrator.interrupts import sigterm_as_interrupt
+    """Options -> a typed ReleaseRequest -> orchestrator.release.run.release -> the summary."""
+    from orchestrator.fleet import FleetOptions
     from orchestrator.notify import notify_urls, with_notify
-    from orchestrator.plan import build_plan, describe_plan
-    from orchestrator.policy import ReleasePolicy, run_release
-    from orchestrator.result import CommandResult
-    from orchestrator.runtask import parse_commands, poll_interval
-    from orchestrator.target import resolve_target
-    from orchestrator.taskdef import placeholder_values
-    from orchestrator.validate import preflight
+    from orchestrator.policy import ReleasePolicy
+    from orchestrator.release.request import Gates, ReleaseOutcome, ReleaseRequest, WaitOptions
+    from orchestrator.release.run import release
+    from orchestrator.report.github import mask_secret
+    from orchestrator.runtask import parse_commands
+    from orchestrator.target import resolve_targets
 
-    pre_task_texts, pre_task_timeout, notify = gates
+    many = several(service, all_services)
     # Checked before the reporter exists: a bad URL or command is exit 2 with nothing sent or written.
     urls = notify_urls(notify)
-    pre_tasks = parse_commands(pre_task_texts, "--pre-task")
-    rep = with_notify(reporter(output), urls)
-    result: dict[str, Any] = {"dry_run": dry_run} if dry_run else {}
-    executor: Executor | None = None
-    try:
-        with sigterm_as_interrupt():
-            try:
-                if wait_until not in UNTIL_CHOICES:
-                    raise InputError(f"--wait-until {wait_until!r} is not one of {', '.join(UNTIL_CHOICES)}")
-                if no_wait and wait_until != "complete":
-                    raise InputError("--no-wait and --wait-until exclude each other")
-                release_policy = ReleasePolicy(*policy)
-                release_policy.validate()
-                target = resolve_target(*where)
-                follow_command = f"orchestrator status --watch {target_args(*where)}".strip()
-                result["service"] = target.service_key
-                from orchestrator.servicefiles import service_files
+    request = ReleaseRequest(
+        command,
+        source,
+        several=many,
+        deployment_config=deployment_config,
+        wait=WaitOptions(wait_until, not wait, timeout),
+        policy=ReleasePolicy(if_active, force, stop_on_cancel, on_timeout),
+        fleet=FleetOptions(max_parallel=max_parallel, atomic=atomic),
+        gates=Gates(parse_commands(pre_task or [], "--pre-task"), pre_task_timeout),
+        build=build,
+        dry_run=dry_run,
+        show_values=show_values,
+        mask=mask_environment,
+        mask_value=mask_secret,
+    )
+    if many:
+        request.validate()  # several services: bad options end the command before any output
+    where = (terraform_dir, env, outputs_file, sandbox)
+    lines = CliLines(where, service[0] if service and not many else None)
+    outcome = ReleaseOutcome(command)
 
-                appspec_path = service_files(target.service_key, appspec=appspec_given).appspec
-                rendered = render_it(target, None)
-                mask_environment(rendered.taskdef)
-                # The AppSpec's hooks may name outputs-contract functions (${smoke_test_function_name}).
-                hook_values = placeholder_values(target.outputs, target.service, None)
-                spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef, hook_values)
-                for note in spec.notes:
-                    rep.emit(Message(note))
-                pre = preflight(target.aws, target.service, deployment_config)
-                built_commit: str | None = None
-                run_spec = _pre_task_spec(target, rendered) if pre_tasks else None
-                if build is not None and not dry_run:
-                    # The push is the first write, so it comes only after every check above has passed.
-                    image, built_commit = build(target, rep)
-                    rendered = render_it(target, image)
-                    spec = appspec_mod.load_and_validate(appspec_path, rendered.taskdef, hook_values)
-                hooks = len(spec.doc.get("Hooks") or [])
-                if built_commit is None:
-                    from orchestrator.build import ecr_image_commit
-                    from orchestrator.plan import image_commit
-                    from orchestrator.taskdef import image_of
+    def body() -> ReleaseOutcome:
+        if not many:
+            request.validate()
+        targets = resolve_targets(*where, service or [], all_services)
+        return release(targets, request, rep, lines, outcome)
 
-                    # The image's own commit: its tag, else the tags ECR holds for it (checkout: last).
-                    released = rendered.image or image_of(rendered.taskdef, spec.container_name)
-                    built_commit = image_commit(released) or ecr_image_commit(target.aws, released)
-                budget = float(timeout) if timeout else default_timeout(pre.group, pre.config, wait_until, hooks)
-                plan = build_plan(
-                    command,
-                    target.outputs.aws_region,
-                    target.service,
-                    rendered,
-                    spec,
-                    pre,
-                    deployment_config=deployment_config,
-                    until=wait_until,
-                    no_wait=no_wait,
-                    timeout=budget,
-                    time_scale=target.time_scale or 1.0,
-                    commit=built_commit,
-                    pre_tasks=pre_tasks,
-                    run_spec=run_spec,
-                    pre_task_timeout=pre_task_timeout,
-                    poll_s=poll_interval(target.time_scale),
-                )
-                result.update(image=plan.image, deployment_config=pre.config_name, timeout_s=budget)
-                rep.emit(Validated(pre.checks, pre.config_name, budget))
-                # Release policies (--if-active, --force, --stop-on-cancel, re-attach; orchestrator/policy.py) run
-                # here: everything is validated and the plan is data.
-                if dry_run:
-                    live = _live_taskdef(target, pre.live_task_definition_arn)
-                    mask_environment(live)
-                    rep.emit(describe_plan(plan, live, show_values=show_values))
-                    result["status"] = "DryRun"
-                    result["message"] = "dry run, nothing was written"
-                else:
-                    executor = Executor(target.aws, rep, follow_command=follow_command)
-                    result.update(run_release(release_policy, target, plan, executor, rep))
-                    if result.get("status") == "traffic-shifted":
-                        # CI stops here; a later step reports the end (or ends the wait early).
-                        approve_command = follow_command.replace("status --watch", "approve --termination-wait", 1)
-                        result["message"] = (
-                            f"production traffic is on the replacement; deployment {result.get('deployment_id')} "
-                            f"ends after the termination wait: follow it with `{follow_command}`, "
-                            f"or end the wait now with `{approve_command}`"
-                        )
-                    if no_wait and result.get("deployment_id"):
-                        made = "in progress (another release's)" if result.get("reattached") else "created"
-                        result["message"] = (
-                            f"deployment {result['deployment_id']} {made}, not followed; "
-                            f"follow it with `{follow_command}`"
-                        )
-            except KeyboardInterrupt:
-                # The executor reports interrupts after its first write itself; this one came before.
-                written = executor is not None and bool(executor.written)
-                raise Interrupted("interrupted" if written else "interrupted before anything was written") from None
-            except Exception as exc:
-                refused = as_refusal(exc)  # e.g. the endpoint went away mid-watch: exit 4, still with a summary
-                if refused is None:
-                    raise
-                raise refused from exc
-    except OrchestratorError as exc:
-        if executor is not None:
-            result.update(executor.result)
-        rep.emit(CommandResult.failed(command, exc, result).summary())
-        rep.close()
-        raise
-    except BaseException:
-        rep.close()
-        raise
-    rep.emit(CommandResult(command, fields=result).summary())
-    rep.close()
-
-
-def _pre_task_spec(target: Target, rendered: Rendered) -> Any:
-    """Where pre-tasks run (the service's network and launch settings); checks the container exists."""
-    from orchestrator.runtask import check_container, service_run_spec
-
-    check_container(rendered.taskdef, target.service.container_name, rendered.source)
-    return service_run_spec(target.aws, target.service.cluster_name, target.service.service_name)
-
-
-def _live_taskdef(target: Target, arn: str | None) -> dict[str, Any] | None:
-    """The live task definition, as register would take it, for the dry run's diff."""
-    if not arn:
-        return None
-    from orchestrator.aws import refusals
-    from orchestrator.ecs_read import without_empty
-    from orchestrator.taskdef import strip_read_only
-
-    with refusals():
-        td = target.aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
-    live = strip_read_only(td, arn)
-    # describe fills in defaults that nobody wrote; keep only what a template would carry.
-    return without_empty(live)
+    rep = with_notify(make_reporter(output), urls)
+    ended = run_command(
+        command,
+        rep,
+        body,
+        failed_fields=outcome.failed,
+        interrupted=lambda: "interrupted" if outcome.wrote() else "interrupted before anything was written",
+    )
+    if ended.message:
+        ended.fields["message"] = ended.message
+    if ended.status is not None:
+        ended.fields["status"] = str(ended.status)
+    finish_command(command, rep, ended.fields)

@@ -144,7 +144,9 @@ def execute(
                     rep.emit(
                         TaskDefinitionRegistered(arn, str(td.get("family")), int(td.get("revision", 0)), rendered.image)
                     )
-                    rep.emit(Message(f"registered a new revision for this run: {arn.rsplit('/', 1)[-1]}"))
+                    from orchestrator.arns import short_arn
+
+                    rep.emit(Message(f"registered a new revision for this run: {short_arn(arn)}"))
                 else:
                     if not spec.live_task_definition:
                         raise OrchestratorError(f"service {svc.service_name} has no live task definition")

@@ -48,8 +48,20 @@ def up(
         str, typer.Option("--region", metavar="REGION", help="Region the stack is provisioned in.")
     ] = "eu-west-1",
     services: Annotated[
-        list[str] | None, typer.Option("--service", "-s", metavar="KEY", help="Service keys to provision (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--service",
+            "-s",
+            metavar="KEY[:ENGINE]",
+            help="Service keys to provision (repeatable); web:ecs = ECS-native.",
+        ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", metavar="ENGINE", help="codedeploy (default) or ecs: ECS's own blue/green deployments."
+        ),
+    ] = "codedeploy",
     count: Annotated[
         int | None,
         typer.Option(
@@ -79,13 +91,18 @@ def up(
     """Start the sandbox in the background and provision the example stack."""
     from orchestrator.errors import InputError
     from orchestrator.sandbox import process
+    from orchestrator.sandbox.ecs_deployments.provision import split_engines
 
-    keys = _service_keys(services, count)
+    try:
+        engines = split_engines(_service_keys(services, count), engine)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    keys = tuple(engines)
     for key in keys:
         if not key or not key.replace("-", "").isalnum() or not key[0].isalpha() or key != key.lower():
             raise InputError(f"--service {key!r}: use lower-case letters, digits and dashes, starting with a letter")
     with process.locked():
-        _up_locked(process, keys, port, time_scale, region, project_root, test_listener_url)
+        _up_locked(process, keys, port, time_scale, region, project_root, test_listener_url, engines)
 
 
 def _service_keys(services: list[str] | None, count: int | None) -> tuple[str, ...]:
@@ -109,6 +126,7 @@ def _up_locked(
     region: str,
     project_root: Path,
     test_listener_url: str | None = None,
+    engines: dict[str, str] | None = None,
 ) -> None:
     found = process.find()
     if found.running and found.info is not None:
@@ -129,6 +147,7 @@ def _up_locked(
         project_root=project_root,
         services=keys,
         test_listener_url=test_listener_url,
+        engines=engines,
     )
     _echo(f"sandbox running (pid {info.pid}) at {info.endpoint}, time scale {info.time_scale:g}")
     _echo(f"  stack: {', '.join(keys)} in {info.region}; outputs in {process.outputs_path()}")
@@ -184,6 +203,11 @@ def _active_deployments(info: Any, outputs: Any) -> dict[str, list[str]] | None:
     try:
         client = aws.client("codedeploy")
         for key, svc in outputs.services.items():
+            if svc.deployment_engine == "ecs":  # ECS's own service deployments
+                from orchestrator.sandbox.ecs_deployments.provision import active_deployments
+
+                active[key] = active_deployments(aws.client("ecs"), svc.cluster_name, svc.service_name)
+                continue
             active[key] = client.list_deployments(
                 applicationName=svc.codedeploy_app_name,
                 deploymentGroupName=svc.codedeploy_deployment_group_name,

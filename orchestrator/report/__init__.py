@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Protocol, TextIO, cast
+from typing import TextIO, cast
 
-from orchestrator.events import Event
+from orchestrator.events import Event, Reporter
+
+__all__ = ["OUTPUT_CHOICES", "MultiReporter", "Reporter", "make_cli_reporter", "make_reporter"]
 
 OUTPUT_CHOICES = ("auto", "rich", "plain", "json")
-
-
-class Reporter(Protocol):
-    def emit(self, event: Event) -> None: ...
-
-    def close(self) -> None: ...
 
 
 class MultiReporter:

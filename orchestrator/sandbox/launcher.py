@@ -56,10 +56,11 @@ class SandboxServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> SandboxServer:
-        from orchestrator.sandbox import moto_ext, tasks
+        from orchestrator.sandbox import ecs_deployments, moto_ext, tasks
 
         moto_ext.install(ENGINE)
         tasks.install()  # RunTask/StopTask and task logs (tasks.py)
+        ecs_deployments.install(ENGINE)  # ECS's own service deployments (ecs_deployments/)
         # werkzeug logs every request on stderr; only --verbose wants that.
         logging.getLogger("werkzeug").setLevel(logging.INFO if self.verbose else logging.WARNING)
         ENGINE.time_scale = self.time_scale
@@ -98,6 +99,9 @@ class SandboxServer:
         from orchestrator.sandbox.tasks import TASK_FAULTS
 
         TASK_FAULTS.clear()
+        from orchestrator.sandbox import ecs_deployments
+
+        ecs_deployments.reset()
 
     def __enter__(self) -> SandboxServer:
         return self.start()

@@ -248,6 +248,10 @@ class SandboxMiddleware:
             from orchestrator.sandbox.tasks import control as task_control
 
             return task_control(method, payload)
+        if route.startswith("/ecs/"):
+            from orchestrator.sandbox.ecs_deployments.faults import control as ecs_control
+
+            return ecs_control(method, route, payload)
         if route == "/requests" and method == "GET":
             return "200", REQUESTS.snapshot()
         if route == "/requests/window" and method == "GET":

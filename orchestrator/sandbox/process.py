@@ -262,6 +262,7 @@ def start(
     project_root: Path | None = None,
     services: tuple[str, ...] = ("web",),
     test_listener_url: str | None = None,
+    engines: dict[str, str] | None = None,
 ) -> SandboxInfo:
     """Start, provision and record a background sandbox. The caller has checked it is not running."""
     from orchestrator.sandbox.provision import provision, service_taskdefs
@@ -274,7 +275,9 @@ def start(
     proc = spawn(chosen, time_scale)
     try:
         wait_healthy(proc, endpoint)
-        outputs = provision(endpoint, region, root, services=services, test_listener_url=test_listener_url)
+        outputs = provision(
+            endpoint, region, root, services=services, test_listener_url=test_listener_url, engines=engines
+        )
         outputs_path().write_text(json.dumps(outputs, indent=2) + "\n")
         info = SandboxInfo(pid=proc.pid, port=chosen, endpoint=endpoint, region=region, time_scale=time_scale)
         save_info(info)

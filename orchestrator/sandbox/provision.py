@@ -292,6 +292,7 @@ def _service(
     settings: GroupSettings,
     smoke_handler: bytes | None = None,
     test_listener_url: str | None = None,
+    engine: str = "codedeploy",
 ) -> dict[str, Any]:
     ec2, elbv2, ecs = aws.client("ec2"), aws.client("elbv2"), aws.client("ecs")
     iam, logs, ecr, codedeploy = aws.client("iam"), aws.client("logs"), aws.client("ecr"), aws.client("codedeploy")
@@ -430,7 +431,7 @@ def _service(
     )
     taskdef_arn = ecs.register_task_definition(**taskdef)["taskDefinition"]["taskDefinitionArn"]
 
-    ecs.create_service(
+    service_args: dict[str, Any] = dict(
         cluster=project,
         serviceName=key,
         taskDefinition=taskdef_arn,
@@ -452,6 +453,13 @@ def _service(
         enableECSManagedTags=True,
         propagateTags="SERVICE",
     )
+    if engine == "ecs":  # ECS's own blue/green instead of CodeDeploy (ecs_deployments/provision.py)
+        from orchestrator.sandbox.ecs_deployments.provision import ecs_native_service
+
+        wiring = {"listeners": {"prod": listeners[80], "test": listeners[TEST_LISTENER_PORT]}, "target_groups": tg_arns}
+        values.update(ecs_native_service(aws, prefix, service_args, wiring))
+        return {k: values[k] for k in SERVICE_KEYS}
+    ecs.create_service(**service_args)
 
     codedeploy.create_application(applicationName=prefix, computePlatform="ECS")
     route: dict[str, Any] = {
@@ -540,8 +548,10 @@ def provision(
     services: tuple[str, ...] = ("web",),
     settings: GroupSettings | None = None,
     test_listener_url: str | None = None,
+    engines: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Create the stack for `services` on a fresh sandbox and return the outputs document."""
+    """Create the stack for `services` on a fresh sandbox and return the outputs document; `engines`:
+    service key -> "codedeploy" (default) or "ecs" (ECS's own blue/green, ecs_deployments/provision.py)."""
     if not services:
         raise InputError("provision: at least one service is needed")
     taskdefs = service_taskdefs(Path(project_root), services)
@@ -558,7 +568,18 @@ def provision(
     aws.client("ecs").create_cluster(clusterName=project, settings=[{"name": "containerInsights", "value": "enabled"}])
     settings = settings or GroupSettings()
     values = {
-        key: _service(aws, region, project, key, net, *taskdefs[key], settings, smoke_handler, test_listener_url)
+        key: _service(
+            aws,
+            region,
+            project,
+            key,
+            net,
+            *taskdefs[key],
+            settings,
+            smoke_handler,
+            test_listener_url,
+            engine=(engines or {}).get(key, "codedeploy"),
+        )
         for key in services
     }
     doc = outputs_document(region, values)

@@ -16,6 +16,7 @@ import os
 STACK_MANAGED_POLICIES = (
     "AmazonECSTaskExecutionRolePolicy",
     "AWSCodeDeployRoleForECS",
+    "AmazonECSInfrastructureRolePolicyForLoadBalancers",  # the ECS-native variant (ecs_deployments)
 )
 
 ENV_DEFAULTS = {

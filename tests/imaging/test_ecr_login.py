@@ -166,7 +166,7 @@ def test_build_for_target_is_what_release_build_chains(
         def close(self) -> None:
             pass
 
-    result = build_for_target(target, Rep(), context=ctx, tags=["t2"], builder="buildah")
+    result = build_for_target(target, Rep(), mask=lambda _v: None, context=ctx, tags=["t2"], builder="buildah")
     assert result.image == f"{REPO}@{FAKE_DIGEST}"
     assert [json.loads(line)["argv"][1] for line in log.read_text().splitlines()] == ["build", "login", "push"]
     assert events[-1].kind == "image_pushed"

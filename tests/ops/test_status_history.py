@@ -139,3 +139,26 @@ def test_history_of_a_group_without_deployments_says_so(sandbox) -> None:
     res = sandbox.cli("history", "--sandbox", "--output", "plain")
     assert res.returncode == 0, res.stderr
     assert "no deployments yet" in res.stdout
+
+
+def test_json_times_are_utc_with_z_whatever_the_machines_time_zone(sandbox) -> None:
+    """botocore hands epoch timestamps back in the local zone; every time in the JSON lines is UTC (Z)."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    local = {"TZ": "America/New_York"}  # UTC-5 in December: a wrong zone would show as -05:00 or 5 h off
+    repo = sandbox.service_outputs()["ecr_repository_url"]
+    ok = release(sandbox, f"{repo}:tz1", env=local)
+    assert ok.returncode == 0, ok.stderr
+    res = ops(sandbox, "history", env=local)
+    assert res.returncode == 0, res.stderr
+    lines = [json.loads(line) for line in ok.stdout.splitlines() + res.stdout.splitlines() if line.strip()]
+    now = datetime.now(UTC)
+    for line in lines:
+        assert line["time"].endswith("Z"), line
+        assert abs(datetime.fromisoformat(line["time"].replace("Z", "+00:00")) - now) < timedelta(minutes=5)
+    entry = of_kind(res.stdout, "history_entry")[0]
+    info = sandbox.client("codedeploy").get_deployment(deploymentId=entry["deployment_id"])["deploymentInfo"]
+    assert entry["created"].endswith("Z") and entry["completed"].endswith("Z")
+    created = datetime.fromisoformat(entry["created"].replace("Z", "+00:00"))
+    assert abs(created - info["createTime"].astimezone(UTC)) < timedelta(seconds=1)

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from support.recorder import Recorder
 
+from orchestrator.description import DeploymentDescription, parse_tokens, with_token
 from orchestrator.doctor import principal_arn
 from orchestrator.events import Message
-from orchestrator.history import DeploymentRecord, complete, git_sha_of, parse_description
+from orchestrator.history import DeploymentRecord, complete
 from orchestrator.operations import previous_success
 from orchestrator.policy import OlderBuildError, check_build_order, commit_order, running_build
 
@@ -53,10 +54,25 @@ def repo(tmp_path: Path) -> tuple[Path, list[str]]:
 
 def test_description_tokens_give_git_sha_and_image() -> None:
     text = "orchestrator release git=0123abcd4567 image=1234.dkr.ecr/x:y"
-    assert git_sha_of(text) == "0123abcd4567"
-    assert parse_description(text)["image"] == "1234.dkr.ecr/x:y"
-    assert git_sha_of("orchestrator release git=unknown image=x") is None
-    assert git_sha_of(None) is None
+    assert DeploymentDescription.parse(text).git == "0123abcd4567"
+    assert parse_tokens(text)["image"] == "1234.dkr.ecr/x:y"
+    assert DeploymentDescription.parse("orchestrator release git=unknown image=x").git is None
+    assert DeploymentDescription.parse(None).git is None
+    assert DeploymentDescription.parse("by hand sha=ABCDEF1").git == "abcdef1"  # other writers' spelling
+
+
+def test_a_description_reads_back_what_was_written_and_keeps_its_token_within_512() -> None:
+    said = DeploymentDescription("orchestrator rollback to web:3", "a" * 40, "repo/web:v1", "web:4")
+    text = said.text("release=0123456789ab")
+    assert text == f"orchestrator rollback to web:3 git={'a' * 40} image=repo/web:v1 from=web:4 release=0123456789ab"
+    back = DeploymentDescription.parse(text)
+    assert back == DeploymentDescription(said.what, said.git, said.image, said.origin, "0123456789ab")
+    assert DeploymentDescription("orchestrator release", None, None).text() == "orchestrator release"
+    assert (
+        DeploymentDescription("orchestrator release", "", "").text() == "orchestrator release git=unknown image=unknown"
+    )
+    long = with_token("x" * 600, "release=abc")
+    assert len(long) == 512 and long.endswith(" release=abc")
 
 
 def test_commit_order_from_the_repository(repo: tuple[Path, list[str]]) -> None:
@@ -192,7 +208,7 @@ def _race(monkeypatch: pytest.MonkeyPatch, if_active: str) -> tuple[_FakeExecuto
     plan = Plan(
         [
             RegisterTaskDefinition(params={}, image="img"),
-            CreateDeployment({"applicationName": "app", "revision": Var("task_definition_arn")}),
+            CreateDeployment({"applicationName": "app"}, Var("task_definition_arn"), "app", "group"),  # type: ignore[arg-type]
             VerifyLive("c", "s", Var("task_definition_arn")),
         ]
     )
@@ -279,7 +295,7 @@ def test_a_rollback_naming_the_task_definition_it_rolls_back_is_not_believed() -
 
 
 def test_an_equal_task_definition_tolerates_what_ecs_fills_in_but_not_changes() -> None:
-    from orchestrator.policy import covers
+    from orchestrator.taskdef_compare import covers
 
     ours = {
         "family": "f",

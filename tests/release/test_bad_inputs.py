@@ -391,6 +391,11 @@ CORPUS = [
         id="group-targets-other-service",
     ),
     pytest.param(
+        outputs(lambda s: s.update(deployment_engine="ecs")),
+        "services.web.deployment_engine is 'ecs': deployments through the ecs engine are not supported yet",
+        id="engine-not-supported-yet",
+    ),
+    pytest.param(
         lambda tmp, stack: ["deploy", str(REPO / "taskdef.json"), "--sandbox"],
         "taskdef.json: family: unresolved placeholder ${cluster_name} (render it with `orchestrator render`)",
         id="deploy-unrendered-file",

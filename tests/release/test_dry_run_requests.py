@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from orchestrator.history import parse_description
-from orchestrator.policy import covers
+from orchestrator.description import parse_tokens
 from orchestrator.taskdef import strip_read_only
+from orchestrator.taskdef_compare import covers
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ def pruned(value: Any) -> Any:
 
 
 def without_token(description: str) -> str:
-    token = parse_description(description).get("release")
+    token = parse_tokens(description).get("release")
     assert token, description
     return description.removesuffix(f" release={token}")
 

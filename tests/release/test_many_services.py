@@ -481,3 +481,20 @@ def test_a_busy_group_with_no_wait_follows_if_active(three: Any) -> None:
     assert busy.stderr.strip().splitlines()[-1].startswith("error: api: deployment d-")
     assert "is in progress" in busy.stderr and "nothing was written" in busy.stderr
     assert three.mutating_calls() == []
+
+
+def test_one_service_failing_and_another_timing_out_exits_1(three: Any) -> None:
+    """A failure and a timeout in one release: the failure decides the exit code (1, not 3); each service's
+    own outcome stays in the summary."""
+    three.control.time_scale(0.05)  # linear shifting (10 steps of a minute) outlasts the budget
+    _fail_next_deployment(three, "worker")  # worker fails before its traffic moves
+    res = release(
+        three, "--service", "web", "--service", "worker", "--timeout", "20",
+        "--deployment-config", "CodeDeployDefault.ECSLinear10PercentEvery1Minutes", *images(three, "v21")[1:],
+        timeout=240,
+    )  # fmt: skip
+    assert res.returncode == 1, res.stdout[-2000:] + res.stderr
+    s = summary(res.stdout)
+    assert s["status"] == "Failed" and s["exit_code"] == 1
+    assert s["services"]["worker"]["status"] == "Failed"
+    assert s["services"]["web"]["status"] == "TimedOut"

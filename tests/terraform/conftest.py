@@ -37,13 +37,14 @@ def provider_env(tmp_path_factory: pytest.TempPathFactory, bundled_terraform: st
 
 @pytest.fixture(scope="module")
 def stack_copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """modules/, terraform/ and taskdef.json copied to tmp (relative module sources keep working)."""
+    """modules/, terraform/ (with its committed .terraform.lock.hcl, so init uses the pinned provider) and
+    taskdef.json copied to tmp (relative module sources keep working)."""
     target = tmp_path_factory.mktemp("stack")
     for name in ("modules", "terraform"):
         shutil.copytree(
             REPO_ROOT / name,
             target / name,
-            ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
+            ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"),
         )
     shutil.copy(REPO_ROOT / "taskdef.json", target / "taskdef.json")
     yield target

@@ -89,7 +89,7 @@ class MotoApply:
             shutil.copytree(
                 REPO_ROOT / name,
                 self.workdir / name,
-                ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
+                ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"),
             )
         shutil.copy(REPO_ROOT / "taskdef.json", self.workdir / "taskdef.json")
         endpoints = "\n".join(f'    {s} = "{self.endpoint}"' for s in SERVICES)

@@ -24,6 +24,11 @@ MODULE_NAMES = (
     "smoke-test-hook",
 )
 CONFIG_DIRS = [MODULES_DIR / m for m in MODULE_NAMES] + [ROOT_DIR]
+# The ECS-native root (hashicorp/aws >= 6.21, never planned offline: the mirror holds 5.100) and the
+# modules only it calls; tests/terraform/test_tf_ecs_native.py checks them.
+ECS_NATIVE_ROOT = ROOT_DIR / "ecs-native"
+ECS_NATIVE_MODULE_NAMES = ("ecs-native-service", "ecs-infrastructure-role")
+ECS_NATIVE_DIRS = [MODULES_DIR / m for m in ECS_NATIVE_MODULE_NAMES] + [ECS_NATIVE_ROOT]
 # Places a provider mirror (registry.terraform.io/hashicorp/aws/<version>/<os_arch>/...) is looked for
 # when TF_CLI_CONFIG_FILE does not name an existing CLI configuration.
 # `make tools` mirrors the provider into .venv-tools/tf-providers when none of the others exists.

@@ -68,6 +68,7 @@ class ServiceRelease:
     executor: Executor
     state: str = "queued"
     reattached: bool = False
+    reattached_to: str | None = None  # the task definition of the deployment re-attached to
     deployment_id: str | None = None
     outcome: str | None = None  # the deployment's end: Succeeded | traffic-shifted | Failed | Stopped | TimedOut
     reason: str | None = None
@@ -81,7 +82,18 @@ class ServiceRelease:
 
     @property
     def task_definition_arn(self) -> str | None:
+        """The revision this release registered (None when it re-attached or wrote nothing)."""
         return self.executor.written.get("task_definition_arn")
+
+    @property
+    def expected_task_definition(self) -> str | None:
+        """What the deployment it follows deploys: its own revision, or the re-attached deployment's."""
+        return self.task_definition_arn or self.reattached_to
+
+    @property
+    def served_before(self) -> str | None:
+        """What the service ran when the release began (the preflight's reading)."""
+        return self.plan.preflight.live_task_definition_arn
 
     @property
     def ok(self) -> bool:
@@ -92,7 +104,7 @@ class ServiceRelease:
             "status": _status_word(self),
             "state": self.state,
             "deployment_id": self.deployment_id,
-            "task_definition_arn": self.task_definition_arn,
+            "task_definition_arn": self.expected_task_definition,
             "image": self.plan.image,
             "rollback_deployment_id": self.rollback_deployment_id,
             "serving_task_definition": self.serving,
@@ -205,7 +217,7 @@ class Fleet:
             if decision.reattach is not None:
                 active = decision.reattach
                 r.plan = reattach(r.plan, active.deployment_id, active.task_definition)
-                r.reattached = True
+                r.reattached, r.reattached_to = True, active.task_definition
                 r.deployment_id = active.deployment_id
 
     def _register_all(self) -> None:
@@ -304,6 +316,7 @@ class Fleet:
                     if decision.reattach is None:
                         continue
                     r.reattached, r.deployment_id = True, decision.reattach.deployment_id
+                    r.reattached_to = decision.reattach.task_definition
                     self._follow(r, r.deployment_id, "release")
                     self._state(r, "deploying", "re-attached to the deployment in progress")
                     return
@@ -357,7 +370,7 @@ class Fleet:
             r.reporter.emit(DeploymentFinished(item.deployment_id, str(item.outcome)))
             if item.outcome == "Succeeded" and r.state != "stopping":
                 svc = r.target.service
-                arn = r.task_definition_arn or ""
+                arn = r.expected_task_definition or ""
                 described = self._described.pop((svc.cluster_name, svc.service_name), None)
                 try:
                     if described is not None:
@@ -539,9 +552,10 @@ class Fleet:
         clues = first.details.get("clues") or [first.reason or f"deployment {str(first.outcome).lower()}"]
         serving = ", ".join(f"{r.key} runs {short_arn(r.serving, 'nothing')}" for r in self.releases)
         if self.aborted_by is not None:
-            undone = all(r.state in ("rolled-back", "skipped") or r is first for r in self.releases)
-            status = "RolledBack" if undone else "Failed"
-            what = "every service rolled back" if undone else "not every service could be rolled back"
+            # Only what is true: every service serves what it served before (read, not assumed).
+            back = [r.key for r in self.releases if r.serving is None or r.serving != r.served_before]
+            status = "RolledBack" if not back else "Failed"
+            what = "every service rolled back" if not back else f"not rolled back: {', '.join(back)}"
             tail = f"{what} (--atomic): {serving}"
         else:
             status = "Failed"

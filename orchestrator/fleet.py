@@ -41,6 +41,7 @@ from orchestrator.policy import MAX_RACES, before_create, deregister_unused, lim
 from orchestrator.poller import Followed
 from orchestrator.reason import next_step, one_line
 from orchestrator.status import running_task_definition
+from orchestrator.whatruns import now_running
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
@@ -81,18 +82,15 @@ class ServiceRelease:
     started: float = 0.0
 
     @property
-    def task_definition_arn(self) -> str | None:
-        """The revision this release registered (None when it re-attached or wrote nothing)."""
+    def task_definition_arn(self) -> str | None:  # the revision this release registered
         return self.executor.written.get("task_definition_arn")
 
     @property
-    def expected_task_definition(self) -> str | None:
-        """What the deployment it follows deploys: its own revision, or the re-attached deployment's."""
+    def expected_task_definition(self) -> str | None:  # its own revision, or the re-attached deployment's
         return self.task_definition_arn or self.reattached_to
 
     @property
-    def served_before(self) -> str | None:
-        """What the service ran when the release began (the preflight's reading)."""
+    def served_before(self) -> str | None:  # what the service ran when the release began
         return self.plan.preflight.live_task_definition_arn
 
     @property
@@ -298,7 +296,6 @@ class Fleet:
         return sum(1 for r in self.releases if r.state in ("deploying", "stopping"))
 
     def _create(self, r: ServiceRelease) -> None:
-
         steps: list[Step] = [s for s in r.plan.steps if isinstance(s, CreateDeployment)]
         for attempt in range(1, MAX_RACES + 1):
             try:
@@ -338,7 +335,6 @@ class Fleet:
         return left
 
     def _follow(self, r: ServiceRelease, deployment_id: str, role: str, timeout: float | None = None) -> Followed:
-
         assert self._poller is not None
         wait = next((s for s in r.plan.steps if isinstance(s, WaitForDeployment)), None)
         svc = r.target.service
@@ -363,7 +359,6 @@ class Fleet:
             self._rollback_ended(r, item)
 
     def _release_ended(self, r: ServiceRelease, item: Followed) -> None:
-
         r.outcome = item.outcome
         view = item.view
         if item.ok:
@@ -430,7 +425,6 @@ class Fleet:
             self._abort_if_atomic(r)
 
     def _rollback_ended(self, r: ServiceRelease, item: Followed) -> None:
-
         r.rollback_status = item.outcome
         r.reporter.emit(DeploymentFinished(item.deployment_id, str(item.outcome)))
         if item.ok:
@@ -441,7 +435,6 @@ class Fleet:
             self._state(r, "failed", detail)
 
     def _failure_reason(self, r: ServiceRelease, item: Followed) -> str:
-
         assert item.view is not None
         svc = r.target.service
         clues = engine_for(svc).failure_clues(self.aws, item.view, svc)
@@ -469,7 +462,6 @@ class Fleet:
                 self._roll_back_finished(r)
 
     def _stop(self, r: ServiceRelease, undo: bool = True) -> bool:
-
         assert r.deployment_id
         try:
             with deferred_interrupts():
@@ -483,7 +475,6 @@ class Fleet:
         return True
 
     def _roll_back_finished(self, r: ServiceRelease) -> None:
-
         try:
             outcome = rollback(self.aws, r.target.service, r.reporter, wait=False)
         except OrchestratorError as exc:
@@ -521,14 +512,16 @@ class Fleet:
             self._read_serving()
             serving = ", ".join(f"{r.key} runs {short_arn(r.serving, 'nothing')}" for r in self.releases)
             return Interrupted(f"cancelled; stopped {names} with rollback; {serving}")
-        names = ", ".join(f"{r.key} ({r.deployment_id})" for r in running)
+        now = [(r.key, now_running(self.aws, r.target.service, str(r.deployment_id))) for r in running]
+        still = ", ".join(f"{key} ({st.deployment_id})" for key, st in now if not st.ended)
+        said = [f"deployments {still} are still running in CodeDeploy"] if still else []
+        said += [f"{key}: {st.phrase()}" for key, st in now if st.ended]  # ended between two polls
         return Interrupted(
-            f"interrupted; deployments {names} are still running in CodeDeploy "
+            f"interrupted; {'; '.join(said)} "
             f"(see them with `{self._command(Next.STATUS)}`, stop one with `{self._command(Next.STOP, 'KEY')}`)"
         )
 
     def _read_serving(self) -> None:
-
         for r in self.releases:
             if r.serving is None or r.state in ("rolled-back", "failed", "stopped"):
                 # a read for the summary; the outcome stands without it

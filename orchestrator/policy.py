@@ -21,6 +21,7 @@ import contextlib
 import subprocess
 import time
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,6 +124,39 @@ def running_build(history: list[DeploymentRecord], running_task_definition: str 
     )
 
 
+# Registered "since": allow for clock skew between us and AWS (as orchestrator.writes does).
+SKEW = timedelta(minutes=2)
+
+
+def _since(aws: Aws, task_definition: str | None) -> tuple[datetime, dict[str, Any]]:
+    """Where the build-order lookups start: when `task_definition` was registered (the deployment that
+    put it in place came after), else a day ago; and the task definition as described. The cost is the
+    deployments made since: one in the usual case, whatever the length of the group's history."""
+    td: dict[str, Any] = {}
+    if task_definition:
+        td = aws.client("ecs").describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
+    registered = td.get("registeredAt")
+    if isinstance(registered, datetime):
+        return registered - SKEW, td
+    return datetime.now(UTC) - timedelta(days=1), td
+
+
+def running_build_since(
+    aws: Aws, svc: ServiceOutputs, running_td: str | None
+) -> tuple[DeploymentRecord | None, list[DeploymentRecord]]:
+    """(the deployment that put the running task definition in place, the successes read to find it).
+
+    Only the successes created since that revision was registered are read, each from its description
+    (image and git SHA): the one whose image is the running revision's, else the newest; None when
+    there is none (the check is then skipped, as with no history)."""
+    since, td = _since(aws, running_td)
+    recent = engine_for(svc).succeeded_since(aws, svc, since)
+    containers = td.get("containerDefinitions") or [{}]
+    image = next((c for c in containers if c.get("name") == svc.container_name), containers[0]).get("image")
+    match = next((r for r in recent if image and r.image == image), None)
+    return match or (recent[0] if recent else None), recent
+
+
 def check_build_order(
     new_sha: str | None,
     against: DeploymentRecord | None,
@@ -217,16 +251,14 @@ def before_create(
         if active is None:
             if check_order:
                 with refusals():
-                    history = engine.history(aws, svc, limit=50)
                     # The preflight read the service a moment ago; after a wait (--if-active) read it again.
                     running_td = (
                         serving_task_definition(plan.preflight.service)
                         if first and plan.preflight.service
                         else running_task_definition(aws, svc)
                     )
-                check_build_order(
-                    new_sha, running_build(history, running_td), history, reporter, repo_dir=policy.repo_dir
-                )
+                    against, recent = running_build_since(aws, svc, running_td)
+                check_build_order(new_sha, against, recent, reporter, repo_dir=policy.repo_dir)
             return Decision()
         with refusals():
             identical = identical_deployment(aws, active, plan)
@@ -261,8 +293,8 @@ def before_create(
         # replace
         if check_order:
             with refusals():
-                history = engine.history(aws, svc, limit=50)
-            check_build_order(new_sha, active, history, reporter, what="in-progress", repo_dir=policy.repo_dir)
+                recent = engine.succeeded_since(aws, svc, _since(aws, active.task_definition)[0])
+            check_build_order(new_sha, active, recent, reporter, what="in-progress", repo_dir=policy.repo_dir)
         reporter.emit(
             ActiveDeploymentFound(
                 active.deployment_id, active.status, policy.if_active, "replace", "stopping it with rollback"

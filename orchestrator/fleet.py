@@ -37,7 +37,7 @@ from orchestrator.interrupts import InterruptShield, deferred_interrupts, sigter
 from orchestrator.nextsteps import CommandLines, Next, Unspelled
 from orchestrator.operations import rollback
 from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, Step, WaitForDeployment, reattach
-from orchestrator.policy import MAX_RACES, before_create, deregister_unused, limit_exceeded
+from orchestrator.policy import MAX_RACES, before_create, deregister_unused, limit_exceeded, reattach_after_race
 from orchestrator.poller import Followed
 from orchestrator.reason import next_step, one_line
 from orchestrator.status import running_task_definition
@@ -305,21 +305,29 @@ class Fleet:
                 # Another deployment took the group between the policy check and this create: apply
                 # --if-active again, as a single release does (policy.run_release).
                 raced = limit_exceeded(exc) is not None
-                if raced and self.policy is not None and self.policy.if_active != "fail" and attempt < MAX_RACES:
-                    r.reporter.emit(
-                        Message("another deployment started meanwhile; applying --if-active again", "warning")
-                    )
-                    decision = before_create(self.policy, r.target.aws, r.target.service, r.plan, r.reporter)
-                    if decision.reattach is None:
+                won = (
+                    reattach_after_race(self.aws, r.target.service, r.plan, r.reporter, r.task_definition_arn)
+                    if raced
+                    else None
+                )
+                policy = self.policy
+                if won is None and policy is not None and policy.if_active != "fail" and raced and attempt < MAX_RACES:
+                    won = before_create(policy, r.target.aws, r.target.service, r.plan, r.reporter)
+                    if won.reattach is None:
+                        r.reporter.emit(
+                            Message("another deployment started meanwhile; applying --if-active again", "warning")
+                        )
                         continue
-                    r.reattached, r.deployment_id = True, decision.reattach.deployment_id
-                    r.reattached_to = decision.reattach.task_definition
+                if won is not None and won.reattach is not None:
+                    r.reattached, r.deployment_id = True, won.reattach.deployment_id
+                    r.reattached_to = won.reattach.task_definition
                     self._follow(r, r.deployment_id, "release")
                     self._state(r, "deploying", "re-attached to the deployment in progress")
                     return
                 r.outcome, r.reason = "Failed", str(exc)
                 if raced:
-                    r.reason = f"another deployment started meanwhile: {exc.message}; {self._deregister(r)}"
+                    left, _ = deregister_unused(self.aws, r.task_definition_arn, r.reporter)
+                    r.reason = f"another deployment started meanwhile: {exc.message}; {left}"
                 self._state(r, "failed", r.reason)
                 self._abort_if_atomic(r)
                 return
@@ -327,12 +335,6 @@ class Fleet:
         assert r.deployment_id, "CreateDeployment returned no id"
         self._follow(r, r.deployment_id, "release")
         self._state(r, "deploying")
-
-    def _deregister(self, r: ServiceRelease) -> str:
-        """A revision registered for a deployment that was never created is deregistered (policy's rule)."""
-
-        left, _ = deregister_unused(self.aws, r.task_definition_arn, r.reporter)
-        return left
 
     def _follow(self, r: ServiceRelease, deployment_id: str, role: str, timeout: float | None = None) -> Followed:
         assert self._poller is not None

@@ -305,6 +305,32 @@ def before_create(
         first = False
 
 
+def reattach_after_race(
+    aws: Aws, svc: ServiceOutputs, plan: ReleasePlan, reporter: Reporter, registered: str | None
+) -> Decision | None:
+    """After losing the race at CreateDeployment: when the deployment that won deploys what this release
+    would (the same AppSpec, an equal task definition), follow it under every --if-active, and
+    deregister the revision this release registered unless that deployment uses it (a create refused
+    with DeploymentLimitExceeded made no deployment of ours: nothing else can be using it). None when
+    the winner is another change: --if-active decides."""
+    with refusals():
+        active = engine_for(svc).active(aws, svc)
+        if active is None or not identical_deployment(aws, active, plan):
+            return None
+    reporter.emit(
+        ActiveDeploymentFound(
+            active.deployment_id,
+            active.status,
+            "any",
+            "reattach",
+            "another release started this very AppSpec and task definition meanwhile; following it",
+        )
+    )
+    if registered and registered != active.task_definition:
+        deregister_unused(aws, registered, reporter)
+    return Decision(reattach=active)
+
+
 def run_release(
     policy: ReleasePolicy, target: Target, plan: ReleasePlan, executor: Executor, reporter: Reporter
 ) -> dict[str, Any]:
@@ -330,6 +356,10 @@ def run_release(
             written = executor.written
             if cause is None or "deployment_id" in written:
                 raise
+            won = reattach_after_race(aws, svc, plan, reporter, written.get("task_definition_arn"))
+            if won is not None and won.reattach is not None:
+                active = won.reattach
+                return executor.execute(reattach(plan, active.deployment_id, active.task_definition))
             if policy.if_active == "fail":
                 left, details = deregister_unused(aws, written.get("task_definition_arn"), reporter)
                 raise ActiveDeploymentError(

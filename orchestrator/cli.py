@@ -7,7 +7,7 @@ import sys
 import typer
 
 from orchestrator import __version__
-from orchestrator.commands import build, infra, ops, release, sandbox, sandbox_ecs
+from orchestrator.commands import adopt, build, day2, infra, migrate, ops, release, sandbox, sandbox_ecs
 from orchestrator.commands import run as run_command
 from orchestrator.commands.common import CONTEXT_SETTINGS
 
@@ -43,7 +43,21 @@ app.add_typer(infra.app, name="infra")
 release.register(app)
 build.register(app)
 ops.register(app)
+migrate.register(app)
 run_command.register(app)
+day2.register(app)
+adopt.register(app)
+
+
+def error_text(message: str) -> str:
+    """`error: <message>`, one line for logs and pipes. On a terminal, each command the message suggests
+    follows on a line of its own, whole: a terminal that wraps the sentence would cut it in two."""
+    text = f"error: {message}"
+    if not sys.stderr.isatty():
+        return text
+    from orchestrator.report.hints import with_command_lines
+
+    return with_command_lines(text)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -61,7 +75,7 @@ def run(argv: list[str] | None = None) -> int:
         result = app(args=argv, prog_name="orchestrator", standalone_mode=False)
     except OrchestratorError as exc:
         for line in str(exc).splitlines() or [""]:  # several problems: one line each
-            typer.echo(f"error: {line}", err=True)
+            typer.echo(error_text(line), err=True)
         from orchestrator.report.github import annotate_error
 
         annotate_error(str(exc))  # under GitHub Actions, unless a reporter already did
@@ -91,7 +105,7 @@ def run(argv: list[str] | None = None) -> int:
         refused = as_refusal(exc)
         if refused is None:
             raise
-        typer.echo(f"error: {refused}", err=True)
+        typer.echo(error_text(str(refused)), err=True)
         return int(refused.exit_code)
     return int(result) if isinstance(result, int) else 0
 

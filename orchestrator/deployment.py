@@ -22,25 +22,36 @@ seen within a second or two. Throttling doubles the interval instead of failing.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.arns import short_arn
 from orchestrator.aws import as_refusal, error_code, throttled
-from orchestrator.description import DeploymentDescription, with_token
+from orchestrator.description import with_token
 from orchestrator.ecs_read import lifecycle_events, primary_task_set, serving_task_definition, target_group_name
 from orchestrator.engines.codedeploy.vocabulary import NO_TARGET, NOT_STARTED, OK_OUTCOMES, TERMINAL, TRAFFIC_SHIFTED
 from orchestrator.errors import AwsRefused, DeploymentFailed, TimedOut
-from orchestrator.events import DeploymentProgress, LifecycleChanged, LifecycleStatus, LiveVerified, Message
+from orchestrator.events import (
+    DeploymentProgress,
+    LifecycleChanged,
+    LifecycleStatus,
+    LiveVerified,
+    Message,
+    ReplacementHealth,
+)
 from orchestrator.waits import current_wait
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.events import Reporter
+    from orchestrator.replacement import Probe, TargetHealth
+
+# A failure's explanation lives in orchestrator/evidence.py; callers still find it here.
+from orchestrator.evidence import alarm_names as alarm_names
+from orchestrator.evidence import failure_clues as failure_clues
+from orchestrator.evidence import failure_evidence as failure_evidence
 
 UNTIL_CHOICES = ("complete", TRAFFIC_SHIFTED)
 MIN_INTERVAL = 1.0
@@ -50,6 +61,7 @@ WAKE_EARLY = 1.5
 LONG_SLEEP = 30.0
 # Task start-up, health checks and hooks: what a release takes besides the configured waits.
 BASE_BUDGET_S = 15 * 60.0
+INSTALL_LIMIT_S = 60 * 60.0  # CodeDeploy gives the replacement an hour to become healthy (its error says so)
 HOOK_REPORT_S = 60 * 60.0  # a hook function has an hour to call PutLifecycleEventHookExecutionStatus
 
 
@@ -97,6 +109,11 @@ class DeploymentView:
     green_weight: float | None = None
     info: dict[str, Any] = field(default_factory=dict, repr=False)  # get_deployment's deploymentInfo
     target: dict[str, Any] = field(default_factory=dict, repr=False)  # get_deployment_target's ecsTarget
+    # While the replacement starts (replacement.Probe): its counts and the service's latest event; the
+    # last target health read of it (kept to the end: a failure's evidence).
+    replacement: ReplacementHealth | None = None
+    service_event: str = ""
+    health: TargetHealth | None = field(default=None, repr=False)
 
     @property
     def terminal(self) -> bool:
@@ -121,7 +138,28 @@ class DeploymentView:
 
     def key(self) -> tuple[Any, ...]:
         """What counts as a visible change."""
-        return (self.status, tuple((e.name, e.status) for e in self.lifecycle), self.blue_weight, self.green_weight)
+        return (
+            self.status,
+            tuple((e.name, e.status) for e in self.lifecycle),
+            self.blue_weight,
+            self.green_weight,
+            self.replacement,
+            self.service_event,
+        )
+
+    def probed(self, probe: Probe | None) -> DeploymentView:
+        """This view with what `probe` reads of the replacement now (while it starts)."""
+        if probe is None:
+            return self
+        counts, event = probe.observe(self.status, self.lifecycle, self.target, self.info.get("createTime"))
+        return replace(self, replacement=counts, service_event=event, health=probe.last_health)
+
+    def elapsed_since_created(self, fallback: float) -> float:
+        """Seconds since CodeDeploy created the deployment (`createTime`), else `fallback`."""
+        created = self.info.get("createTime")
+        if isinstance(created, datetime):
+            return max(0.0, (datetime.now(UTC) - created).total_seconds())
+        return fallback
 
 
 def _lifecycle(target: dict[str, Any]) -> tuple[LifecycleStatus, ...]:
@@ -139,6 +177,10 @@ def _weights(target: dict[str, Any]) -> tuple[float | None, float | None]:
             green = float(ts.get("trafficWeight", 0.0))
     if green is not None and blue is None:
         blue = 100.0 - green
+    elif blue is not None and green is not None and 0 < blue + green != 100:
+        # The listener splits traffic in proportion to the weights. A removed task set reports 0 while
+        # the other may keep its last weight (a stopped canary read Blue 90, Green 0): that is 100/0.
+        blue, green = 100.0 * blue / (blue + green), 100.0 * green / (blue + green)
     return blue, green
 
 
@@ -227,9 +269,17 @@ class WaitModel:
     termination_wait_s: float | None = None
     ready_wait_s: float | None = None  # ready option STOP_DEPLOYMENT: how long `approve` may take
     traffic_kind: str | None = None  # canary | linear
+    # Install: how long CodeDeploy waits for the replacement task set to become healthy. Not a setting;
+    # CodeDeploy's own ECS_UPDATE_ERROR says "This time out period is 60 minutes".
+    install_s: float | None = None
 
 
-def wait_model(group: dict[str, Any], config: dict[str, Any], time_scale: float = 1.0) -> WaitModel:
+def wait_model(group: dict[str, Any], config: dict[str, Any], time_scale: float | None = 1.0) -> WaitModel:
+    """The deployment's known waits on the endpoint's clock (`time_scale`, decided where the target is
+    resolved: 1.0 on AWS, the sandbox's scale). An endpoint whose clock is unknown (None) gets no known
+    waits: plain adaptive polling, no predicted ends."""
+    if time_scale is None:
+        return WaitModel()
     routing = config.get("trafficRoutingConfig") or {}
     interval = None
     kind = None
@@ -252,6 +302,7 @@ def wait_model(group: dict[str, Any], config: dict[str, Any], time_scale: float 
         termination_wait_s=termination * time_scale if termination else None,
         ready_wait_s=ready_wait * time_scale if ready_wait else None,
         traffic_kind=kind,
+        install_s=INSTALL_LIMIT_S * time_scale,
     )
 
 
@@ -307,9 +358,11 @@ def report_change(
             lifecycle=view.lifecycle,
             blue_weight=view.blue_weight,
             green_weight=view.green_weight,
-            elapsed_s=round(elapsed_s, 3),
+            elapsed_s=round(view.elapsed_since_created(elapsed_s), 3),
             original_target_group=view.target_groups[0],
             replacement_target_group=view.target_groups[1],
+            replacement=view.replacement,
+            service_event=view.service_event,
         )
     )
     # What it now waits for and the time left (orchestrator/waits.py), with every change.
@@ -342,13 +395,17 @@ def watch(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     started_at: float | None = None,
+    probe: Probe | None = None,
 ) -> WatchResult:
     """Follow a deployment until it ends (or, with until="traffic-shifted", until production traffic is
-    all on green); emit DeploymentProgress on every visible change."""
+    all on green); emit DeploymentProgress on every visible change. `probe` reads the replacement while
+    it starts (default: one of its own)."""
+    from orchestrator.replacement import Probe
 
     if until not in UNTIL_CHOICES:
         raise ValueError(f"until must be one of {UNTIL_CHOICES}")
     waits = waits or WaitModel()
+    probe = probe or Probe(aws)
     start = started_at if started_at is not None else clock()
     deadline = clock() + timeout
     policy = PollPolicy()
@@ -384,7 +441,7 @@ def watch(
                     fresh.info,
                     view.target,
                 )
-            view = fresh
+            view = fresh.probed(probe)
             now = clock()
             if view.key() != last_key:
                 report_change(reporter, view, last_view, now - start, waits)
@@ -411,113 +468,6 @@ def watch(
         sleep(max(0.05, min(policy.next_sleep(predicted, now), deadline - now)))
     phases = {e.name: e.duration_s for e in view.lifecycle if e.duration_s is not None}
     return WatchResult(view=view, outcome=outcome, elapsed_s=round(clock() - start, 3), polls=polls, phases=phases)
-
-
-def failure_clues(aws: Aws, view: DeploymentView, cluster: str | None = None, service: str | None = None) -> list[str]:
-    """The failure's clues, most telling first: the failed lifecycle events and their diagnostics, the
-    alarms, errorInformation, rollbackInfo, the latest ECS service events and the stopped tasks' reasons."""
-    parts: list[str] = []
-    failed = [e for e in view.lifecycle if e.status == "Failed"]
-    for event in failed:
-        raw: dict[str, Any] = next(
-            (e for e in view.target.get("lifecycleEvents") or [] if e.get("lifecycleEventName") == event.name), {}
-        )
-        diag = raw.get("diagnostics") or {}
-        text = f"{event.name} failed"
-        if diag.get("scriptName"):  # the AppSpec hook's Lambda function
-            text += f" (hook function {diag['scriptName']})"
-        detail = " ".join(str(x) for x in (diag.get("errorCode"), diag.get("message")) if x)
-        if diag.get("logTail"):
-            detail += f" log: {str(diag['logTail']).strip().splitlines()[-1][:200]}"
-        parts.append(f"{text}: {detail.strip()}" if detail.strip() else text)
-    err = view.info.get("errorInformation") or {}
-    alarms = alarm_names(err)
-    if alarms:
-        parts.insert(0, f"CloudWatch alarm{'s' if len(alarms) > 1 else ''} {', '.join(alarms)} in ALARM")
-    if err.get("code") == "MANUAL_STOP":
-        # Not a failure of the release itself: say so first (by whom, when the next release is seen).
-        parts.insert(0, _replaced_by(aws, view.info) or STOPPED_BY_REQUEST)
-    if err:
-        parts.append(f"CodeDeploy {err.get('code', 'error')}: {err.get('message', '')}".strip())
-    rb = view.info.get("rollbackInfo") or {}
-    if rb.get("rollbackDeploymentId"):
-        msg = f" ({rb['rollbackMessage']})" if rb.get("rollbackMessage") else ""
-        parts.append(f"rolled back by {rb['rollbackDeploymentId']}{msg}")
-    elif rb.get("rollbackMessage"):
-        parts.append(str(rb["rollbackMessage"]))
-    if cluster and service:
-        parts.extend(_ecs_clues(aws, cluster, service, view.info.get("createTime")))
-    if not parts:
-        parts.append(f"deployment {view.status.lower()} with no error information")
-    return [p.replace("\n", " ") for p in parts]
-
-
-STOPPED_BY_REQUEST = (
-    "stopped by a StopDeployment request (MANUAL_STOP: another release's --if-active replace, or by hand)"
-)
-
-
-def _replaced_by(aws: Aws, info: dict[str, Any]) -> str | None:
-    """A deployment stopped by hand: the release that came next in its group, if one did (another
-    `release --if-active replace` stops the deployment in progress, then creates its own)."""
-    created = info.get("createTime")
-    if not (isinstance(created, datetime) and info.get("applicationName") and info.get("deploymentGroupName")):
-        return None
-    cd = aws.client("codedeploy")
-    try:
-        ids = (
-            cd.list_deployments(
-                applicationName=info["applicationName"],
-                deploymentGroupName=info["deploymentGroupName"],
-                createTimeRange={"start": created},
-            ).get("deployments")
-            or []
-        )
-        ids = [d for d in ids if d != info.get("deploymentId")][:25]
-        later = cd.batch_get_deployments(deploymentIds=ids).get("deploymentsInfo") or [] if ids else []
-    except Exception:  # a clue, not the outcome: without it the stop is explained as before
-        return None
-    ours = DeploymentDescription.parse(info.get("description")).release
-    for other in sorted(later, key=lambda i: i.get("createTime") or created):
-        said = DeploymentDescription.parse(other.get("description"))
-        if said.release and said.release != ours and other.get("creator") == "user":
-            image = f", image {said.image}" if said.image else ""
-            return (
-                f"replaced by another release (MANUAL_STOP): deployment {other['deploymentId']}{image} took its place"
-            )
-    return None
-
-
-def alarm_names(error_information: dict[str, Any]) -> list[str]:
-    """The alarms an ALARM_ACTIVE stop names ("... Activated alarms: <name> <name>", as AWS words it)."""
-    if error_information.get("code") != "ALARM_ACTIVE":
-        return []
-    message = str(error_information.get("message") or "")
-    _, _, listed = message.partition("Activated alarms:")
-    return re.findall(r"<([^>]+)>", listed)
-
-
-def _ecs_clues(aws: Aws, cluster: str, service: str, since: Any) -> list[str]:
-    """Latest ECS service events since the deployment began and the stopped tasks' reasons (best effort)."""
-    clues: list[str] = []
-    ecs = aws.client("ecs")
-    try:
-        svc = (ecs.describe_services(cluster=cluster, services=[service]).get("services") or [{}])[0]
-        for ev in (svc.get("events") or [])[:3]:
-            created = ev.get("createdAt")
-            if isinstance(since, datetime) and isinstance(created, datetime) and created < since:
-                continue
-            clues.append(f"ECS: {ev.get('message')}")
-        arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED").get("taskArns") or []
-        if arns:
-            for task in (ecs.describe_tasks(cluster=cluster, tasks=arns[:3]).get("tasks") or [])[:3]:
-                reasons = [task.get("stoppedReason")] + [c.get("reason") for c in task.get("containers") or []]
-                text = "; ".join(r for r in reasons if r)
-                if text:
-                    clues.append(f"stopped task {short_arn(task.get('taskArn'), '')}: {text}")
-    except Exception:  # clues are extra: never hide the deployment's own error behind them
-        pass
-    return clues
 
 
 def verify_live(aws: Aws, cluster: str, service: str, task_definition_arn: str) -> LiveVerified:

@@ -30,26 +30,29 @@ if TYPE_CHECKING:
 
 PASS, FAIL, SKIPPED = "pass", "fail", "skipped"
 
-# What `orchestrator release` (and rollback/stop/approve) call; checked with the IAM policy simulator.
+# What `orchestrator release` (and rollback/stop/approve) call, checked with the IAM policy simulator
+# on the resource each acts on per the Service Authorization Reference: "cluster", "service", "group"
+# (deployment group), "application", "config" (deployment config), or "*" for the actions the
+# reference lists no resource type for (IAM evaluates those against "*" only).
 # (BatchGetDeployments is used when granted; history falls back to GetDeployment.)
-RELEASE_ACTIONS = (
-    "ecs:DescribeClusters",
-    "ecs:DescribeServices",
-    "ecs:DescribeTaskDefinition",
-    "ecs:RegisterTaskDefinition",
-    "codedeploy:CreateDeployment",
-    "codedeploy:GetApplicationRevision",  # the AppSpec of a deployment (GetDeployment never carries it)
-    "codedeploy:GetDeployment",
-    "codedeploy:GetDeploymentConfig",
-    "codedeploy:GetDeploymentGroup",
-    "codedeploy:GetDeploymentTarget",
-    "codedeploy:ListDeploymentTargets",
-    "codedeploy:ListDeployments",
-    "codedeploy:StopDeployment",
-    "codedeploy:ContinueDeployment",
-    "elasticloadbalancing:DescribeListeners",
-    "elasticloadbalancing:DescribeTargetGroups",
-)
+RELEASE_ACTIONS: dict[str, str] = {
+    "ecs:DescribeClusters": "cluster",
+    "ecs:DescribeServices": "service",
+    "ecs:DescribeTaskDefinition": "*",
+    "ecs:RegisterTaskDefinition": "*",  # its task-definition ARN has the revision, unknown before it exists
+    "codedeploy:CreateDeployment": "group",
+    "codedeploy:GetApplicationRevision": "application",  # a deployment's AppSpec (GetDeployment lacks it)
+    "codedeploy:GetDeployment": "group",
+    "codedeploy:GetDeploymentConfig": "config",
+    "codedeploy:GetDeploymentGroup": "group",
+    "codedeploy:GetDeploymentTarget": "*",
+    "codedeploy:ListDeploymentTargets": "*",
+    "codedeploy:ListDeployments": "group",
+    "codedeploy:StopDeployment": "*",
+    "codedeploy:ContinueDeployment": "*",
+    "elasticloadbalancing:DescribeListeners": "*",
+    "elasticloadbalancing:DescribeTargetGroups": "*",
+}
 
 
 # The rows of the AWS part of the table, in order (validate.py holds the checks).
@@ -267,7 +270,7 @@ def _aws_checks(checks: Checks, target: Target, deployment_config: str | None, n
         elif checks.run_check(name, check, wiring):
             passed.add(name)
     caller = wiring.caller()
-    checks.run(names[12], lambda: _permissions(target, str(caller.get("Arn", ""))))
+    checks.run(names[12], lambda: _permissions(target, str(caller.get("Arn", "")), _config_name(wiring)))
     if names[2] in passed:
         checks.run(names[13], lambda: unused_revisions(target.aws, target.service, wiring.service()))
     else:
@@ -305,38 +308,94 @@ def unused_revisions(aws: Aws, svc: ServiceOutputs, service: dict[str, Any]) -> 
     )
 
 
-def _permissions(target: Target, caller: str) -> tuple[str, str]:
+@dataclass(frozen=True)
+class Simulation:
+    """One SimulatePrincipalPolicy request: these actions on this resource, with these context keys."""
+
+    actions: tuple[str, ...]
+    resource: str
+    context: tuple[tuple[str, str], ...] = ()
+
+    def request(self, principal: str) -> dict[str, Any]:
+        entries = [{"ContextKeyName": k, "ContextKeyValues": [v], "ContextKeyType": "string"} for k, v in self.context]
+        return {
+            "PolicySourceArn": principal,
+            "ActionNames": list(self.actions),
+            "ResourceArns": [self.resource],
+            **({"ContextEntries": entries} if entries else {}),
+        }
+
+
+def simulations(principal: str, region: str, svc: Any, config_name: str | None) -> list[Simulation]:
+    """What to simulate for a release by `principal` (an IAM role or user ARN): each action on the real
+    ARN of what it acts on, with the context keys the call carries (ecs:cluster; iam:PassedToService
+    for the roles a task definition names)."""
+    partition, account = principal.split(":")[1], principal.split(":")[4]
+    ecs = f"arn:{partition}:ecs:{region}:{account}"
+    codedeploy = f"arn:{partition}:codedeploy:{region}:{account}"
+    cluster = f"{ecs}:cluster/{svc.cluster_name}"
+    resources = {
+        "cluster": (cluster, ()),
+        "service": (f"{ecs}:service/{svc.cluster_name}/{svc.service_name}", (("ecs:cluster", cluster),)),
+        "group": (f"{codedeploy}:deploymentgroup:{svc.codedeploy_app_name}/{svc.codedeploy_deployment_group_name}", ()),
+        "application": (f"{codedeploy}:application:{svc.codedeploy_app_name}", ()),
+        "config": (f"{codedeploy}:deploymentconfig:{config_name}" if config_name else "*", ()),
+        "*": ("*", ()),
+    }
+    out = []
+    for kind, (arn, context) in resources.items():
+        actions = tuple(a for a, k in RELEASE_ACTIONS.items() if k == kind)
+        if actions:
+            out.append(Simulation(actions, arn, context))
+    passed = (("iam:PassedToService", "ecs-tasks.amazonaws.com"),)
+    for role in dict.fromkeys((svc.task_execution_role_arn, svc.task_role_arn)):
+        if role:
+            out.append(Simulation(("iam:PassRole",), role, passed))
+    return out
+
+
+def _config_name(wiring: Any) -> str | None:
+    try:
+        return str(wiring.config_name())
+    except Exception:  # an unreadable group: the simulation names no config (its own check fails)
+        return None
+
+
+def _permissions(target: Target, caller: str, config_name: str | None = None) -> tuple[str, str]:
 
     principal, why = principal_arn(caller)
     if principal is None:
-        return SKIPPED, why
-    svc = target.service
+        return SKIPPED, f"cannot check: {why}"
     # One attempt: an unimplemented simulator (the sandbox) answers 500, and retrying it only waits.
     aws = Aws(target.aws.region, endpoint_url=target.aws.endpoint_url, sandbox=target.aws.sandbox, max_attempts=1)
     iam = aws.client("iam")
-    calls = [
-        (list(RELEASE_ACTIONS), ["*"]),
-        (["iam:PassRole"], [svc.task_execution_role_arn, svc.task_role_arn]),
-    ]
+    plan = simulations(principal, target.aws.region, target.service, config_name)
     denied: list[str] = []
     try:
-        for actions, resources in calls:
-            for page in iam.get_paginator("simulate_principal_policy").paginate(
-                PolicySourceArn=principal, ActionNames=actions, ResourceArns=resources
-            ):
+        for sim in plan:
+            for page in iam.get_paginator("simulate_principal_policy").paginate(**sim.request(principal)):
                 for result in page.get("EvaluationResults") or []:
                     if result.get("EvalDecision") != "allowed":
-                        denied.append(f"{result.get('EvalActionName')} ({result.get('EvalDecision')})")
+                        denied.append(
+                            f"{result.get('EvalActionName')} on {sim.resource} ({result.get('EvalDecision')})"
+                        )
     except Exception as exc:
         code = error_code(exc)
         if code in {"AccessDenied", "AccessDeniedException"}:
-            return SKIPPED, f"not allowed to run the IAM policy simulator as {principal}: {error_message(exc)}"
+            # The release role is not granted the simulator: that says nothing about the release.
+            return SKIPPED, (
+                f"cannot check: {principal} may not run the IAM policy simulator (iam:SimulatePrincipalPolicy): "
+                f"{error_message(exc)}"
+            )
         if code in {"NoSuchEntity"}:
-            return SKIPPED, f"the simulator does not know {principal}: {error_message(exc)}"
+            return SKIPPED, f"cannot check: the simulator does not know {principal}: {error_message(exc)}"
         if not code or code.startswith("5") or code in {"InternalError", "InternalFailure", "NotImplemented"}:
             why = code or ("HTTP 500" if "500" in str(exc) or type(exc).__name__ == "ResponseParserError" else "")
-            return SKIPPED, f"the IAM policy simulator is not available at this endpoint ({why or type(exc).__name__})"
+            return (
+                SKIPPED,
+                f"cannot check: no IAM policy simulator at this endpoint ({why or type(exc).__name__})",
+            )
         raise
     if denied:
         return FAIL, f"{principal} may not: {', '.join(sorted(set(denied)))}"
-    return PASS, f"{principal} may call the {len(RELEASE_ACTIONS) + 1} actions a release needs"
+    return PASS, f"{principal} may call the {len(RELEASE_ACTIONS) + 1} actions a release needs, on its resources"

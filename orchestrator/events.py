@@ -127,6 +127,25 @@ def traffic_text(original: float, replacement: float, original_tg: str | None, r
 
 
 @dataclass(frozen=True)
+class ReplacementHealth:
+    """The replacement task set while it starts (Install, the ready wait): its tasks and, when read, its
+    targets in the replacement target group (DescribeTargetHealth)."""
+
+    running: int
+    desired: int
+    healthy: int | None = None  # targets healthy; None: not read
+    targets: int | None = None
+    failing: str = ""  # the most common reason of the targets that are not healthy, with its description
+
+    def text(self) -> str:
+        """`2/2 running · 0/2 healthy (Target.ResponseCodeMismatch: Health checks failed ... [503])`."""
+        parts = [f"{self.running}/{self.desired} running"]
+        if self.healthy is not None and self.targets:  # no targets registered yet: nothing to count
+            parts.append(f"{self.healthy}/{self.targets if self.targets is not None else self.desired} healthy")
+        return " · ".join(parts) + (f" ({self.failing})" if self.failing else "")
+
+
+@dataclass(frozen=True)
 class DeploymentProgress(Event):
     """Emitted when anything visible changes: status, a lifecycle event, or the traffic split."""
 
@@ -141,12 +160,17 @@ class DeploymentProgress(Event):
     # Their target groups' names: they alternate between releases, so the UI says which is which.
     original_target_group: str | None = None
     replacement_target_group: str | None = None
+    # While the replacement starts (Install, the ready wait): its counts, and the service's latest event.
+    replacement: ReplacementHealth | None = None
+    service_event: str = ""
 
     def describe(self) -> str:
         current = next((e for e in self.lifecycle if e.status == "InProgress"), None)
         parts = [f"{self.deployment_id} {self.status}"]
         if current:
             parts.append(f"{current.name} in progress")
+        if self.replacement is not None:
+            parts.append(f"replacement {self.replacement.text()}")
         if self.green_weight is not None:
             parts.append(f"traffic {self.traffic()}")
         parts.append(f"{self.elapsed_s:.0f}s")
@@ -524,7 +548,7 @@ class TaskStopped(Event):
 @dataclass(frozen=True)
 class WaitStarted(Event):
     """The deployment entered a known wait (orchestrator/waits.py): what it waits for and the time left
-    when this was emitted. kind: ready_wait | traffic_step | termination_wait."""
+    when this was emitted. kind: install | ready_wait | traffic_step | termination_wait."""
 
     kind: ClassVar[str] = "wait"
     deployment_id: str

@@ -224,7 +224,9 @@ class Executor:
         """Report the failure: a short one-line reason that ends with what to do next (the error line),
         the whole story in the summary's `details`."""
 
-        clues = engine_for(plan.service).failure_clues(self.aws, res.view, plan.service)
+        engine = engine_for(plan.service)
+        evidence = engine.failure_evidence(self.aws, res.view, plan.service)
+        clues = engine.failure_clues(self.aws, res.view, plan.service, evidence=evidence)
         rollback = res.view.rollback_deployment_id
         status = self.result.get("rollback_status")
         outcome = ""
@@ -236,7 +238,7 @@ class Executor:
         reason = one_line(f"deployment {dep} {res.outcome.lower()}", short_clues, tail)
         full = "; ".join([*clues, outcome] if outcome else clues)
         self.result["reason"] = reason
-        self.result["details"] = {"failure": full, "clues": clues}
+        self.result["details"] = {"failure": full, "clues": clues, "evidence": evidence.to_dict()}
         # The reason is printed once: on the `error:` line (stderr, every output mode); the reporters'
         # deployment_finished line names the outcome, the JSON event keeps the full text.
         self.reporter.emit(DeploymentFinished(dep, res.outcome, full, rollback, failed_command=True))

@@ -37,7 +37,7 @@ from orchestrator.interrupts import InterruptShield, deferred_interrupts, sigter
 from orchestrator.nextsteps import CommandLines, Next, Unspelled
 from orchestrator.operations import rollback
 from orchestrator.plan import CreateDeployment, RegisterTaskDefinition, Step, WaitForDeployment, reattach
-from orchestrator.policy import MAX_RACES, before_create, deregister_unused, limit_exceeded, reattach_after_race
+from orchestrator.policy import Decision, before_create, race
 from orchestrator.poller import Followed
 from orchestrator.reason import next_step, one_line
 from orchestrator.status import running_task_definition
@@ -296,41 +296,26 @@ class Fleet:
         return sum(1 for r in self.releases if r.state in ("deploying", "stopping"))
 
     def _create(self, r: ServiceRelease) -> None:
+        """Create the service's deployment; a lost race applies --if-active again (policy.race)."""
+        assert self.policy is not None
+        policy = self.policy
         steps: list[Step] = [s for s in r.plan.steps if isinstance(s, CreateDeployment)]
-        for attempt in range(1, MAX_RACES + 1):
-            try:
-                r.executor.execute(replace(r.plan, steps=steps))
-                break
-            except OrchestratorError as exc:
-                # Another deployment took the group between the policy check and this create: apply
-                # --if-active again, as a single release does (policy.run_release).
-                raced = limit_exceeded(exc) is not None
-                won = (
-                    reattach_after_race(self.aws, r.target.service, r.plan, r.reporter, r.task_definition_arn)
-                    if raced
-                    else None
-                )
-                policy = self.policy
-                if won is None and policy is not None and policy.if_active != "fail" and raced and attempt < MAX_RACES:
-                    won = before_create(policy, r.target.aws, r.target.service, r.plan, r.reporter)
-                    if won.reattach is None:
-                        r.reporter.emit(
-                            Message("another deployment started meanwhile; applying --if-active again", "warning")
-                        )
-                        continue
-                if won is not None and won.reattach is not None:
-                    r.reattached, r.deployment_id = True, won.reattach.deployment_id
-                    r.reattached_to = won.reattach.task_definition
-                    self._follow(r, r.deployment_id, "release")
-                    self._state(r, "deploying", "re-attached to the deployment in progress")
-                    return
-                r.outcome, r.reason = "Failed", str(exc)
-                if raced:
-                    left, _ = deregister_unused(self.aws, r.task_definition_arn, r.reporter)
-                    r.reason = f"another deployment started meanwhile: {exc.message}; {left}"
-                self._state(r, "failed", r.reason)
-                self._abort_if_atomic(r)
-                return
+
+        def decide(plan: ReleasePlan) -> Decision:
+            return before_create(policy, r.target.aws, r.target.service, plan, r.reporter)
+
+        try:
+            _, active = race(policy, r.target, replace(r.plan, steps=steps), r.executor, r.reporter, decide)
+        except OrchestratorError as exc:
+            r.outcome, r.reason = "Failed", str(exc)
+            self._state(r, "failed", r.reason)
+            self._abort_if_atomic(r)
+            return
+        if active is not None:
+            r.reattached, r.deployment_id, r.reattached_to = True, active.deployment_id, active.task_definition
+            self._follow(r, r.deployment_id, "release")
+            self._state(r, "deploying", "re-attached to the deployment in progress")
+            return
         r.deployment_id = r.executor.written.get("deployment_id")
         assert r.deployment_id, "CreateDeployment returned no id"
         self._follow(r, r.deployment_id, "release")
@@ -439,10 +424,12 @@ class Fleet:
     def _failure_reason(self, r: ServiceRelease, item: Followed) -> str:
         assert item.view is not None
         svc = r.target.service
-        clues = engine_for(svc).failure_clues(self.aws, item.view, svc)
+        engine = engine_for(svc)
+        evidence = engine.failure_evidence(self.aws, item.view, svc)
+        clues = engine.failure_clues(self.aws, item.view, svc, evidence=evidence)
         history = self._command(Next.HISTORY, r.key)
         short = [c for c in clues if not c.startswith("rolled back by")]
-        r.details = {"failure": "; ".join(clues), "clues": clues}
+        r.details = {"failure": "; ".join(clues), "clues": clues, "evidence": evidence.to_dict()}
         return one_line(
             f"deployment {item.deployment_id} {str(item.outcome).lower()}", short, next_step(clues, history)
         )

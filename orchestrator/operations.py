@@ -95,13 +95,11 @@ def _settings(aws: Aws, deployment_id: str) -> tuple[dict[str, Any], dict[str, A
     return group, config.get("deploymentConfigInfo") or {}
 
 
-def _waits(aws: Aws, group: dict[str, Any], config: dict[str, Any]) -> WaitModel | None:
+def _waits(aws: Aws, group: dict[str, Any], config: dict[str, Any]) -> WaitModel:
     """The deployment's known waits (canary/linear step, termination wait), so that the watcher sleeps
     through them and wakes near their ends. Only where the endpoint's clock is known (aws.time_scale,
     decided by orchestrator.target); otherwise plain adaptive polling."""
 
-    if aws.time_scale is None:
-        return None  # some emulator with an unknown clock
     return wait_model(group, config, aws.time_scale)
 
 

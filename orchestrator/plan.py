@@ -235,7 +235,7 @@ def build_plan(
     until: str = "complete",
     no_wait: bool = False,
     timeout: float,
-    time_scale: float = 1.0,
+    time_scale: float | None = 1.0,
     description: str | None = None,
     commit: str | None = None,
     pre_tasks: tuple[tuple[str, tuple[str, ...]], ...] = (),

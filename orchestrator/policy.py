@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -336,32 +337,53 @@ def run_release(
 ) -> dict[str, Any]:
     """Apply the policies to the plan, then run it (only its wait and verify steps when re-attaching)."""
 
-    aws, svc = target.aws, target.service
-    plan = replace(plan, on_cancel="stop" if policy.stop_on_cancel else "leave", on_timeout=policy.on_timeout)
-    for _ in range(MAX_RACES):
+    def decide(plan: ReleasePlan) -> Decision:
         try:
             # A cancelled CI job (SIGTERM) while waiting for or replacing another deployment: a clean exit.
             with sigterm_as_interrupt():
-                decision = before_create(policy, aws, svc, plan, reporter)
+                return before_create(policy, target.aws, target.service, plan, reporter)
         except KeyboardInterrupt:
             raise Interrupted("interrupted before this release wrote anything") from None
-        if decision.reattach is not None:
-            active = decision.reattach
-            return executor.execute(reattach(plan, active.deployment_id, active.task_definition))
+
+    plan = replace(plan, on_cancel="stop" if policy.stop_on_cancel else "leave", on_timeout=policy.on_timeout)
+    decision = decide(plan)
+    if decision.reattach is None:
+        result, active = race(policy, target, plan, executor, reporter, decide)
+        if active is None:
+            return result
+    else:
+        active = decision.reattach
+    return executor.execute(reattach(plan, active.deployment_id, active.task_definition))
+
+
+def race(
+    policy: ReleasePolicy,
+    target: Target,
+    plan: ReleasePlan,
+    executor: Executor,
+    reporter: Reporter,
+    decide: Callable[[ReleasePlan], Decision],
+) -> tuple[dict[str, Any], DeploymentRecord | None]:
+    """The race loop, for one service or many: run `plan` (its steps that create the deployment); when
+    another deployment took the group between the policy check and our create (DeploymentLimitExceeded,
+    nothing of ours created), apply --if-active again. fail: deregister what this release registered and
+    raise ActiveDeploymentError; wait/replace: `decide` again (it waits for the group or replaces what
+    holds it), then retry with the registered task definition, or hand back the deployment to re-attach
+    to. Returns (the executor's result, None) or ({}, the deployment to re-attach to)."""
+    for _ in range(MAX_RACES):
         try:
-            return executor.execute(plan)
+            return executor.execute(plan), None
         except Exception as exc:
-            # Another release created its deployment between our check and our create.
             cause = limit_exceeded(exc)
             written = executor.written
             if cause is None or "deployment_id" in written:
                 raise
-            won = reattach_after_race(aws, svc, plan, reporter, written.get("task_definition_arn"))
+            # The winner deploys what we would (an identical release): follow it under every --if-active.
+            won = reattach_after_race(target.aws, target.service, plan, reporter, written.get("task_definition_arn"))
             if won is not None and won.reattach is not None:
-                active = won.reattach
-                return executor.execute(reattach(plan, active.deployment_id, active.task_definition))
+                return {}, won.reattach
             if policy.if_active == "fail":
-                left, details = deregister_unused(aws, written.get("task_definition_arn"), reporter)
+                left, details = deregister_unused(target.aws, written.get("task_definition_arn"), reporter)
                 raise ActiveDeploymentError(
                     f"another deployment started meanwhile: {error_message(cause)}; {left}",
                     hint="--if-active wait to deploy after it",
@@ -371,6 +393,9 @@ def run_release(
                 plan = bind(plan, task_definition_arn=written["task_definition_arn"])
             reporter.emit(Message("another deployment started meanwhile; applying --if-active again", "warning"))
             time.sleep(0.5)
+            decision = decide(plan)
+            if decision.reattach is not None:
+                return {}, decision.reattach
     raise ActiveDeploymentError(f"lost the race for the deployment group {MAX_RACES} times")
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.aws import as_refusal, throttled
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from orchestrator.aws import Aws
     from orchestrator.deployment import DeploymentView
     from orchestrator.events import Reporter
+    from orchestrator.replacement import Probe
 
 # BatchGetDeployments, deploymentIds: "The maximum number of deployment IDs you can specify is 25."
 BATCH_MAX = 25
@@ -60,6 +61,7 @@ class Followed:
     outcome: str | None = None  # Succeeded | traffic-shifted | Failed | Stopped | TimedOut
     policy: PollPolicy = field(default_factory=PollPolicy)
     changed_at: float = 0.0
+    probe: Probe | None = None  # reads the replacement while it starts (one per deployment, made by follow)
     target_seen_at: float = -math.inf
     due_at: float = 0.0  # its next poll (deployment.PollPolicy: soon after a change, later when quiet)
 
@@ -101,8 +103,11 @@ class SharedPoller:
 
     def follow(self, item: Followed) -> Followed:
         now = self.clock()
+        from orchestrator.replacement import Probe
+
         item.started = item.started or now
         item.changed_at = now
+        item.probe = item.probe or Probe(self.aws)
         self.followed[item.deployment_id] = item
         return item
 
@@ -166,6 +171,12 @@ class SharedPoller:
             else:
                 target = f.view.target if f.view is not None else {}
             view = view_of(info, target)
+            if f.deployment_id in targets:  # the replacement is read with its target, not more often
+                view = view.probed(f.probe)
+            elif f.view is not None:
+                view = replace(
+                    view, replacement=f.view.replacement, service_event=f.view.service_event, health=f.view.health
+                )
             if f.view is None or view.key() != f.view.key():
                 report_change(f.reporter, view, f.view, now - f.started, f.waits)
                 f.changed_at = now

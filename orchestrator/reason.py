@@ -68,8 +68,12 @@ def next_step(clues: Sequence[str], follow: str) -> str:
         what = "fix what the alarm watches, release again"
     elif "hook function" in text:
         what = "fix what the hook checks, release again"
+    elif re.search(r"\bcontainer \S+ exited \d", text):
+        what = "fix what makes the container exit, release again"
     elif "health" in text:
         what = "fix the health check or the app, release again"
+    elif re.search(r"\btasks? stopped: ", text):
+        what = "fix what keeps the tasks from starting (image, roles, resources), release again"
     else:
         what = "fix the cause, release again"
     return f"{what}; see `{follow}`" if follow else what

@@ -31,8 +31,29 @@ def revision_sha256(revision: dict[str, Any] | None) -> str | None:
     return (revision.get("appSpecContent") or {}).get("sha256") or (revision.get("string") or {}).get("sha256")
 
 
+# An ECS AppSpec's keys as AWS documents them. Deployments made elsewhere may spell them in another
+# case: `aws ecs deploy` finds them case-insensitively and sends the file's own keys (its docs show
+# `resources`, `properties`, `taskDefinition`), so the read-back takes any case.
+_APPSPEC_KEYS = {
+    k.lower(): k
+    for k in (
+        "version", "Resources", "Type", "Properties", "TaskDefinition", "LoadBalancerInfo", "ContainerName",
+        "ContainerPort", "PlatformVersion", "NetworkConfiguration", "AwsvpcConfiguration", "Subnets",
+        "SecurityGroups", "AssignPublicIp", "CapacityProviderStrategy", "Hooks",
+    )
+}  # fmt: skip
+
+
+def _canonical_keys(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {_APPSPEC_KEYS.get(str(k).lower(), k): _canonical_keys(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_canonical_keys(v) for v in node]
+    return node
+
+
 def parse_appspec(content: str | None) -> dict[str, Any] | None:
-    """An AppSpec document from its JSON or YAML text."""
+    """An AppSpec document from its JSON or YAML text, its known keys in AWS's documented case."""
     if not content:
         return None
     import yaml
@@ -41,7 +62,7 @@ def parse_appspec(content: str | None) -> dict[str, Any] | None:
         doc = parse(content)
     except (ValueError, yaml.YAMLError):
         return None
-    return doc if isinstance(doc, dict) else None
+    return _canonical_keys(doc) if isinstance(doc, dict) else None
 
 
 def appspec_content(aws: Aws, application: str | None, revision: dict[str, Any] | None) -> str | None:

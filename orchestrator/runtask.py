@@ -184,6 +184,49 @@ class _LogFollower:
         return lines
 
 
+def _start(aws: Aws, cluster: str, params: dict[str, Any]) -> dict[str, Any]:
+    """RunTask: the started task. DeploymentFailed when ECS refuses or starts nothing; on Ctrl-C the call
+    completes first and whatever it started is stopped."""
+    resp: dict[str, Any] = {}
+    try:
+        with refusals(), deferred_interrupts():  # the task must be known before an interrupt is handled
+            try:
+                resp = aws.client("ecs").run_task(**params)
+            except Exception as exc:
+                if not error_code(exc) or as_refusal(exc) is not None:
+                    raise
+                raise DeploymentFailed(f"ECS refused RunTask: {error_code(exc)}: {error_message(exc)}") from exc
+    except KeyboardInterrupt:
+        for started_task in resp.get("tasks") or []:
+            _stop(aws, cluster, str(started_task["taskArn"]), "orchestrator: interrupted")
+        raise Interrupted("interrupted while starting the task; it was stopped (StopTask)") from None
+    failures = resp.get("failures") or []
+    tasks = resp.get("tasks") or []
+    if failures or not tasks:
+        why = "; ".join(f"{f.get('arn', '')} {f.get('reason', '')} {f.get('detail', '')}".strip() for f in failures)
+        raise DeploymentFailed(f"ECS did not start the task: {why or 'no task returned'}")
+    return dict(tasks[0])
+
+
+def _outcome(task: dict[str, Any], container: str, started: bool, tail: list[str], took: float) -> TaskOutcome:
+    """How the stopped task ended: its container's exit code and the reasons ECS gives."""
+    mine: dict[str, Any] = next((c for c in task.get("containers") or [] if c.get("name") == container), {})
+    exit_code = mine.get("exitCode")
+    reason = str(task.get("stoppedReason") or "")
+    detail = str(mine.get("reason") or "")
+    if detail and detail not in reason:
+        reason = f"{reason} ({detail})" if reason else detail
+    return TaskOutcome(
+        task_arn=str(task["taskArn"]),
+        exit_code=None if exit_code is None else int(exit_code),
+        stop_code=task.get("stopCode"),
+        stopped_reason=reason,
+        started=started and exit_code is not None,
+        log_tail=tail,
+        duration_s=took,
+    )
+
+
 def run_task(
     aws: Aws,
     spec: RunSpec,
@@ -213,25 +256,7 @@ def run_task(
         startedBy=started_by[:36],  # startedBy: up to 36 characters (RunTask API reference)
         overrides={"containerOverrides": [{"name": container, "command": list(command)}]},
     )
-    resp: dict[str, Any] = {}
-    try:
-        with refusals(), deferred_interrupts():  # the task must be known before an interrupt is handled
-            try:
-                resp = ecs.run_task(**params)
-            except Exception as exc:
-                if not error_code(exc) or as_refusal(exc) is not None:
-                    raise
-                raise DeploymentFailed(f"ECS refused RunTask: {error_code(exc)}: {error_message(exc)}") from exc
-    except KeyboardInterrupt:
-        for started_task in resp.get("tasks") or []:
-            _stop(aws, spec.cluster, str(started_task["taskArn"]), "orchestrator: interrupted")
-        raise Interrupted("interrupted while starting the task; it was stopped (StopTask)") from None
-    failures = resp.get("failures") or []
-    tasks = resp.get("tasks") or []
-    if failures or not tasks:
-        why = "; ".join(f"{f.get('arn', '')} {f.get('reason', '')} {f.get('detail', '')}".strip() for f in failures)
-        raise DeploymentFailed(f"ECS did not start the task: {why or 'no task returned'}")
-    task = tasks[0]
+    task = _start(aws, spec.cluster, params)
     arn = str(task["taskArn"])
     task_id = short_arn(arn)
     t0 = clock()
@@ -281,22 +306,10 @@ def run_task(
         with contextlib.suppress(KeyboardInterrupt):
             sleep(min(poll_s, 2.0))
             drain()
-    mine: dict[str, Any] = next((c for c in task.get("containers") or [] if c.get("name") == container), {})
-    exit_code = mine.get("exitCode")
-    reason = str(task.get("stoppedReason") or "")
-    detail = str(mine.get("reason") or "")
-    if detail and detail not in reason:
-        reason = f"{reason} ({detail})" if reason else detail
-    outcome = TaskOutcome(
-        task_arn=arn,
-        exit_code=None if exit_code is None else int(exit_code),
-        stop_code=task.get("stopCode"),
-        stopped_reason=reason,
-        started=started and exit_code is not None,
-        log_tail=list(tail),
-        duration_s=round(clock() - t0, 3),
+    outcome = _outcome(task, container, started, list(tail), round(clock() - t0, 3))
+    reporter.emit(
+        TaskStopped(task_id, outcome.exit_code, outcome.stop_code, outcome.stopped_reason, outcome.duration_s)
     )
-    reporter.emit(TaskStopped(task_id, outcome.exit_code, outcome.stop_code, reason, outcome.duration_s))
     return outcome
 
 

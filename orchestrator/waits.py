@@ -44,6 +44,11 @@ def current_wait(view: DeploymentView, model: WaitModel, now: datetime, seen_for
         )
     if view.status != "InProgress" or not view.lifecycle:
         return None
+    install = next((e for e in view.lifecycle if e.name == "Install"), None)
+    if install is not None and install.status == "InProgress" and model.install_s:
+        started = datetime.fromisoformat(install.start.replace("Z", "+00:00")) if install.start else None
+        label = "the replacement tasks to become healthy (CodeDeploy gives up after 60 minutes)"
+        return wait("install", label, model.install_s, started)
     allow = next((e for e in view.lifecycle if e.name == "AllowTraffic"), None)
     green = view.green_weight
     shifting = allow is not None and allow.status == "InProgress" and model.traffic_interval_s

@@ -26,8 +26,12 @@ trap 'exit 130' INT TERM
 
 # The sandbox's load balancer is not real: this tiny server stands in for the new tasks behind the test
 # listener, and the smoke-test hook (modules/smoke-test-hook) requests its /health at AfterAllowTestTraffic.
+# It logs the requests to a file, shown after the release: written to the terminal, they would cut
+# through the live panel.
+project=$(mktemp -d "${TMPDIR:-/tmp}/demo-project.XXXXXX")
+listener_log="$project/test-listener.log"
 listener_port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$PY" - "$listener_port" <<'PY' &
+"$PY" - "$listener_port" "$listener_log" <<'PY' &
 import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -39,7 +43,8 @@ class Health(BaseHTTPRequestHandler):
         self.wfile.write(b"ok\n" if ok else b"not found\n")
 
     def log_message(self, fmt, *args):
-        print(f"    test listener: GET {self.path} -> {args[1]}", file=sys.stderr)
+        with open(sys.argv[2], "a") as log:
+            print(f"    test listener: GET {self.path} -> {args[1]}", file=log)
 
 HTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
 PY
@@ -53,11 +58,12 @@ for key in "${SERVICES[@]}"; do service_args+=(--service "$key"); done
 # Both services use the top-level templates (services/<key>/ would override them per service); the demo's
 # copy of appspec.json adds the smoke test at AfterAllowTestTraffic, named per service through the outputs
 # contract (${smoke_test_function_name}), and leaves the repository's files alone.
-project=$(mktemp -d "${TMPDIR:-/tmp}/demo-project.XXXXXX")
 cp taskdef.json "$project/taskdef.json"
 "$PY" -c 'import json,sys; d=json.load(open("appspec.json")); d["Hooks"]=[{"AfterAllowTestTraffic": "${smoke_test_function_name}"}]; json.dump(d, open(sys.argv[1], "w"), indent=2)' "$project/appspec.json"
 
-tag=$(git rev-parse --short=12 HEAD 2>/dev/null || echo "demo-$(date +%s)")
+# The full commit SHA, the tag `orchestrator build` writes: the release reads the build's commit from it
+# (for the older-build check and `history`), as it would from a built image.
+tag=$(git rev-parse HEAD 2>/dev/null || echo "demo-$(date +%s)")
 images=()
 for key in "${SERVICES[@]}"; do
   repo=$("$PY" -c 'import json,os,sys; d=json.load(open(os.environ["ORCHESTRATOR_SANDBOX_DIR"]+"/outputs.json")); print(d["services"]["value"][sys.argv[1]]["ecr_repository_url"])' "$key")
@@ -66,6 +72,10 @@ done
 
 echo "==> releasing ${SERVICES[*]} at $tag together (smoke test on the test listener at AfterAllowTestTraffic)"
 (cd "$project" && "$ORCH" release --sandbox --all "${images[@]}")
+if [ -s "$listener_log" ]; then
+  echo "==> what the smoke tests requested on the test listener"
+  cat "$listener_log"
+fi
 
 echo "==> what serves production now"
 "$ORCH" status --sandbox --all --output plain

@@ -22,6 +22,9 @@ locals {
   private_subnet_ids = var.network.create_vpc ? module.network[0].private_subnet_ids : var.network.private_subnet_ids
   # The test listener's default audience. An existing VPC's block is read from AWS (data.aws_vpc).
   vpc_cidr_block = var.network.create_vpc ? var.network.cidr_block : one(data.aws_vpc.existing[*].cidr_block)
+  # Where the private subnets' traffic to a public address comes from: an internet-facing load
+  # balancer sees the smoke test's requests arrive from these, not from the VPC.
+  nat_public_ips = var.network.create_vpc ? module.network[0].nat_public_ips : var.network.nat_public_ips
 
   names = { for k, s in var.services : k => "${var.project}-${k}" }
 }
@@ -63,7 +66,8 @@ module "alb" {
 
   name                       = local.names[each.key]
   vpc_id                     = local.vpc_id
-  subnet_ids                 = local.public_subnet_ids
+  internal                   = each.value.internal
+  subnet_ids                 = each.value.internal ? local.private_subnet_ids : local.public_subnet_ids
   container_port             = each.value.container_port
   health_check_path          = each.value.health_check_path
   health_check_matcher       = each.value.health_check_matcher
@@ -140,25 +144,26 @@ module "smoke_test" {
   source   = "../modules/smoke-test-hook"
   for_each = { for k, s in var.services : k => s if s.smoke_test != null }
 
-  name                = local.names[each.key]
-  test_listener_url   = "http://${module.alb[each.key].alb_dns_name}:${each.value.test_listener_port}"
-  test_listener_port  = each.value.test_listener_port
-  paths               = each.value.smoke_test.paths
-  expected_status     = each.value.smoke_test.expected_status
-  retries             = each.value.smoke_test.retries
-  retry_delay_seconds = each.value.smoke_test.retry_delay_seconds
-  time_limit_seconds  = each.value.smoke_test.time_limit_seconds
-  vpc_id              = local.vpc_id
-  vpc_cidr_block      = local.vpc_cidr_block
-  subnet_ids          = local.private_subnet_ids
-  log_retention_days  = each.value.log_retention_days
-  # It reports on its own group only (the application and group share the name).
-  deployment_groups = ["${local.names[each.key]}/${local.names[each.key]}"]
+  name                   = local.names[each.key]
+  test_listener_url      = "http://${module.alb[each.key].alb_dns_name}:${each.value.test_listener_port}"
+  test_listener_port     = each.value.test_listener_port
+  paths                  = each.value.smoke_test.paths
+  expected_status        = each.value.smoke_test.expected_status
+  retries                = each.value.smoke_test.retries
+  retry_delay_seconds    = each.value.smoke_test.retry_delay_seconds
+  time_limit_seconds     = each.value.smoke_test.time_limit_seconds
+  vpc_id                 = local.vpc_id
+  vpc_cidr_block         = local.vpc_cidr_block
+  subnet_ids             = local.private_subnet_ids
+  load_balancer_internal = each.value.internal
+  log_retention_days     = each.value.log_retention_days
 }
 
-# The test listener admits the smoke test's security group even when test_ingress_cidr_blocks narrows it.
+# The test listener admits the smoke test even when test_ingress_cidr_blocks narrows it. Internal load
+# balancer: its security group (the request stays in the VPC). Internet-facing: the request leaves
+# through a NAT gateway and arrives from its Elastic IP, which a group reference never matches.
 resource "aws_vpc_security_group_ingress_rule" "smoke_test" {
-  for_each = module.smoke_test
+  for_each = { for k, m in module.smoke_test : k => m if var.services[k].internal }
 
   security_group_id            = module.alb[each.key].security_group_id
   description                  = "Smoke test of the replacement tasks (CodeDeploy AfterAllowTestTraffic)"
@@ -166,6 +171,20 @@ resource "aws_vpc_security_group_ingress_rule" "smoke_test" {
   from_port                    = var.services[each.key].test_listener_port
   to_port                      = var.services[each.key].test_listener_port
   referenced_security_group_id = each.value.security_group_id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "smoke_test_nat" {
+  for_each = {
+    for pair in setproduct([for k, m in module.smoke_test : k if !var.services[k].internal], range(length(local.nat_public_ips))) :
+    "${pair[0]}-${pair[1]}" => { service = pair[0], ip = local.nat_public_ips[pair[1]] }
+  }
+
+  security_group_id = module.alb[each.value.service].security_group_id
+  description       = "Smoke test of the replacement tasks, through NAT gateway ${each.value.ip}"
+  ip_protocol       = "tcp"
+  from_port         = var.services[each.value.service].test_listener_port
+  to_port           = var.services[each.value.service].test_listener_port
+  cidr_ipv4         = "${each.value.ip}/32"
 }
 
 # The deploy job's role: register, deploy, watch, stop. Not the build job's (it runs repository code).
@@ -177,6 +196,7 @@ module "ci_deploy_role" {
   github_subjects                  = var.ci_deploy.github_subjects
   create_oidc_provider             = var.ci_deploy.create_oidc_provider
   oidc_provider_arn                = var.ci_deploy.oidc_provider_arn
+  max_session_duration_seconds     = var.ci_deploy.max_session_duration_seconds
   ecr_repository_arns              = [for k, m in module.ecr : m.repository_arn]
   pass_role_arns                   = flatten([for k, m in module.ecs_service : [m.task_execution_role_arn, m.task_role_arn]])
   ecs_service_arns                 = [for k, m in module.ecs_service : m.service_arn]

@@ -40,6 +40,11 @@ output "ci_deploy_role_arn" {
   value       = one(module.ci_deploy_role[*].role_arn)
 }
 
+output "ci_deploy_max_session_seconds" {
+  description = "The release role's maximum session, for the deploy workflow (vars.AWS_ROLE_MAX_SESSION_SECONDS of the <env> environment); null without the role."
+  value       = one(module.ci_deploy_role[*].max_session_duration_seconds)
+}
+
 output "ci_build_role_arn" {
   description = "ARN of the GitHub Actions build role, for the build job (vars.AWS_BUILD_ROLE_ARN of the build-<env> environment): pushes to the services' ECR repositories only; null when ci_deploy.build_github_subjects is empty."
   value       = one(module.ci_build_role[*].role_arn)

@@ -55,6 +55,9 @@ variable "network" {
     vpc_id             = optional(string)
     public_subnet_ids  = optional(list(string), [])
     private_subnet_ids = optional(list(string), [])
+    # An existing VPC's NAT gateway Elastic IPs: an internet-facing service's smoke test reaches its
+    # test listener from these (a made VPC's are known).
+    nat_public_ips = optional(list(string), [])
   })
   default = {}
 
@@ -75,6 +78,7 @@ variable "services" {
     health_check_path        = optional(string, "/health")
     health_check_matcher     = optional(string, "200")
     certificate_arn          = optional(string)
+    internal                 = optional(bool, false) # true: an internal load balancer, in the private subnets
     test_listener_port       = optional(number, 8080)
     ingress_cidr_blocks      = optional(list(string), ["0.0.0.0/0"])
     test_ingress_cidr_blocks = optional(list(string)) # null: the VPC's CIDR block; never 0.0.0.0/0
@@ -115,6 +119,12 @@ variable "services" {
   }
 
   validation {
+    # For an internet-facing load balancer the smoke test's requests arrive from the NAT gateways.
+    condition     = var.network.create_vpc || length(var.network.nat_public_ips) > 0 || alltrue([for k, s in var.services : s.internal || s.smoke_test == null])
+    error_message = "network.nat_public_ips is empty: with an existing VPC, an internet-facing service's smoke test reaches its test listener through the NAT gateways; give their Elastic IPs (or make the service internal = true)."
+  }
+
+  validation {
     # A full ACM ARN, so that envs/prod.tfvars's placeholder is refused by name until it is replaced.
     condition     = alltrue([for k, s in var.services : s.certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$", coalesce(s.certificate_arn, "x")))])
     error_message = "services.<key>.certificate_arn must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>): replace the placeholder of envs/<env>.tfvars with the ARN of the service's certificate."
@@ -133,12 +143,14 @@ variable "services" {
 }
 
 variable "ci_deploy" {
-  description = "The GitHub Actions roles. github_subjects: the release role (modules/ci-deploy-role, the deploy job); build_github_subjects: the build role (modules/ci-build-role, the build job: push to the services' ECR repositories only). Empty: no such role. The two lists must not share a subject, or the build job could assume the release role."
+  description = "The GitHub Actions roles. github_subjects: the release role (modules/ci-deploy-role, the deploy job); build_github_subjects: the build role (modules/ci-build-role, the build job: push to the services' ECR repositories only). Empty: no such role. max_session_duration_seconds: the release role's longest session (3600-43200, default 7200). The two lists must not share a subject, or the build job could assume the release role."
   type = object({
     github_subjects       = optional(list(string), [])
     build_github_subjects = optional(list(string), [])
     create_oidc_provider  = optional(bool, true)
     oidc_provider_arn     = optional(string)
+    # The release role's longest session; the deploy workflow sizes its session up to it.
+    max_session_duration_seconds = optional(number, 7200)
   })
   default = {}
 

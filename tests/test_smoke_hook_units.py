@@ -4,6 +4,7 @@ verdicts, the AppSpec placeholder, and the contract key's default for older outp
 from __future__ import annotations
 
 import copy
+import http.client
 import importlib.util
 import io
 import json
@@ -132,3 +133,124 @@ def test_an_outputs_file_from_before_the_smoke_test_key_still_loads() -> None:
     assert service.smoke_test_function_name == ""
     _, service = parse_outputs(EXAMPLE, "new").service(None)
     assert service.smoke_test_function_name == "demo-web-smoke-test"
+
+
+class _Context:
+    """Lambda's context object: only the remaining time matters here."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+def _report_to(monkeypatch: pytest.MonkeyPatch, fail: BaseException | None = None) -> list[dict[str, Any]]:
+    """Capture the handler's PutLifecycleEventHookExecutionStatus calls (and the client's settings)."""
+    import boto3
+
+    calls: list[dict[str, Any]] = []
+
+    class Client:
+        def __init__(self, config: Any) -> None:
+            self.config = config
+
+        def put_lifecycle_event_hook_execution_status(self, **kw: Any) -> None:
+            calls.append({**kw, "config": self.config})
+            if fail is not None:
+                raise fail
+
+    monkeypatch.setattr(boto3, "client", lambda service, config=None: Client(config))
+    return calls
+
+
+EVENT = {"DeploymentId": "d-ABC", "LifecycleEventHookExecutionId": "exec-1"}
+
+
+@pytest.mark.parametrize(
+    "boom",
+    [RuntimeError("surprise"), http.client.IncompleteRead(b""), KeyError("x")],
+    ids=["runtime", "http-exception", "key-error"],
+)
+def test_any_failure_inside_the_test_is_reported_as_failed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], boom: BaseException
+) -> None:
+    handler = _handler()
+    monkeypatch.setenv("TEST_LISTENER_URL", "http://127.0.0.1:9")
+
+    def explode(*args: Any, **kw: Any) -> Any:
+        raise boom
+
+    monkeypatch.setattr(handler, "run", explode)
+    calls = _report_to(monkeypatch)
+    result = handler.handler(EVENT, _Context(150))
+    assert [c["status"] for c in calls] == ["Failed"]
+    assert calls[0]["deploymentId"] == "d-ABC" and calls[0]["lifecycleEventHookExecutionId"] == "exec-1"
+    assert result["passed"] is False and type(boom).__name__ in result["verdict"]
+    assert capsys.readouterr().err.strip().splitlines()[-1] == result["verdict"]  # the verdict is the last line
+
+
+def test_a_broken_http_answer_is_no_answer_and_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """http.client.HTTPException (a bad status line, a cut body) is not an OSError: it must not escape."""
+    import http.client
+    import urllib.request
+
+    handler = _handler()
+    attempts: list[str] = []
+
+    def broken(request: Any, timeout: float) -> Any:
+        attempts.append(request.full_url)
+        raise http.client.BadStatusLine("garbage")
+
+    monkeypatch.setattr(urllib.request, "urlopen", broken)
+    passed, verdict = handler.run(_settings("http://127.0.0.1:9", RETRIES="1", SMOKE_PATHS="/health"))
+    assert not passed and len(attempts) == 2
+    assert verdict.startswith("smoke test failed: GET /health no answer:")
+
+
+def test_the_test_ends_before_the_report_reserve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With 40 s left in the invocation the test gets 40 - 25 = 15 s, whatever TIME_LIMIT_S says."""
+    handler = _handler()
+    seen: dict[str, Any] = {}
+
+    def fake_run(config: Any, budget_s: float | None = None, **kw: Any) -> tuple[bool, str]:
+        seen["budget"] = budget_s
+        return True, "ok"
+
+    monkeypatch.setenv("TEST_LISTENER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("TIME_LIMIT_S", "120")
+    monkeypatch.setattr(handler, "run", fake_run)
+    calls = _report_to(monkeypatch)
+    handler.handler(EVENT, _Context(40))
+    assert seen["budget"] == pytest.approx(40 - handler.REPORT_RESERVE_S)
+    assert [c["status"] for c in calls] == ["Succeeded"]
+    ticks = iter([0.0, 0.0, 16.0, 16.0])
+    passed, verdict = _handler().run(
+        _settings("http://127.0.0.1:9", TIME_LIMIT_S="120"), clock=lambda: next(ticks), budget_s=15
+    )
+    assert not passed
+    assert verdict.startswith("smoke test failed: time limit 15s reached")
+
+
+def test_the_report_client_gives_up_inside_the_functions_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    handler = _handler()
+    calls = _report_to(monkeypatch)
+    handler.report(EVENT, True, handler.REPORT_RESERVE_S)
+    config = calls[0]["config"]
+    attempts = config.retries["total_max_attempts"]
+    worst = attempts * (config.connect_timeout + config.read_timeout) + sum(2.0**a for a in range(1, attempts))
+    # The module's function timeout is TIME_LIMIT_S + 30; the test stops REPORT_RESERVE_S before it ends.
+    assert attempts >= 2 and worst <= handler.REPORT_RESERVE_S < 30
+    assert handler.report_attempts(5) == 1  # late but tried once rather than not at all
+
+
+def test_a_report_that_cannot_be_made_is_logged_and_fails_the_invocation(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handler = _handler()
+    monkeypatch.setenv("TEST_LISTENER_URL", "http://127.0.0.1:9")
+    monkeypatch.setattr(handler, "run", lambda *a, **kw: (True, "smoke test passed: / answered 200"))
+    _report_to(monkeypatch, fail=ConnectionError("endpoint unreachable"))
+    with pytest.raises(ConnectionError):
+        handler.handler(EVENT, _Context(60))
+    assert "smoke test could not report Succeeded: endpoint unreachable" in capsys.readouterr().err

@@ -71,8 +71,8 @@ resource "aws_iam_role" "this" {
 }
 
 data "aws_iam_policy_document" "release" {
-  #checkov:skip=CKV_AWS_356:GetAuthorizationToken, RegisterTaskDefinition, DescribeTaskDefinition and the ELB Describe calls support no resource-level permissions; everything else is scoped.
-  #checkov:skip=CKV_AWS_111:The only unscoped writes are ecs:RegisterTaskDefinition and ecs:DeregisterTaskDefinition, which support no resource-level permissions; PassRole still limits which roles it can name.
+  #checkov:skip=CKV_AWS_356:GetAuthorizationToken, RegisterTaskDefinition, DescribeTaskDefinition, the ELB Describe calls and CodeDeploy's deployment stop/continue/target calls support no resource-level permissions; everything else is scoped.
+  #checkov:skip=CKV_AWS_111:The only unscoped writes are ecs:RegisterTaskDefinition, ecs:DeregisterTaskDefinition, codedeploy:StopDeployment and codedeploy:ContinueDeployment, which support no resource-level permissions; PassRole still limits which roles it can name.
   statement {
     sid       = "EcrLogin"
     actions   = ["ecr:GetAuthorizationToken"]
@@ -169,18 +169,29 @@ data "aws_iam_policy_document" "release" {
 
   statement {
     sid = "Deployments"
+    # Actions whose Service Authorization Reference entry has the deploymentgroup resource type.
     actions = [
       "codedeploy:BatchGetDeployments", # `orchestrator history` reads deployments in batches
-      "codedeploy:ContinueDeployment",
       "codedeploy:CreateDeployment",
       "codedeploy:GetDeployment",
       "codedeploy:GetDeploymentGroup",
-      "codedeploy:GetDeploymentTarget",
-      "codedeploy:ListDeploymentTargets",
       "codedeploy:ListDeployments",
-      "codedeploy:StopDeployment",
     ]
     resources = var.codedeploy_deployment_group_arns
+  }
+
+  statement {
+    sid = "DeploymentsWithoutResourceType"
+    # The Service Authorization Reference lists no resource type for these: IAM evaluates them against
+    # "*", so a group-scoped allow never matches (stop, approve, --on-timeout stop and the watch's
+    # target reads would all be denied).
+    actions = [
+      "codedeploy:ContinueDeployment",
+      "codedeploy:GetDeploymentTarget",
+      "codedeploy:ListDeploymentTargets",
+      "codedeploy:StopDeployment",
+    ]
+    resources = ["*"]
   }
 
   statement {

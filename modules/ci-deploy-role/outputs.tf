@@ -12,3 +12,8 @@ output "oidc_provider_arn" {
   description = "ARN of the GitHub Actions OIDC provider the role trusts."
   value       = local.oidc_provider_arn
 }
+
+output "max_session_duration_seconds" {
+  description = "The role's maximum session: the deploy workflow's vars.AWS_ROLE_MAX_SESSION_SECONDS."
+  value       = aws_iam_role.this.max_session_duration
+}

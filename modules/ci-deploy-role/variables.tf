@@ -112,9 +112,9 @@ variable "codedeploy_deployment_group_arns" {
 }
 
 variable "max_session_duration_seconds" {
-  description = "Longest session of the role: enough for a release with a long bake time."
+  description = "Longest session of the role. The deploy workflow asks for a session covering the release's wait budget up to this (and watches only until traffic has shifted beyond it); 7200 matches the deploy job's 120-minute timeout."
   type        = number
-  default     = 3600
+  default     = 7200
 
   validation {
     condition     = var.max_session_duration_seconds >= 3600 && var.max_session_duration_seconds <= 43200

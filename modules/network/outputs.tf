@@ -22,3 +22,8 @@ output "availability_zones" {
   description = "Availability zones the subnets are in."
   value       = local.azs
 }
+
+output "nat_public_ips" {
+  description = "Elastic IPs of the NAT gateways: the source address of the private subnets' traffic to public addresses (an internet-facing load balancer included)."
+  value       = aws_eip.nat[*].public_ip
+}

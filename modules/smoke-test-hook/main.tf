@@ -11,9 +11,9 @@ locals {
   function_name = "${var.name}-smoke-test"
   account_id    = split(":", aws_iam_role.this.arn)[4] # known without an STS call at plan time
   log_group_arn = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${local.account_id}:log-group:/aws/lambda/${local.function_name}"
-  # PutLifecycleEventHookExecutionStatus acts on a deployment group (Service Authorization Reference, CodeDeploy).
-  group_arn_prefix  = "arn:${data.aws_partition.current.partition}:codedeploy:${data.aws_region.current.name}:${local.account_id}:deploymentgroup:"
-  report_group_arns = [for g in(length(var.deployment_groups) > 0 ? var.deployment_groups : ["*"]) : "${local.group_arn_prefix}${g}"]
+  # The test listener: inside the VPC for an internal load balancer; an internet-facing one's DNS name
+  # resolves to public addresses that AWS may change, reached through the NAT gateway.
+  test_listener_cidr = var.load_balancer_internal ? var.vpc_cidr_block : "0.0.0.0/0"
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -36,11 +36,13 @@ resource "aws_iam_role" "this" {
 
 data "aws_iam_policy_document" "this" {
   #checkov:skip=CKV_AWS_356:The EC2 network-interface actions a function in a VPC needs support no resource-level permissions (as in AWSLambdaVPCAccessExecutionRole); everything else is scoped.
-  #checkov:skip=CKV_AWS_111:The only unscoped writes are the network interfaces Lambda attaches to the function in its VPC, which support no resource-level permissions.
+  #checkov:skip=CKV_AWS_111:The only unscoped writes are the network interfaces Lambda attaches to the function in its VPC and the hook report, which support no resource-level permissions.
   statement {
-    sid       = "ReportHook"
-    actions   = ["codedeploy:PutLifecycleEventHookExecutionStatus"]
-    resources = local.report_group_arns
+    sid     = "ReportHook"
+    actions = ["codedeploy:PutLifecycleEventHookExecutionStatus"]
+    # The Service Authorization Reference lists no resource type for it: IAM evaluates it against "*",
+    # so a deployment-group ARN here would deny every report.
+    resources = ["*"]
   }
 
   statement {
@@ -90,12 +92,13 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "test_listener" {
+  #checkov:skip=CKV_AWS_382:Only for an internet-facing load balancer, whose addresses are public and not fixed; only the test port is open, and the load balancer admits the NAT gateways' addresses only.
   security_group_id = aws_security_group.this.id
-  description       = "The test listener (inside the VPC)"
+  description       = var.load_balancer_internal ? "The test listener (internal load balancer, inside the VPC)" : "The test listener (internet-facing load balancer, through the NAT gateway)"
   ip_protocol       = "tcp"
   from_port         = var.test_listener_port
   to_port           = var.test_listener_port
-  cidr_ipv4         = var.vpc_cidr_block
+  cidr_ipv4         = local.test_listener_cidr
 }
 
 resource "aws_vpc_security_group_egress_rule" "https" {
@@ -112,16 +115,18 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:CodeDeploy waits for the report, not the invocation: a lost run fails the lifecycle event after an hour, so a dead-letter queue would hold nothing anyone acts on.
   #checkov:skip=CKV_AWS_173:The environment holds the test listener URL and the test's settings, no secrets; Lambda encrypts it at rest with its own key.
   #checkov:skip=CKV_AWS_272:The code is this module's own src/handler.py, packaged in the repository; code signing needs a signing profile, an account-level decision.
-  function_name                  = local.function_name
-  description                    = "CodeDeploy AfterAllowTestTraffic smoke test of ${var.name} through its test listener"
-  role                           = aws_iam_role.this.arn
-  runtime                        = "python3.12"
-  handler                        = "handler.handler"
-  filename                       = "${path.module}/handler.zip"
-  source_code_hash               = filebase64sha256("${path.module}/handler.zip")
-  timeout                        = var.time_limit_seconds + 30
-  memory_size                    = 128
-  reserved_concurrent_executions = 5 # one run per deployment; a few deployments of other groups at once at most
+  function_name    = local.function_name
+  description      = "CodeDeploy AfterAllowTestTraffic smoke test of ${var.name} through its test listener"
+  role             = aws_iam_role.this.arn
+  runtime          = "python3.12"
+  handler          = "handler.handler"
+  filename         = "${path.module}/handler.zip"
+  source_code_hash = filebase64sha256("${path.module}/handler.zip")
+  timeout          = var.time_limit_seconds + 30
+  memory_size      = 128
+  # None by default: a new account's concurrency quota is 10 and Lambda keeps 10 unreserved, so any
+  # reservation fails the apply there (Lambda developer guide, "Lambda quotas").
+  reserved_concurrent_executions = var.reserved_concurrency
 
   environment {
     variables = {

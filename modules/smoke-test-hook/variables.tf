@@ -74,7 +74,7 @@ variable "time_limit_seconds" {
 }
 
 variable "vpc_id" {
-  description = "VPC of the load balancer: the function runs in it to reach the test listener, which admits the VPC only."
+  description = "VPC of the load balancer: the function runs in it to reach the test listener."
   type        = string
 
   validation {
@@ -84,7 +84,7 @@ variable "vpc_id" {
 }
 
 variable "vpc_cidr_block" {
-  description = "CIDR block of the VPC: the function's egress to the test listener is limited to it."
+  description = "CIDR block of the VPC: the function's egress to an internal load balancer's test listener is limited to it."
   type        = string
 
   validation {
@@ -113,14 +113,20 @@ variable "test_listener_port" {
   }
 }
 
-variable "deployment_groups" {
-  description = "CodeDeploy deployment groups whose hooks this function may report on, as \"<application>/<group>\" (PutLifecycleEventHookExecutionStatus is scoped to them, in this account and region). Names, not ARNs: the group's module may invoke this function, and ARNs from it would make a dependency cycle. Empty: any group."
-  type        = list(string)
-  default     = []
+variable "load_balancer_internal" {
+  description = "Whether the load balancer of test_listener_url is internal. false (internet-facing): its DNS name resolves to public addresses, so the function sends to the test port anywhere and its requests arrive from the NAT gateways' Elastic IPs, which the load balancer must admit on the test port (the root does). true: only the VPC's CIDR block."
+  type        = bool
+  default     = false
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions of the function; null (default): none, drawn from the account's unreserved pool. A reservation fails the apply on accounts whose concurrency quota is 10 (new accounts)."
+  type        = number
+  default     = null
 
   validation {
-    condition     = alltrue([for g in var.deployment_groups : can(regex("^[A-Za-z0-9._+=,@-]{1,100}/[A-Za-z0-9._+=,@-]{1,100}$", g))])
-    error_message = "deployment_groups must hold \"<application>/<deployment group>\" names, e.g. \"demo-web/demo-web\"."
+    condition     = var.reserved_concurrency == null || (coalesce(var.reserved_concurrency, 0) >= 1 && floor(coalesce(var.reserved_concurrency, 0)) == coalesce(var.reserved_concurrency, 0))
+    error_message = "reserved_concurrency must be null or a whole number >= 1."
   }
 }
 

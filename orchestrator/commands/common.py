@@ -80,18 +80,53 @@ class Command(TyperCommand):
         super().__init__(*args, **kwargs)
         for param in self.params:
             if param.param_type_name == "option" and param.metavar is None and not _is_flag(param):
-                param.metavar = (param.name or "value").upper()
+                name = param.name or "value"
+                param.metavar = "SECONDS" if name.endswith("timeout") else name.upper()
             elif param.param_type_name == "argument":
                 # Typer prints `FILE <path>`: the name alone says it.
                 setattr(param, "display_type_rich", lambda ctx: None)  # noqa: B010
 
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+    @staticmethod
+    def _path(ctx: Any) -> str:
+        """`sandbox fault`: the command's words without the program's name."""
         names = []
         node = ctx
         while node is not None and node.parent is not None:
             names.append(node.info_name or "")
             node = node.parent
-        aliases = DEPRECATED.get(" ".join(reversed(names)))
+        return " ".join(reversed(names))
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        """The options in groups (commands/helptext.py), in plain text like the rest of the help."""
+        from orchestrator.commands.helptext import grouped
+
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None and param.param_type_name == "argument":
+                args.append(record)
+            elif record is not None and param.param_type_name == "option":
+                opts.append((max(param.opts, key=len), record))
+        if args:
+            with formatter.section("Arguments"):
+                formatter.write_dl(args)
+        for title, records in grouped(self._path(ctx), opts):
+            with formatter.section(title):
+                formatter.write_dl(records)
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        """Examples, each on a line of its own as typed (never re-wrapped)."""
+        from orchestrator.commands.helptext import EXAMPLES
+
+        super().format_epilog(ctx, formatter)
+        examples = EXAMPLES.get(self._path(ctx), ())
+        if examples:
+            with formatter.section("Examples"):
+                for line in examples:
+                    formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        aliases = DEPRECATED.get(self._path(ctx))
         if aliases:
             takes_value = {
                 opt

@@ -111,12 +111,12 @@ def execute(
     output: str,
 ) -> int:
     """Validate, register if needed, run; always end the event stream with the summary. Returns the exit code."""
-    from orchestrator.aws import as_refusal, refusals
+    from orchestrator.aws import as_refusal
     from orchestrator.commands.common import reporter
     from orchestrator.errors import ExitCode, Interrupted, OrchestratorError
-    from orchestrator.events import Message, Summary, TaskDefinitionRegistered
-    from orchestrator.interrupts import deferred_interrupts, sigterm_as_interrupt
-    from orchestrator.runtask import check_container, poll_interval, run_task, service_run_spec
+    from orchestrator.events import Summary
+    from orchestrator.interrupts import sigterm_as_interrupt
+    from orchestrator.runtask import poll_interval, run_task
     from orchestrator.target import resolve_target
 
     rep = reporter(output)
@@ -127,34 +127,7 @@ def execute(
                 target = resolve_target(*where)
                 svc = target.service
                 result["service"] = target.service_key
-                rendered = None
-                if template is not None:
-                    from orchestrator.taskdef import load_and_render
-
-                    rendered = load_and_render(template, target.outputs, svc, image=image, container_env=container_env)
-                    check_container(rendered.taskdef, svc.container_name, str(template))
-                spec = service_run_spec(target.aws, svc.cluster_name, svc.service_name)
-                ecs = target.aws.client("ecs")
-                # Every check is done; the registration is the first write.
-                if rendered is not None:
-                    with refusals(), deferred_interrupts():
-                        td = ecs.register_task_definition(**rendered.taskdef)["taskDefinition"]
-                    arn = str(td["taskDefinitionArn"])
-                    result["registered"] = True
-                    rep.emit(
-                        TaskDefinitionRegistered(arn, str(td.get("family")), int(td.get("revision", 0)), rendered.image)
-                    )
-                    from orchestrator.arns import short_arn
-
-                    rep.emit(Message(f"registered a new revision for this run: {short_arn(arn)}"))
-                else:
-                    if not spec.live_task_definition:
-                        raise OrchestratorError(f"service {svc.service_name} has no live task definition")
-                    arn = spec.live_task_definition
-                    with refusals():
-                        td = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-                    check_container(td, svc.container_name, arn)
-                    result["registered"] = False
+                arn, td, spec = _task_definition(target, template, image, container_env, rep, result)
                 result["task_definition_arn"] = arn
                 outcome = run_task(
                     target.aws,
@@ -197,3 +170,46 @@ def execute(
     rep.emit(Summary("run", ok, outcome.exit_code, result))
     rep.close()
     return outcome.exit_code
+
+
+def _task_definition(
+    target: Any,
+    template: Path | None,
+    image: str | None,
+    container_env: dict[str, str] | None,
+    rep: Any,
+    result: dict[str, Any],
+) -> tuple[str, dict[str, Any], Any]:
+    """The task definition the task runs, and where it runs: the template rendered and registered (the
+    first write, once every check passed), or with no template the service's live one."""
+    from orchestrator.arns import short_arn
+    from orchestrator.aws import refusals
+    from orchestrator.errors import OrchestratorError
+    from orchestrator.events import Message, TaskDefinitionRegistered
+    from orchestrator.interrupts import deferred_interrupts
+    from orchestrator.runtask import check_container, service_run_spec
+    from orchestrator.taskdef import load_and_render
+
+    svc = target.service
+    ecs = target.aws.client("ecs")
+    rendered = None
+    if template is not None:
+        rendered = load_and_render(template, target.outputs, svc, image=image, container_env=container_env)
+        check_container(rendered.taskdef, svc.container_name, str(template))
+    spec = service_run_spec(target.aws, svc.cluster_name, svc.service_name)
+    if rendered is not None:
+        with refusals(), deferred_interrupts():
+            td = ecs.register_task_definition(**rendered.taskdef)["taskDefinition"]
+        arn = str(td["taskDefinitionArn"])
+        result["registered"] = True
+        rep.emit(TaskDefinitionRegistered(arn, str(td.get("family")), int(td.get("revision", 0)), rendered.image))
+        rep.emit(Message(f"registered a new revision for this run: {short_arn(arn)}"))
+        return arn, dict(td), spec
+    if not spec.live_task_definition:
+        raise OrchestratorError(f"service {svc.service_name} has no live task definition")
+    arn = spec.live_task_definition
+    with refusals():
+        td = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    check_container(td, svc.container_name, arn)
+    result["registered"] = False
+    return arn, dict(td), spec

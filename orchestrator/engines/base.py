@@ -11,7 +11,8 @@ RegisterTaskDefinition, the same for every engine) and then hands the rest to th
 - `stop(aws, id, rollback=...)`  stop it, with or without rollback;
 - `approve(aws, id)`  let a deployment that waits for approval go on;
 - `rollback_of(aws, id)`  the rollback deployment the engine started for a failed or stopped one;
-- `console_url(region, id)`, `failure_clues(aws, view, service)`  where to look, and why it failed;
+- `console_url(region, id)`, `failure_evidence(aws, view, service)`, `failure_clues(aws, view, service,
+  evidence)`  where to look, what AWS knows of the failed replacement, and why it failed;
 - `active(aws, service)`, `history(aws, service)`  the deployment in progress, the past ones;
   `succeeded_since(aws, service, since)` the successes since a moment (the checks before the first write).
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from orchestrator.contract import ServiceOutputs
     from orchestrator.deployment import DeploymentView, WaitModel, WatchResult
     from orchestrator.events import Reporter
+    from orchestrator.evidence import Evidence
     from orchestrator.history import DeploymentRecord
     from orchestrator.poller import SharedPoller
 
@@ -112,9 +114,16 @@ class DeploymentEngine(Protocol):
         """Where the deployment is seen in the AWS console."""
         ...
 
-    def failure_clues(self, aws: Aws, view: DeploymentView, service: ServiceOutputs) -> list[str]:
-        """Why a deployment failed, most telling first (failed stages, alarms, the engine's error, the
-        ECS service's events and stopped tasks): the failure's one line is made from these."""
+    def failure_evidence(self, aws: Aws, view: DeploymentView, service: ServiceOutputs) -> Evidence:
+        """What AWS knows of the failed deployment's replacement, read once (orchestrator/evidence.py):
+        its target health, its stopped tasks (exit codes, last log lines)."""
+        ...
+
+    def failure_clues(
+        self, aws: Aws, view: DeploymentView, service: ServiceOutputs, evidence: Evidence | None = None
+    ) -> list[str]:
+        """Why a deployment failed, most telling first (the evidence's causes, failed stages, alarms, the
+        engine's error, the ECS service's events): the failure's one line is made from these."""
         ...
 
     def active(self, aws: Aws, service: ServiceOutputs) -> DeploymentRecord | None:

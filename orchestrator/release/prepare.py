@@ -172,7 +172,7 @@ def prepare_one(
         until=wait.until,
         no_wait=wait.no_wait,
         timeout=budget,
-        time_scale=target.time_scale or 1.0,
+        time_scale=target.time_scale,
         commit=commit,
         pre_tasks=request.gates.pre_tasks,
         run_spec=run_spec,

@@ -17,8 +17,7 @@ from __future__ import annotations
 import time
 from typing import Any, TextIO
 
-from rich import box
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
@@ -36,6 +35,7 @@ from orchestrator.events import (
     LifecycleStatus,
     Message,
     PlanRendered,
+    ReplacementHealth,
     ServiceState,
     StepStarted,
     Summary,
@@ -43,7 +43,14 @@ from orchestrator.events import (
     clock_text,
 )
 from orchestrator.lifecycle import LIFECYCLE_EVENTS
-from orchestrator.report.services import BAD_STATES, FINAL_STATES, prefixed, services_of, short_arn
+from orchestrator.report.fleet_panel import FINISHED_STATE, FleetPanel
+from orchestrator.report.hints import INDENT, lift_commands
+from orchestrator.report.services import FINAL_STATES, prefixed, services_of
+from orchestrator.report.tables import STATUS_STYLE, doctor_table, history_table, services_table
+from orchestrator.report.tables import short_image as short_image  # re-exported: tests and callers use it here
+from orchestrator.report.traffic import TrafficLine
+from orchestrator.report.traffic import compact_traffic as compact_traffic  # re-exported
+from orchestrator.report.traffic import traffic_bar as traffic_bar  # re-exported
 
 _STYLE = {
     "Succeeded": ("✔", "green"),
@@ -54,37 +61,6 @@ _STYLE = {
     "Ready": ("⏸", "cyan"),
     "Unknown": ("?", "dim"),
 }
-_STATUS_STYLE = {
-    "Succeeded": "bold green",
-    "Failed": "bold red",
-    "Stopped": "bold red",
-    "InProgress": "yellow",
-    "Ready": "cyan",
-}
-_CHECK_STYLE = {"pass": "bold green", "fail": "bold red", "skipped": "yellow"}
-BAR_WIDTH = 40
-
-
-def traffic_bar(
-    blue: float | None,
-    green: float | None,
-    width: int = BAR_WIDTH,
-    original_tg: str | None = None,
-    replacement_tg: str | None = None,
-) -> Text:
-    """`original demo-web-green  90.0% ██████░░ 10.0% replacement demo-web-blue`: the production weights
-    of the original (CodeDeploy's Blue) and replacement (Green) task sets, with their target groups
-    (which alternate between releases, so colours alone would mislead)."""
-    text = Text()
-    if green is None:
-        return text.append("production traffic: waiting for the replacement task set", style="dim")
-    blue = blue if blue is not None else 100.0 - green
-    g = round(width * green / 100)
-    text.append(" ".join(p for p in ("original", original_tg, f"{blue:>5.1f}% ") if p), style="bold blue")
-    text.append("█" * (width - g), style="blue")
-    text.append("█" * g, style="green")
-    text.append(" ".join(p for p in (f" {green:5.1f}%", "replacement", replacement_tg) if p), style="bold green")
-    return text
 
 
 def _duration(event: LifecycleStatus) -> str:
@@ -98,7 +74,6 @@ class _Panel:
 
     def __init__(self) -> None:
         self.deployment_id = ""
-        self.console_url = ""
         self.status = "Creating"
         self.lifecycle: tuple[LifecycleStatus, ...] = ()
         self.blue: float | None = None
@@ -109,6 +84,8 @@ class _Panel:
         self.reason = ""
         self.wait: WaitStarted | None = None  # what it waits for, as of wait_at (monotonic)
         self.wait_at = 0.0
+        self.replacement: ReplacementHealth | None = None
+        self.service_event = ""
 
     def wait_line(self, now: float) -> Text | None:
         """`waiting: <label> · 4m58s left of 5m00s`, counting down between polls."""
@@ -120,12 +97,24 @@ class _Panel:
         text.append(f" · {clock_text(left)} left of {clock_text(self.wait.total_s)}", style="bold cyan")
         return text
 
+    def replacement_lines(self) -> list[Text]:
+        """`replacement: 2/2 running · 0/2 healthy (...)` and the service's latest event, while it starts."""
+        if self.replacement is None or self.ended is not None:
+            return []
+        r = self.replacement
+        ok = r.healthy is not None and r.healthy >= r.desired > 0
+        style = "green" if ok else ("red" if r.failing and "unhealthy" in r.failing else "yellow")
+        lines = [Text.assemble(("replacement: ", "bold"), (r.text(), style))]
+        if self.service_event:
+            lines.append(Text(f"ECS: {self.service_event}", style="dim"))
+        return lines
+
     def __rich__(self) -> RenderableType:
         elapsed = (self.ended or time.monotonic()) - self.started
         head = Text()
         head.append(self.deployment_id or "deployment", style="bold")
         head.append("  ")
-        head.append(self.status, style=_STATUS_STYLE.get(self.status, ""))
+        head.append(self.status, style=STATUS_STYLE.get(self.status, ""))
         head.append(f"  {elapsed:6.1f}s elapsed", style="dim")
         table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
         table.add_column("lifecycle event")
@@ -137,7 +126,8 @@ class _Panel:
             event = known.get(name, LifecycleStatus(name, "Pending"))
             icon, style = _STYLE.get(event.status, ("?", ""))
             table.add_row(Text(name), Text(f"{icon} {event.status}", style=style), _duration(event))
-        parts: list[RenderableType] = [head, table, traffic_bar(self.blue, self.green, BAR_WIDTH, *self.target_groups)]
+        parts: list[RenderableType] = [head, table, *self.replacement_lines()]
+        parts.append(TrafficLine(self.blue, self.green, *self.target_groups))
         done = bool(self.lifecycle) and all(e.status in ("Succeeded", "Skipped") for e in self.lifecycle)
         waiting = self.wait_line(time.monotonic())
         if waiting is not None:
@@ -147,321 +137,34 @@ class _Panel:
                 Text("termination wait: the original task set is kept for a rollback, then removed", style="dim")
             )
         if self.reason:
-            parts.append(Text(self.reason, style="red"))
-        if self.console_url:
-            parts.append(Text(self.console_url, style=f"dim link {self.console_url}"))
-        return Panel(Group(*parts), title="blue/green deployment", border_style=_STATUS_STYLE.get(self.status, "blue"))
-
-
-# --- several services (FleetStarted): one row per service ---
-
-_STATE_STYLE = {
-    "queued": ("·", "dim"),
-    "registering": ("●", "cyan"),
-    "registered": ("●", "cyan"),
-    "pre-task": ("●", "cyan"),
-    "deploying": ("●", "yellow"),
-    "succeeded": ("✔", "bold green"),
-    "traffic-shifted": ("✔", "green"),
-    "failed": ("✘", "bold red"),
-    "stopped": ("■", "bold red"),
-    "stopping": ("■", "red"),
-    "rolling-back": ("↺", "yellow"),
-    "rolled-back": ("↺", "bold yellow"),
-    "skipped": ("-", "dim"),
-    "not-followed": ("→", "cyan"),
-}
-# A CodeDeploy status at a deployment's end, as the row's state when no ServiceState says it first.
-_FINISHED_STATE = {"Succeeded": "succeeded", "Failed": "failed", "Stopped": "stopped"}
-_OUTCOME_STYLE = {
-    "Succeeded": "bold green",
-    "traffic-shifted": "green",
-    "RolledBack": "bold yellow",
-    "Skipped": "dim",
-    "NotStarted": "dim",
-    "Created": "cyan",
-    "Unknown": "yellow",
-}
-COMPACT_BAR = 10
-PANEL_REASON = 160  # characters of a reason in a row
-WIDE_PANEL = 150  # columns from which a service's detail is a column of its row
-
-
-def compact_traffic(
-    blue: float | None,
-    green: float | None,
-    original_tg: str | None = None,
-    replacement_tg: str | None = None,
-    width: int = COMPACT_BAR,
-) -> Text:
-    """`demo-web-green 90% ████████░░ 10% demo-web-blue`: the traffic bar of a service's row, original
-    (left, blue) to replacement (right, green), each with its target group."""
-    if green is None:
-        return Text("-", style="dim")
-    blue = blue if blue is not None else 100.0 - green
-    g = round(width * green / 100)
-    text = Text()
-    if original_tg:
-        text.append(f"{original_tg} ", style="blue")
-    text.append(f"{blue:g}% ", style="bold blue")
-    text.append("█" * (width - g), style="blue")
-    text.append("█" * g, style="green")
-    text.append(f" {green:g}%", style="bold green")
-    if replacement_tg:
-        text.append(f" {replacement_tg}", style="green")
-    return text
-
-
-class _Row:
-    """One service's row: its state as the domain reports it, and its deployments as the watcher sees them."""
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.state = "queued"
-        self.detail = ""
-        self.failure = ""  # why it failed or was stopped: kept while it is rolled back
-        self.deployment_id = ""  # the service's release deployment
-        self.following = ""  # the deployment the watcher reports now (the release's, then a rollback)
-        self.status = ""  # CodeDeploy's status of `following`
-        self.phase = ""  # its lifecycle event in progress
-        self.blue: float | None = None
-        self.green: float | None = None
-        self.target_groups: tuple[str | None, str | None] = (None, None)
-        self.reason = ""  # the deployment's reason, shown when no ServiceState detail says why
-        self.since: float | None = None  # monotonic time of the service's elapsed 0
-        self.ended: float | None = None
-        self.wait: WaitStarted | None = None
-        self.wait_at = 0.0
-
-    def set_state(self, event: ServiceState, now: float) -> None:
-        self.state, self.detail = event.state, event.detail
-        if event.state in ("failed", "stopped") and event.detail and event.detail not in self.failure:
-            self.failure = f"{self.failure} · {event.detail}" if self.failure else event.detail
-        if event.deployment_id:
-            self.deployment_id = event.deployment_id
-        if event.elapsed_s > 0:
-            self.since = now - event.elapsed_s
-        elif self.since is None and event.state not in ("queued", "skipped"):
-            self.since = now
-        self.ended = now if event.state in FINAL_STATES else None
-        if event.state in FINAL_STATES:
-            self.wait = None
-
-    def deploying(self, deployment_id: str, now: float) -> None:
-        """A deployment event arrived: the row follows it (a rollback's too; the first one is the
-        service's own deployment)."""
-        self.deployment_id = self.deployment_id or deployment_id
-        self.following = deployment_id
-        if self.state in ("queued", "registering", "registered", "pre-task"):
-            self.state = "deploying"
-        if self.since is None:
-            self.since = now
-
-    def elapsed(self, now: float) -> str:
-        if self.since is None:
-            return "-"
-        return clock_text((self.ended or now) - self.since)
-
-    def state_text(self) -> Text:
-        icon, style = _STATE_STYLE.get(self.state, ("?", ""))
-        text = Text(f"{icon} {self.state}", style=style)
-        if self.state in ("deploying", "stopping", "rolling-back"):
-            sub = self.phase or (self.status if self.status not in ("", "InProgress", "Created") else "")
-            if sub:
-                text.append(f" · {sub}", style=_STATUS_STYLE.get(self.status, ""))
-        return text
-
-    def _brief(self, text: str) -> str:
-        """A reason for the row: without `deployment <its id> failed: ` (the row says both) and cut to
-        PANEL_REASON characters (the outcome table at the end has it whole)."""
-        if self.deployment_id and text.startswith(f"deployment {self.deployment_id} "):
-            text = text.partition(": ")[2] or text
-        return text if len(text) <= PANEL_REASON else text[: PANEL_REASON - 1] + "…"
-
-    def detail_text(self, now: float) -> Text:
-        detail = short_arn(self.detail) if self.detail.startswith("arn:") else self.detail
-        if self.state in ("failed", "stopped"):
-            why = self._brief(self.failure or detail or self.reason)
-        elif self.state in ("rolling-back", "rolled-back") and self.failure:
-            why = " · ".join(p for p in (self._brief(self.failure), detail) if p)  # why, then how it was undone
-        else:
-            why = detail or (self.reason if self.state in BAD_STATES else "")
-        if why:
-            return Text(why, style="red" if self.state in BAD_STATES else "")
-        if self.wait is not None and self.state == "deploying":
-            left = max(0.0, self.wait.remaining_s - (now - self.wait_at))
-            return Text(f"waiting: {self.wait.label} · {clock_text(left)} left", style="cyan")
-        return Text("")
-
-
-class _FleetPanel:
-    """What the live display renders for several services: one row each, in FleetStarted's order."""
-
-    def __init__(self, event: FleetStarted) -> None:
-        self.command = event.command
-        self.max_parallel, self.atomic = event.max_parallel, event.atomic
-        self.rows: dict[str, _Row] = {key: _Row(key) for key in event.services}
-
-    def row(self, key: str) -> _Row:
-        if key not in self.rows:  # a service FleetStarted did not name: still shown, last
-            self.rows[key] = _Row(key)
-        return self.rows[key]
-
-    def title(self) -> str:
-        parts = [self.command, f"{len(self.rows)} service{'' if len(self.rows) == 1 else 's'}"]
-        if self.max_parallel:
-            parts.append(f"at most {self.max_parallel} at a time")
-        if self.atomic:
-            parts.append("all or nothing")
-        return " · ".join(parts)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        now = time.monotonic()
-        # A wide terminal gives each row its detail (reason, wait) in a last column; a narrower one
-        # lists the details under the rows, where a long reason can wrap, and lets cells wrap.
-        wide = options.max_width >= WIDE_PANEL
-        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2 if wide else 1))
-        keys = max((len(key) for key in self.rows), default=7)
-        table.add_column("service", no_wrap=True, min_width=min(keys, 24))
-        table.add_column("state", no_wrap=wide)
-        table.add_column("deployment", no_wrap=True)
-        table.add_column("traffic: original → replacement", no_wrap=wide)
-        table.add_column("elapsed", justify="right", no_wrap=True, min_width=5)
-        if wide:
-            table.add_column("detail", overflow="fold")
-        notes: list[Text] = []
-        for row in self.rows.values():
-            detail = row.detail_text(now)
-            cells: list[RenderableType] = [
-                Text(row.key, style="bold"),
-                row.state_text(),
-                row.deployment_id or Text("-", style="dim"),
-                compact_traffic(row.blue, row.green, *row.target_groups),
-                row.elapsed(now),
-            ]
-            table.add_row(*cells, *([detail] if wide else []))
-            if not wide and detail.plain:
-                notes.append(Text.assemble((f"{row.key}: ", "bold"), detail))
-        states = {row.state for row in self.rows.values()}
-        if states & BAD_STATES:
-            border = "bold red"
-        elif states <= {"succeeded", "traffic-shifted"}:
-            border = "bold green"
-        else:
-            border = "blue"
-        yield Panel(Group(table, *notes), title=self.title(), border_style=border)
-
-
-def services_table(services: dict[str, dict[str, Any]]) -> Table:
-    """The summary's per-service outcomes: status, deployment, task definition, what serves, why."""
-    table = Table(title="services", title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
-    columns = [
-        ("service", "key"),
-        ("status", "status"),
-        ("deployment", "deployment_id"),
-        ("task definition", "task_definition_arn"),
-        ("rollback", "rollback_deployment_id"),
-        ("serving", "serving_task_definition"),
-        ("reason", "reason"),
-    ]
-    # Columns no service has a value for are left out (a clean release has no rollback or reason).
-    shown = [(title, name) for title, name in columns if name == "key" or any(s.get(name) for s in services.values())]
-    for title, name in shown:
-        table.add_column(title, overflow="fold", no_wrap=name in ("key", "status", "deployment_id"))
-    for key, service in services.items():
-        cells: list[RenderableType] = []
-        for _, name in shown:
-            value = key if name == "key" else service.get(name)
-            if name == "status":
-                status = str(value or "?")
-                style = _OUTCOME_STYLE.get(status, "bold red" if status not in ("", "?") else "")
-                cells.append(Text(status, style=style))
-            elif name in ("task_definition_arn", "serving_task_definition"):
-                cells.append(short_arn(value) or "-")
-            elif name == "reason":
-                cells.append(Text(str(value or ""), style="red"))
-            else:
-                cells.append(str(value) if value else "-")
-        table.add_row(*cells)
-    return table
-
-
-def short_image(image: str | None) -> str:
-    """repository:tag without the registry host; a digest cut to 12 hex digits."""
-    if not image:
-        return "-"
-    name = image.rsplit("/", 1)[-1]
-    if "@" in name:
-        repo, digest = name.split("@", 1)
-        algo, _, hexes = digest.partition(":")
-        return f"{repo}@{algo}:{hexes[:12]}" if hexes else name
-    return name
-
-
-def doctor_table(checks: list[DoctorCheck]) -> Table:
-    table = Table(title="doctor", title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
-    keyed = any(c.service_key for c in checks)  # several services: which one each check is about
-    if keyed:
-        table.add_column("service", no_wrap=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("detail", overflow="fold")
-    for c in checks:
-        cells: list[RenderableType] = [c.check, Text(c.status.upper(), style=_CHECK_STYLE.get(c.status, "")), c.detail]
-        table.add_row(*([c.service_key or "-"] if keyed else []), *cells)
-    return table
-
-
-def history_table(entries: list[HistoryEntry]) -> Table:
-    table = Table(title="history (newest first)", title_justify="left", box=box.SIMPLE_HEAD, header_style="bold")
-    keyed = any(e.service_key for e in entries)  # `history --all`: whose deployment each row is
-    if keyed:
-        table.add_column("service", no_wrap=True)
-    # On a narrow terminal names and times wrap (the start date over its time) before the links do.
-    table.add_column("id", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("origin", overflow="fold")
-    table.add_column("task definition", overflow="fold")
-    table.add_column("image", overflow="fold")
-    table.add_column("git sha", no_wrap=True)
-    table.add_column("start")
-    table.add_column("duration", justify="right", no_wrap=True)
-    table.add_column("links", overflow="fold")
-    for e in entries:
-        links = Text()
-        if e.rollback_of:
-            links.append(f"rolls back {e.rollback_of}")
-        if e.rolled_back_by:
-            links.append(("; " if links.plain else "") + f"rolled back by {e.rolled_back_by}")
-        if e.error:
-            links.append("; " if links.plain else "")
-            links.append(e.error, style="red")
-        table.add_row(
-            *([e.service_key or "-"] if keyed else []),
-            e.deployment_id,
-            Text(e.status, style=_STATUS_STYLE.get(e.status, "")),
-            e.origin or e.creator or "?",
-            (e.task_definition or "-").rsplit("/", 1)[-1],
-            short_image(e.image),
-            e.git_sha[:12] if e.git_sha else "-",
-            (e.created or "-")[:19].replace("T", " "),
-            f"{e.duration_s:.1f}s" if e.duration_s is not None else "-",
-            links,
-        )
-    return table
+            # Its suggested commands are printed under the panel, whole (ConsoleReporter._stop_live).
+            parts.append(Text(lift_commands(self.reason)[0], style="red"))
+        # The console link is a line above the panel, where a terminal does not cut it.
+        return Panel(Group(*parts), title="blue/green deployment", border_style=STATUS_STYLE.get(self.status, "blue"))
 
 
 class ConsoleReporter:
     def __init__(self, stream: TextIO, console: Console | None = None) -> None:
         self.console = console or Console(file=stream, highlight=False)
         self.panel: _Panel | None = None
-        self.fleet: _FleetPanel | None = None
+        self.fleet: FleetPanel | None = None
         self.live: Live | None = None
         self.checks: list[DoctorCheck] = []
         self.history: list[HistoryEntry] = []
 
     def _line(self, renderable: Any) -> None:
         (self.live.console if self.live else self.console).print(renderable)
+
+    def _say(self, text: str, style: str = "") -> None:
+        """A line of text wrapped between words; each command it suggests follows on a line of its own,
+        whole (a terminal may soft-wrap a long one; copying it still gives one line)."""
+        prose, commands = lift_commands(text)
+        self._line(Text(prose, style=style))
+        for command in commands:
+            self._command(command)
+
+    def _command(self, command: str) -> None:
+        (self.live.console if self.live else self.console).print(Text(INDENT + command), soft_wrap=True)
 
     def _start_live(self) -> _Panel:
         if self.panel is None:
@@ -477,7 +180,7 @@ class ConsoleReporter:
     def emit(self, event: Event) -> None:
         if isinstance(event, FleetStarted):
             self._stop_live()
-            self.fleet = _FleetPanel(event)
+            self.fleet = FleetPanel(event)
             self.live = Live(self.fleet, console=self.console, refresh_per_second=4, transient=False)
             self.live.start()
             return
@@ -485,7 +188,9 @@ class ConsoleReporter:
             return
         if isinstance(event, DeploymentCreated):
             panel = self._start_live()
-            panel.deployment_id, panel.console_url, panel.status = event.deployment_id, event.console_url, "Created"
+            panel.deployment_id, panel.status = event.deployment_id, "Created"
+            if event.console_url:
+                self._command(event.console_url)
         elif isinstance(event, DeploymentProgress):
             panel = self._start_live()
             if panel.deployment_id and event.deployment_id != panel.deployment_id:
@@ -497,6 +202,9 @@ class ConsoleReporter:
             panel.lifecycle = event.lifecycle
             panel.blue, panel.green = event.blue_weight, event.green_weight
             panel.target_groups = (event.original_target_group, event.replacement_target_group)
+            panel.replacement, panel.service_event = event.replacement, event.service_event
+            if event.elapsed_s > 0:  # elapsed counts from the deployment's creation, as the domain says
+                panel.started = time.monotonic() - event.elapsed_s
             panel.wait = None  # a change: the watcher says next what (if anything) it waits for now
             self._refresh()
         elif isinstance(event, WaitStarted):
@@ -511,7 +219,7 @@ class ConsoleReporter:
                 self.panel.ended = time.monotonic()
                 self._refresh()
             elif event.reason and not event.failed_command:
-                self._line(Text(prefixed(event), style="red"))
+                self._say(prefixed(event), "red")
         elif isinstance(event, DoctorCheck):
             self.checks.append(event)
         elif isinstance(event, HistoryEntry):
@@ -525,12 +233,11 @@ class ConsoleReporter:
         elif isinstance(event, StepStarted | LifecycleChanged):
             return  # the panel (or the finished line) says it all
         elif isinstance(event, Message):
-            style = {"warning": "yellow", "error": "red"}.get(event.level, "")
-            self._line(Text(prefixed(event), style=style))
+            self._say(prefixed(event), {"warning": "yellow", "error": "red"}.get(event.level, ""))
         else:
-            self._line(Text(prefixed(event), style="dim" if event.kind.startswith("step_") else ""))
+            self._say(prefixed(event), "dim" if event.kind.startswith("step_") else "")
 
-    def _fleet_emit(self, fleet: _FleetPanel, event: Event) -> bool:
+    def _fleet_emit(self, fleet: FleetPanel, event: Event) -> bool:
         """Several services: a service's state and deployment go to its row; True when handled here
         (other events print as lines above the panel, `[key]` first, as with one service)."""
         now = time.monotonic()
@@ -552,7 +259,7 @@ class ConsoleReporter:
         row = fleet.row(key)
         if isinstance(event, Summary):
             # A service's own sub-result: a line above the rows, not the command's end.
-            self._line(Text(prefixed(event), style="green" if event.ok else "red"))
+            self._say(prefixed(event), "green" if event.ok else "red")
             return True
         if isinstance(event, ServiceState):
             row.set_state(event, now)
@@ -571,6 +278,7 @@ class ConsoleReporter:
             row.phase = next((e.name for e in event.lifecycle if e.status == "InProgress"), "")
             row.blue, row.green = event.blue_weight, event.green_weight
             row.target_groups = (event.original_target_group, event.replacement_target_group)
+            row.replacement = event.replacement if event.deployment_id == row.deployment_id else None
             row.wait = None
         elif isinstance(event, LifecycleChanged):
             if event.deployment_id == row.following:
@@ -587,12 +295,12 @@ class ConsoleReporter:
                 row.reason = event.reason
             if event.deployment_id == row.deployment_id and row.state == "deploying":
                 # Until the domain says the service's state, the deployment's end is the row's.
-                row.state = _FINISHED_STATE.get(event.status, row.state)
+                row.state = FINISHED_STATE.get(event.status, row.state)
                 row.ended = now if row.state in FINAL_STATES else None
             text = f"deployment {event.deployment_id} {event.status}"
             if event.rollback_deployment_id:
                 text += f" (rollback {event.rollback_deployment_id})"
-            self._line(Text(prefixed(event, text), style=_STATUS_STYLE.get(event.status, "")))
+            self._line(Text(prefixed(event, text), style=STATUS_STYLE.get(event.status, "")))
         else:
             return False
         self._refresh()
@@ -606,6 +314,9 @@ class ConsoleReporter:
             if not self.console.is_terminal:
                 self.console.print()  # off a terminal the final render ends without a newline
         self.live = None
+        if self.panel is not None:
+            for command in lift_commands(self.panel.reason)[1]:
+                self._command(command)
         self.panel = None
 
     def _print_outcomes(self, summary: Summary) -> None:
@@ -613,7 +324,7 @@ class ConsoleReporter:
         services = services_of(summary)
         if services:
             self.console.print(services_table(services))
-        self.console.print(Text(summary.describe(), style="bold green" if summary.ok else "bold red"))
+        self._say(summary.describe(), "bold green" if summary.ok else "bold red")
 
     def _print_tables(self) -> None:
         if self.checks:

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from orchestrator.day2_events import LogLine
 from orchestrator.events import (
     BuildOutput,
     DeploymentCreated,
@@ -113,6 +114,32 @@ def _secs(value: float | None) -> str:
     return "" if value is None else f"{value:.1f} s"
 
 
+# A lifecycle event's status in the job summary: the one that failed stands out.
+_EVENT_MARK = {"Failed": "❌ **Failed**", "InProgress": "⏳ InProgress"}
+
+
+def lifecycle_table(lifecycle: tuple[LifecycleStatus, ...]) -> list[str]:
+    rows = [
+        f"| {_md(e.name)} | {_EVENT_MARK.get(e.status, _md(e.status))} | {_secs(e.duration_s)} |" for e in lifecycle
+    ]
+    return ["| lifecycle event | status | duration |", "|---|---|---:|", *rows]
+
+
+def lifecycles_section(
+    deployments: list[tuple[str, str, tuple[LifecycleStatus, ...]]], rollback_ids: set[str]
+) -> list[str]:
+    """Each followed deployment's lifecycle, in order: a failed release's own (its failed event marked),
+    then its rollback's. One deployment that did not fail: the table alone, as before."""
+    shown = [(d, s, lc) for d, s, lc in deployments if lc]
+    if len(shown) == 1 and not any(e.status == "Failed" for e in shown[0][2]):
+        return ["", *lifecycle_table(shown[0][2])]
+    lines: list[str] = []
+    for dep, status, lifecycle in shown:
+        what = "rollback" if dep in rollback_ids else "deployment"
+        lines += ["", f"**{what} {_code(dep)}: {_md(status)}**", "", *lifecycle_table(lifecycle)]
+    return lines
+
+
 class GithubReporter:
     """Renders the event stream for GitHub Actions; put it in front of the console reporter."""
 
@@ -127,7 +154,9 @@ class GithubReporter:
         self.summary_path = summary_path
         self.outputs: dict[str, str] = {}
         self.steps: list[tuple[str, float, str]] = []
-        self.lifecycle: tuple[LifecycleStatus, ...] = ()
+        # Each deployment followed, in order: its last status and lifecycle (a release's, then its rollback's).
+        self.lifecycles: dict[str, tuple[str, tuple[LifecycleStatus, ...]]] = {}
+        self.rollback_ids: set[str] = set()
         self.deployment: dict[str, Any] = {}
         self.warnings: list[str] = []
         self.summary: Summary | None = None
@@ -178,7 +207,7 @@ class GithubReporter:
 
     # -- events --
     def emit(self, event: Event) -> None:
-        if isinstance(event, BuildOutput | TaskLogLine):
+        if isinstance(event, BuildOutput | TaskLogLine | LogLine):
             # Builder and task output is someone else's text: no line of it may act as a workflow command.
             if self._stop_token is None:
                 self._stop_token = secrets.token_hex(16)
@@ -208,11 +237,19 @@ class GithubReporter:
             self.deployment.update(id=event.deployment_id, console_url=event.console_url)
         elif isinstance(event, DeploymentProgress):
             if event.lifecycle:
-                self.lifecycle = event.lifecycle
+                self.lifecycles[event.deployment_id] = (event.status, event.lifecycle)
+            if self.deployment.get("id") not in (None, event.deployment_id):
+                return  # the rollback's progress: its lifecycle only (the release's row stays)
             self.deployment.update(id=event.deployment_id, status=event.status, elapsed_s=event.elapsed_s)
             if event.green_weight is not None:
                 self.deployment.update(blue=event.blue_weight, green=event.green_weight, traffic=event.traffic())
         elif isinstance(event, DeploymentFinished):
+            if event.deployment_id in self.lifecycles:
+                self.lifecycles[event.deployment_id] = (event.status, self.lifecycles[event.deployment_id][1])
+            if event.rollback_deployment_id:
+                self.rollback_ids.add(event.rollback_deployment_id)
+            if self.deployment.get("id") not in (None, event.deployment_id):
+                return
             self.deployment.update(id=event.deployment_id, status=event.status, reason=event.reason)
             if event.rollback_deployment_id:
                 self.deployment["rollback"] = event.rollback_deployment_id
@@ -314,6 +351,9 @@ class GithubReporter:
             service["rollback_deployment_id"] = event.deployment_id
             if isinstance(event, DeploymentFinished):
                 service["rollback_status"] = event.status
+            elif isinstance(event, DeploymentProgress) and event.lifecycle:
+                service["rollback_lifecycle"] = event.lifecycle
+                service.setdefault("rollback_status", event.status)
             return
         if isinstance(event, DeploymentCreated):
             service["console_url"] = event.console_url
@@ -382,9 +422,8 @@ class GithubReporter:
         if self.steps:
             lines += ["", "| step | duration | detail |", "|---|---:|---|"]
             lines += [f"| {_md(n)} | {_secs(d)} | {_md(detail)} |" for n, d, detail in self.steps]
-        if self.lifecycle:
-            lines += ["", "| lifecycle event | status | duration |", "|---|---|---:|"]
-            lines += [f"| {_md(e.name)} | {_md(e.status)} | {_secs(e.duration_s)} |" for e in self.lifecycle]
+        deployments = [(d, status, lc) for d, (status, lc) in self.lifecycles.items()]
+        lines += lifecycles_section(deployments, self.rollback_ids)
         if self.warnings:
             lines += ["", *[f"> ⚠️ {_md(w)}" for w in self.warnings]]
         return "\n".join(lines) + "\n\n"
@@ -428,12 +467,18 @@ class GithubReporter:
             lines += [f"| | {_md(n)} | {_secs(d)} | {_md(detail)} |" for n, d, detail in self.steps]
             lines += [f"| {_md(k)} | {_md(n)} | {_secs(d)} | {_md(detail)} |" for k, n, d, detail in self.service_steps]
         for key in keys:
-            lifecycle = self.services.get(key, {}).get("lifecycle") or ()
-            if lifecycle:
-                lines += ["", f"<details><summary>{_md(key)}: lifecycle events</summary>", ""]
-                lines += ["| lifecycle event | status | duration |", "|---|---|---:|"]
-                lines += [f"| {_md(e.name)} | {_md(e.status)} | {_secs(e.duration_s)} |" for e in lifecycle]
-                lines += ["", "</details>"]
+            seen = self.services.get(key, {})
+            deployments = [
+                (str(seen.get("deployment_id")), str(seen.get("deployment_status") or ""), seen.get("lifecycle") or ()),
+                (
+                    str(seen.get("rollback_deployment_id")),
+                    str(seen.get("rollback_status") or ""),
+                    seen.get("rollback_lifecycle") or (),
+                ),
+            ]
+            section = lifecycles_section(deployments, {str(seen.get("rollback_deployment_id"))})
+            if section:
+                lines += ["", f"<details><summary>{_md(key)}: lifecycle events</summary>", *section, "", "</details>"]
         if self.warnings:
             lines += ["", *[f"> ⚠️ {_md(w)}" for w in self.warnings]]
         return "\n".join(lines) + "\n\n"

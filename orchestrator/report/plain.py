@@ -21,6 +21,8 @@ class PlainReporter:
         # Per service key: the reason its last deployment_finished line gave, which its state line
         # (`[api] failed (d-…): <the same reason>`) then does not repeat.
         self._told: dict[str | None, str] = {}
+        # Per service key: the ECS service event last printed (a line of its own when a new one comes).
+        self._service_event: dict[str | None, str] = {}
 
     def emit(self, event: Event) -> None:
         service = event.service_key
@@ -34,6 +36,11 @@ class PlainReporter:
             self._told[service] = event.reason
         elif isinstance(event, ServiceState) and event.detail and event.detail == self._told.get(service):
             event = replace(event, detail="")
+        if isinstance(event, DeploymentProgress) and event.service_event != self._service_event.get(service, ""):
+            # A new ECS service event: a line of its own (it may come with no other change).
+            self._service_event[service] = event.service_event
+            if event.service_event:
+                self.stream.write(prefixed(event, f"{event.deployment_id} ECS: {event.service_event}") + "\n")
         line = summary_line(event) if isinstance(event, Summary) else event.describe()
         # Progress is re-emitted on every poll that changes something; elapsed time alone is no change.
         key = line.rsplit(" · ", 1)[0] if isinstance(event, DeploymentProgress) else None

@@ -43,7 +43,7 @@ def configuration(deployment: Any) -> dict[str, Any] | None:
 
 
 def check(run: Any) -> tuple[list[str], list[str]]:
-    """(alarms in ALARM, alarms that cannot be read) for a run (engine.Run) being monitored."""
+    """(alarms in ALARM, alarms that cannot be read) for a run (engine_run.Run) being monitored."""
     config = configuration(run.deployment)
     if config is None:
         return [], []

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from moto.codedeploy.exceptions import CodeDeployException, DeploymentGroupAlreadyExistsException
 from moto.codedeploy.models import CodeDeployBackend, DeploymentInfo
 
+from orchestrator.sandbox.consistency import deployments_seen
 from orchestrator.sandbox.deployment_configs import BUILTIN, ECS_DEFAULT, DeploymentConfig
 from orchestrator.sandbox.engine_ecs import utcnow
 from orchestrator.sandbox.faults import FAULTS
@@ -162,6 +163,23 @@ def rekey(backend: Any, old_id: str) -> DeploymentInfo:
     deployment.deployment_id = new_deployment_id()
     backend.deployments[deployment.deployment_id] = deployment
     return deployment
+
+
+def record_deployment(
+    backend: Any, application: str, group: str, revision: dict[str, Any], config: str, description: str
+) -> DeploymentInfo:
+    """A deployment in moto's store under an AWS-style id, not handed to the engine (history, rollbacks)."""
+    return rekey(
+        backend,
+        _original_create_deployment(
+            backend,
+            application_name=application,
+            deployment_group_name=group,
+            revision=revision,
+            deployment_config_name=config,
+            description=description,
+        ),
+    )
 
 
 def create_rollback_deployment(backend: Any, failed: DeploymentInfo) -> DeploymentInfo:
@@ -400,7 +418,8 @@ def batch_deployments(backend: Any, deployment_ids: list[str] | None) -> list[De
             f"The maximum number of deployment IDs you can specify is {MAX_BATCH_DEPLOYMENTS}; "
             f"{len(deployment_ids)} were given."
         )
-    return [backend.deployments[i] for i in deployment_ids if i in backend.deployments]
+    found = [backend.deployments[i] for i in deployment_ids if i in backend.deployments]
+    return deployments_seen("BatchGetDeployments", found)  # the list_lag fault (consistency.py)
 
 
 def targets(engine: Engine, backend: Any, deployment_id: str | None, wanted: list[str]) -> list[dict[str, Any]]:

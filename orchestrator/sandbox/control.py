@@ -64,10 +64,18 @@ class SandboxControl:
         error_rate: float | None = None,
         error_after_rate: float | None = None,
         error_after_actions: list[str] | None = None,
+        health_reason: str | None = None,
+        health_code: int | None = None,
+        crash_exit_code: int | None = None,
+        crash_log: list[str] | None = None,
+        crash_reason: str | None = None,
+        list_lag: float | None = None,
         group: str | None = None,
     ) -> dict[str, Any]:
         """Set the given faults (others keep their value); returns all current faults. With `group` (a
-        deployment group's name), fail_at/message/unhealthy apply to the next deployment on that group only."""
+        deployment group's name), the per-deployment faults (fail_at, message, unhealthy with health_reason and
+        health_code, crash_exit_code with crash_log and crash_reason) apply to the next deployment on that
+        group only."""
         changes = {
             key: value
             for key, value in {
@@ -79,6 +87,12 @@ class SandboxControl:
                 "error_rate": error_rate,
                 "error_after_rate": error_after_rate,
                 "error_after_actions": error_after_actions,
+                "health_reason": health_reason,
+                "health_code": health_code,
+                "crash_exit_code": crash_exit_code,
+                "crash_log": crash_log,
+                "crash_reason": crash_reason,
+                "list_lag": list_lag,
             }.items()
             if value is not None
         }
@@ -138,8 +152,10 @@ class SandboxControl:
         }
         return dict(self._call("POST", "/tasks", changes))
 
-    def clear_task_faults(self) -> dict[str, Any]:
-        return dict(self._call("DELETE", "/tasks"))
+    def seed_history(self, group: str, count: int) -> dict[str, Any]:
+        """Add `count` finished deployments (with their revisions) to a deployment group's history at once:
+        {"group", "seeded", "first", "last"} (sandbox/history.py)."""
+        return dict(self._call("POST", "/history", {"group": group, "count": count}))
 
     def request_counts(self) -> dict[str, dict[str, int]]:
         return {service: dict(actions) for service, actions in self._call("GET", "/requests").items()}

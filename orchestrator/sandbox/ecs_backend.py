@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from moto.ecs.exceptions import InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Service
 
+from orchestrator.sandbox import service_tasks
 from orchestrator.sandbox.engine_ecs import set_task_set_counts
 
 if TYPE_CHECKING:
@@ -40,6 +41,12 @@ def create_service(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) 
         set_task_set_counts(task_set, service.desired_count, service.desired_count, stable=True)
         service.running_count = service.desired_count
         service.pending_count = 0
+        service_tasks.launch(self, service_tasks.placement_of(service, task_set), service.desired_count)
+    elif (service.deployment_controller or {}).get("type", "ECS") == "ECS":
+        # A rolling service: the scheduler starts desiredCount tasks of its primary deployment.
+        placement = service_tasks.placement_of_service(service)
+        if placement is not None:
+            service_tasks.launch(self, placement, service.desired_count)
     return service
 
 
@@ -71,7 +78,13 @@ def update_service(self: EC2ContainerServiceBackend, engine: Engine, service_pro
                 scale = float((task_set.scale or {}).get("value", 100.0)) if task_set.status != "DRAINING" else 0.0
                 count = math.ceil(service.desired_count * scale / 100.0)
                 set_task_set_counts(task_set, count, count, stable=True)
+                placement = service_tasks.placement_of(service, task_set)
+                service_tasks.scale(self, placement, count, service_tasks.SCALED_IN.format(deployment=task_set.id))
             service.running_count, service.pending_count = service.desired_count, 0
+            rolling = service_tasks.placement_of_service(service) if not service.task_sets else None
+            if rolling is not None:  # a rolling service's tasks follow its desired count
+                reason = service_tasks.SCALED_IN.format(deployment=rolling.started_by)
+                service_tasks.scale(self, rolling, service.desired_count, reason)
     return service
 
 

@@ -1,4 +1,4 @@
-"""What the engine does to ECS and ELB, and how it reads a deployment's AppSpec (helpers of engine.py)."""
+"""What the engine does to ECS and ELB, and how it reads a deployment's AppSpec (helpers of the engine's runs)."""
 
 from __future__ import annotations
 
@@ -143,6 +143,7 @@ def set_task_set_counts(task_set: Any, desired: int, running: int, stable: bool)
     task_set.updatedAt = utcnow()
 
 
+# The ECS-native engine's failed launches (ecs_deployments/service_state.py) leave these behind.
 def add_stopped_tasks(ecs: Any, cluster: str, service: str, task_set: Any, count: int, reason: str) -> list[str]:
     """Stopped tasks of a task set, as ECS leaves them behind (for describe_tasks); best effort."""
     from moto.ecs.models import Task

@@ -1,12 +1,14 @@
 """Fault injection and request accounting for the sandbox (state only; the HTTP side is in middleware.py).
 
 Two kinds of fault:
-- per deployment (`fail_at`, `message`, `unhealthy`): armed now, consumed by the NEXT create_deployment;
+- per deployment (`fail_at`, `message`, `unhealthy` with `health_reason`/`health_code`, `crash_exit_code`
+  with `crash_log`/`crash_reason`): armed now, consumed by the NEXT create_deployment;
   armed for a deployment group (by its name), consumed by the next deployment created on that group
   only (several groups may hold faults at once); a group's own faults go before the unscoped ones;
 - per call (`throttle`, `latency_ms`, `error_rate`): apply to every AWS call until cleared;
   `error_after_rate` (optionally only for `error_after_actions`) lets the call be processed, then
-  answers HTTP 500 anyway, as when AWS commits a write and the answer is lost.
+  answers HTTP 500 anyway, as when AWS commits a write and the answer is lost; `list_lag` makes list and
+  batch reads lag behind writes (consistency.py).
 """
 
 from __future__ import annotations
@@ -25,15 +27,24 @@ class FaultError(ValueError):
     """A bad fault setting (the control endpoint answers HTTP 400)."""
 
 
+# Target health reason codes a failing health check can give (ELBv2 API reference, TargetHealth).
+HEALTH_REASONS = ("Target.ResponseCodeMismatch", "Target.Timeout", "Target.FailedHealthChecks")
+
+
 @dataclass
 class DeploymentFaults:
     fail_at: str | None = None
     message: str | None = None
     unhealthy: bool = False
+    health_reason: str | None = None  # with unhealthy: the target health reason code (FailedHealthChecks)
+    health_code: int | None = None  # with unhealthy: the HTTP code the health check gets (ResponseCodeMismatch)
+    crash_exit_code: int | None = None  # the replacement tasks' essential container exits with this code
+    crash_log: list[str] = field(default_factory=list)  # ... after writing these lines
+    crash_reason: str | None = None  # ... and ECS gives the container this reason
 
     @property
     def armed(self) -> bool:
-        return self.fail_at is not None or self.unhealthy
+        return self.fail_at is not None or self.unhealthy or self.crash_exit_code is not None
 
 
 DEPLOYMENT_KEYS = frozenset(DeploymentFaults.__dataclass_fields__)
@@ -44,11 +55,17 @@ class Faults:
     fail_at: str | None = None
     message: str | None = None
     unhealthy: bool = False
+    health_reason: str | None = None
+    health_code: int | None = None
+    crash_exit_code: int | None = None
+    crash_log: list[str] = field(default_factory=list)
+    crash_reason: str | None = None
     throttle: float = 0.0
     latency_ms: int = 0
     error_rate: float = 0.0
     error_after_rate: float = 0.0
     error_after_actions: list[str] = field(default_factory=list)  # empty: every action
+    list_lag: float = 0.0  # simulated seconds list and batch reads lag behind writes (consistency.py)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,6 +79,14 @@ def _fraction(name: str, value: Any) -> float:
     if not 0.0 <= number <= 1.0:
         raise FaultError(f"{name} must be between 0 and 1, got {number}")
     return number
+
+
+def _code(name: str, value: Any, bounds: tuple[int, int]) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
+        raise FaultError(f"{name} must be an integer between {bounds[0]} and {bounds[1]}")
+    return value
 
 
 class FaultState:
@@ -104,6 +129,18 @@ class FaultState:
                 clean[key] = None if value is None else str(value)
             elif key == "unhealthy":
                 clean[key] = bool(value)
+            elif key == "health_reason":
+                if value is not None and value not in HEALTH_REASONS:
+                    raise FaultError(f"health_reason must be one of {', '.join(HEALTH_REASONS)}, got {value!r}")
+                clean[key] = value
+            elif key in ("health_code", "crash_exit_code"):
+                clean[key] = _code(key, value, (100, 599) if key == "health_code" else (0, 255))
+            elif key == "crash_log":
+                if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+                    raise FaultError("crash_log must be a list of strings")
+                clean[key] = list(value or [])
+            elif key == "crash_reason":
+                clean[key] = None if value is None else str(value)
             elif key == "error_after_actions":
                 if value is None:
                     value = []
@@ -114,6 +151,14 @@ class FaultState:
                 clean[key] = list(value)
             elif key in ("throttle", "error_rate", "error_after_rate"):
                 clean[key] = 0.0 if value is None else _fraction(key, value)
+            elif key == "list_lag":
+                try:
+                    lag = 0.0 if value is None else float(value)
+                except (TypeError, ValueError) as exc:
+                    raise FaultError("list_lag must be a number of simulated seconds") from exc
+                if not 0 <= lag <= 3600:
+                    raise FaultError("list_lag must be between 0 and 3600 simulated seconds")
+                clean[key] = lag
             elif key == "latency_ms":
                 try:
                     latency = 0 if value is None else int(value)
@@ -149,8 +194,9 @@ class FaultState:
             if group is not None and group in self._groups:
                 return self._groups.pop(group)
             f = self._faults
-            taken = DeploymentFaults(fail_at=f.fail_at, message=f.message, unhealthy=f.unhealthy)
-            f.fail_at, f.message, f.unhealthy = None, None, False
+            taken = DeploymentFaults(**{key: getattr(f, key) for key in DEPLOYMENT_KEYS})
+            for key in DEPLOYMENT_KEYS:
+                setattr(f, key, getattr(Faults(), key))
             return taken
 
     def call_fault(self) -> tuple[int, str | None]:

@@ -165,7 +165,7 @@ def _failure(event: str, function: str, error_code: str, message: str, log: str 
 
 
 def run_hook(run: Any, event: str, function: str) -> Iterator[float]:
-    """The hook of one lifecycle event (run is engine.Run): invoke, then wait for the report."""
+    """The hook of one lifecycle event (run is engine_run.Run): invoke, then wait for the report."""
     from moto.awslambda.models import lambda_backends
 
     backend = lambda_backends[run.account_id][run.region]

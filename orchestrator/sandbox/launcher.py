@@ -14,7 +14,8 @@ import threading
 from types import FrameType
 from typing import Any
 
-from orchestrator.sandbox.engine import ENGINE, LOCK, default_time_scale
+from orchestrator.sandbox.clock import default_time_scale
+from orchestrator.sandbox.engine import ENGINE, LOCK
 
 
 def _server_class() -> Any:
@@ -56,10 +57,12 @@ class SandboxServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> SandboxServer:
-        from orchestrator.sandbox import ecs_deployments, moto_ext, tasks
+        from orchestrator.sandbox import consistency, ecs_deployments, moto_ext, service_tasks, tasks
 
         moto_ext.install(ENGINE)
         tasks.install()  # RunTask/StopTask and task logs (tasks.py)
+        service_tasks.install()  # services' tasks: ListTasks by service, their target health
+        consistency.install()  # the list_lag fault: reads that lag behind writes
         ecs_deployments.install(ENGINE)  # ECS's own service deployments (ecs_deployments/)
         # werkzeug logs every request on stderr; only --verbose wants that.
         logging.getLogger("werkzeug").setLevel(logging.INFO if self.verbose else logging.WARNING)

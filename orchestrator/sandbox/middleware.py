@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from orchestrator.sandbox.consistency import serving
 from orchestrator.sandbox.engine import ENGINE, LOCK
 from orchestrator.sandbox.faults import FAULTS, REQUESTS, FaultError
+from orchestrator.sandbox.history import HistoryError
 from orchestrator.sandbox.hooks import HookRuleError
 from orchestrator.sandbox.shapes import SHAPES
 from orchestrator.sandbox.tasks import TaskFaultError
@@ -146,7 +148,7 @@ class SandboxMiddleware:
             captured.append((status, headers))
             return lambda data: None
 
-        with LOCK:
+        with LOCK, serving(action):
             out = list(self.app(environ, capture))
         status, headers = captured[-1]
         SHAPES.check(service, action, protocol, status, b"".join(out))
@@ -181,7 +183,7 @@ class SandboxMiddleware:
         try:
             payload = self._json_body(environ)
             status, result = self._route(method, path, payload, environ.get("QUERY_STRING", ""))
-        except (FaultError, HookRuleError, TaskFaultError) as exc:
+        except (FaultError, HookRuleError, TaskFaultError, HistoryError) as exc:
             status, result = "400", {"error": str(exc)}
         except ValueError as exc:
             status, result = "400", {"error": f"bad request: {exc}"}
@@ -249,9 +251,14 @@ class SandboxMiddleware:
 
             return task_control(method, payload)
         if route.startswith("/ecs/"):
-            from orchestrator.sandbox.ecs_deployments.faults import control as ecs_control
+            from orchestrator.sandbox.ecs_deployments.control import control as ecs_control
 
             return ecs_control(method, route, payload)
+        if route == "/history":
+            from orchestrator.sandbox.history import control as history_control
+
+            with LOCK:
+                return history_control(method, payload)
         if route == "/requests" and method == "GET":
             return "200", REQUESTS.snapshot()
         if route == "/requests/window" and method == "GET":

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import InputError, OrchestratorError
+from orchestrator.sandbox.pids import pid_alive
 from orchestrator.sandbox.state import DEFAULT_REGION, SandboxInfo, info_path, load_info, sandbox_dir, save_info
 
 HOST = "127.0.0.1"
@@ -61,30 +62,6 @@ def outputs_path() -> Path:
 
 
 # --- processes -------------------------------------------------------------------------------
-
-
-def _reap(pid: int) -> None:
-    # When `up` ran in this very process (tests call orchestrator.cli.run), the launcher is our child
-    # and stays a zombie until waited for.
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    _reap(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def cmdline(pid: int) -> list[str]:
@@ -255,31 +232,87 @@ def wait_healthy(proc: subprocess.Popen[bytes], endpoint: str, timeout: float = 
         delay = min(delay * 1.5, 0.5)
 
 
-def start(
-    port: int | None,
-    time_scale: float,
-    region: str = DEFAULT_REGION,
-    project_root: Path | None = None,
-    services: tuple[str, ...] = ("web",),
-    test_listener_url: str | None = None,
-    engines: dict[str, str] | None = None,
-) -> SandboxInfo:
-    """Start, provision and record a background sandbox. The caller has checked it is not running."""
-    from orchestrator.sandbox.provision import provision, service_taskdefs
+@dataclass(frozen=True)
+class StackOptions:
+    """What `sandbox up` provisions: where, which services, and the deployment groups' options."""
 
-    root = Path(project_root or Path.cwd()).resolve()
-    service_taskdefs(root, services)  # every service's task definition template, before the server starts
+    region: str = DEFAULT_REGION
+    project_root: Path | None = None
+    services: tuple[str, ...] = ("web",)
+    test_listener_url: str | None = None
+    ready_wait_minutes: int | None = None  # STOP_DEPLOYMENT with this wait (`approve` continues); None: continue
+    engines: dict[str, str] | None = None  # service key -> "codedeploy" | "ecs"; unnamed keys: codedeploy
+    unmanaged: tuple[str, ...] = ()  # rolling services made beside the stack, not in its outputs
+
+
+# Services the example stack calls in its region; a region must offer all of them.
+STACK_SERVICES = ("ecs", "codedeploy", "elbv2", "ec2", "logs", "ecr", "lambda")
+READY_WAIT_MINUTES = (1, 4320)  # modules/codedeploy's deployment_ready_wait_minutes validation
+
+
+def known_regions() -> set[str]:
+    """The regions botocore's endpoint data lists for every service the stack uses (all partitions)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    regions: set[str] | None = None
+    for service in STACK_SERVICES:
+        offered: set[str] = set()
+        for partition in session.get_available_partitions():
+            offered.update(session.get_available_regions(service, partition_name=partition))
+        regions = offered if regions is None else regions & offered
+    return regions or set()
+
+
+def validate_stack(stack: StackOptions) -> None:
+    """Refuse, before anything starts, a region AWS does not have or a ready wait out of range."""
+    regions = known_regions()
+    if stack.region not in regions:
+        import difflib
+
+        close = difflib.get_close_matches(stack.region, sorted(regions), n=1)
+        raise InputError(
+            f"--region {stack.region!r} is not an AWS region botocore knows for ECS and CodeDeploy",
+            hint=f"did you mean {close[0]}?" if close else "e.g. eu-west-1, us-east-1",
+        )
+    minutes = stack.ready_wait_minutes
+    if minutes is not None and not READY_WAIT_MINUTES[0] <= minutes <= READY_WAIT_MINUTES[1]:
+        raise InputError(
+            f"--ready-wait-minutes {minutes}: must be a whole number from {READY_WAIT_MINUTES[0]} to "
+            f"{READY_WAIT_MINUTES[1]} (three days), as the Terraform module's deployment_ready_wait_minutes"
+        )
+
+
+def start(port: int | None, time_scale: float, stack: StackOptions | None = None) -> SandboxInfo:
+    """Start, provision and record a background sandbox. The caller has checked it is not running."""
+    from orchestrator.sandbox.provision import GroupSettings, provision, service_taskdefs
+
+    stack = stack or StackOptions()
+    root = Path(stack.project_root or Path.cwd()).resolve()
+    validate_stack(stack)
+    service_taskdefs(root, stack.services)  # every service's task definition template, before the server starts
     validate_start(port, time_scale)
+    settings = GroupSettings()
+    if stack.ready_wait_minutes is not None:
+        ready = {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": stack.ready_wait_minutes}
+        settings = GroupSettings(ready_option=ready)
     chosen = port or free_port()
     endpoint = f"http://{HOST}:{chosen}"
     proc = spawn(chosen, time_scale)
     try:
         wait_healthy(proc, endpoint)
         outputs = provision(
-            endpoint, region, root, services=services, test_listener_url=test_listener_url, engines=engines
+            endpoint,
+            stack.region,
+            root,
+            services=stack.services,
+            settings=settings,
+            test_listener_url=stack.test_listener_url,
+            engines=stack.engines,
+            unmanaged=stack.unmanaged,
         )
         outputs_path().write_text(json.dumps(outputs, indent=2) + "\n")
-        info = SandboxInfo(pid=proc.pid, port=chosen, endpoint=endpoint, region=region, time_scale=time_scale)
+        info = SandboxInfo(pid=proc.pid, port=chosen, endpoint=endpoint, region=stack.region, time_scale=time_scale)
         save_info(info)
     except BaseException:
         terminate(proc.pid)

@@ -33,20 +33,23 @@ from typing import Any
 
 from orchestrator.contract import SERVICE_KEYS, parse_outputs
 from orchestrator.errors import InputError
+from orchestrator.sandbox.provision_network import (
+    CONTAINER_PORT,
+    HEALTH_CHECK_PATH,
+    TEST_LISTENER_PORT,
+    Network,
+    load_balancer,
+    network,
+    security_groups,
+)
+from orchestrator.sandbox.provision_unmanaged import unmanaged_service
 
 # The image the Terraform root bootstraps the service with, before the first release.
 BOOTSTRAP_IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:stable-alpine"
-CONTAINER_PORT = 8080
-TEST_LISTENER_PORT = 8080
 LOG_RETENTION_DAYS = 365
-HEALTH_CHECK_PATH = "/health"
 DESIRED_COUNT = 2
 TERMINATION_WAIT_MINUTES = 5
 SMOKE_TIME_LIMIT_S = 120
-
-VPC_CIDR = "10.0.0.0/16"
-PUBLIC_CIDRS = ("10.0.0.0/24", "10.0.1.0/24")
-PRIVATE_CIDRS = ("10.0.10.0/24", "10.0.11.0/24")
 
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 CODEDEPLOY_POLICY_ARN = "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS"
@@ -130,10 +133,6 @@ def _trust(service: str) -> str:
     )
 
 
-def _tags(resource: str, name: str, project: str) -> list[dict[str, Any]]:
-    return [{"ResourceType": resource, "Tags": [{"Key": "Name", "Value": name}, {"Key": "Project", "Value": project}]}]
-
-
 def render_taskdef(text: str, values: dict[str, Any], source: str = "taskdef.json") -> dict[str, Any]:
     """Resolve `${name}` placeholders and return register_task_definition arguments.
 
@@ -161,68 +160,6 @@ def _main_container(taskdef: dict[str, Any], port: int) -> str:
         if any(pm.get("containerPort") == port for pm in container.get("portMappings", [])):
             return str(container["name"])
     return str(taskdef["containerDefinitions"][0]["name"])
-
-
-class _Network:
-    def __init__(self, vpc_id: str, public: list[str], private: list[str]) -> None:
-        self.vpc_id = vpc_id
-        self.public = public
-        self.private = private
-
-
-def _network(ec2: Any, region: str, project: str) -> _Network:
-    vpc_id = ec2.create_vpc(CidrBlock=VPC_CIDR, TagSpecifications=_tags("vpc", project, project))["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": True})
-    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
-    # aws_default_security_group with no rules: the VPC's default group allows nothing.
-    default_sg = ec2.describe_security_groups(
-        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
-    )["SecurityGroups"][0]
-    _revoke_all(ec2, default_sg)
-    ec2.create_tags(Resources=[default_sg["GroupId"]], Tags=[{"Key": "Name", "Value": f"{project}-default-closed"}])
-    azs = [f"{region}a", f"{region}b"]
-    public: list[str] = []
-    private: list[str] = []
-    for i, az in enumerate(azs):
-        for cidr, kind, bucket in ((PUBLIC_CIDRS[i], "public", public), (PRIVATE_CIDRS[i], "private", private)):
-            name = f"{project}-{kind}-{az}"
-            tags = _tags("subnet", name, project)
-            tags[0]["Tags"].append({"Key": "Tier", "Value": kind})
-            subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=az, TagSpecifications=tags)[
-                "Subnet"
-            ]
-            bucket.append(subnet["SubnetId"])
-    igw = ec2.create_internet_gateway(TagSpecifications=_tags("internet-gateway", project, project))
-    igw_id = igw["InternetGateway"]["InternetGatewayId"]
-    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
-    rt_id = ec2.create_route_table(VpcId=vpc_id, TagSpecifications=_tags("route-table", f"{project}-public", project))[
-        "RouteTable"
-    ]["RouteTableId"]
-    ec2.create_route(RouteTableId=rt_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
-    for subnet_id in public:
-        ec2.associate_route_table(RouteTableId=rt_id, SubnetId=subnet_id)
-    # One NAT gateway (single_nat_gateway) for the tasks' outbound traffic; a private route table per AZ.
-    eip = ec2.allocate_address(Domain="vpc", TagSpecifications=_tags("elastic-ip", f"{project}-nat-0", project))
-    nat_id = ec2.create_nat_gateway(
-        SubnetId=public[0],
-        AllocationId=eip["AllocationId"],
-        TagSpecifications=_tags("natgateway", f"{project}-nat-0", project),
-    )["NatGateway"]["NatGatewayId"]
-    for az, subnet_id in zip(azs, private, strict=True):
-        private_rt = ec2.create_route_table(
-            VpcId=vpc_id, TagSpecifications=_tags("route-table", f"{project}-private-{az}", project)
-        )["RouteTable"]["RouteTableId"]
-        ec2.create_route(RouteTableId=private_rt, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id)
-        ec2.associate_route_table(RouteTableId=private_rt, SubnetId=subnet_id)
-    return _Network(vpc_id, public, private)
-
-
-def _revoke_all(ec2: Any, group: dict[str, Any]) -> None:
-    """Drop a security group's rules (Terraform's aws_security_group keeps only the rules it declares)."""
-    if group.get("IpPermissions"):
-        ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
-    if group.get("IpPermissionsEgress"):
-        ec2.revoke_security_group_egress(GroupId=group["GroupId"], IpPermissions=group["IpPermissionsEgress"])
 
 
 def _role(iam: Any, name: str, principal: str, policy_arn: str | None) -> str:
@@ -281,12 +218,81 @@ def _smoke_test(aws: Any, prefix: str, handler: bytes, url: str, codedeploy_role
     return name
 
 
+def _service_args(
+    project: str,
+    key: str,
+    taskdef_arn: str,
+    settings: GroupSettings,
+    net: Network,
+    svc_sg: str,
+    target: tuple[str, str],
+) -> dict[str, Any]:
+    """The CreateService request as modules/ecs-service makes it: Fargate, CODE_DEPLOY, behind the blue
+    target group (the ECS-native variant starts from the same request)."""
+    return dict(
+        cluster=project,
+        serviceName=key,
+        taskDefinition=taskdef_arn,
+        desiredCount=settings.desired_count,
+        launchType="FARGATE",
+        deploymentController={"type": "CODE_DEPLOY"},
+        loadBalancers=[{"targetGroupArn": target[0], "containerName": target[1], "containerPort": CONTAINER_PORT}],
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": net.private,
+                "securityGroups": [svc_sg],
+                "assignPublicIp": "DISABLED",
+            }
+        },
+        platformVersion="LATEST",
+        healthCheckGracePeriodSeconds=30,
+        enableECSManagedTags=True,
+        propagateTags="SERVICE",
+    )
+
+
+def _deployment_group(
+    codedeploy: Any, project: str, key: str, role_arn: str, listeners: dict[int, str], settings: GroupSettings
+) -> None:
+    """The CodeDeploy application and deployment group as modules/codedeploy makes them."""
+    prefix = f"{project}-{key}"
+    codedeploy.create_application(applicationName=prefix, computePlatform="ECS")
+    route: dict[str, Any] = {
+        "targetGroups": [{"name": f"{prefix}-blue"}, {"name": f"{prefix}-green"}],
+        "prodTrafficRoute": {"listenerArns": [listeners[80]]},
+    }
+    if settings.test_traffic_route:
+        route["testTrafficRoute"] = {"listenerArns": [listeners[TEST_LISTENER_PORT]]}
+    group: dict[str, Any] = {
+        "applicationName": prefix,
+        "deploymentGroupName": prefix,
+        "serviceRoleArn": role_arn,
+        "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        "blueGreenDeploymentConfiguration": {
+            "deploymentReadyOption": dict(settings.ready_option),
+            "terminateBlueInstancesOnDeploymentSuccess": {
+                "action": "TERMINATE",
+                "terminationWaitTimeInMinutes": settings.termination_wait_minutes,
+            },
+        },
+        "autoRollbackConfiguration": {
+            "enabled": bool(settings.rollback_events),
+            "events": list(settings.rollback_events),
+        },
+        "ecsServices": [{"clusterName": project, "serviceName": key}],
+        "loadBalancerInfo": {"targetGroupPairInfoList": [route]},
+    }
+    if settings.deployment_config is not None:
+        group["deploymentConfigName"] = settings.deployment_config
+    codedeploy.create_deployment_group(**group)
+
+
 def _service(
     aws: Any,
     region: str,
     project: str,
     key: str,
-    net: _Network,
+    net: Network,
     taskdef_text: str,
     taskdef_source: str,
     settings: GroupSettings,
@@ -299,97 +305,8 @@ def _service(
     prefix = f"{project}-{key}"
     port = CONTAINER_PORT
 
-    all_egress = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]  # AWS's default rule
-    alb_sg = ec2.create_security_group(
-        GroupName=f"{prefix}-alb",
-        Description=f"Load balancer of {prefix}: production and test listeners",
-        VpcId=net.vpc_id,
-        TagSpecifications=_tags("security-group", f"{prefix}-alb", project),
-    )["GroupId"]
-    svc_sg = ec2.create_security_group(
-        GroupName=f"{prefix}-service",
-        Description=f"Tasks of {key}: traffic from the load balancer only",
-        VpcId=net.vpc_id,
-        TagSpecifications=_tags("security-group", f"{prefix}-service", project),
-    )["GroupId"]
-    for sg in (alb_sg, svc_sg):
-        ec2.revoke_security_group_egress(GroupId=sg, IpPermissions=all_egress)
-    ec2.authorize_security_group_ingress(
-        GroupId=alb_sg,
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": p,
-                "ToPort": p,
-                "IpRanges": [{"CidrIp": cidr, "Description": desc}],
-            }
-            # As modules/alb: production open, the test listener (green tasks, not live yet) the VPC's only.
-            for p, cidr, desc in (
-                (80, "0.0.0.0/0", "Production listener port 80"),
-                (TEST_LISTENER_PORT, VPC_CIDR, "Test listener (CodeDeploy test traffic route)"),
-            )
-        ],
-    )
-    ec2.authorize_security_group_egress(
-        GroupId=alb_sg,
-        IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": svc_sg}]}
-        ],
-    )
-    ec2.authorize_security_group_ingress(
-        GroupId=svc_sg,
-        IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": alb_sg}]}
-        ],
-    )
-    ec2.authorize_security_group_egress(
-        GroupId=svc_sg,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-    )
-
-    alb = elbv2.create_load_balancer(
-        Name=prefix, Subnets=net.public, SecurityGroups=[alb_sg], Scheme="internet-facing", Type="application"
-    )["LoadBalancers"][0]
-    elbv2.modify_load_balancer_attributes(
-        LoadBalancerArn=alb["LoadBalancerArn"],
-        Attributes=[
-            {"Key": "idle_timeout.timeout_seconds", "Value": "60"},
-            {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
-            {"Key": "deletion_protection.enabled", "Value": "false"},
-        ],
-    )
-    tg_arns: dict[str, str] = {}
-    for color in ("blue", "green"):
-        tg_arns[color] = elbv2.create_target_group(
-            Name=f"{prefix}-{color}",
-            Protocol="HTTP",
-            Port=port,
-            VpcId=net.vpc_id,
-            TargetType="ip",
-            HealthCheckEnabled=True,
-            HealthCheckProtocol="HTTP",
-            HealthCheckPath=HEALTH_CHECK_PATH,
-            HealthCheckPort="traffic-port",
-            HealthCheckIntervalSeconds=10,
-            HealthCheckTimeoutSeconds=5,
-            HealthyThresholdCount=2,
-            UnhealthyThresholdCount=3,
-            Matcher={"HttpCode": "200"},
-            Tags=[{"Key": "Name", "Value": f"{prefix}-{color}"}, {"Key": "Color", "Value": color}],
-        )["TargetGroups"][0]["TargetGroupArn"]
-        elbv2.modify_target_group_attributes(
-            TargetGroupArn=tg_arns[color], Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}]
-        )
-    listeners = {
-        listener_port: elbv2.create_listener(
-            LoadBalancerArn=alb["LoadBalancerArn"],
-            Protocol="HTTP",
-            Port=listener_port,
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arns["blue"]}],
-        )["Listeners"][0]["ListenerArn"]
-        for listener_port in (80, TEST_LISTENER_PORT)
-    }
-
+    alb_sg, svc_sg = security_groups(ec2, net, project, key)
+    alb, tg_arns, listeners = load_balancer(elbv2, net, prefix, alb_sg)
     repo = ecr.create_repository(
         repositoryName=f"{project}/{key}",
         imageTagMutability="IMMUTABLE",
@@ -431,27 +348,8 @@ def _service(
     )
     taskdef_arn = ecs.register_task_definition(**taskdef)["taskDefinition"]["taskDefinitionArn"]
 
-    service_args: dict[str, Any] = dict(
-        cluster=project,
-        serviceName=key,
-        taskDefinition=taskdef_arn,
-        desiredCount=settings.desired_count,
-        launchType="FARGATE",
-        deploymentController={"type": "CODE_DEPLOY"},
-        loadBalancers=[
-            {"targetGroupArn": tg_arns["blue"], "containerName": values["container_name"], "containerPort": port}
-        ],
-        networkConfiguration={
-            "awsvpcConfiguration": {
-                "subnets": net.private,
-                "securityGroups": [svc_sg],
-                "assignPublicIp": "DISABLED",
-            }
-        },
-        platformVersion="LATEST",
-        healthCheckGracePeriodSeconds=30,
-        enableECSManagedTags=True,
-        propagateTags="SERVICE",
+    service_args = _service_args(
+        project, key, taskdef_arn, settings, net, svc_sg, (tg_arns["blue"], values["container_name"])
     )
     if engine == "ecs":  # ECS's own blue/green instead of CodeDeploy (ecs_deployments/provision.py)
         from orchestrator.sandbox.ecs_deployments.provision import ecs_native_service
@@ -461,35 +359,7 @@ def _service(
         return {k: values[k] for k in SERVICE_KEYS}
     ecs.create_service(**service_args)
 
-    codedeploy.create_application(applicationName=prefix, computePlatform="ECS")
-    route: dict[str, Any] = {
-        "targetGroups": [{"name": f"{prefix}-blue"}, {"name": f"{prefix}-green"}],
-        "prodTrafficRoute": {"listenerArns": [listeners[80]]},
-    }
-    if settings.test_traffic_route:
-        route["testTrafficRoute"] = {"listenerArns": [listeners[TEST_LISTENER_PORT]]}
-    group: dict[str, Any] = {
-        "applicationName": prefix,
-        "deploymentGroupName": prefix,
-        "serviceRoleArn": codedeploy_arn,
-        "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-        "blueGreenDeploymentConfiguration": {
-            "deploymentReadyOption": dict(settings.ready_option),
-            "terminateBlueInstancesOnDeploymentSuccess": {
-                "action": "TERMINATE",
-                "terminationWaitTimeInMinutes": settings.termination_wait_minutes,
-            },
-        },
-        "autoRollbackConfiguration": {
-            "enabled": bool(settings.rollback_events),
-            "events": list(settings.rollback_events),
-        },
-        "ecsServices": [{"clusterName": project, "serviceName": key}],
-        "loadBalancerInfo": {"targetGroupPairInfoList": [route]},
-    }
-    if settings.deployment_config is not None:
-        group["deploymentConfigName"] = settings.deployment_config
-    codedeploy.create_deployment_group(**group)
+    _deployment_group(codedeploy, project, key, codedeploy_arn, listeners, settings)
     values["smoke_test_function_name"] = ""
     if smoke_handler is not None:
         url = test_listener_url or f"http://{alb['DNSName']}:{TEST_LISTENER_PORT}"
@@ -549,11 +419,16 @@ def provision(
     settings: GroupSettings | None = None,
     test_listener_url: str | None = None,
     engines: dict[str, str] | None = None,
+    unmanaged: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Create the stack for `services` on a fresh sandbox and return the outputs document; `engines`:
-    service key -> "codedeploy" (default) or "ecs" (ECS's own blue/green, ecs_deployments/provision.py)."""
+    service key -> "codedeploy" (default) or "ecs" (ECS's own blue/green, ecs_deployments/provision.py);
+    `unmanaged` names rolling services made beside it that the outputs do not list (provision_unmanaged.py)."""
     if not services:
         raise InputError("provision: at least one service is needed")
+    clash = sorted(set(unmanaged) & set(services))
+    if clash:
+        raise InputError(f"--unmanaged-service {clash[0]!r}: the stack's own service has that name; choose another")
     taskdefs = service_taskdefs(Path(project_root), services)
 
     from orchestrator import smoke_hook
@@ -564,7 +439,7 @@ def provision(
         raise InputError(f"--test-listener-url {test_listener_url!r}: expected an http(s):// URL")
 
     aws = _aws(endpoint, region)
-    net = _network(aws.client("ec2"), region, project)
+    net = network(aws.client("ec2"), region, project)
     aws.client("ecs").create_cluster(clusterName=project, settings=[{"name": "containerInsights", "value": "enabled"}])
     settings = settings or GroupSettings()
     values = {
@@ -582,6 +457,8 @@ def provision(
         )
         for key in services
     }
+    for name in unmanaged:
+        unmanaged_service(aws, region, project, name, net, BOOTSTRAP_IMAGE, EXECUTION_POLICY_ARN)
     doc = outputs_document(region, values)
     parse_outputs(doc, "sandbox outputs")  # the contract the orchestrator reads; fail here, not later
     return doc

@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from orchestrator.errors import InputError
-from orchestrator.sandbox.process import pid_alive
+from orchestrator.sandbox.pids import pid_alive
 
 REGISTRY_BINARY = "docker-registry"
 _START_TIMEOUT_S = 10.0

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orchestrator.sandbox.engine import ENGINE, LOCK
+from orchestrator.sandbox.clock import CLOCK, LOCK
 
 
 class TaskDurations:
@@ -146,7 +146,15 @@ class TaskSim:
     log_target: tuple[str, str] | None  # (group, stream) of the awslogs driver, if any
     scale: float
     stop_reason: str | None = None  # StopTask's
+    stop_code: str = "UserInitiated"  # StopTask's; the service scheduler's stops say ServiceSchedulerInitiated
     logged: bool = False
+    # How the task ends on its own at stopped_at (a one-off task's command ends; a service task crashes or
+    # is stopped by the scheduler), the lines its container writes just before, and the container's reason.
+    end_code: str = "EssentialContainerExited"
+    end_reason: str = ESSENTIAL_EXITED
+    last_lines: list[str] = field(default_factory=list)
+    container_reason: str = ""
+    stopping_since: float | None = None  # when it began to stop (monotonic): its targets start draining
 
 
 def _wall(mono: float) -> datetime:
@@ -183,14 +191,16 @@ def _logs_backend(account_id: str, region: str) -> Any:
     return logs_backends[account_id][region]
 
 
-def simulate(backend: Any, task: Any, faults: TaskFaults) -> None:
-    """Make a task moto just created follow the lifecycle below."""
+def simulate(backend: Any, task: Any, faults: TaskFaults, container_name: str | None = None) -> TaskSim:
+    """Make a task moto just created follow the lifecycle below (`container_name`: the container that
+    logs, else the one whose command was overridden, else the first). A `run_seconds` of math.inf runs
+    until stopped (a service's task)."""
     now = time.monotonic()
-    scale = ENGINE.time_scale
+    scale = CLOCK.time_scale
     task_definition = backend.describe_task_definition(task.task_definition_arn)
     overridden = [o.get("name") for o in (task.overrides or {}).get("containerOverrides") or [] if o.get("command")]
     # The container whose command was overridden is the one that runs it (and logs); else the first.
-    container = _container_def(task_definition, overridden[0] if overridden else None)
+    container = _container_def(task_definition, container_name or (overridden[0] if overridden else None))
     target = _log_target(container, task.id)
     no_start = faults.no_start
     if no_start == "":
@@ -207,7 +217,7 @@ def simulate(backend: Any, task: Any, faults: TaskFaults) -> None:
     running_at = pending_at + TaskDurations.START * scale
     run = TaskDurations.RUN if faults.run_seconds is None else faults.run_seconds
     lines = faults.log or [" ".join(_command_of(task, container)) or "(no command)"]
-    task._sim = TaskSim(
+    task._sim = sim = TaskSim(
         pending_at=pending_at,
         running_at=running_at,
         stopped_at=running_at + run * scale,
@@ -227,6 +237,7 @@ def simulate(backend: Any, task: Any, faults: TaskFaults) -> None:
         c.last_status = "PENDING"
         c.exitCode = None
         c.health_status = "UNKNOWN"
+    return sim
 
 
 def advance(task: Any, now: float) -> None:
@@ -250,9 +261,18 @@ def advance(task: Any, now: float) -> None:
             c.last_status = "RUNNING"
         _write_logs(task, sim)
     if task.status == "STOPPING" and sim.stop_reason is not None and now >= sim.stopped_at:
-        _stop(task, sim.stopped_at, "UserInitiated", sim.stop_reason, exit_code=SIGTERM_EXIT)
+        _stop(task, sim.stopped_at, sim.stop_code, sim.stop_reason, exit_code=SIGTERM_EXIT)
     elif task.status == "RUNNING" and now >= sim.stopped_at:
-        _stop(task, sim.stopped_at, "EssentialContainerExited", ESSENTIAL_EXITED, exit_code=sim.exit_code)
+        sim.stopping_since = sim.stopped_at
+        _append_logs(task, sim, sim.last_lines, sim.stopped_at)  # a crashing container's last words
+        _stop(
+            task,
+            sim.stopped_at,
+            sim.end_code,
+            sim.end_reason,
+            exit_code=sim.exit_code,
+            container_reason=sim.container_reason,
+        )
 
 
 def _stop(task: Any, at: float, code: str, reason: str, *, exit_code: int | None, container_reason: str = "") -> None:
@@ -275,34 +295,44 @@ def _write_logs(task: Any, sim: TaskSim) -> None:
     if sim.logged or sim.log_target is None:
         return
     sim.logged = True
+    _append_logs(task, sim, sim.lines, sim.running_at)
+
+
+def _append_logs(task: Any, sim: TaskSim, lines: list[str], at: float) -> None:
+    """Put `lines` in the task's awslogs stream, timestamped from the monotonic instant `at` on."""
+    if sim.log_target is None or not lines:
+        return
     group, stream = sim.log_target
     logs = _logs_backend(task._account_id, task.region_name)
     if group not in logs.groups:  # awslogs-create-group "true": the driver creates the group
         logs.create_log_group(group, {})
     logs.ensure_log_stream(group, stream)
-    start_ms = int(_wall(sim.running_at).timestamp() * 1000)
-    events = [{"timestamp": start_ms + i, "message": line} for i, line in enumerate(sim.lines)]
+    start_ms = int(_wall(at).timestamp() * 1000)
+    events = [{"timestamp": start_ms + i, "message": line} for i, line in enumerate(lines)]
     logs.put_log_events(group, stream, events)
 
 
-def request_stop(task: Any, reason: str | None) -> None:
-    """StopTask on a simulated task: RUNNING goes STOPPING then STOPPED; earlier states stop at once."""
+def request_stop(task: Any, reason: str | None, code: str = "UserInitiated") -> None:
+    """StopTask on a simulated task (or the service scheduler's stop, `code` ServiceSchedulerInitiated):
+    RUNNING goes STOPPING then STOPPED; earlier states stop at once."""
     sim: TaskSim = task._sim
     now = time.monotonic()
     advance(task, now)
-    if task.status == "STOPPED":
+    if task.status in ("STOPPED", "STOPPING"):
         return
     text = reason or STOPPED_BY_USER
     task.desired_status = "STOPPED"
+    sim.stopping_since = now
     if task.status == "RUNNING":
         task.status = "STOPPING"
         task.stopping_at = _wall(now)
         sim.stop_reason = text
+        sim.stop_code = code
         sim.stopped_at = now + TaskDurations.STOP * sim.scale
         for c in task.containers:
             c.last_status = "RUNNING"
         return
-    _stop(task, now, "UserInitiated", text, exit_code=None)
+    _stop(task, now, code, text, exit_code=None)
 
 
 def advance_all(backend: Any) -> None:
@@ -337,14 +367,14 @@ def _run_task(original: Any) -> Any:
             faults = TASK_FAULTS.take()
             tasks = original(self, **params)
             for task in tasks:
-                _name_eni(task)
+                name_eni(task)
                 simulate(self, task, faults)
         return tasks
 
     return run_task
 
 
-def _name_eni(task: Any) -> None:
+def name_eni(task: Any) -> None:
     # The ENI detail moto could not fill: AWS's private DNS names are ip-<a-b-c-d>.<region>.compute.internal.
     for attachment in task.attachments:
         details = attachment.get("details") or []

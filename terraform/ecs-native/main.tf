@@ -142,6 +142,12 @@ data "aws_iam_policy_document" "ci_ecs_native" {
   }
 
   statement {
+    sid       = "ReadEcsRoles"
+    actions   = ["iam:GetRole"] # `orchestrator migrate`'s preflight: the roles exist
+    resources = local.pass_role_arns
+  }
+
+  statement {
     sid       = "PassEcsRoles"
     actions   = ["iam:PassRole"]
     resources = local.pass_role_arns

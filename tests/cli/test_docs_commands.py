@@ -141,3 +141,24 @@ def test_command_lines_are_found_in_code_blocks_and_inline_code(tmp_path: Path) 
         (4, "orchestrator sandbox env"),
         (5, "orchestrator release --image repo/web:1 --no-wait"),
     ]
+
+
+# Pages for contributors: the tests, the layout and the Python interfaces live there. sandbox-control.md
+# is the sandbox's fidelity reference: each behaviour cites its AWS source and the tests that show it.
+CONTRIBUTOR_PAGES = {"contributing.md", "architecture.md", "sandbox-control.md"}
+USER_DOCS = [p for p in DOCS if p.name not in CONTRIBUTOR_PAGES and "modules" not in p.parts]
+# Test files, the orchestrator's Python interfaces (a boto3 snippet for the sandbox is not one).
+_INTERNALS = re.compile(
+    r"\btests/|\btest_\w+\.py\b|\b(?:from|import) orchestrator\b|\borchestrator\.[a-z_]+\.[A-Za-z_]+\("
+    r"|\borchestrator/\w+\.py\b"
+)
+
+
+@pytest.mark.parametrize("path", USER_DOCS, ids=[p.name for p in USER_DOCS])
+def test_user_docs_name_no_test_files_or_python_interfaces(path: Path) -> None:
+    found = [
+        f"{number}: {line.strip()}"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if _INTERNALS.search(line)
+    ]
+    assert found == [], f"{path.relative_to(ROOT)} (move these to docs/contributing.md):\n" + "\n".join(found)

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,9 +131,38 @@ def test_failure_annotates_with_the_reason_and_keeps_the_table_intact(gh_env: di
     assert summary.startswith("### ❌ orchestrator release failed (exit 1)")
     # The reason's pipe and newline cannot break the Markdown table.
     assert "| reason | AllowTraffic failed: health checks \\| 5xx<br>second line |" in summary
-    assert "| AllowTraffic | Failed | 3.2 s |" in summary or "| AllowTraffic | Failed | 3.3 s |" in summary
+    # The event that failed is marked.
+    assert re.search(r"\| AllowTraffic \| ❌ \*\*Failed\*\* \| 3\.[23] s \|", summary)
+    assert "**deployment `d-ABC123`: Failed**" in summary
     # The deployment id is an output even though the release failed.
     assert read_outputs(gh_env["output"])["deployment_id"] == "d-ABC123"
+
+
+def test_a_rolled_back_release_shows_the_failed_deployments_lifecycle_then_the_rollbacks(
+    gh_env: dict[str, Path],
+) -> None:
+    failed = (
+        LifecycleStatus("BeforeInstall", "Succeeded", duration_s=0.1),
+        LifecycleStatus("Install", "Failed", duration_s=42.0),
+        LifecycleStatus("AfterInstall", "Skipped"),
+    )
+    undone = tuple(LifecycleStatus(e.name, "Succeeded", duration_s=0.1) for e in failed)
+    rep = GithubReporter.from_env(io.StringIO())
+    rep.emit(DeploymentCreated("d-REL", "demo-web", "demo-web"))
+    rep.emit(DeploymentProgress("d-REL", "InProgress", failed[:1], blue_weight=100, green_weight=0))
+    rep.emit(DeploymentProgress("d-REL", "Failed", failed, blue_weight=100, green_weight=0))
+    # The rollback's progress comes before the release's end (the watcher follows it at once).
+    rep.emit(DeploymentProgress("d-RB", "Succeeded", undone, blue_weight=100, green_weight=0))
+    rep.emit(DeploymentFinished("d-REL", "Failed", "Install failed", rollback_deployment_id="d-RB"))
+    rep.emit(Summary("release", False, 1, {"deployment_id": "d-REL"}))
+    rep.close()
+    lines = gh_env["summary"].read_text().splitlines()
+    # The release's row is the release's, not the rollback's.
+    assert "| deployment | `d-REL` |" in lines and "| status | Failed |" in lines
+    assert "| rollback deployment | `d-RB` |" in lines
+    release, rollback = lines.index("**deployment `d-REL`: Failed**"), lines.index("**rollback `d-RB`: Succeeded**")
+    assert release < lines.index("| Install | ❌ **Failed** | 42.0 s |") < rollback
+    assert lines.index("| Install | Succeeded | 0.1 s |") > rollback
 
 
 def test_output_values_cannot_inject_other_outputs(gh_env: dict[str, Path]) -> None:
@@ -398,7 +428,30 @@ def test_fleet_a_services_rollback_deployment_does_not_take_over_its_outputs(gh_
     assert read_outputs(gh_env["output"])["web_deployment_id"] == "d-WEB"
     summary = gh_env["summary"].read_text()
     assert "| web | ↩️ RolledBack | `d-WEB` | original 0% → replacement 100% | `d-RB` | `demo-web:7` |" in summary
-    assert "| Install | Succeeded | 4.0 s |" in summary  # the service's own deployment's lifecycle
+    # The service's own deployment's lifecycle, then its rollback's.
+    lines = summary.splitlines()
+    own, rollback = lines.index("**deployment `d-WEB`: Succeeded**"), lines.index("**rollback `d-RB`: Succeeded**")
+    assert (
+        own < lines.index("| Install | Succeeded | 4.0 s |") < rollback < lines.index("| Install | ⏳ InProgress |  |")
+    )
     # Rolled back or skipped because another service failed: not a failure of its own; db's is.
     errors = [line for line in stream.getvalue().splitlines() if line.startswith("::error")]
     assert errors == ["::error title=orchestrator release%3A db failed::register: RegisterTaskDefinition refused"]
+
+
+@pytest.mark.e2e
+def test_the_job_summary_of_a_rolled_back_release_lists_the_failed_event(sandbox: Any, tmp_path: Path) -> None:
+    """Through the CLI against the sandbox: the replacement never becomes healthy, Install fails, CodeDeploy
+    rolls back; the summary has the failed deployment's lifecycle first, its failed event marked."""
+    summary = tmp_path / "step_summary"
+    sandbox.control.set_faults(unhealthy=True)
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(tmp_path / "out")}
+    res = sandbox.cli("release", "--sandbox", "--output", "plain", "--image", "repo/web:unhealthy", env=env)
+    assert res.returncode == 1, res.stderr
+    lines = summary.read_text().splitlines()
+    dep = read_outputs(tmp_path / "out")["deployment_id"]
+    release = lines.index(f"**deployment `{dep}`: Failed**")
+    rollback = next(i for i, line in enumerate(lines) if re.fullmatch(r"\*\*rollback `d-\w+`: Succeeded\*\*", line))
+    failed = next(i for i, line in enumerate(lines) if re.match(r"\| Install \| ❌ \*\*Failed\*\* \|", line))
+    assert release < failed < rollback
+    assert "| status | Failed |" in lines

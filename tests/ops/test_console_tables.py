@@ -6,6 +6,7 @@ import io
 import json
 import re
 
+import pytest
 from rich.console import Console
 from rich.style import Style
 
@@ -122,8 +123,10 @@ def test_history_entries_become_one_table_with_short_image_sha_and_links() -> No
         SHA[:12],
         "2026-11-26 13:59:00",
         "30.0s",
-        "rolled back by d-ROLLBACK1; smoke test failed",
+        "rolled back by d-ROLLBACK1",
     ]
+    # An error is under the table, after its deployment's id: a narrow column would cut it to pieces.
+    assert lines[header + 3] == ["d-FAILED01: smoke test failed"]
     assert "dkr.ecr" not in text and SHA not in text
     assert text.index("reading history") < text.index("task definition") < text.index("history succeeded")
 
@@ -164,3 +167,24 @@ def test_plain_and_json_stay_one_line_per_event() -> None:
     assert [d["event"] for d in docs] == ["doctor_check"] * 3 + ["history_entry"] * 2
     assert docs[0]["check"] == "credentials" and docs[0]["status"] == "pass"
     assert docs[4]["image"] == f"{REPO}@sha256:{'ab' * 32}" and docs[4]["git_sha"] == SHA
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_tables_fit_the_width_without_splitting_a_word(width: int) -> None:
+    from dataclasses import replace
+
+    from orchestrator.report.console import history_table
+
+    entries = [replace(e, service_key="web") for e in ENTRIES]
+    checks = [replace(c, service_key="web") for c in CHECKS]
+    console = Console(file=io.StringIO(), record=True, width=width, color_system=None)
+    console.print(history_table(entries))
+    console.print(doctor_table(checks))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= width
+    words = set(re.findall(r"\S+", text))
+    assert {"autoRollback", "d-ROLLBACK1", "d-FAILED01", "arn:aws:iam::123456789012:user/ci", "SKIPPED"} <= words
+    # The error is under the table, whole; a column left out is named.
+    assert "d-FAILED01: smoke test failed" in text
+    if width == 80:
+        assert re.search(r"not shown at 80 columns: .*git sha", text)

@@ -175,3 +175,154 @@ def test_a_revision_no_deployment_used_is_named(sandbox) -> None:
     short = left.rsplit("/", 1)[-1]
     assert f"used by no deployment: {short}" in row["detail"]
     assert f"aws ecs deregister-task-definition --task-definition {short}" in row["detail"]
+
+
+# --- the permissions row: what it simulates, and what it says when it cannot -------------------
+
+
+def _eval_module() -> Any:
+    """tests/terraform/iam_eval.py: IAM's evaluation (tested on AWS's examples there)."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "terraform" / "iam_eval.py"
+    spec = importlib.util.spec_from_file_location("doctor_iam_eval", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["doctor_iam_eval"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+ROLE = "arn:aws:iam::123456789012:role/demo-ci-deploy"
+GROUP = "arn:aws:codedeploy:eu-west-1:123456789012:deploymentgroup:demo-web/demo-web"
+GROUP_ACTIONS = [
+    f"codedeploy:{a}" for a in ("CreateDeployment", "GetDeployment", "GetDeploymentGroup", "ListDeployments")
+]
+PASSED = [
+    {
+        "ContextKeyName": "iam:PassedToService",
+        "ContextKeyValues": ["ecs-tasks.amazonaws.com"],
+        "ContextKeyType": "string",
+    }
+]
+
+
+def _release_role(sandbox: Any, *, stop: bool = True) -> dict[str, Any]:
+    """The release role's statements as modules/ci-deploy-role renders them for the sandbox's stack."""
+    out = sandbox.service_outputs()
+    cluster = f"arn:aws:ecs:eu-west-1:123456789012:cluster/{out['cluster_name']}"
+    unscoped = ["codedeploy:ContinueDeployment", "codedeploy:GetDeploymentTarget", "codedeploy:ListDeploymentTargets"]
+    return {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+                "Resource": "*",
+            },
+            {"Effect": "Allow", "Action": "ecs:DescribeClusters", "Resource": cluster},
+            {
+                "Effect": "Allow",
+                "Action": "ecs:DescribeServices",
+                "Resource": f"arn:aws:ecs:eu-west-1:123456789012:service/{out['cluster_name']}/{out['service_name']}",
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "codedeploy:CreateDeployment",
+                    "codedeploy:GetDeployment",
+                    "codedeploy:GetDeploymentGroup",
+                    "codedeploy:ListDeployments",
+                ],
+                "Resource": GROUP,
+            },
+            {"Effect": "Allow", "Action": unscoped + (["codedeploy:StopDeployment"] if stop else []), "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "codedeploy:GetApplicationRevision",
+                "Resource": "arn:aws:codedeploy:eu-west-1:123456789012:application:demo-web",
+            },
+            {
+                "Effect": "Allow",
+                "Action": "codedeploy:GetDeploymentConfig",
+                "Resource": "arn:aws:codedeploy:eu-west-1:123456789012:deploymentconfig:*",
+            },
+            {"Effect": "Allow", "Action": "elasticloadbalancing:Describe*", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": [out["task_execution_role_arn"], out["task_role_arn"]],
+                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            },
+        ]
+    }
+
+
+class _Simulator:
+    """SimulatePrincipalPolicy for one principal's policy, decided as IAM does (or refused)."""
+
+    def __init__(self, policy: dict[str, Any] | None, refuse: str | None = None) -> None:
+        self.policy, self.refuse, self.requests = policy, refuse, []  # type: ignore[var-annotated]
+        self.iam_eval = _eval_module()
+
+    def get_paginator(self, name: str) -> Any:
+        assert name == "simulate_principal_policy"
+        return self
+
+    def paginate(self, **request: Any) -> list[dict[str, Any]]:
+        from botocore.exceptions import ClientError
+
+        self.requests.append(request)
+        if self.refuse:
+            raise ClientError({"Error": {"Code": self.refuse, "Message": "not authorized"}}, "SimulatePrincipalPolicy")
+        context = {e["ContextKeyName"]: e["ContextKeyValues"][0] for e in request.get("ContextEntries", [])}
+        results = []
+        for action in request["ActionNames"]:
+            for resource in request["ResourceArns"]:
+                decision = self.iam_eval.evaluate([self.policy], self.iam_eval.Request(action, resource, context))
+                results.append(
+                    {"EvalActionName": action, "EvalResourceName": resource, "EvalDecision": decision.result}
+                )
+        return [{"EvaluationResults": results}]
+
+
+def _permissions_row(sandbox: Any, monkeypatch: pytest.MonkeyPatch, simulator: _Simulator) -> tuple[str, str]:
+    from orchestrator import doctor
+    from orchestrator.aws import Aws
+    from orchestrator.target import resolve_target
+
+    monkeypatch.setenv("ORCHESTRATOR_SANDBOX_DIR", str(sandbox.sandbox_dir))
+    target = resolve_target(Path("terraform"), None, sandbox.outputs_path, False, None)
+    monkeypatch.setattr(Aws, "client", lambda self, service, retries=True: simulator)
+    caller = "arn:aws:sts::123456789012:assumed-role/demo-ci-deploy/deploy-42"
+    return doctor._permissions(target, caller, "CodeDeployDefault.ECSAllAtOnce")
+
+
+def test_permissions_are_simulated_on_the_real_resources_with_their_context(sandbox, monkeypatch) -> None:
+    simulator = _Simulator(_release_role(sandbox))
+    status, detail = _permissions_row(sandbox, monkeypatch, simulator)
+    assert (status, detail.split(" may ")[0]) == ("pass", ROLE), detail
+    on = {a: r for req in simulator.requests for a in req["ActionNames"] for r in req["ResourceArns"]}
+    assert on["codedeploy:CreateDeployment"] == on["codedeploy:GetDeployment"] == GROUP
+    assert on["codedeploy:StopDeployment"] == on["codedeploy:ContinueDeployment"] == "*"  # no resource type
+    assert on["codedeploy:GetDeploymentConfig"].endswith(":deploymentconfig:CodeDeployDefault.ECSAllAtOnce")
+    passes = [r for r in simulator.requests if r["ActionNames"] == ["iam:PassRole"]]
+    assert {r["ResourceArns"][0] for r in passes} == {
+        sandbox.service_outputs()["task_execution_role_arn"],
+        sandbox.service_outputs()["task_role_arn"],
+    }
+    assert all(r["ContextEntries"] == PASSED for r in passes)
+    (service,) = [r for r in simulator.requests if r["ActionNames"] == ["ecs:DescribeServices"]]
+    assert service["ContextEntries"][0]["ContextKeyName"] == "ecs:cluster"
+
+
+def test_a_role_that_cannot_stop_fails_the_permissions_row(sandbox, monkeypatch) -> None:
+    status, detail = _permissions_row(sandbox, monkeypatch, _Simulator(_release_role(sandbox, stop=False)))
+    assert status == "fail"
+    assert detail == f"{ROLE} may not: codedeploy:StopDeployment on * (implicitDeny)"
+
+
+def test_a_simulation_the_role_may_not_run_cannot_check_rather_than_fail(sandbox, monkeypatch) -> None:
+    status, detail = _permissions_row(sandbox, monkeypatch, _Simulator(None, refuse="AccessDenied"))
+    assert status == "skipped"
+    assert detail.startswith(f"cannot check: {ROLE} may not run the IAM policy simulator (iam:SimulatePrincipalPolicy)")

@@ -98,7 +98,12 @@ class FakeEngine:
     def console_url(self, region: str, deployment_id: str) -> str:
         return f"https://fake/{deployment_id}"
 
-    def failure_clues(self, aws: Any, view: DeploymentView, service: Any) -> list[str]:
+    def failure_evidence(self, aws: Any, view: DeploymentView, service: Any) -> Any:
+        from orchestrator.evidence import Evidence
+
+        return Evidence()
+
+    def failure_clues(self, aws: Any, view: DeploymentView, service: Any, evidence: Any = None) -> list[str]:
         return ["the fake's stage Smoke failed"]
 
     def active(self, aws: Any, service: Any) -> Any:

@@ -4,6 +4,7 @@ with what to do next; the full story is in the JSON summary's `details` (issue 1
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -50,7 +51,12 @@ def test_unhealthy_release_reason_is_short_printed_once_and_detailed_in_json(san
     summary = json.loads(res.stdout.splitlines()[-1])
     assert summary["reason"] == error.removeprefix("error: ")
     assert "Install failed" in summary["details"]["failure"]
-    assert summary["details"]["clues"][0].startswith("Install failed")
+    # The cause first (issue 19): what the replacement's targets or stopped tasks say, then CodeDeploy's event.
+    clues = summary["details"]["clues"]
+    assert re.match(r"(replacement tasks fail health checks|\d+ replacement tasks? stopped: Task failed ELB)", clues[0])
+    assert any(c.startswith("Install failed") for c in clues[1:])
+    evidence = summary["details"]["evidence"]
+    assert evidence["stopped"] or evidence["health"]["failing"]
 
     sandbox.control.set_faults(unhealthy=True)  # a fault applies to one deployment
     plain = sandbox.cli("release", "--sandbox", "--output", "plain", "--image", "repo/web:unhealthy2", timeout=90)

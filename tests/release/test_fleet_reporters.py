@@ -151,10 +151,11 @@ def test_panel_has_one_row_per_service_in_fleet_order_with_phase_traffic_and_rea
     # While deploying, the state names the lifecycle event in progress (from progress, then from a
     # lifecycle change), and the traffic split names the target groups, original first.
     assert "deploying · Install" in web and "d-WEB" in web
-    assert re.search(r"demo-web-green 90% █{10} 10% demo-web-blue", web)
+    # Cells differ in shape, not only colour: ░ original, █ replacement, in proportion.
+    assert re.search(r"demo-web-green 90% ░{9}█ 10% demo-web-blue", web)
     assert "waiting: canary at 10% on the replacement" in web and "left" in web
     assert "deploying · AllowTraffic" in worker
-    assert re.search(r"demo-worker-green 100% █{10} 0% demo-worker-blue", worker)
+    assert re.search(r"demo-worker-green 100% ░{10} 0% demo-worker-blue", worker)
     assert "queued" in api and "d-" not in api
 
 
@@ -203,11 +204,13 @@ def test_final_output_keeps_the_rows_lists_each_services_outcome_and_prefixes_li
     table = text[text.rindex("services") :]
     rows = {k: next(line for line in table.splitlines() if line.strip().startswith(k)) for k in SERVICES}
     assert re.search(r"web\s+Succeeded\s+d-WEB\s+demo-web:8", rows["web"])
-    assert re.search(
-        r"worker\s+Failed\s+d-WORKER\s+demo-worker:3\s+d-WROLL\s+demo-worker:2\s+AllowTraffic failed", rows["worker"]
-    )
+    assert re.search(r"worker\s+Failed\s+d-WORKER\s+demo-worker:3\s+d-WROLL\s+demo-worker:2\s*$", rows["worker"])
     assert re.search(r"api\s+Skipped", rows["api"])
     assert table.index(rows["web"]) < table.index(rows["worker"]) < table.index(rows["api"])
+    # A reason is under the table, whole, after the service's key.
+    assert table.index(rows["api"]) < table.index(
+        "worker: AllowTraffic failed: target group demo-worker-blue unhealthy"
+    )
     assert text.rstrip().endswith("release failed (exit 1)")
 
 
@@ -498,3 +501,26 @@ def test_a_failed_state_without_a_deployment_line_keeps_its_reason_in_plain_line
         "[api] failed (d-A)",
         "[api] failed (d-A): rollback d-R failed",
     ]
+
+
+def test_a_deploying_row_shows_its_replacements_counts_and_the_time_left() -> None:
+    from dataclasses import replace as with_fields
+
+    from orchestrator.events import ReplacementHealth
+
+    rep = ConsoleReporter(io.StringIO(), console=recording_console())
+    rep.emit(FleetStarted("release", ("web",)))
+    rep.emit(DeploymentCreated("d-WEB", "demo", "demo-web", service_key="web"))
+    rep.emit(ServiceState("deploying", deployment_id="d-WEB", service_key="web"))
+    starting = with_fields(
+        progress("d-WEB", "web", 0), replacement=ReplacementHealth(1, 2, 0, 2, "initial: Elb.InitialHealthChecking")
+    )
+    rep.emit(starting)
+    rep.emit(WaitStarted("d-WEB", "install", "the replacement tasks to become healthy", 3600, 3590, service_key="web"))
+    assert rep.fleet is not None
+    wide, narrow = render(rep.fleet, width=230), render(rep.fleet, width=100)
+    rep.close()
+    assert "replacement 1/2 running · 0/2 healthy (initial: Elb.InitialHealthChecking)" in row_of(wide, "web")
+    flat = re.sub(r"[│\s]+", " ", wide)  # the detail column wraps between words
+    assert re.search(r"waiting: the replacement tasks to become healthy · 59m\d\ds left", flat)
+    assert re.search(r"web: replacement 1/2 running · 0/2 healthy", narrow)  # under the rows when narrow

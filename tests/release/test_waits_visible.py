@@ -53,6 +53,8 @@ def test_the_model_reads_ready_wait_step_and_termination_wait_scaled() -> None:
     assert model.traffic_kind == "canary"
     plain = wait_model({"blueGreenDeploymentConfiguration": {}}, {})
     assert (plain.ready_wait_s, plain.traffic_interval_s, plain.termination_wait_s) == (None, None, None)
+    # An endpoint whose clock is unknown (target resolution says None): no known waits, no predicted ends.
+    assert wait_model(GROUP, CANARY, time_scale=None) == WaitModel()
 
 
 def test_ready_wait_counts_from_the_end_of_the_test_traffic_hook() -> None:

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from support.stack import make_stack
 
-from orchestrator.sandbox.engine import LIFECYCLE
+from orchestrator.sandbox.engine_run import LIFECYCLE
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 

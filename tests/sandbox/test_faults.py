@@ -74,7 +74,7 @@ def test_unhealthy_replacement_fails_install(endpoint: str, control: SandboxCont
     assert events["AllowTraffic"] == "Skipped"
     messages = [e["message"] for e in stack.ecs_service()["events"]]
     assert any("is unhealthy in (target-group" in m for m in messages)
-    assert any("Task failed ELB health checks" in m for m in messages)
+    assert any(") failed ELB health checks in (target-group" in m for m in messages)
     ecs = stack.c("ecs")
     stopped = ecs.list_tasks(cluster=stack.cluster, serviceName=stack.service, desiredStatus="STOPPED")["taskArns"]
     assert stopped

@@ -45,12 +45,19 @@ def test_no_rollback_when_the_deployment_fails_in_before_install(endpoint: str, 
     ] == [deployment_id]
 
 
-def test_stop_while_created_ends_stopped_without_rollback(endpoint: str) -> None:
+def test_stop_while_created_ends_stopped_without_rollback(endpoint: str, control: Any) -> None:
     stack = make_stack(endpoint, auto_rollback=True)
     cd = stack.c("codedeploy")
-    deployment_id = stack.deploy()
-    assert stack.deployment(deployment_id)["status"] == "Created"
-    assert cd.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)["status"] == "Pending"
+    # On a slower clock while it must stay Created (30 ms at the tests' scale is less than two calls take
+    # on a loaded machine), as in test_deployment_targets_are_refused_until_the_deployment_starts.
+    scale = control.time_scale()
+    control.time_scale(0.5)
+    try:
+        deployment_id = stack.deploy()
+        assert stack.deployment(deployment_id)["status"] == "Created"
+        assert cd.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)["status"] == "Pending"
+    finally:
+        control.time_scale(scale)
     info = stack.wait(deployment_id, TERMINAL)
     assert info["status"] == "Stopped"
     assert not (info.get("rollbackInfo") or {}).get("rollbackDeploymentId")

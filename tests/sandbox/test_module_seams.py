@@ -59,3 +59,40 @@ def test_moto_ext_only_patches() -> None:
     functions = sorted(n.name for n in tree.body if isinstance(n, ast.FunctionDef))
     assert functions == ["_with_engine", "install"]
     assert not [n for n in tree.body if isinstance(n, ast.ClassDef)]
+
+
+COMMANDS = SANDBOX.parents[0] / "commands"
+OWN = [*SANDBOX.glob("*.py"), *COMMANDS.glob("sandbox*.py")]
+
+
+def test_modules_and_functions_stay_small() -> None:
+    """No sandbox module over 600 lines, no function body over 80 (docstring aside)."""
+    for path in OWN:
+        source = path.read_text()
+        assert len(source.splitlines()) <= 600, path.name
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                body = node.body
+                if isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+                    body = body[1:] or body
+                length = (body[-1].end_lineno or 0) - body[0].lineno + 1
+                assert length <= 80, f"{path.name}: {node.name} has a {length}-line body"
+
+
+def test_no_import_cycle_among_sandbox_modules() -> None:
+    """Imports inside functions count too (only `if TYPE_CHECKING:` imports do not)."""
+    prefix = "orchestrator.sandbox."
+    graph = {
+        path.stem: {i[len(prefix) :].split(".")[0] for i in runtime_imports(path.stem) if i.startswith(prefix)}
+        for path in SANDBOX.glob("*.py")
+    }
+    graph = {name: {d for d in deps if d in graph and d != name} for name, deps in graph.items()}
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for nxt in graph[start]:
+            if nxt == goal or (nxt not in seen and (seen.add(nxt) or reaches(nxt, goal, seen))):
+                return True
+        return False
+
+    cycles = sorted(name for name in graph if reaches(name, name, set()))
+    assert cycles == []

@@ -168,6 +168,69 @@ def test_down_does_not_stop_a_sandbox_it_did_not_start(sandbox) -> None:
     assert "sandbox: running" in status.stdout
 
 
+def test_up_refuses_an_unknown_region_and_bad_ready_waits_before_starting(tmp_path: Path, repo_root: Path) -> None:
+    for args, message in (
+        (["--region", "xx-fake-9"], "error: --region 'xx-fake-9' is not an AWS region botocore knows"),
+        (["--region", "eu-west-9"], "did you mean eu-west-"),
+        (["--ready-wait", "sometimes"], "error: --ready-wait 'sometimes': must be continue or manual"),
+        (["--ready-wait-minutes", "5"], "error: --ready-wait-minutes goes with --ready-wait manual"),
+        (["--ready-wait", "manual", "--ready-wait-minutes", "0"], "--ready-wait-minutes 0: must be a whole number"),
+        (["--unmanaged-service", "web"], "--unmanaged-service 'web': the stack's own service has that name"),
+        (["--unmanaged-service", "Legacy"], "--unmanaged-service 'Legacy': use lower-case letters"),
+    ):
+        result = _cli(tmp_path, repo_root, "sandbox", "up", *args)
+        if result.returncode == 0:  # a bug started one: never leak it
+            _cli(tmp_path, repo_root, "sandbox", "down")
+        _no_traceback(result)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) <= 2, result.stderr  # the error and its hint
+    assert not (tmp_path / "server.json").exists() and not (tmp_path / "server.log").exists()
+
+
+def test_up_with_a_manual_ready_wait_makes_groups_wait_for_approval(tmp_path: Path, repo_root: Path) -> None:
+    port = free_port()
+    up = _cli(
+        tmp_path,
+        repo_root,
+        *("sandbox", "up", "--port", str(port), "--ready-wait", "manual", "--unmanaged-service", "legacy"),
+    )
+    info = json.loads((tmp_path / "server.json").read_text()) if (tmp_path / "server.json").exists() else {}
+    try:
+        assert up.returncode == 0, up.stderr
+        assert "ready wait: manual (STOP_DEPLOYMENT, 60 min)" in up.stdout
+        import boto3
+
+        codedeploy = boto3.client(
+            "codedeploy",
+            endpoint_url=info["endpoint"],
+            region_name=info["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        group = codedeploy.get_deployment_group(applicationName="demo-web", deploymentGroupName="demo-web")
+        ready = group["deploymentGroupInfo"]["blueGreenDeploymentConfiguration"]["deploymentReadyOption"]
+        assert ready == {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60}
+        # The unmanaged service: rolling, beside the stack, not in its outputs.
+        assert "unmanaged service: legacy in cluster demo" in up.stdout
+        ecs = boto3.client(
+            "ecs",
+            endpoint_url=info["endpoint"],
+            region_name=info["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        (legacy,) = ecs.describe_services(cluster="demo", services=["legacy"])["services"]
+        assert legacy["deploymentController"]["type"] == "ECS"
+        assert "legacy" not in load_outputs_file(tmp_path / "outputs.json").services
+    finally:
+        down = _cli(tmp_path, repo_root, "sandbox", "down")
+        pid = int(info.get("pid", 0))
+        if pid and pid_alive(pid) and is_launcher(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert down.returncode == 0, down.stderr
+
+
 def test_up_refuses_a_busy_port_and_bad_time_scale(tmp_path: Path, repo_root: Path, sandbox) -> None:
     busy = _cli(tmp_path, repo_root, "sandbox", "up", "--port", str(sandbox.server.port))
     _no_traceback(busy)
@@ -234,6 +297,12 @@ BAD_FAULTS = [
     (["--clear", "--hook", "x", "--hook-result", "fail"], "--clear cannot be combined"),
     (["--error-after-rate", "2"], "--error-after-rate 2: must be a fraction between 0 and 1"),
     (["--action", "CreateDeployment"], "--action goes with --error-after-rate FRACTION"),
+    (["--health-code", "503"], "--health-code and --health-reason go with --unhealthy"),
+    (["--unhealthy", "--health-code", "99"], "--health-code 99: must be an HTTP status code (100-599)"),
+    (["--unhealthy", "--health-reason", "Target.Sad"], "--health-reason 'Target.Sad': must be one of"),
+    (["--crash", "256"], "--crash 256: must be an exit code between 0 and 255"),
+    (["--crash-log", "boom"], "--crash-log and --crash-reason go with --crash EXIT_CODE"),
+    (["--crash", "1", "--unhealthy"], "--crash and --unhealthy are exclusive"),
 ]
 
 
@@ -252,6 +321,35 @@ def test_fault_rejects_bad_settings_and_sets_nothing(sandbox, monkeypatch, capsy
         assert message in err, (args, err)
     assert sandbox.control.faults() == before
     assert sandbox.control.hook_rules() == {}
+
+
+def test_fault_arms_health_and_crash_evidence_for_a_group(sandbox) -> None:
+    group = sandbox.service_outputs()["codedeploy_deployment_group_name"]
+    unhealthy = sandbox.cli("sandbox", "fault", "--unhealthy", "--health-code", "503", "--group", group)
+    assert unhealthy.returncode == 0, unhealthy.stderr
+    armed = sandbox.control.faults()["groups"][group]
+    assert armed["unhealthy"] is True and armed["health_code"] == 503
+    crash = sandbox.cli("sandbox", "fault", "--crash", "3", "--crash-log", "panic: no DB_URL", "--crash-reason", "x")
+    assert crash.returncode == 0, crash.stderr
+    faults = sandbox.control.faults()
+    assert (faults["crash_exit_code"], faults["crash_log"], faults["crash_reason"]) == (3, ["panic: no DB_URL"], "x")
+    assert "crash_exit_code: 3" in sandbox.cli("sandbox", "fault").stdout
+
+
+def test_seed_history_adds_finished_deployments_to_a_group(sandbox) -> None:
+    group = sandbox.service_outputs()["codedeploy_deployment_group_name"]
+    done = sandbox.cli("sandbox", "seed-history", "--group", group, "--count", "500")
+    assert done.returncode == 0, done.stderr
+    assert f"seeded 500 finished deployments on {group}" in done.stdout
+    cd = sandbox.client("codedeploy")
+    pages = cd.get_paginator("list_deployments").paginate(applicationName=group, deploymentGroupName=group)
+    assert sum(len(page["deployments"]) for page in pages) == 500
+    for args, message in (
+        (["--group", group, "--count", "0"], "--count 0: must be between 1 and 5000"),
+        (["--group", "nope", "--count", "5"], "--group 'nope': no such deployment group in the sandbox"),
+    ):
+        bad = sandbox.cli("sandbox", "seed-history", *args)
+        assert bad.returncode == 2 and message in bad.stderr, bad.stderr
 
 
 def test_fault_hook_rules_are_set_shown_and_cleared(sandbox) -> None:

@@ -52,6 +52,24 @@ def stack_copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 # --- the apply against moto starts in the background as soon as collection ends -------------------
 # Most of its ~90 s is the AWS provider sleeping (tfapply.py); the rest of the suite runs meanwhile.
+# One apply per test process, shared by every test that reads the applied stack.
+APPLY_TEST_FILES = ("test_tf_apply_moto.py", "test_iam_per_call.py")
+
+
+@pytest.fixture(scope="session")
+def applied() -> Iterator[object]:
+    """The root applied against moto (tfapply.MotoApply), for the session; a skip where it cannot run."""
+    import tfapply
+
+    run = tfapply.take()
+    try:
+        try:
+            run.wait()
+        except tfapply.Skip as why:
+            skip_or_fail(str(why))
+        yield run
+    finally:
+        run.stop()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -61,7 +79,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return  # under pytest-xdist every worker collects everything: the worker that runs it starts it
-    if any(item.path.name == "test_tf_apply_moto.py" for item in session.items):
+    if any(item.path.name in APPLY_TEST_FILES for item in session.items):
         tfapply.start_in_background()
 
 
@@ -69,7 +87,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     # Under pytest-xdist the apply runs inside its test: schedule it first so that its ~90 s overlap
     # the rest of the suite on the other workers instead of trailing it.
     if os.environ.get("PYTEST_XDIST_WORKER") or getattr(config.option, "numprocesses", None):
-        items.sort(key=lambda item: item.path.name != "test_tf_apply_moto.py")
+        items.sort(key=lambda item: item.path.name not in APPLY_TEST_FILES)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

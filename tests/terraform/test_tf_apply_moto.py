@@ -18,11 +18,11 @@ import json
 import os
 from typing import Any
 
+import netpath
 import pytest
 import tfapply
 import tftest
 from support import clients
-from tfhelpers import skip_or_fail
 
 from orchestrator.contract import parse_outputs
 
@@ -40,32 +40,24 @@ def _boto(endpoint: str, service: str) -> Any:
     return clients.client(endpoint, service, attempts=3)
 
 
-@pytest.fixture
-def run() -> Any:
-    applied = tfapply.take()
-    try:
-        try:
-            applied.wait()
-        except tfapply.Skip as why:
-            skip_or_fail(str(why))
-        yield applied
-    finally:
-        applied.stop()
-
-
-def test_a_release_leaves_nothing_for_terraform_to_undo(run: tfapply.MotoApply) -> None:
+def test_a_release_leaves_nothing_for_terraform_to_undo(applied: tfapply.MotoApply) -> None:
+    run = applied
     outputs = parse_outputs(json.loads(run.outputs_json), "moto")
     svc = outputs.services["web"]
     assert (svc.cluster_name, svc.blue_target_group_name) == ("tfx", "tfx-web-blue")
 
-    # The test listener's port admits the VPC's own CIDR block and nothing else.
+    # The test listener's port admits the VPC's own CIDR block and, for the smoke test of this
+    # internet-facing load balancer, each NAT gateway's address; nothing else.
     ec2 = _boto(run.endpoint, "ec2")
     (group,) = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["tfx-web-alb"]}])[
         "SecurityGroups"
     ]
     test_port = [p for p in group["IpPermissions"] if p.get("FromPort") == 8080]
     (vpc,) = ec2.describe_vpcs(VpcIds=[group["VpcId"]])["Vpcs"]
-    assert [r["CidrIp"] for p in test_port for r in p["IpRanges"]] == [vpc["CidrBlock"]]
+    nats = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["NatGateways"]
+    assert len(nats) == 2
+    expected = {vpc["CidrBlock"]} | {f"{n['NatGatewayAddresses'][0]['PublicIp']}/32" for n in nats}
+    assert sorted(r["CidrIp"] for p in test_port for r in p["IpRanges"]) == sorted(expected)
 
     # What a release and an operator do, behind Terraform's back.
     ecs, elb = _boto(run.endpoint, "ecs"), _boto(run.endpoint, "elbv2")
@@ -92,3 +84,26 @@ def test_a_release_leaves_nothing_for_terraform_to_undo(run: tfapply.MotoApply) 
         before, after = service["change"]["before"], service["change"]["after"]
         changed = {k for k in after if before.get(k) != after.get(k)}
         assert not changed & {"task_definition", "load_balancer", "desired_count"}, changed
+
+
+def _network(run: tfapply.MotoApply) -> netpath.Network:
+    functions = [f"{tfapply.PROJECT}-{k}-smoke-test" for k in ("web", "api")]
+    return netpath.read_network(
+        _boto(run.endpoint, "ec2"), _boto(run.endpoint, "elbv2"), _boto(run.endpoint, "lambda"), functions
+    )
+
+
+def test_the_smoke_test_reaches_its_listener_for_both_load_balancer_schemes(applied: tfapply.MotoApply) -> None:
+    net = _network(applied)
+    schemes = {lb["scheme"] for lb in net.load_balancers.values()}
+    assert schemes == {"internet-facing", "internal"}
+    for function in net.functions:
+        assert netpath.smoke_path(net, function) == [], function
+
+
+@pytest.mark.parametrize("service", ["web", "api"])
+def test_without_the_egress_rule_the_smoke_test_is_dropped(applied: tfapply.MotoApply, service: str) -> None:
+    net = _network(applied)
+    function = f"{tfapply.PROJECT}-{service}-smoke-test"
+    problems = netpath.smoke_path(netpath.without_egress(net, function, 8080), function)
+    assert problems and all("has no egress to it" in p for p in problems), problems

@@ -259,6 +259,8 @@ def test_ci_grants_are_scoped_as_the_service_authorization_reference_allows() ->
     (cond,) = statements["PassEcsRoles"]["condition"]
     assert (cond["variable"], cond["values"]) == ("iam:PassedToService", ["ecs.amazonaws.com"])
     assert strip_expr(statements["PassEcsRoles"]["resources"]) == "local.pass_role_arns"
+    assert statements["ReadEcsRoles"]["actions"] == ["iam:GetRole"]
+    assert strip_expr(statements["ReadEcsRoles"]["resources"]) == "local.pass_role_arns"
 
 
 def test_ci_policy_is_attached_to_the_codedeploy_roots_role_by_name() -> None:

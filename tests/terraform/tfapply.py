@@ -20,11 +20,24 @@ from pathlib import Path
 
 from tfhelpers import REPO_ROOT, provider_environment
 
-SERVICES = ("ec2", "ecr", "ecs", "elbv2", "iam", "logs", "codedeploy", "sts")
+SERVICES = ("ec2", "ecr", "ecs", "elbv2", "iam", "logs", "codedeploy", "sts", "lambda")
 REGION = "eu-west-1"
 PROJECT = "tfx"
 VAR_FILES = ["envs/dev.tfvars", "zz_moto.tfvars"]
 APPLY_TIMEOUT_S = 600
+# Two services, one per load balancer scheme, each with its smoke test, two NAT gateways, and both CI
+# roles: everything whose policies and network paths tests check against what AWS evaluates.
+MOTO_TFVARS = f"""project = "{PROJECT}"
+network = {{ create_vpc = true, single_nat_gateway = false, availability_zones = ["eu-west-1a", "eu-west-1b"] }}
+services = {{
+  web = {{ container_name = "web", container_port = 8080, smoke_test = {{}} }}
+  api = {{ container_name = "web", container_port = 8080, internal = true, smoke_test = {{}} }}
+}}
+ci_deploy = {{
+  github_subjects       = ["repo:acme/demo:environment:dev"]
+  build_github_subjects = ["repo:acme/demo:environment:build-dev"]
+}}
+"""
 
 
 class Skip(Exception):
@@ -100,16 +113,12 @@ class MotoApply:
             '  access_key                  = "testing"\n'
             '  secret_key                  = "testing"\n'
             "  skip_credentials_validation = true\n"
-            "  skip_requesting_account_id  = true\n"
             "  skip_metadata_api_check     = true\n"
             "  skip_region_validation      = true\n"
             f"  endpoints {{\n{endpoints}\n  }}\n"
             "}\n"
         )
-        (self.root / "zz_moto.tfvars").write_text(
-            f'project = "{PROJECT}"\n'
-            'network = { create_vpc = true, availability_zones = ["eu-west-1a", "eu-west-1b"] }\n'
-        )
+        (self.root / "zz_moto.tfvars").write_text(MOTO_TFVARS)
         self._terraform("init", "-input=false", "-no-color")
         self._terraform("apply", "-auto-approve", "-input=false", "-no-color", *(f"-var-file={f}" for f in VAR_FILES))
         self.outputs_json = self._terraform("output", "-json")
@@ -126,7 +135,7 @@ class MotoApply:
         )
         if proc.returncode != 0:
             raise RuntimeError(
-                f"terraform {args[0]} failed ({proc.returncode}):\n{(proc.stderr + proc.stdout)[-4000:]}"
+                f"terraform {args[0]} failed ({proc.returncode}):\n{proc.stdout[-1500:]}\n{proc.stderr[-3000:]}"
             )
         return proc.stdout
 

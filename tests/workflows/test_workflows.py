@@ -153,15 +153,18 @@ def test_deploy_jobs() -> None:
     downloads = [s for s in deploy["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
     assert uploads and downloads and uploads[0]["with"]["name"] == downloads[0]["with"]["name"]
     assert "taskdef-new.json" in uploads[0]["with"]["path"]
-    assert any(s.get("run", "").startswith("orchestrator deploy release/taskdef-new.json") for s in deploy["steps"])
+    deploy_lines = [line.strip() for s in deploy["steps"] for line in s.get("run", "").splitlines()]
+    assert any(line.startswith("orchestrator deploy release/taskdef-new.json") for line in deploy_lines)
     # The image reaches render through env, from the build step's output.
     render = next(s for s in build["steps"] if s.get("run", "").startswith("orchestrator render"))
     assert render["env"]["IMAGE"] == "${{ steps.build.outputs.image }}"
 
 
 def _role_of(job: dict[str, Any]) -> str:
-    (step,) = [s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", "")]
-    return str(step["with"]["role-to-assume"])
+    (role,) = {
+        str(s["with"]["role-to-assume"]) for s in job["steps"] if "configure-aws-credentials" in s.get("uses", "")
+    }
+    return role
 
 
 def test_build_job_assumes_the_build_role_and_only_the_deploy_job_the_release_role() -> None:
@@ -266,6 +269,9 @@ def test_test_workflow_runs_make_test_on_pull_requests() -> None:
 # --- contract: every orchestrator command and flag the workflows call exists -------------------
 
 
+_SHELL_OPERATORS = {"|", ">", ">>", "<", "&&", "||", ";", "2>&1"}
+
+
 def orchestrator_calls() -> list[tuple[str, list[str]]]:
     calls = []
     for path in WORKFLOWS:
@@ -274,7 +280,9 @@ def orchestrator_calls() -> list[tuple[str, list[str]]]:
             for line in script.splitlines():
                 words = shlex.split(line, comments=True)
                 if words and words[0] == "orchestrator":
-                    calls.append((f"{path.name}:{name}", words[1:]))
+                    # The command ends where the shell takes over (a redirection or pipe).
+                    ends = [i for i, w in enumerate(words) if w in _SHELL_OPERATORS]
+                    calls.append((f"{path.name}:{name}", words[1 : ends[0] if ends else None]))
     return calls
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from orchestrator.contract import ServiceOutputs
     from orchestrator.deployment import DeploymentView, WaitModel, WatchResult
     from orchestrator.events import Reporter
+    from orchestrator.evidence import Evidence
     from orchestrator.history import DeploymentRecord
 
 
@@ -97,8 +98,13 @@ class CodeDeployEngine:
     def console_url(self, region: str, deployment_id: str) -> str:
         return deployment.console_url(region, deployment_id)
 
-    def failure_clues(self, aws: Aws, view: DeploymentView, service: ServiceOutputs) -> list[str]:
-        return deployment.failure_clues(aws, view, service.cluster_name, service.service_name)
+    def failure_evidence(self, aws: Aws, view: DeploymentView, service: ServiceOutputs) -> Evidence:
+        return deployment.failure_evidence(aws, view, service.cluster_name)
+
+    def failure_clues(
+        self, aws: Aws, view: DeploymentView, service: ServiceOutputs, evidence: Evidence | None = None
+    ) -> list[str]:
+        return deployment.failure_clues(aws, view, service.cluster_name, service.service_name, evidence=evidence)
 
     def active(self, aws: Aws, service: ServiceOutputs) -> DeploymentRecord | None:
         return history.active_deployment(aws, service)

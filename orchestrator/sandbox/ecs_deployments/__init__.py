@@ -10,6 +10,7 @@ Modules:
 - service_state: what a deployment changes on moto's Service (deployments, counts, events, tasks).
 - faults:        per-service faults and hook rules, /_sandbox/ecs/ on the control endpoint.
 - api:           CreateService/UpdateService and the five service-deployment operations on moto.
+- controller_switch: UpdateService from CODE_DEPLOY to the ECS controller in place (its preconditions).
 - provision:     the ECS-native variant of the example stack (`sandbox up --engine ecs`).
 
 `install(engine)` patches moto's ECS response class once per process; tests/sandbox_ecs/ check it all
@@ -52,13 +53,15 @@ def install(engine: Engine) -> None:
         return
     from moto.ecs.responses import EC2ContainerServiceResponse as Responses
 
-    from orchestrator.sandbox.ecs_deployments import api
+    from orchestrator.sandbox.ecs_deployments import api, controller_switch
 
     for name in api.ADDED_ACTIONS:
         if hasattr(Responses, name):  # a newer moto has its own: ours would shadow it silently
             raise RuntimeError(f"moto now implements ECS {name}; retire the sandbox's")
     Responses.create_service = api.create_service(Responses.create_service, engine)  # type: ignore[method-assign]
     Responses.update_service = api.update_service(Responses.update_service, engine)  # type: ignore[method-assign]
+    # Outermost: a deployment-controller change (CODE_DEPLOY -> ECS in place) is checked and prepared first.
+    Responses.update_service = controller_switch.update_service(Responses.update_service, engine)  # type: ignore[method-assign]
     for name, func in api.ADDED_ACTIONS.items():
         setattr(Responses, name, _bind(func, engine))
     _installed = True

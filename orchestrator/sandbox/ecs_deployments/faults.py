@@ -128,24 +128,3 @@ class EcsFaults:
 
 
 ECS_FAULTS = EcsFaults()
-
-
-def control(method: str, route: str, payload: dict[str, Any]) -> tuple[str, Any]:
-    """/_sandbox/ecs/faults, /_sandbox/ecs/hooks, /_sandbox/ecs/deployments."""
-    service = payload.pop("service", None)
-    if service is not None and (not isinstance(service, str) or not service):
-        raise EcsFaultError("service must be an ECS service name")
-    if route == "/ecs/faults":
-        if method == "GET":
-            return "200", ECS_FAULTS.get()
-        if method in ("POST", "PUT"):
-            return "200", ECS_FAULTS.arm(service, payload)
-        if method == "DELETE":
-            return "200", ECS_FAULTS.clear(service)
-    if route == "/ecs/hooks" and method in ("POST", "PUT"):
-        return "200", ECS_FAULTS.set_rule(service, payload.get("hook"), payload.get("result"), payload.get("delay"))
-    if route == "/ecs/deployments" and method == "GET":
-        from orchestrator.sandbox.ecs_deployments.walk import trails
-
-        return "200", trails()
-    return "404", {"error": f"no such control endpoint: {method} /_sandbox{route}"}

@@ -16,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import InputError
+from orchestrator.errors import InputError, InputProblems
 from orchestrator.lifecycle import HOOK_EVENTS
 
 TASK_DEFINITION_PLACEHOLDER = "<TASK_DEFINITION>"
@@ -79,102 +80,129 @@ def service_properties(doc: Any) -> dict[str, Any] | None:
 
 
 def load(path: Path) -> Any:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such AppSpec file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
+    from orchestrator import userfile
+
+    text = userfile.read_text(path, "AppSpec file")
+    source = userfile.shown(path)
+    if not (path.suffix.lower() in (".yaml", ".yml") or not text.lstrip().startswith(("{", "["))):
+        return userfile.parse_json(text, source)
     import yaml
 
     try:
-        return parse(text, as_yaml=path.suffix.lower() in (".yaml", ".yml") or None)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+        doc = yaml.safe_load(text)
+    except RecursionError:
+        raise userfile.too_deep(source) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(f"{where}: invalid YAML: {problem}") from None
+    userfile.check_depth(doc, source)
+    return doc
 
 
-def validate(doc: Any, source: str, taskdef: dict[str, Any]) -> AppSpec:
-    """Check the AppSpec and that its load balancer container and port exist in the task definition."""
-
-    def bad(field: str, text: str) -> InputError:
-        return InputError(f"{source}: {field}: {text}")
-
-    if not isinstance(doc, dict):
-        raise InputError(f"{source}: expected an AppSpec object, got {type(doc).__name__}")
-    unknown = sorted(set(doc) - {"version", "Resources", "Hooks"})
-    if unknown:
-        raise bad(unknown[0], "unknown field; an ECS AppSpec has version, Resources and Hooks")
-    if "version" not in doc:
-        raise bad("version", "required field missing (0.0)")
-    if str(doc["version"]) not in ("0.0", "0"):
-        raise bad("version", f"must be 0.0, got {doc['version']!r}")
+def _resource_problems(doc: dict[str, Any], taskdef: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(field, problem) for the one AWS::ECS::Service resource and its load balancer container."""
     resources = doc.get("Resources")
     if not isinstance(resources, list) or not resources:
-        raise bad("Resources", "expected a list with one AWS::ECS::Service resource")
+        yield "Resources", "expected a list with one AWS::ECS::Service resource"
+        return
     if len(resources) != 1:
-        raise bad("Resources", f"expected exactly one resource, got {len(resources)}")
+        yield "Resources", f"expected exactly one resource, got {len(resources)}"
+        return
     resource = resources[0]
     if not isinstance(resource, dict) or len(resource) != 1:
-        raise bad("Resources[0]", "expected one named resource, e.g. {TargetService: {Type: ..., Properties: ...}}")
+        yield "Resources[0]", "expected one named resource, e.g. {TargetService: {Type: ..., Properties: ...}}"
+        return
     name, body = next(iter(resource.items()))
     where = f"Resources[0].{name}"
     if not isinstance(body, dict):
-        raise bad(where, "expected an object with Type and Properties")
+        yield where, "expected an object with Type and Properties"
+        return
     if body.get("Type") != "AWS::ECS::Service":
-        raise bad(f"{where}.Type", f"must be AWS::ECS::Service, got {body.get('Type')!r}")
+        yield f"{where}.Type", f"must be AWS::ECS::Service, got {body.get('Type')!r}"
     props = body.get("Properties")
     if not isinstance(props, dict):
-        raise bad(f"{where}.Properties", "required object missing")
-    extra = sorted(set(props) - _PROPERTIES)
-    if extra:
-        raise bad(f"{where}.Properties.{extra[0]}", f"unknown property; valid: {', '.join(sorted(_PROPERTIES))}")
+        yield f"{where}.Properties", "required object missing"
+        return
+    for extra in sorted(set(props) - _PROPERTIES):
+        yield f"{where}.Properties.{extra}", f"unknown property; valid: {', '.join(sorted(_PROPERTIES))}"
     td = props.get("TaskDefinition")
     if not isinstance(td, str) or not td:
-        raise bad(f"{where}.Properties.TaskDefinition", f"required; use {TASK_DEFINITION_PLACEHOLDER}")
-    if td != TASK_DEFINITION_PLACEHOLDER and not _TASKDEF_ARN.match(td):
-        raise bad(
+        yield f"{where}.Properties.TaskDefinition", f"required; use {TASK_DEFINITION_PLACEHOLDER}"
+    elif _TASKDEF_ARN.match(td):
+        # CodeDeploy would deploy that revision, not the one this release registers.
+        yield (
+            f"{where}.Properties.TaskDefinition",
+            f"{td!r} is a fixed task definition; write {TASK_DEFINITION_PLACEHOLDER}, which the release "
+            "replaces with the revision it registers",
+        )
+    elif td != TASK_DEFINITION_PLACEHOLDER:
+        yield (
             f"{where}.Properties.TaskDefinition",
             f"expected {TASK_DEFINITION_PLACEHOLDER} (replaced by the registered ARN), got {td!r}",
         )
+    lb_where = f"{where}.Properties.LoadBalancerInfo"
     lbi = props.get("LoadBalancerInfo")
     if not isinstance(lbi, dict):
-        raise bad(f"{where}.Properties.LoadBalancerInfo", "required object with ContainerName and ContainerPort")
+        yield lb_where, "required object with ContainerName and ContainerPort"
+        return
     cname, cport = lbi.get("ContainerName"), lbi.get("ContainerPort")
-    lb_where = f"{where}.Properties.LoadBalancerInfo"
     if not isinstance(cname, str) or not cname:
-        raise bad(f"{lb_where}.ContainerName", "required string")
-    if not isinstance(cport, int) or isinstance(cport, bool):
-        raise bad(f"{lb_where}.ContainerPort", f"expected int, got {json.dumps(cport)}")
+        yield f"{lb_where}.ContainerName", "required string"
+        return
     containers = [c for c in taskdef.get("containerDefinitions", []) if isinstance(c, dict)]
     match = next((c for c in containers if c.get("name") == cname), None)
     if match is None:
         names = ", ".join(str(c.get("name")) for c in containers)
-        raise bad(f"{lb_where}.ContainerName", f"no container {cname!r} in the task definition (containers: {names})")
-    ports = [pm.get("containerPort") for pm in match.get("portMappings") or [] if isinstance(pm, dict)]
-    if cport not in ports:
-        raise bad(
-            f"{lb_where}.ContainerPort",
-            f"container {cname!r} maps no port {cport} (its containerPorts: {', '.join(map(str, ports)) or 'none'})",
-        )
-    hooks = doc.get("Hooks")
-    if hooks is not None:
-        if not isinstance(hooks, list):
-            raise bad("Hooks", "expected a list of {LifecycleEvent: LambdaFunction} entries")
-        for i, hook in enumerate(hooks):
-            if not isinstance(hook, dict) or len(hook) != 1:
-                raise bad(f"Hooks[{i}]", "expected one {LifecycleEvent: LambdaFunction} entry")
-            event, fn = next(iter(hook.items()))
-            if event not in HOOK_EVENTS:
-                raise bad(f"Hooks[{i}].{event}", f"not an ECS lifecycle hook; valid: {', '.join(HOOK_EVENTS)}")
-            if not isinstance(fn, str) or not fn:
-                raise bad(f"Hooks[{i}].{event}", "expected a Lambda function name or ARN")
+        yield f"{lb_where}.ContainerName", f"no container {cname!r} in the task definition (containers: {names})"
+    if not isinstance(cport, int) or isinstance(cport, bool):
+        yield f"{lb_where}.ContainerPort", f"expected int, got {json.dumps(cport)}"
+    elif match is not None:
+        ports = [pm.get("containerPort") for pm in match.get("portMappings") or [] if isinstance(pm, dict)]
+        if cport not in ports:
+            shown = ", ".join(map(str, ports)) or "none"
+            yield f"{lb_where}.ContainerPort", f"container {cname!r} maps no port {cport} (its containerPorts: {shown})"
+
+
+def _hook_problems(hooks: Any) -> Iterator[tuple[str, str]]:
+    if not isinstance(hooks, list):
+        yield "Hooks", "expected a list of {LifecycleEvent: LambdaFunction} entries"
+        return
+    for i, hook in enumerate(hooks):
+        if not isinstance(hook, dict) or len(hook) != 1:
+            yield f"Hooks[{i}]", "expected one {LifecycleEvent: LambdaFunction} entry"
+            continue
+        event, fn = next(iter(hook.items()))
+        if event not in HOOK_EVENTS:
+            yield f"Hooks[{i}].{event}", f"not an ECS lifecycle hook; valid: {', '.join(HOOK_EVENTS)}"
+        elif not isinstance(fn, str) or not fn:
+            yield f"Hooks[{i}].{event}", "expected a Lambda function name or ARN"
+
+
+def validate(doc: Any, source: str, taskdef: dict[str, Any]) -> AppSpec:
+    """Check the AppSpec and that its load balancer container and port exist in the task definition;
+    every problem found is reported (InputProblems, one line each)."""
+    if not isinstance(doc, dict):
+        raise InputError(f"{source}: expected an AppSpec object, got {type(doc).__name__}")
+    found: list[tuple[str, str]] = [
+        (k, "unknown field; an ECS AppSpec has version, Resources and Hooks")
+        for k in sorted(set(doc) - {"version", "Resources", "Hooks"}, key=str)
+    ]
+    if "version" not in doc:
+        found.append(("version", "required field missing (0.0)"))
+    elif str(doc["version"]) not in ("0.0", "0"):
+        found.append(("version", f"must be 0.0, got {doc['version']!r}"))
+    found += _resource_problems(doc, taskdef)
+    if doc.get("Hooks") is not None:
+        found += _hook_problems(doc["Hooks"])
+    if found:
+        raise InputProblems([f"{source}: {field}: {text}" for field, text in found])
+    lbi = next(iter(doc["Resources"][0].values()))["Properties"]["LoadBalancerInfo"]
     normalised = {**doc, "version": 0.0}
-    return AppSpec(doc=normalised, source=source, container_name=cname, container_port=cport)
+    return AppSpec(
+        doc=normalised, source=source, container_name=lbi["ContainerName"], container_port=lbi["ContainerPort"]
+    )
 
 
 def render_hooks(doc: Any, values: dict[str, str], source: str) -> tuple[Any, tuple[str, ...]]:

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from orchestrator import __version__
-from orchestrator.errors import AwsRefused
+from orchestrator.errors import AwsRefused, InputError
 
 # Dummy credentials for the embedded sandbox; moto accepts anything.
 SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -102,18 +102,22 @@ class Aws:
 
     def session(self) -> Any:
         if self._session is None:
-            import boto3
-
-            kwargs: dict[str, Any] = {"region_name": self.region}
-            if self.sandbox:
-                import botocore.session
-
-                # The sandbox must not depend on the user's AWS config: a stale AWS_PROFILE would
-                # otherwise fail with ProfileNotFound before the first call.
-                core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
-                kwargs.update(SANDBOX_CREDENTIALS, botocore_session=core)
-            self._session = boto3.session.Session(**kwargs)
+            with _config_errors():
+                self._session = self._new_session()
         return self._session
+
+    def _new_session(self) -> Any:
+        import boto3
+
+        kwargs: dict[str, Any] = {"region_name": self.region}
+        if self.sandbox:
+            import botocore.session
+
+            # The sandbox must not depend on the user's AWS config: a stale AWS_PROFILE would
+            # otherwise fail with ProfileNotFound before the first call.
+            core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+            kwargs.update(SANDBOX_CREDENTIALS, botocore_session=core)
+        return boto3.session.Session(**kwargs)
 
     def client(self, service: str, retries: bool = True) -> Any:
         """The service's client; retries=False: one attempt per call (for non-idempotent writes that
@@ -143,8 +147,47 @@ class Aws:
                 read_timeout=60,
             )
             endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-            self._clients[key] = self.session().client(service, endpoint_url=endpoint, config=config)
+            if endpoint is not None:
+                check_endpoint(endpoint, "the endpoint" if self.endpoint_url else "AWS_ENDPOINT_URL")
+            session = self.session()
+            with _config_errors():
+                self._clients[key] = session.client(service, endpoint_url=endpoint, config=config)
         return self._clients[key]
+
+
+def check_endpoint(endpoint: str, where: str = "AWS_ENDPOINT_URL") -> None:
+    """An endpoint botocore would refuse with a traceback (ValueError: Invalid endpoint): one line."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a port that is not a number, an unbalanced [ipv6
+        valid = False
+    if not valid or any(c.isspace() for c in endpoint):
+        shown = endpoint if len(endpoint) <= 80 else endpoint[:77] + "..."
+        raise InputError(
+            f"{where} {shown!r} is not an endpoint URL", hint="like https://ecs.eu-west-1.amazonaws.com, or unset it"
+        )
+
+
+@contextmanager
+def _config_errors() -> Iterator[None]:
+    """The user's AWS configuration is unusable (a config or credentials file that does not parse, an
+    endpoint or setting botocore refuses): one line, exit 2, before any call."""
+    import botocore.exceptions
+
+    try:
+        yield
+    except botocore.exceptions.ConfigParseError as exc:
+        path = getattr(exc, "kwargs", {}).get("path") or "(AWS_CONFIG_FILE or AWS_SHARED_CREDENTIALS_FILE)"
+        raise InputError(
+            f"AWS configuration file {path}: does not parse as an INI file",
+            hint="fix it, or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE elsewhere",
+        ) from None
+    except ValueError as exc:  # botocore's own "Invalid endpoint: ...", and settings it cannot use
+        raise InputError(f"AWS configuration: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
 
 def error_code(exc: BaseException) -> str:

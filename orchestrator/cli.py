@@ -74,7 +74,8 @@ def run(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="orchestrator", standalone_mode=False)
     except OrchestratorError as exc:
-        typer.echo(error_text(str(exc)), err=True)
+        for line in str(exc).splitlines() or [""]:  # several problems: one line each
+            typer.echo(error_text(line), err=True)
         from orchestrator.report.github import annotate_error
 
         annotate_error(str(exc))  # under GitHub Actions, unless a reporter already did

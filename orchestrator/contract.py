@@ -6,13 +6,13 @@ SERVICE_KEYS, so that the loader, the sandbox and the contract tests agree.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import InputError
+from orchestrator.ecs_rules import ROLE_ARN
+from orchestrator.errors import InputError, InputProblems
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,60 @@ def _value(raw: dict[str, Any], key: str) -> Any:
     return item
 
 
+# The form of each value the orchestrator passes to AWS as it is (ARN formats: the ARNs section of the
+# AWS General Reference and each service's resource types: IAM role, ELBv2 listener and listener rule).
+_ARN = r"arn:aws[a-z-]*"
+_LISTENER = re.compile(
+    rf"^{_ARN}:elasticloadbalancing:[a-z0-9-]+:\d{{12}}:listener/(app|net|gwy)/[^/\s]+/[^/\s]+/[^/\s]+$"
+)
+_RULE = re.compile(
+    rf"^{_ARN}:elasticloadbalancing:[a-z0-9-]+:\d{{12}}:listener-rule/(app|net)/[^/\s]+/[^/\s]+/[^/\s]+/[^/\s]+$"
+)
+ARN_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
+    "task_execution_role_arn": (ROLE_ARN, "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
+    "task_role_arn": (ROLE_ARN, "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
+    "ecs_infrastructure_role_arn": (ROLE_ARN, "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
+    "prod_listener_arn": (_LISTENER, "a load balancer listener ARN (arn:aws:elasticloadbalancing:...:listener/...)"),
+    "test_listener_arn": (_LISTENER, "a load balancer listener ARN (arn:aws:elasticloadbalancing:...:listener/...)"),
+    "prod_listener_rule_arn": (_RULE, "a listener rule ARN (arn:aws:elasticloadbalancing:...:listener-rule/...)"),
+    "test_listener_rule_arn": (_RULE, "a listener rule ARN (arn:aws:elasticloadbalancing:...:listener-rule/...)"),
+}
+# Names every service has (the others may be "" where the engine does not use them).
+REQUIRED_NAMES: tuple[str, ...] = ("cluster_name", "service_name", "container_name")
+
+
+def _port(value: Any) -> int | None:
+    """A container port as Terraform writes it (a number; a string of digits from a hand-written file)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _service_problems(svc: dict[str, Any], where: str) -> list[str]:
+    """Every problem with one service's values, by type and form."""
+    found: list[str] = []
+    port = _port(svc["container_port"])
+    if port is None or not 1 <= port <= 65535:
+        found.append(f"{where}.container_port: {svc['container_port']!r} is not a port number (1-65535)")
+    for k in SERVICE_KEYS:
+        v = svc[k]
+        if k == "container_port":
+            continue
+        if not isinstance(v, str):
+            found.append(f"{where}.{k} must be a string, got {type(v).__name__}")
+        elif k in REQUIRED_NAMES and not v.strip():
+            found.append(f"{where}.{k} must not be empty")
+        elif k in ARN_FORMATS and (v or k not in OPTIONAL_KEYS) and not ARN_FORMATS[k][0].match(v):
+            found.append(f"{where}.{k}: {v!r} is not {ARN_FORMATS[k][1]}")
+    return found
+
+
 def parse_outputs(raw: Any, source: str) -> Outputs:
+    """The outputs, or InputProblems listing every problem found (one line each)."""
     if not isinstance(raw, dict):
         raise InputError(f"{source}: expected a JSON object of Terraform outputs")
     for key in ("aws_region", "services"):
@@ -126,40 +179,40 @@ def parse_outputs(raw: Any, source: str) -> Outputs:
             )
     region = _value(raw, "aws_region")
     services_raw = _value(raw, "services")
+    found: list[str] = []
     if not isinstance(region, str) or not region:
-        raise InputError(f"{source}: output 'aws_region' must be a non-empty string")
-    if not _REGION.match(region):
+        found.append(f"{source}: output 'aws_region' must be a non-empty string")
+    elif not _REGION.match(region):
         # botocore would build an endpoint from it and fail with a traceback at the first call.
-        raise InputError(f"{source}: output 'aws_region' {region!r} is not an AWS region name (like eu-west-1)")
+        found.append(f"{source}: output 'aws_region' {region!r} is not an AWS region name (like eu-west-1)")
     if not isinstance(services_raw, dict) or not services_raw:
-        raise InputError(f"{source}: output 'services' must be a non-empty map of services")
+        raise InputProblems([*found, f"{source}: output 'services' must be a non-empty map of services"])
     services: dict[str, ServiceOutputs] = {}
     for name, svc in services_raw.items():
+        where = f"{source}: services.{name}"
         if not isinstance(svc, dict):
-            raise InputError(f"{source}: services.{name} must be an object")
+            found.append(f"{where} must be an object")
+            continue
         svc = {**OPTIONAL_KEYS, **svc}
         engine = svc["deployment_engine"]
         if engine not in ENGINES:
-            raise InputError(
-                f"{source}: services.{name}.deployment_engine is {engine!r}; expected one of: {', '.join(ENGINES)}"
-            )
+            found.append(f"{where}.deployment_engine is {engine!r}; expected one of: {', '.join(ENGINES)}")
+            continue
         if engine == "ecs":
             svc = {**dict.fromkeys(CODEDEPLOY_ONLY_KEYS, ""), **svc}
         missing = [k for k in SERVICE_KEYS if k not in svc]
         if missing:
-            raise InputError(
-                f"{source}: services.{name} is missing {', '.join(missing)}; present: {', '.join(sorted(svc))}"
-            )
-        values = {k: svc[k] for k in SERVICE_KEYS}
-        try:
-            values["container_port"] = int(values["container_port"])
-        except (TypeError, ValueError):
-            raise InputError(f"{source}: services.{name}.container_port must be a number") from None
-        for k, v in values.items():
-            if k != "container_port" and not isinstance(v, str):
-                raise InputError(f"{source}: services.{name}.{k} must be a string")
-        services[name] = ServiceOutputs(**values)
-    return Outputs(aws_region=region, services=services, source=source)
+            found.append(f"{where} is missing {', '.join(missing)}; present: {', '.join(sorted(svc))}")
+            continue
+        problems = _service_problems(svc, where)
+        found += problems
+        if not problems:
+            values = {k: svc[k] for k in SERVICE_KEYS}
+            values["container_port"] = _port(values["container_port"])
+            services[name] = ServiceOutputs(**values)
+    if found:
+        raise InputProblems(found)
+    return Outputs(aws_region=str(region), services=services, source=source)
 
 
 def merge_outputs(base: Outputs, ecs_native: Outputs) -> Outputs:
@@ -182,22 +235,7 @@ def merge_outputs(base: Outputs, ecs_native: Outputs) -> Outputs:
 
 
 def load_outputs_file(path: Path) -> Outputs:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such outputs file") from None
-    except IsADirectoryError:
-        raise InputError(
-            f"{path}: is a directory, not an outputs file", hint="pass the file `terraform output -json` wrote"
-        ) from None
-    except PermissionError:
-        raise InputError(f"{path}: cannot read the outputs file (permission denied)") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text file; expected the JSON of `terraform output -json`") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the outputs file: {exc.strerror or exc}") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    return parse_outputs(raw, str(path))
+    from orchestrator.userfile import load_json, shown
+
+    raw = load_json(path, "outputs file", expected="the JSON of `terraform output -json`")
+    return parse_outputs(raw, shown(path))

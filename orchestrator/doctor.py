@@ -13,14 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator import appspec, taskdef
 from orchestrator import validate as v
+from orchestrator.arns import short_arn
 from orchestrator.aws import Aws, as_refusal, error_code, error_message
+from orchestrator.ecs_read import serving_task_definition
 from orchestrator.engines.ecs.wiring import problems as ecs_native_problems
+from orchestrator.engines.select import engine_for
 from orchestrator.errors import InputError
 from orchestrator.events import DoctorCheck, for_service
 from orchestrator.servicefiles import APPSPEC, TASKDEF, ServiceFiles, files_for, service_files
 from orchestrator.validate import NotChecked, WiringBroken
 
 if TYPE_CHECKING:
+    from orchestrator.contract import ServiceOutputs
     from orchestrator.events import Reporter
     from orchestrator.target import Target
     from orchestrator.validate import Wiring
@@ -67,6 +71,7 @@ AWS_CHECKS: tuple[str, ...] = (
     "service load balancer",
     "deployment config exists",
     "permissions",
+    "revisions never deployed",
 )
 
 
@@ -270,6 +275,41 @@ def _aws_checks(checks: Checks, target: Target, deployment_config: str | None, n
             passed.add(name)
     caller = wiring.caller()
     checks.run(names[12], lambda: _permissions(target, str(caller.get("Arn", "")), _config_name(wiring)))
+    if names[2] in passed:
+        checks.run(names[13], lambda: unused_revisions(target.aws, target.service, wiring.service()))
+    else:
+        checks.add(names[13], SKIPPED, "no service")
+
+
+def unused_revisions(aws: Aws, svc: ServiceOutputs, service: dict[str, Any]) -> tuple[str, str]:
+    """Revisions of the running family registered after the running one that no recent deployment of the
+    group used: what a release killed between its registration and its deployment, or one that lost a
+    race and could not deregister, leaves behind. Named so they can be deregistered; never a failure."""
+    running = serving_task_definition(service)
+    if not running or ":task-definition/" not in running:
+        return SKIPPED, "the service runs no task definition"
+    family, _, number = running.rsplit("/", 1)[-1].rpartition(":")
+    ecs = aws.client("ecs")
+    arns = ecs.list_task_definitions(familyPrefix=family, status="ACTIVE", sort="DESC", maxResults=20)
+    newer = [
+        a
+        for a in arns.get("taskDefinitionArns") or []
+        if a.rsplit("/", 1)[-1].rpartition(":")[0] == family and int(a.rpartition(":")[2]) > int(number)
+    ]
+    if not newer:
+        return PASS, f"none after {short_arn(running)}"
+    engine = engine_for(svc)
+    used = {r.task_definition for r in engine.history(aws, svc, limit=50)}
+    active = engine.active(aws, svc)
+    used |= {active.task_definition} if active else set()
+    unused = sorted((a for a in newer if a not in used), key=lambda a: int(a.rpartition(":")[2]))
+    if not unused:
+        return PASS, f"none after {short_arn(running)}"
+    names = ", ".join(short_arn(a) for a in unused)
+    return PASS, (
+        f"{len(unused)} registered after {short_arn(running)} and used by no deployment: {names} "
+        f"(deregister with `aws ecs deregister-task-definition --task-definition {short_arn(unused[0])}`)"
+    )
 
 
 def _ecs_checks(checks: Checks, target: Target, wiring: Wiring, names: list[str]) -> None:

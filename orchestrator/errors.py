@@ -42,6 +42,19 @@ class InputError(OrchestratorError):
     exit_code = ExitCode.BAD_INPUT
 
 
+class InputProblems(InputError):
+    """Several problems found in one input (a task definition, an AppSpec, an outputs file): every one
+    is reported, one line each, so that a file with two problems is fixed in one round."""
+
+    def __init__(
+        self, problems: list[str] | str, *, hint: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        # A str: the lines of a message rewritten by a caller (`type(exc)(f"web: {exc.message}", ...)`).
+        lines = problems.splitlines() if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(lines), hint=hint, details={**(details or {}), "problems": lines})
+        self.problems = lines
+
+
 class DeploymentFailed(OrchestratorError):
     exit_code = ExitCode.DEPLOYMENT_FAILED
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.arns import short_arn
+from orchestrator.description import DeploymentDescription
 from orchestrator.replacement import (
     StoppedTask,
     TargetHealth,
@@ -187,6 +188,9 @@ def failure_clues(
     alarms = alarm_names(err)
     if alarms:
         parts.insert(0, f"CloudWatch alarm{'s' if len(alarms) > 1 else ''} {', '.join(alarms)} in ALARM")
+    if err.get("code") == "MANUAL_STOP":
+        # Not a failure of the release itself: say so first (by whom, when the next release is seen).
+        parts.insert(0, _replaced_by(aws, view.info) or STOPPED_BY_REQUEST)
     if err:
         parts.append(f"CodeDeploy {err.get('code', 'error')}: {err.get('message', '')}".strip())
     rb = view.info.get("rollbackInfo") or {}
@@ -201,6 +205,42 @@ def failure_clues(
     if not parts:
         parts.append(f"deployment {view.status.lower()} with no error information")
     return [p.replace("\n", " ") for p in parts]
+
+
+STOPPED_BY_REQUEST = (
+    "stopped by a StopDeployment request (MANUAL_STOP: another release's --if-active replace, or by hand)"
+)
+
+
+def _replaced_by(aws: Aws, info: dict[str, Any]) -> str | None:
+    """A deployment stopped by hand: the release that came next in its group, if one did (another
+    `release --if-active replace` stops the deployment in progress, then creates its own)."""
+    created = info.get("createTime")
+    if not (isinstance(created, datetime) and info.get("applicationName") and info.get("deploymentGroupName")):
+        return None
+    cd = aws.client("codedeploy")
+    try:
+        ids = (
+            cd.list_deployments(
+                applicationName=info["applicationName"],
+                deploymentGroupName=info["deploymentGroupName"],
+                createTimeRange={"start": created},
+            ).get("deployments")
+            or []
+        )
+        ids = [d for d in ids if d != info.get("deploymentId")][:25]
+        later = cd.batch_get_deployments(deploymentIds=ids).get("deploymentsInfo") or [] if ids else []
+    except Exception:  # a clue, not the outcome: without it the stop is explained as before
+        return None
+    ours = DeploymentDescription.parse(info.get("description")).release
+    for other in sorted(later, key=lambda i: i.get("createTime") or created):
+        said = DeploymentDescription.parse(other.get("description"))
+        if said.release and said.release != ours and other.get("creator") == "user":
+            image = f", image {said.image}" if said.image else ""
+            return (
+                f"replaced by another release (MANUAL_STOP): deployment {other['deploymentId']}{image} took its place"
+            )
+    return None
 
 
 def alarm_names(error_information: dict[str, Any]) -> list[str]:

@@ -45,6 +45,7 @@ from orchestrator.plan import (
 )
 from orchestrator.reason import next_step, one_line
 from orchestrator.runtask import failure_reason, run_task
+from orchestrator.whatruns import now_running
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
@@ -119,15 +120,26 @@ class Executor:
             )
         elif dep:
             extra = self._stop_on_cancel(plan, dep) if plan.on_cancel == "stop" else None
-            msg = extra or (
-                f"interrupted; deployment {dep} is still running in CodeDeploy "
-                f"(follow it with `{self.follow_command}`, stop it with `{self._stop_command()}`)"
-            )
+            msg = extra or self._what_runs(plan, dep)
         elif arn:
             msg = f"interrupted before the deployment was created; task definition {arn} is registered but unused"
         else:
             msg = "interrupted before anything was written"
         return DeploymentInterrupted(msg, deployment_id=dep, task_definition_arn=arn)
+
+    def _what_runs(self, plan: ReleasePlan, dep: str) -> str:
+        """Ctrl-C while following `dep`: what is true now (orchestrator.whatruns), read once."""
+        now = now_running(self.aws, plan.service, dep)
+        if not now.ended:
+            return (
+                f"interrupted; deployment {dep} is still running in CodeDeploy "
+                f"(follow it with `{self.follow_command}`, stop it with `{self._stop_command()}`)"
+            )
+        self.result["deployment_status"] = now.status
+        if now.rollback_deployment_id:
+            self.result["rollback_deployment_id"] = now.rollback_deployment_id
+            return f"interrupted; {now.phrase()} in CodeDeploy (follow it with `{self.follow_command}`)"
+        return f"interrupted; {now.phrase()}"
 
     def _timed(self, name: str, detail: str = "") -> _Timer:
         return _Timer(self, name, detail)
@@ -269,9 +281,9 @@ class Executor:
                     f"cancelled again; CodeDeploy accepted the stop of {deployment_id} and its rollback runs on "
                     f"(follow it with `{self.follow_command}`)"
                 )
-            except InputError:
-                self.result["status"] = "Ended"
-                return f"cancelled; deployment {deployment_id} had already ended"
+            except InputError:  # it had already ended: say how, and what runs now (its rollback, maybe)
+                self.result["status"] = "Interrupted"
+                return self._what_runs(plan, deployment_id).replace("interrupted;", "cancelled;", 1)
             except Exception as exc:  # the interruption stays the outcome; say what state is left
                 self.result["status"] = "StopFailed"
                 return f"cancelled; stopping {deployment_id} failed: {exc}"

@@ -41,6 +41,7 @@ from orchestrator.policy import Decision, before_create, race
 from orchestrator.poller import Followed
 from orchestrator.reason import next_step, one_line
 from orchestrator.status import running_task_definition
+from orchestrator.whatruns import now_running
 
 if TYPE_CHECKING:
     from orchestrator.aws import Aws
@@ -68,6 +69,7 @@ class ServiceRelease:
     executor: Executor
     state: str = "queued"
     reattached: bool = False
+    reattached_to: str | None = None  # the task definition of the deployment re-attached to
     deployment_id: str | None = None
     outcome: str | None = None  # the deployment's end: Succeeded | traffic-shifted | Failed | Stopped | TimedOut
     reason: str | None = None
@@ -80,8 +82,16 @@ class ServiceRelease:
     started: float = 0.0
 
     @property
-    def task_definition_arn(self) -> str | None:
+    def task_definition_arn(self) -> str | None:  # the revision this release registered
         return self.executor.written.get("task_definition_arn")
+
+    @property
+    def expected_task_definition(self) -> str | None:  # its own revision, or the re-attached deployment's
+        return self.task_definition_arn or self.reattached_to
+
+    @property
+    def served_before(self) -> str | None:  # what the service ran when the release began
+        return self.plan.preflight.live_task_definition_arn
 
     @property
     def ok(self) -> bool:
@@ -92,7 +102,7 @@ class ServiceRelease:
             "status": _status_word(self),
             "state": self.state,
             "deployment_id": self.deployment_id,
-            "task_definition_arn": self.task_definition_arn,
+            "task_definition_arn": self.expected_task_definition,
             "image": self.plan.image,
             "rollback_deployment_id": self.rollback_deployment_id,
             "serving_task_definition": self.serving,
@@ -205,7 +215,7 @@ class Fleet:
             if decision.reattach is not None:
                 active = decision.reattach
                 r.plan = reattach(r.plan, active.deployment_id, active.task_definition)
-                r.reattached = True
+                r.reattached, r.reattached_to = True, active.task_definition
                 r.deployment_id = active.deployment_id
 
     def _register_all(self) -> None:
@@ -302,7 +312,7 @@ class Fleet:
             self._abort_if_atomic(r)
             return
         if active is not None:
-            r.reattached, r.deployment_id = True, active.deployment_id
+            r.reattached, r.deployment_id, r.reattached_to = True, active.deployment_id, active.task_definition
             self._follow(r, r.deployment_id, "release")
             self._state(r, "deploying", "re-attached to the deployment in progress")
             return
@@ -312,7 +322,6 @@ class Fleet:
         self._state(r, "deploying")
 
     def _follow(self, r: ServiceRelease, deployment_id: str, role: str, timeout: float | None = None) -> Followed:
-
         assert self._poller is not None
         wait = next((s for s in r.plan.steps if isinstance(s, WaitForDeployment)), None)
         svc = r.target.service
@@ -337,14 +346,13 @@ class Fleet:
             self._rollback_ended(r, item)
 
     def _release_ended(self, r: ServiceRelease, item: Followed) -> None:
-
         r.outcome = item.outcome
         view = item.view
         if item.ok:
             r.reporter.emit(DeploymentFinished(item.deployment_id, str(item.outcome)))
             if item.outcome == "Succeeded" and r.state != "stopping":
                 svc = r.target.service
-                arn = r.task_definition_arn or ""
+                arn = r.expected_task_definition or ""
                 described = self._described.pop((svc.cluster_name, svc.service_name), None)
                 try:
                     if described is not None:
@@ -404,7 +412,6 @@ class Fleet:
             self._abort_if_atomic(r)
 
     def _rollback_ended(self, r: ServiceRelease, item: Followed) -> None:
-
         r.rollback_status = item.outcome
         r.reporter.emit(DeploymentFinished(item.deployment_id, str(item.outcome)))
         if item.ok:
@@ -415,7 +422,6 @@ class Fleet:
             self._state(r, "failed", detail)
 
     def _failure_reason(self, r: ServiceRelease, item: Followed) -> str:
-
         assert item.view is not None
         svc = r.target.service
         engine = engine_for(svc)
@@ -445,7 +451,6 @@ class Fleet:
                 self._roll_back_finished(r)
 
     def _stop(self, r: ServiceRelease, undo: bool = True) -> bool:
-
         assert r.deployment_id
         try:
             with deferred_interrupts():
@@ -459,7 +464,6 @@ class Fleet:
         return True
 
     def _roll_back_finished(self, r: ServiceRelease) -> None:
-
         try:
             outcome = rollback(self.aws, r.target.service, r.reporter, wait=False)
         except OrchestratorError as exc:
@@ -497,14 +501,16 @@ class Fleet:
             self._read_serving()
             serving = ", ".join(f"{r.key} runs {short_arn(r.serving, 'nothing')}" for r in self.releases)
             return Interrupted(f"cancelled; stopped {names} with rollback; {serving}")
-        names = ", ".join(f"{r.key} ({r.deployment_id})" for r in running)
+        now = [(r.key, now_running(self.aws, r.target.service, str(r.deployment_id))) for r in running]
+        still = ", ".join(f"{key} ({st.deployment_id})" for key, st in now if not st.ended)
+        said = [f"deployments {still} are still running in CodeDeploy"] if still else []
+        said += [f"{key}: {st.phrase()}" for key, st in now if st.ended]  # ended between two polls
         return Interrupted(
-            f"interrupted; deployments {names} are still running in CodeDeploy "
+            f"interrupted; {'; '.join(said)} "
             f"(see them with `{self._command(Next.STATUS)}`, stop one with `{self._command(Next.STOP, 'KEY')}`)"
         )
 
     def _read_serving(self) -> None:
-
         for r in self.releases:
             if r.serving is None or r.state in ("rolled-back", "failed", "stopped"):
                 # a read for the summary; the outcome stands without it
@@ -528,9 +534,10 @@ class Fleet:
         clues = first.details.get("clues") or [first.reason or f"deployment {str(first.outcome).lower()}"]
         serving = ", ".join(f"{r.key} runs {short_arn(r.serving, 'nothing')}" for r in self.releases)
         if self.aborted_by is not None:
-            undone = all(r.state in ("rolled-back", "skipped") or r is first for r in self.releases)
-            status = "RolledBack" if undone else "Failed"
-            what = "every service rolled back" if undone else "not every service could be rolled back"
+            # Only what is true: every service serves what it served before (read, not assumed).
+            back = [r.key for r in self.releases if r.serving is None or r.serving != r.served_before]
+            status = "RolledBack" if not back else "Failed"
+            what = "every service rolled back" if not back else f"not rolled back: {', '.join(back)}"
             tail = f"{what} (--atomic): {serving}"
         else:
             status = "Failed"

@@ -224,6 +224,27 @@ def newest_records(aws: Aws, ids: list[str], count: int) -> list[DeploymentRecor
     return get_records(aws, chosen)[:count]
 
 
+def recent_records(aws: Aws, svc: ServiceOutputs, since: datetime, statuses: tuple[str, ...]) -> list[DeploymentRecord]:
+    """The group's deployments with these statuses created since `since` (ListDeployments'
+    createTimeRange: the lookup stops at `since`, whatever the history's length), newest first, from
+    their deploymentInfo alone: image and git SHA come from the description, no AppSpec is read."""
+    cd = aws.client("codedeploy")
+    ids: list[str] = []
+    pages = cd.get_paginator("list_deployments").paginate(
+        applicationName=svc.codedeploy_app_name,
+        deploymentGroupName=svc.codedeploy_deployment_group_name,
+        includeOnlyStatuses=list(statuses),
+        createTimeRange={"start": since},
+    )
+    for page in pages:
+        ids.extend(page.get("deployments") or [])
+    infos: list[dict[str, Any]] = []
+    for i in range(0, len(ids), 25):
+        infos.extend(cd.batch_get_deployments(deploymentIds=ids[i : i + 25]).get("deploymentsInfo") or [])
+    records = [record_from_info(info) for info in infos]
+    return sorted(records, key=lambda r: r.created.timestamp() if r.created else 0.0, reverse=True)
+
+
 def load_history(aws: Aws, svc: ServiceOutputs, limit: int = 20, images: bool = True) -> list[DeploymentRecord]:
     """The group's most recent deployments, newest first, with rollback links (and images) filled in."""
     ids = list_deployment_ids(aws, svc)

@@ -130,6 +130,39 @@ def running_build(history: list[DeploymentRecord], running_task_definition: str 
     )
 
 
+# Registered "since": allow for clock skew between us and AWS (as orchestrator.writes does).
+SKEW = timedelta(minutes=2)
+
+
+def _since(aws: Aws, task_definition: str | None) -> tuple[datetime, dict[str, Any]]:
+    """Where the build-order lookups start: when `task_definition` was registered (the deployment that
+    put it in place came after), else a day ago; and the task definition as described. The cost is the
+    deployments made since: one in the usual case, whatever the length of the group's history."""
+    td: dict[str, Any] = {}
+    if task_definition:
+        td = aws.client("ecs").describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
+    registered = td.get("registeredAt")
+    if isinstance(registered, datetime):
+        return registered - SKEW, td
+    return datetime.now(UTC) - timedelta(days=1), td
+
+
+def running_build_since(
+    aws: Aws, svc: ServiceOutputs, running_td: str | None
+) -> tuple[DeploymentRecord | None, list[DeploymentRecord]]:
+    """(the deployment that put the running task definition in place, the successes read to find it).
+
+    Only the successes created since that revision was registered are read, each from its description
+    (image and git SHA): the one whose image is the running revision's, else the newest; None when
+    there is none (the check is then skipped, as with no history)."""
+    since, td = _since(aws, running_td)
+    recent = engine_for(svc).succeeded_since(aws, svc, since)
+    containers = td.get("containerDefinitions") or [{}]
+    image = next((c for c in containers if c.get("name") == svc.container_name), containers[0]).get("image")
+    match = next((r for r in recent if image and r.image == image), None)
+    return match or (recent[0] if recent else None), recent
+
+
 def check_build_order(
     new_sha: str | None,
     against: DeploymentRecord | None,
@@ -232,16 +265,14 @@ def before_create(
         if active is None:
             if check_order:
                 with refusals():
-                    history = engine.history(aws, svc, limit=50)
                     # The preflight read the service a moment ago; after a wait (--if-active) read it again.
                     running_td = (
                         serving_task_definition(plan.preflight.service)
                         if first and plan.preflight.service
                         else running_task_definition(aws, svc)
                     )
-                check_build_order(
-                    new_sha, running_build(history, running_td), history, reporter, repo_dir=policy.repo_dir
-                )
+                    against, recent = running_build_since(aws, svc, running_td)
+                check_build_order(new_sha, against, recent, reporter, repo_dir=policy.repo_dir)
             return Decision()
         with refusals():
             identical = identical_deployment(aws, active, plan)
@@ -275,8 +306,8 @@ def before_create(
         # replace
         if check_order:
             with refusals():
-                history = engine.history(aws, svc, limit=50)
-            check_build_order(new_sha, active, history, reporter, what="in-progress", repo_dir=policy.repo_dir)
+                recent = engine.succeeded_since(aws, svc, _since(aws, active.task_definition)[0])
+            check_build_order(new_sha, active, recent, reporter, what="in-progress", repo_dir=policy.repo_dir)
         reporter.emit(
             ActiveDeploymentFound(
                 active.deployment_id, active.status, policy.if_active, "replace", "stopping it with rollback"
@@ -285,6 +316,32 @@ def before_create(
         with contextlib.suppress(InputError):  # it ended by itself meanwhile: look again
             stop(aws, svc, reporter, rollback=True, deployment_id=active.deployment_id, timeout_s=timeout)
         first = False
+
+
+def reattach_after_race(
+    aws: Aws, svc: ServiceOutputs, plan: ReleasePlan, reporter: Reporter, registered: str | None
+) -> Decision | None:
+    """After losing the race at CreateDeployment: when the deployment that won deploys what this release
+    would (the same AppSpec, an equal task definition), follow it under every --if-active, and
+    deregister the revision this release registered unless that deployment uses it (a create refused
+    with DeploymentLimitExceeded made no deployment of ours: nothing else can be using it). None when
+    the winner is another change: --if-active decides."""
+    with refusals():
+        active = engine_for(svc).active(aws, svc)
+        if active is None or not identical_deployment(aws, active, plan):
+            return None
+    reporter.emit(
+        ActiveDeploymentFound(
+            active.deployment_id,
+            active.status,
+            "any",
+            "reattach",
+            "another release started this very AppSpec and task definition meanwhile; following it",
+        )
+    )
+    if registered and registered != active.task_definition:
+        deregister_unused(aws, plan, registered, reporter)
+    return Decision(reattach=active)
 
 
 def run_release(
@@ -333,6 +390,10 @@ def race(
             written = executor.written
             if cause is None or "deployment_id" in written:
                 raise
+            # The winner deploys what we would (an identical release): follow it under every --if-active.
+            won = reattach_after_race(target.aws, target.service, plan, reporter, written.get("task_definition_arn"))
+            if won is not None and won.reattach is not None:
+                return {}, won.reattach
             if policy.if_active == "fail":
                 left, details = deregister_unused(target.aws, plan, written.get("task_definition_arn"), reporter)
                 raise ActiveDeploymentError(

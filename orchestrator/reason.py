@@ -60,7 +60,11 @@ def next_step(clues: Sequence[str], follow: str) -> str:
     """What to do next, from what failed; `follow` is a command that shows more (e.g. history).
     ECS service events and stopped tasks are left out: they may be older than this deployment."""
     text = " ".join(c for c in clues if not c.startswith(("ECS:", "stopped task"))).lower()
-    if "alarm" in text:
+    if "replaced by another release" in text:
+        what = "nothing to fix here: the newer release runs instead"
+    elif "stopped by a stopdeployment request" in text:
+        what = "nothing to fix if another release replaced it (see which in the history); else release again"
+    elif "alarm" in text:
         what = "fix what the alarm watches, release again"
     elif "hook function" in text:
         what = "fix what the hook checks, release again"

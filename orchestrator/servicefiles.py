@@ -32,7 +32,11 @@ class ServiceFiles:
 
 def _pick(root: Path, key: str, name: str) -> Path:
     own = root / SERVICES_DIR / key / name
-    return own if own.exists() else root / name
+    try:
+        exists = own.exists()
+    except OSError:  # a key too long for a file name (ENAMETOOLONG): no such file
+        exists = False
+    return own if exists else root / name
 
 
 def service_files(

@@ -29,13 +29,15 @@ class DefaultEnv:
 def _read_toml(path: Path) -> dict[str, Any]:
     import tomllib
 
+    from orchestrator import userfile
+
+    text = userfile.read_text(path, "settings file")
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    except RecursionError:
+        raise userfile.too_deep(str(path)) from None
 
 
 def _setting(table: dict[str, Any], where: str) -> str | None:

@@ -69,6 +69,12 @@ def load_outputs(
 ) -> tuple[Outputs, SandboxInfo | None]:
     """The outputs, and the sandbox when --sandbox names it (its outputs and endpoint)."""
 
+    if sandbox and outputs_file is not None:
+        # Before: the file was silently ignored and the release went to the sandbox's own stack.
+        raise InputError(
+            "--sandbox and --outputs-file exclude each other",
+            hint="--sandbox uses the running sandbox's own outputs; drop one of them",
+        )
     if sandbox:
         from orchestrator.sandbox.state import load_info
 

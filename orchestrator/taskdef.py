@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.contract import SERVICE_KEYS, Outputs, ServiceOutputs
-from orchestrator.errors import InputError
+from orchestrator.ecs_rules import image_problem
+from orchestrator.ecs_rules import problems as ecs_problems
+from orchestrator.errors import InputError, InputProblems
 
 PLACEHOLDER_NAMES: tuple[str, ...] = (*SERVICE_KEYS, "aws_region", "image")
 
@@ -39,10 +41,6 @@ READ_ONLY_FIELDS: tuple[str, ...] = (
 
 _PLACEHOLDER = re.compile(r"\$(\$?)\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_FAMILY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-_CONTAINER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-# ECS: letters, numbers, hyphens, underscores, colons, periods, forward slashes, number signs, at signs.
-_IMAGE = re.compile(r"^[A-Za-z0-9._:/#@+-]{1,255}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -54,17 +52,10 @@ def field_path(parts: tuple[str | int, ...]) -> str:
 
 
 def load_json(path: Path, what: str = "file") -> Any:
-    """Parse a JSON file; syntax errors name the line and column."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such {what}") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    """Parse a JSON file (orchestrator.userfile: regular files only, bounded size and depth)."""
+    from orchestrator.userfile import load_json as load
+
+    return load(path, what)
 
 
 def placeholder_values(outputs: Outputs, service: ServiceOutputs, image: str | None) -> dict[str, str]:
@@ -153,13 +144,23 @@ def find_unresolved(doc: Any, path: tuple[str | int, ...] = ()) -> Iterator[tupl
 def parse_env_pairs(pairs: list[str] | None) -> dict[str, str]:
     """`KEY=VALUE` strings from --container-env."""
     result: dict[str, str] = {}
-    for pair in pairs or []:
+    given = pairs or []
+    for number, pair in enumerate(given, 1):
         key, sep, value = pair.partition("=")
         if not sep or not _ENV_NAME.match(key):
-            # Name only: the value may be a secret.
-            raise InputError(f"--container-env {key!r}: expected KEY=VALUE with KEY a variable name")
+            # Nothing of it is shown: without `KEY=` the whole text may be the secret itself
+            # (`--container-env "$TOKEN"`), and before a stray `=` (base64 padding) part of it.
+            which = f" (the {_ordinal(number)} of {len(given)})" if len(given) > 1 else ""
+            raise InputError(
+                f"--container-env{which}: expected KEY=VALUE with KEY a variable name "
+                "(letters, digits and _, not starting with a digit); what was given is not shown"
+            )
         result[key] = value
     return result
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def container_names(taskdef: dict[str, Any]) -> list[str]:
@@ -222,30 +223,6 @@ def render(
     return Rendered(taskdef=taskdef, source=source, container=container, image=str(main.get("image", "")))
 
 
-# The tag and digest grammar of image references (OCI distribution spec / Docker reference grammar):
-# a tag is up to 128 of [A-Za-z0-9_.-], not starting with . or -; a digest is algorithm:encoded, and a
-# sha256 digest has exactly 64 lowercase hex digits.
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
-_SHA256 = re.compile(r"^sha256:[a-f0-9]{64}$")
-
-
-def image_problem(image: str) -> str | None:
-    """What is wrong with an image reference (None if nothing): ECS's characters, then tag and digest syntax."""
-    if not _IMAGE.match(image):
-        return "letters, digits and . _ : / # @ - only, up to 255 characters"
-    name, at, digest = image.partition("@")
-    if at and (not _DIGEST.match(digest) or (digest.startswith("sha256:") and not _SHA256.match(digest))):
-        return f"digest {digest!r} is not algorithm:hex (sha256: 64 lowercase hex digits)"
-    last = name.rsplit("/", 1)[-1]  # a registry host:port comes before the last slash
-    repo, colon, tag = last.partition(":")
-    if not repo or not name or name.startswith("/") or name.endswith("/") or "//" in name:
-        return "no repository name"
-    if colon and not _TAG.match(tag):
-        return f"tag {tag!r} must be 1-128 letters, digits, _ . - (not starting with . or -)"
-    return None
-
-
 def check_image(image: str, where: str) -> None:
     problem = image_problem(image)
     if problem:
@@ -259,9 +236,12 @@ def register_shape() -> Any:
     """The input shape of ecs:RegisterTaskDefinition from botocore's bundled model."""
     global _SHAPE
     if _SHAPE is None:
-        import botocore.session
+        from botocore.loaders import create_loader
+        from botocore.model import ServiceModel
 
-        model = botocore.session.get_session().get_service_model("ecs")
+        # The bundled model itself, not through a Session: a session reads the user's AWS config file,
+        # and a garbage one must be reported once, by orchestrator.aws, not here as a traceback.
+        model = ServiceModel(create_loader().load_service_model("ecs", "service-2"), "ecs")
         _SHAPE = model.operation_model("RegisterTaskDefinition").input_shape
     return _SHAPE
 
@@ -323,77 +303,42 @@ def _enum_errors(value: Any, shape: Any, source: str, path: tuple[str | int, ...
         yield f"{source}: {field_path(path)}: {value!r} is not one of {', '.join(shape.enum)}"
 
 
-def _semantic_errors(taskdef: dict[str, Any], source: str) -> Iterator[str]:
-    """Rules ECS enforces that the API model does not express."""
-    family = taskdef.get("family")
-    if isinstance(family, str) and not _FAMILY.match(family):
-        yield f"{source}: family: {family!r} must be 1-255 letters, digits, hyphens or underscores"
-    containers = taskdef.get("containerDefinitions")
-    if isinstance(containers, list) and not containers:
-        yield f"{source}: containerDefinitions: at least one container is needed"
-    seen: set[str] = set()
-    network_mode = taskdef.get("networkMode")
-    for i, c in enumerate(containers if isinstance(containers, list) else []):
-        if not isinstance(c, dict):
-            continue
-        where = f"{source}: containerDefinitions[{i}]"
-        name = c.get("name")
-        if name is None:
-            yield f"{where}.name: required field missing"
-        elif isinstance(name, str):
-            if not _CONTAINER_NAME.match(name):
-                yield f"{where}.name: {name!r} must be 1-255 letters, digits, hyphens or underscores"
-            if name in seen:
-                yield f"{where}.name: duplicate container name {name!r}"
-            seen.add(name)
-        image = c.get("image")
-        if image is None:
-            yield f"{where}.image: required field missing"
-        elif isinstance(image, str) and (problem := image_problem(image)):
-            yield f"{where}.image: invalid image reference {image!r}: {problem}"
-        for j, pm in enumerate(c.get("portMappings") or []):
-            if not isinstance(pm, dict):
-                continue
-            for key in ("containerPort", "hostPort"):
-                port = pm.get(key)
-                if isinstance(port, int) and not isinstance(port, bool) and not 0 <= port <= 65535:
-                    yield f"{where}.portMappings[{j}].{key}: {port} is not a port (0-65535)"
-            host, cont = pm.get("hostPort"), pm.get("containerPort")
-            if network_mode == "awsvpc" and host is not None and cont is not None and host != cont:
-                yield f"{where}.portMappings[{j}].hostPort: must equal containerPort ({cont}) in awsvpc mode"
-    if "FARGATE" in (taskdef.get("requiresCompatibilities") or []):
-        if network_mode != "awsvpc":
-            yield f"{source}: networkMode: FARGATE requires 'awsvpc' (got {network_mode!r})"
-        for key in ("cpu", "memory"):
-            if key not in taskdef:
-                yield f"{source}: {key}: FARGATE requires a task-level {key}"
-
-
 # ECS refuses a task definition over 64 KiB ("Task definition max size", 64 KiB, not adjustable:
 # Amazon ECS service quotas, Amazon ECS Developer Guide). Measured as the request's compact JSON.
 MAX_TASKDEF_BYTES = 64 * 1024
 
 
-def check_size(taskdef: dict[str, Any], source: str) -> None:
+def size_problem(taskdef: dict[str, Any], source: str) -> str | None:
     size = len(json.dumps(taskdef, separators=(",", ":")).encode())
     if size > MAX_TASKDEF_BYTES:
-        raise InputError(
-            f"{source}: the rendered task definition is {size / 1024:.1f} KiB; ECS accepts at most 64 KiB",
-            hint="move large values out (secrets/valueFrom, environmentFiles) or split the containers",
+        return (
+            f"{source}: the rendered task definition is {size / 1024:.1f} KiB; ECS accepts at most 64 KiB "
+            "(move large values out: secrets/valueFrom, environmentFiles, or split the containers)"
         )
+    return None
+
+
+def problems(taskdef: dict[str, Any], source: str) -> list[str]:
+    """Every problem found, one line each: the size, botocore's model (fields, types, enums), then the
+    rules ECS enforces server side (orchestrator.ecs_rules). Each check reads only the values of the
+    type it expects, so one wrong value does not hide another problem."""
+    found = [p for p in (size_problem(taskdef, source),) if p]
+    found += _botocore_errors(taskdef, source)
+    found += _enum_errors(taskdef, register_shape(), source, ())
+    found += ecs_problems(taskdef, source)
+    # One line per field: a later rule about a field already refused is a consequence, not news
+    # (networkMode 'awsvp' is not an enum value, so of course it is not FARGATE's 'awsvpc').
+    by_field: dict[str, str] = {}
+    for line in found:
+        by_field.setdefault(line.removeprefix(f"{source}: ").split(": ", 1)[0], line)
+    return list(by_field.values())
 
 
 def validate(taskdef: dict[str, Any], source: str) -> None:
-    """Raise InputError with the first problem; the rest are usually consequences of it."""
-    check_size(taskdef, source)
-    problems = _botocore_errors(taskdef, source)
-    if not problems:
-        problems = list(_enum_errors(taskdef, register_shape(), source, ()))
-    if not problems:
-        problems = list(_semantic_errors(taskdef, source))
-    if problems:
-        extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise InputError(problems[0] + extra)
+    """Raise InputProblems listing every problem (one line each) when there is any."""
+    found = problems(taskdef, source)
+    if found:
+        raise InputProblems(found)
 
 
 def load_and_render(
@@ -432,12 +377,23 @@ def load_prerendered(path: Path) -> Rendered:
 # --- environment values: never printed unless asked -------------------------------------------------
 
 REDACTED = "***"
+_MASK_KEY: bytes | None = None
 
 
 def redacted(name: str, value: str) -> str:
-    """`***` and a short hash of name=value: stable across runs, so a changed value still shows in a diff.
-    (Short on purpose: enough to tell two values apart, too short to look a value up.)"""
-    return REDACTED + hashlib.sha256(f"{name}={value}".encode()).hexdigest()[:6]
+    """`***` and 6 hex digits of an HMAC of name=value under a key drawn at random once per run.
+
+    Within a run equal values mask alike and a changed value shows in a diff (the dry run's), yet the
+    mask reveals nothing about the value: an unkeyed hash of a 6-digit PIN was found by trying all
+    10^6 of them in a second, and without the key (never shown, gone when the process ends) there is
+    nothing to try them against. Across runs the masks of one value differ."""
+    import hmac
+    import secrets
+
+    global _MASK_KEY
+    if _MASK_KEY is None:
+        _MASK_KEY = secrets.token_bytes(32)
+    return REDACTED + hmac.new(_MASK_KEY, f"{name}={value}".encode(), hashlib.sha256).hexdigest()[:6]
 
 
 def _environments(taskdef: Any) -> Iterator[dict[str, Any]]:

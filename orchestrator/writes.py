@@ -44,6 +44,9 @@ LOOK_BEFORE_RETRY_S = 10.0
 # ... and a retry refused because the group is held is not called a lost race before this: AWS's
 # eventual-consistency notes advise describing with backoff up to a few minutes.
 LOOKUP_BUDGET_S = 300.0
+# A lost RegisterTaskDefinition answer's revision is among the family's newest few (only releases of
+# the same family registering at the same moment come after it): the recovery reads no more.
+NEWEST = 5
 
 
 @dataclass(frozen=True)
@@ -176,12 +179,19 @@ def register_task_definition(
     ecs = aws.client("ecs")
     client = aws.client("ecs", retries=False)
 
+    described: dict[str, dict[str, Any]] = {}  # a revision is described once, whatever the retries
+
     def ours_since() -> list[dict[str, Any]]:
-        """Revisions of the family registered since we began with our content, newest first."""
-        arns = ecs.list_task_definitions(familyPrefix=family, sort="DESC", maxResults=10).get("taskDefinitionArns")
+        """Revisions of the family registered since we began with our content, newest first: only the
+        NEWEST ones are looked at."""
+        arns = ecs.list_task_definitions(familyPrefix=family, sort="DESC", maxResults=NEWEST).get("taskDefinitionArns")
+        # An endpoint that ignores maxResults and sort lists the whole family: newest revisions first.
+        newest = sorted(arns or [], key=lambda a: int(a.rsplit(":", 1)[-1]) if a[-1:].isdigit() else 0, reverse=True)
         found = []
-        for arn in arns or []:
-            td = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        for arn in newest[:NEWEST]:
+            if arn not in described:
+                described[arn] = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+            td = described[arn]
             registered = td.get("registeredAt")
             if isinstance(registered, datetime) and registered < began - SKEW:
                 break

@@ -167,8 +167,84 @@ def test_missing_key_names_the_service_and_key(tmp_path: Path) -> None:
 def test_a_port_that_is_not_a_number_is_refused() -> None:
     raw = copy.deepcopy(_example())
     raw["services"]["value"]["web"]["container_port"] = "http"
-    with pytest.raises(InputError, match=r"services\.web\.container_port must be a number"):
+    with pytest.raises(InputError, match=r"services\.web\.container_port: 'http' is not a port number \(1-65535\)"):
         parse_outputs(raw, "example")
+
+
+ROLE = "an IAM role ARN"
+LISTENER = "a load balancer listener ARN"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("container_port", -1, "container_port: -1 is not a port number (1-65535)"),
+        ("container_port", 0, "container_port: 0 is not a port number"),
+        ("container_port", 65536, "container_port: 65536 is not a port number"),
+        ("container_port", True, "container_port: True is not a port number"),
+        ("container_port", 80.5, "container_port: 80.5 is not a port number"),
+        ("prod_listener_arn", "not-an-arn", f"prod_listener_arn: 'not-an-arn' is not {LISTENER}"),
+        ("test_listener_arn", "", f"test_listener_arn: '' is not {LISTENER}"),
+        (
+            "prod_listener_arn",
+            "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/demo-web-blue/0123456789abcdef",
+            f"is not {LISTENER}",
+        ),
+        (
+            "task_execution_role_arn",
+            "demo-web-execution",
+            f"task_execution_role_arn: 'demo-web-execution' is not {ROLE}",
+        ),
+        ("task_role_arn", "arn:aws:iam::1:role/x", f"task_role_arn: 'arn:aws:iam::1:role/x' is not {ROLE}"),
+        (
+            "ecs_infrastructure_role_arn",
+            "arn:aws:s3:::bucket",
+            f"ecs_infrastructure_role_arn: 'arn:aws:s3:::bucket' is not {ROLE}",
+        ),
+        ("prod_listener_rule_arn", "rule-1", "prod_listener_rule_arn: 'rule-1' is not a listener rule ARN"),
+        ("cluster_name", "", "cluster_name must not be empty"),
+        ("log_group_name", 7, "log_group_name must be a string, got int"),
+    ],
+)
+def test_values_are_checked_by_type_and_form(key: str, value: Any, message: str) -> None:
+    raw = copy.deepcopy(_example())
+    raw["services"]["value"]["web"][key] = value
+    with pytest.raises(InputError) as err:
+        parse_outputs(raw, "outputs.json")
+    assert str(err.value) == f"outputs.json: services.web.{message}" or message in str(err.value)
+    assert str(err.value).startswith("outputs.json: services.web.")
+    assert err.value.exit_code == ExitCode.BAD_INPUT
+
+
+def test_optional_arns_may_be_empty_and_real_ones_pass() -> None:
+    raw = copy.deepcopy(_example())
+    web = raw["services"]["value"]["web"]
+    rule = (
+        "arn:aws:elasticloadbalancing:eu-west-1:111122223333:listener-rule/app/demo/0123456789abcdef/01234567/89abcdef"
+    )
+    web.update(prod_listener_rule_arn=rule, test_listener_rule_arn="", ecs_infrastructure_role_arn="")
+    web["task_role_arn"] = "arn:aws-us-gov:iam::111122223333:role/service-role/demo-web-task"
+    svc = parse_outputs(raw, "outputs.json").services["web"]
+    assert svc.prod_listener_rule_arn == rule and svc.task_role_arn.endswith("service-role/demo-web-task")
+
+
+def test_every_problem_in_the_file_is_reported_one_line_each() -> None:
+    raw = copy.deepcopy(_example())
+    raw["services"]["value"]["web"].update(container_port=-1, prod_listener_arn="not-an-arn")
+    raw["services"]["value"]["api"] = dict(raw["services"]["value"]["web"], task_role_arn="x y")
+    with pytest.raises(InputError) as err:
+        parse_outputs(raw, "outputs.json")
+    lines = str(err.value).splitlines()
+    assert lines == [
+        "outputs.json: services.web.container_port: -1 is not a port number (1-65535)",
+        f"outputs.json: services.web.prod_listener_arn: 'not-an-arn' is not {LISTENER} "
+        "(arn:aws:elasticloadbalancing:...:listener/...)",
+        "outputs.json: services.api.container_port: -1 is not a port number (1-65535)",
+        f"outputs.json: services.api.task_role_arn: 'x y' is not {ROLE} (arn:aws:iam::ACCOUNT:role/NAME)",
+        f"outputs.json: services.api.prod_listener_arn: 'not-an-arn' is not {LISTENER} "
+        "(arn:aws:elasticloadbalancing:...:listener/...)",
+    ]
+    assert err.value.details["problems"] == lines
 
 
 def test_unknown_service_lists_what_exists() -> None:

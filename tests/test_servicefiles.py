@@ -7,15 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.outputs import service_values
 
-from orchestrator.contract import SERVICE_KEYS, parse_outputs
+from orchestrator.contract import parse_outputs
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.servicefiles import files_for, service_files
 
 
 def _outputs(*keys: str):
-    svc = {k: f"v-{k}" for k in SERVICE_KEYS} | {"container_port": 8080, "deployment_engine": "codedeploy"}
-    return parse_outputs({"aws_region": "eu-west-1", "services": {k: svc for k in keys}}, "outputs.json")
+    return parse_outputs({"aws_region": "eu-west-1", "services": {k: service_values(k) for k in keys}}, "outputs.json")
 
 
 def _write(path: Path, text: str = "{}") -> Path:

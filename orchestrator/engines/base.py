@@ -13,7 +13,8 @@ RegisterTaskDefinition, the same for every engine) and then hands the rest to th
 - `rollback_of(aws, id)`  the rollback deployment the engine started for a failed or stopped one;
 - `console_url(region, id)`, `failure_evidence(aws, view, service)`, `failure_clues(aws, view, service,
   evidence)`  where to look, what AWS knows of the failed replacement, and why it failed;
-- `active(aws, service)`, `history(aws, service)`  the deployment in progress, the past ones.
+- `active(aws, service)`, `history(aws, service)`  the deployment in progress, the past ones;
+  `succeeded_since(aws, service, since)` the successes since a moment (the checks before the first write).
 
 Normalised vocabulary (what every engine reports, whatever its service's own words):
 
@@ -38,6 +39,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
     from orchestrator.deployment import DeploymentView, WaitModel, WatchResult
@@ -129,4 +132,9 @@ class DeploymentEngine(Protocol):
 
     def history(self, aws: Aws, service: ServiceOutputs, *, limit: int) -> list[DeploymentRecord]:
         """The service's deployments, newest first (revision, status, creator, description tokens)."""
+        ...
+
+    def succeeded_since(self, aws: Aws, service: ServiceOutputs, since: datetime) -> list[DeploymentRecord]:
+        """The service's successful deployments created since `since`, newest first, each from its
+        description alone (image, git SHA): a lookup whose cost does not grow with the history."""
         ...

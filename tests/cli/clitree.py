@@ -50,13 +50,8 @@ def write_outputs(path: Any) -> Any:
     """A valid outputs file (the contract's keys, one service `web`) for commands that only read it."""
     import json
 
-    from orchestrator.contract import SERVICE_KEYS
+    from support.outputs import service_values
 
-    svc = {k: f"demo-{k}" for k in SERVICE_KEYS} | {
-        "container_port": 8080,
-        "deployment_engine": "codedeploy",
-        "container_name": "web",
-        "log_group_name": "/ecs/demo/web",
-    }
+    svc = service_values("web")
     path.write_text(json.dumps({"aws_region": "eu-west-1", "services": {"web": svc}}))
     return path

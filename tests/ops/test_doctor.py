@@ -31,7 +31,8 @@ def test_a_healthy_stack_passes_and_permissions_are_skipped_not_passed(sandbox) 
     assert checks["permissions"]["status"] == "skipped"
     assert "simulator" in checks["permissions"]["detail"]
     assert {c["status"] for n, c in checks.items() if n != "permissions"} == {"pass"}
-    assert len(checks) == 15
+    assert len(checks) == 16
+    assert checks["revisions never deployed"]["detail"].startswith("none after ")
     s = summary(res.stdout)
     assert s["ok"] is True and s["failed"] == 0 and s["skipped"] == 1
     # Nothing written.
@@ -156,6 +157,24 @@ def test_doctor_catches_each_broken_wiring(sandbox, tmp_path: Path, breakage, ex
     s = summary(res.stdout)
     assert s["ok"] is False and s["failed"] == len(expected)
     assert "check(s) failed" in res.stderr
+
+
+def test_a_revision_no_deployment_used_is_named(sandbox) -> None:
+    """What a release killed between RegisterTaskDefinition and CreateDeployment leaves behind (issue 20.7):
+    doctor names it, with the command that deregisters it."""
+    svc = sandbox.service_outputs()
+    ecs = sandbox.client("ecs")
+    running = ecs.describe_services(cluster=svc["cluster_name"], services=[svc["service_name"]])["services"][0]
+    td = ecs.describe_task_definition(taskDefinition=running["taskDefinition"])["taskDefinition"]
+    keep = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "containerDefinitions")
+    left = ecs.register_task_definition(**{k: td[k] for k in keep if k in td})["taskDefinition"]["taskDefinitionArn"]
+    res, checks = doctor(sandbox, "--sandbox")
+    assert res.returncode == 0, res.stderr
+    row = checks["revisions never deployed"]
+    assert row["status"] == "pass"  # a leftover to tidy, not broken wiring
+    short = left.rsplit("/", 1)[-1]
+    assert f"used by no deployment: {short}" in row["detail"]
+    assert f"aws ecs deregister-task-definition --task-definition {short}" in row["detail"]
 
 
 # --- the permissions row: what it simulates, and what it says when it cannot -------------------

@@ -190,7 +190,8 @@ class _FakeExecutor:
         return {"status": "Succeeded"}
 
 
-def _race(monkeypatch: pytest.MonkeyPatch, if_active: str) -> tuple[_FakeExecutor, object]:
+def _race(monkeypatch: pytest.MonkeyPatch, if_active: str, winner: object = None) -> tuple[_FakeExecutor, object]:
+    """`winner`: what reattach_after_race finds (None: the deployment that won deploys something else)."""
     from dataclasses import dataclass, field
 
     from orchestrator import policy
@@ -204,6 +205,10 @@ def _race(monkeypatch: pytest.MonkeyPatch, if_active: str) -> tuple[_FakeExecuto
         on_timeout: str = "leave"
 
     monkeypatch.setattr(policy, "before_create", lambda *a, **k: policy.Decision())
+    monkeypatch.setattr(policy, "reattach_after_race", lambda *a, **k: winner)
+    monkeypatch.setattr(
+        policy, "reattach", lambda plan, dep, td: Plan([VerifyLive("c", "s", td)], {"deployment_id": dep})
+    )
     monkeypatch.setattr(policy.time, "sleep", lambda s: None)
     plan = Plan(
         [
@@ -238,6 +243,19 @@ def test_a_lost_create_race_under_if_active_fail_names_the_other_deployment(monk
     assert isinstance(result, ActiveDeploymentError) and result.exit_code == 1
     assert "d-OTHER" in str(result)
     assert len(ex.step_kinds) == 1
+
+
+@pytest.mark.parametrize("if_active", ["fail", "wait", "replace"])
+def test_a_lost_race_to_an_identical_deployment_reattaches_under_every_policy(
+    monkeypatch: pytest.MonkeyPatch, if_active: str
+) -> None:
+    from orchestrator import policy
+    from orchestrator.history import DeploymentRecord
+
+    winner = policy.Decision(reattach=DeploymentRecord("d-OTHER", "InProgress", "user", task_definition="td:9"))
+    ex, result = _race(monkeypatch, if_active, winner)
+    assert result == {"status": "Succeeded"}, result
+    assert ex.step_kinds[-1] == ["VerifyLive"]  # followed d-OTHER: no second create
 
 
 @pytest.mark.parametrize("newest_first", [True, False])

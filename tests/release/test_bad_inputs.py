@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import cli
 
 from orchestrator.cli import run
 
@@ -199,7 +200,7 @@ CORPUS = [
         id="sidecar-without-image",
     ),
     pytest.param(
-        taskdef(lambda d: d["containerDefinitions"].append(dict(_c0(d)))),
+        taskdef(lambda d: d["containerDefinitions"].append({"name": "web", "image": "busybox:1", "essential": False})),
         "containerDefinitions[1].name: duplicate container name 'web'",
         id="duplicate-container",
     ),
@@ -250,7 +251,7 @@ CORPUS = [
     ),
     pytest.param(
         flags("--image", "repo/web:1", "--container-env", "NOEQUALS"),
-        "--container-env 'NOEQUALS': expected KEY=VALUE",
+        "--container-env: expected KEY=VALUE with KEY a variable name",
         id="env-pair",
     ),
     pytest.param(flags("--image", "repo/web 1"), "--image: invalid image reference 'repo/web 1'", id="image-reference"),
@@ -425,3 +426,231 @@ def test_bad_input_is_refused_before_any_write(
     lines = [line for line in err.splitlines() if line.strip()]
     if "Invalid value" not in message:  # click's own usage errors come with a usage banner
         assert len(lines) == 1 and lines[0].startswith("error: "), err
+
+
+# --- inputs that once ended in a traceback or a hang (issue 20): each a subprocess, so a hang is a timeout ---
+
+DEEP_ARRAY = "[" * 100_000 + "]" * 100_000
+DEEP_OBJECT = '{"a":' * 100_000 + "1" + "}" * 100_000
+# Nine anchors of nine aliases each: 9^9 values once expanded, from a file of 1 KiB.
+LAUGHS = "a0: &a0 [x]\n" + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10))
+
+Raw = Callable[[Path, Any], tuple[list[str], dict[str, str]]]
+
+
+def _file(name: str, text: str) -> Callable[[Path], Path]:
+    def make(tmp: Path) -> Path:
+        (tmp / name).write_text(text)
+        return tmp / name
+
+    return make
+
+
+def _fifo(tmp: Path) -> Path:
+    os.mkfifo(tmp / "pipe.json")
+    return tmp / "pipe.json"
+
+
+def sandbox_with(option: str, make: Callable[[Path], Path]) -> Raw:
+    return lambda tmp, stack: (["release", "--sandbox", "--image", "repo/web:1", option, str(make(tmp))], {})
+
+
+def outputs_with(make: Callable[[Path], Path]) -> Raw:
+    return lambda tmp, stack: (["release", "--outputs-file", str(make(tmp)), "--image", "repo/web:1"], {})
+
+
+def with_env(**env: str | Callable[[Path], Path]) -> Raw:
+    """A release from a copy of the sandbox's outputs file with these environment variables."""
+
+    def build(tmp: Path, stack: Any) -> tuple[list[str], dict[str, str]]:
+        values = {k: (str(v(tmp)) if callable(v) else v) for k, v in env.items()}
+        return ["release", "--outputs-file", str(stack.outputs_path), "--image", "repo/web:1"], values
+
+    return build
+
+
+GARBAGE_INI = "this is [not an\n= ini file\n\x00"
+
+NO_TRACEBACK = [
+    pytest.param(
+        lambda tmp, stack: (["release", "--sandbox", "--image", "repo/web:1", "--taskdef", "t" * 5000], {}),
+        "(5000 characters): path too long for a task definition file",
+        id="taskdef-name-5000-chars",
+    ),
+    pytest.param(
+        outputs_with(lambda tmp: tmp / ("d" * 300) / "outputs.json"),
+        "path too long for an outputs file",
+        id="outputs-dir-name-300-chars",
+    ),
+    pytest.param(
+        sandbox_with("--taskdef", _file("taskdef.json", DEEP_ARRAY)),
+        "taskdef.json: nested more than 64 levels deep",
+        id="taskdef-100000-deep",
+    ),
+    pytest.param(
+        sandbox_with("--taskdef", _file("taskdef.json", DEEP_OBJECT)),
+        "taskdef.json: nested more than 64 levels deep",
+        id="taskdef-100000-deep-object",
+    ),
+    pytest.param(
+        outputs_with(_file("outputs.json", DEEP_OBJECT)),
+        "outputs.json: nested more than 64 levels deep",
+        id="outputs-100000-deep",
+    ),
+    pytest.param(
+        sandbox_with("--appspec", _file("appspec.yaml", DEEP_ARRAY)),
+        "appspec.yaml: nested more than 64 levels deep",
+        id="appspec-yaml-100000-deep",
+    ),
+    pytest.param(
+        sandbox_with("--appspec", _file("appspec.yaml", LAUGHS)),
+        "appspec.yaml: more than 200,000 values",
+        id="appspec-yaml-aliases",
+    ),
+    pytest.param(outputs_with(_fifo), "pipe.json: is a FIFO (named pipe), not an outputs file", id="outputs-fifo"),
+    pytest.param(sandbox_with("--taskdef", _fifo), "is a FIFO (named pipe), not a task definition", id="taskdef-fifo"),
+    pytest.param(
+        sandbox_with("--appspec", lambda tmp: Path("/dev/zero")),
+        "/dev/zero: is a character device, not an AppSpec file",
+        id="appspec-dev-zero",
+    ),
+    pytest.param(
+        with_env(AWS_ENDPOINT_URL="not a url"),
+        "AWS_ENDPOINT_URL 'not a url' is not an endpoint URL",
+        id="endpoint-not-a-url",
+    ),
+    pytest.param(
+        with_env(AWS_ENDPOINT_URL="http://127.0.0.1:port"),
+        "AWS_ENDPOINT_URL 'http://127.0.0.1:port' is not an endpoint URL",
+        id="endpoint-bad-port",
+    ),
+    pytest.param(
+        with_env(AWS_CONFIG_FILE=_file("config", GARBAGE_INI)),
+        "config: does not parse as an INI file",
+        id="aws-config-garbage",
+    ),
+    pytest.param(
+        with_env(AWS_SHARED_CREDENTIALS_FILE=_file("credentials", GARBAGE_INI)),
+        "credentials: does not parse as an INI file",
+        id="aws-credentials-garbage",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "message"), NO_TRACEBACK)
+def test_no_input_ends_in_a_traceback_or_a_hang(case: Raw, message: str, stack: Any, tmp_path: Path) -> None:
+    args, env = case(tmp_path, stack)
+    stack.control.reset_requests()
+    res = cli.run(*args, "--output", "plain", env=stack.env(**env), cwd=REPO, timeout=60)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], res.stderr
+    assert len(lines[0]) < 300  # a 5,000-character name is shortened
+    assert stack.mutating_calls() == []
+
+
+# --- what ECS would refuse (or run wrongly), refused before the first write (issue 20, the 13 cases) ---
+
+REFUSED_BY_ECS = [
+    pytest.param(
+        taskdef(lambda d: d.update(memory="abc")),
+        'taskdef.json: memory: \'abc\' is not MiB (like "1024") or GB (like "1 GB")',
+        id="task-memory-abc",
+    ),
+    pytest.param(
+        taskdef(lambda d: d.update(cpu="999")),
+        "taskdef.json: cpu: '999' is not a Fargate task size; Fargate takes 256, 512, 1024",
+        id="fargate-cpu-999",
+    ),
+    pytest.param(
+        taskdef(lambda d: d.update(cpu="256", memory="8192") or _c0(d).update(memory=512)),
+        "taskdef.json: memory: 8192 MiB does not go with cpu 256 on Fargate, which takes 512, 1024, 2048 MiB",
+        id="fargate-256-with-8192",
+    ),
+    pytest.param(
+        taskdef(lambda d: _c0(d).update(memory=4096)),
+        "taskdef.json: containerDefinitions[0].memory: 4096 MiB is more than the task's (512 MiB)",
+        id="container-memory-over-task",
+    ),
+    pytest.param(
+        taskdef(lambda d: _c0(d).update(essential=False)),
+        "taskdef.json: containerDefinitions: no essential container; ECS needs at least one",
+        id="no-essential-container",
+    ),
+    pytest.param(
+        taskdef(lambda d: _c0(d)["healthCheck"].update(interval=1)),
+        "containerDefinitions[0].healthCheck.interval: 1 is outside ECS's range 5-300",
+        id="health-check-interval-1",
+    ),
+    pytest.param(
+        taskdef(lambda d: _c0(d)["environment"].append({"name": "", "value": "x"})),
+        "containerDefinitions[0].environment[1].name: a variable needs a name, without '=' (got '')",
+        id="empty-variable-name",
+    ),
+    pytest.param(
+        taskdef(lambda d: d.update(executionRoleArn="not-an-arn")),
+        "taskdef.json: executionRoleArn: 'not-an-arn' is not an IAM role ARN",
+        id="execution-role-not-an-arn",
+    ),
+    pytest.param(
+        flags("--image", "registry.example.com/Demo/Web:1"),
+        "--image: invalid image reference 'registry.example.com/Demo/Web:1': repository 'Demo/Web' must be lowercase",
+        id="uppercase-repository",
+    ),
+    pytest.param(
+        outputs(lambda s: s.update(container_port=-1)),
+        "outputs.json: services.web.container_port: -1 is not a port number (1-65535)",
+        id="outputs-port-minus-1",
+    ),
+    pytest.param(
+        outputs(lambda s: s.update(prod_listener_arn="not-an-arn")),
+        "outputs.json: services.web.prod_listener_arn: 'not-an-arn' is not a load balancer listener ARN",
+        id="outputs-listener-not-an-arn",
+    ),
+    pytest.param(
+        lambda tmp, stack: ["release", "--sandbox", "--outputs-file", str(stack.outputs_path), "--image", "x:1"],
+        "--sandbox and --outputs-file exclude each other",
+        id="sandbox-with-outputs-file",
+    ),
+    pytest.param(
+        appspec(
+            lambda d: _props(d).update(TaskDefinition="arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-web:3")
+        ),
+        "Properties.TaskDefinition: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-web:3' is a fixed task "
+        "definition; write <TASK_DEFINITION>",
+        id="appspec-literal-taskdef-arn",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "message"), REFUSED_BY_ECS)
+def test_what_ecs_would_refuse_is_refused_before_any_write(
+    case: Case,
+    message: str,
+    stack: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    test_bad_input_is_refused_before_any_write(case, message, stack, tmp_path, monkeypatch, capsys)
+
+
+def test_a_file_with_two_problems_gets_two_lines(
+    stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in stack.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(REPO)
+    args = taskdef(lambda d: d.update(memory="abc") or _c0(d)["healthCheck"].update(retries=0))(tmp_path, stack)
+    stack.control.reset_requests()
+    assert run([*args, "--output", "plain"]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("error: ") and "taskdef.json: memory: 'abc' is not MiB" in lines[0]
+    assert lines[1].startswith("error: ") and "healthCheck.retries: 0 is outside ECS's range 1-10" in lines[1]
+    assert run([*args, "--output", "json"]) == 2
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["event"] == "summary" and last["status"] == "BadInput"
+    assert last["details"]["problems"] == [line.removeprefix("error: ") for line in lines]
+    assert stack.mutating_calls() == []

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.outputs import service_values
 from support.recorder import Recorder as Events
 
 from orchestrator import appspec, taskdef
-from orchestrator.contract import SERVICE_KEYS, parse_outputs
+from orchestrator.contract import parse_outputs
 from orchestrator.deployment import DeploymentView, WatchResult
 from orchestrator.engines import select
 from orchestrator.engines.base import DeploymentEngine
@@ -28,11 +29,7 @@ NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-web:2"
 
 
 def _service(engine: str = "codedeploy") -> Any:
-    svc = {k: f"v-{k}" for k in SERVICE_KEYS} | {
-        "container_port": 8080,
-        "container_name": "web",
-        "deployment_engine": engine,
-    }
+    svc = service_values("web", deployment_engine=engine)
     outputs = parse_outputs({"aws_region": "eu-west-1", "services": {"web": svc}}, "test")
     return outputs, outputs.service(None)[1]
 
@@ -113,6 +110,9 @@ class FakeEngine:
         return None
 
     def history(self, aws: Any, service: Any, *, limit: int) -> list[Any]:
+        return []
+
+    def succeeded_since(self, aws: Any, service: Any, since: Any) -> list[Any]:
         return []
 
 

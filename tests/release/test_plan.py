@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.outputs import service_values
 from support.recorder import Recorder as Events
 
 from orchestrator import appspec, taskdef
-from orchestrator.contract import SERVICE_KEYS, parse_outputs
+from orchestrator.contract import parse_outputs
 from orchestrator.errors import ExitCode
 from orchestrator.executor import DeploymentInterrupted, Executor
 from orchestrator.plan import build_plan, describe_plan
@@ -29,11 +30,7 @@ NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo-web:2"
 
 
 def _plan(no_wait: bool = True, image: str = "repo/web:new", **kw: Any) -> Any:
-    svc = {k: f"v-{k}" for k in SERVICE_KEYS} | {
-        "container_port": 8080,
-        "container_name": "web",
-        "deployment_engine": "codedeploy",
-    }
+    svc = service_values("web")
     outputs = parse_outputs({"aws_region": "eu-west-1", "services": {"web": svc}}, "test")
     _, service = outputs.service(None)
     rendered = taskdef.load_and_render(ROOT / "taskdef.json", outputs, service, image=image)

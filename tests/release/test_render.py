@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from support.outputs import service_values
 
 from orchestrator import appspec, taskdef
-from orchestrator.contract import SERVICE_KEYS, parse_outputs
+from orchestrator.contract import parse_outputs
 from orchestrator.errors import ExitCode, InputError
 from orchestrator.taskdef import READ_ONLY_FIELDS
 
@@ -16,14 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _outputs():
-    svc = {k: f"v-{k}" for k in SERVICE_KEYS} | {
-        "container_port": 8080,
-        "deployment_engine": "codedeploy",
-        "container_name": "web",
-        "cluster_name": "demo",
-        "service_name": "web",
-        "log_group_name": "/ecs/demo/web",
-    }
+    svc = service_values("web")
     return parse_outputs({"aws_region": "eu-west-1", "services": {"web": svc}}, "test outputs")
 
 
@@ -43,7 +37,7 @@ def test_renders_the_repository_template() -> None:
     r = _render(_template())
     td = r.taskdef
     assert td["family"] == "demo-web"
-    assert td["executionRoleArn"] == "v-task_execution_role_arn"
+    assert td["executionRoleArn"] == service_values("web")["task_execution_role_arn"]
     web = td["containerDefinitions"][0]
     assert web["image"] == "repo/web:abc" == r.image
     assert web["logConfiguration"]["options"]["awslogs-group"] == "/ecs/demo/web"
@@ -218,3 +212,126 @@ def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
     p.write_text("version: 0.0\nResources:\n  - TargetService: [unclosed\n")
     with pytest.raises(InputError, match=r"appspec.yml:\d+:\d+: invalid YAML"):
         appspec.load(p)
+
+
+# --- ECS's own rules (orchestrator.ecs_rules) and every problem of a file reported ---
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory"),
+    [
+        ("256", "512"),
+        ("0.25 vCPU", "0.5 GB"),
+        ("1 vcpu", "2GB"),
+        ("1024", "8 gb"),
+        ("8192", "16384"),
+        ("16 vCPU", "120 GB"),
+    ],
+)
+def test_task_sizes_in_every_form_ecs_accepts_render(cpu: str, memory: str) -> None:
+    doc = _template()
+    doc.update(cpu=cpu, memory=memory)
+    doc["containerDefinitions"][0].update(cpu=0, memory=None)
+    del doc["containerDefinitions"][0]["memory"]
+    assert _render(doc).taskdef["cpu"] == cpu
+
+
+def _ec2_without_memory(doc: dict) -> None:
+    doc.update(requiresCompatibilities=["EC2"])
+    del doc["memory"], doc["containerDefinitions"][0]["memory"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(cpu="1 GB"), "cpu: '1 GB' is not CPU units"),
+        (lambda d: d.update(memory="1 vCPU"), "memory: '1 vCPU' is not MiB"),
+        (lambda d: d.update(memory="0 GB"), "memory: '0 GB' is not MiB"),
+        (lambda d: d.update(cpu="8192", memory="17408"), "17408 MiB does not go with cpu 8192 on Fargate"),
+        (
+            lambda d: d.update(requiresCompatibilities=["EC2"], cpu="64"),
+            "cpu: '64' is outside ECS's 128-196608 CPU units",
+        ),
+        (
+            _ec2_without_memory,
+            "containerDefinitions[0]: needs memory or memoryReservation when the task sets no memory",
+        ),
+        (
+            lambda d: d.update(memory="1024") or d["containerDefinitions"][0].update(memoryReservation=600),
+            "memoryReservation: 600 MiB is more than",
+        ),
+        (
+            lambda d: d["containerDefinitions"][0].update(cpu=512),
+            "the containers reserve 512 CPU units, more than the task's 256",
+        ),
+        (
+            lambda d: d["containerDefinitions"][0]["healthCheck"].update(timeout=61),
+            "healthCheck.timeout: 61 is outside ECS's range 2-60",
+        ),
+        (lambda d: d["containerDefinitions"][0]["healthCheck"].update(startPeriod=301), "healthCheck.startPeriod: 301"),
+        (
+            lambda d: d["containerDefinitions"][0]["environment"].append({"name": "A=B", "value": "1"}),
+            "environment[1].name",
+        ),
+        (lambda d: d["containerDefinitions"][0].update(secrets=[{"name": " ", "valueFrom": "x"}]), "secrets[0].name"),
+        (
+            lambda d: d.update(taskRoleArn="arn:aws:iam::123:role/x"),
+            "taskRoleArn: 'arn:aws:iam::123:role/x' is neither",
+        ),
+        (
+            lambda d: d["containerDefinitions"][0].update(image="library/Nginx"),
+            "repository 'library/Nginx' must be lowercase",
+        ),
+    ],
+)
+def test_what_ecs_refuses_is_named(mutate, message) -> None:
+    doc = _template()
+    doc["containerDefinitions"][0]["image"] = "repo/web:abc"  # a literal image, so that a case can change it
+    mutate(doc)
+    with pytest.raises(InputError) as err:
+        _render(doc, image=None)
+    assert message in str(err.value)
+    assert len(str(err.value).splitlines()) == 1, str(err.value)
+
+
+def test_role_names_registries_and_hosts_that_ecs_takes_render() -> None:
+    doc = _template()
+    doc["taskRoleArn"] = "demo-web-task"  # "the short name or full ARN of the IAM role"
+    for image in (
+        "localhost:5000/demo/web:1",
+        "Registry.Example.com:5000/a__b/c-d.e:Tag_1",
+        "nginx@sha256:" + "a" * 64,
+    ):
+        assert _render(doc, image=image).image == image
+
+
+def test_every_problem_of_a_task_definition_is_one_line() -> None:
+    doc = _template()
+    doc.update(memory="abc", executionRoleArn="not-an-arn", familly="x")
+    doc["containerDefinitions"][0]["healthCheck"]["interval"] = 1
+    with pytest.raises(InputError) as err:
+        _render(doc)
+    lines = str(err.value).splitlines()
+    assert [line.split(": ")[1] for line in lines] == [
+        "familly",
+        "executionRoleArn",
+        "memory",
+        "containerDefinitions[0].healthCheck.interval",
+    ]
+    assert all(line.startswith("taskdef.json: ") for line in lines)
+    assert err.value.exit_code == ExitCode.BAD_INPUT
+
+
+def test_every_problem_of_an_appspec_is_one_line() -> None:
+    doc = json.loads((ROOT / "appspec.json").read_text())
+    doc.update(version=2, Hooks=[{"BeforeDeploy": "fn"}])
+    doc["Resources"][0]["TargetService"]["Properties"]["LoadBalancerInfo"]["ContainerPort"] = 80
+    with pytest.raises(InputError) as err:
+        appspec.validate(doc, "appspec.json", _td())
+    assert str(err.value).splitlines() == [
+        "appspec.json: version: must be 0.0, got 2",
+        "appspec.json: Resources[0].TargetService.Properties.LoadBalancerInfo.ContainerPort: container 'web' maps "
+        "no port 80 (its containerPorts: 8080)",
+        "appspec.json: Hooks[0].BeforeDeploy: not an ECS lifecycle hook; valid: "
+        "BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic, AfterAllowTraffic",
+    ]

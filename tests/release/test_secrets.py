@@ -7,6 +7,7 @@ GitHub Actions summary, step outputs and log, where it may appear only in `::add
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pty
@@ -20,8 +21,6 @@ from typing import Any
 
 import pytest
 
-from orchestrator.taskdef import redacted
-
 pytestmark = pytest.mark.e2e
 
 TOKEN = "tok-PLANTED-4f1d9a77"
@@ -29,6 +28,12 @@ PASSWORD = "pw-PLANTED-c0ffee42"
 PLANTED = (TOKEN, PASSWORD)
 SECRET_ARN = "arn:aws:ssm:eu-west-1:123456789012:parameter/db-url"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+MASK = re.compile(r"^\*\*\*[0-9a-f]{6}$")
+
+
+def unkeyed(name: str, value: str) -> str:
+    """The mask as it was before issue 20: an unkeyed hash, reversible for short values by trying them all."""
+    return "***" + hashlib.sha256(f"{name}={value}".encode()).hexdigest()[:6]
 
 
 @pytest.fixture
@@ -94,22 +99,23 @@ def assert_no_value(text: str, where: str) -> None:
 
 def test_dry_run_redacts_environment_values_in_every_output_mode(sandbox: Any, files: list[str]) -> None:
     args = ["release", "--sandbox", "--image", image(sandbox), *files, "--dry-run"]
-    marker = redacted("DB_PASSWORD", PASSWORD)
     for output in ("plain", "json"):
         res = sandbox.cli(*args, "--output", output)
         assert res.returncode == 0, res.stderr
         assert_no_value(res.stdout + res.stderr, f"--dry-run --output {output}")
-        assert marker in res.stdout  # redacted, not dropped: the diff still shows the variable
+        # Redacted, not dropped: the diff still shows the variable.
+        assert re.search(r"DB_PASSWORD\W+value\W+\*\*\*[0-9a-f]{6}", res.stdout), res.stdout
     plan = next(json.loads(line) for line in res.stdout.splitlines() if '"event":"plan"' in line)
     request = plan["calls"][0]
     assert request["call"] == "ecs.RegisterTaskDefinition"
     env = {e["name"]: e["value"] for e in request["params"]["containerDefinitions"][0]["environment"]}
-    assert env == {"PORT": redacted("PORT", "8080"), "DB_PASSWORD": marker, "API_TOKEN": redacted("API_TOKEN", TOKEN)}
+    assert set(env) == {"PORT", "DB_PASSWORD", "API_TOKEN"} and all(MASK.match(v) for v in env.values())
+    assert len(set(env.values())) == 3
     assert request["params"]["containerDefinitions"][0]["secrets"][0]["valueFrom"].startswith("arn:aws:ssm:")
 
     code, text = in_pty(sandbox, *args)  # auto on a terminal: the rich console
     assert code == 0, text
-    assert "dry run: nothing was written" in text and marker in text
+    assert "dry run: nothing was written" in text and re.search(r"\*\*\*[0-9a-f]{6}", text)
     assert_no_value(text, "--dry-run on a terminal (rich)")
 
     shown = sandbox.cli(*args, "--output", "plain", "--show-values")
@@ -125,7 +131,7 @@ def test_render_redacts_stdout_and_writes_real_values_only_to_its_file(
     assert res.returncode == 0, res.stderr
     assert_no_value(res.stdout + res.stderr, "render to stdout")
     env = {e["name"]: e["value"] for e in json.loads(res.stdout)["containerDefinitions"][0]["environment"]}
-    assert env["API_TOKEN"] == redacted("API_TOKEN", TOKEN) != redacted("API_TOKEN", TOKEN + "x")
+    assert MASK.match(env["API_TOKEN"]) and env["API_TOKEN"] != unkeyed("API_TOKEN", TOKEN)
 
     assert TOKEN in sandbox.cli(*args, "--show-values").stdout
 
@@ -165,3 +171,46 @@ def test_under_github_actions_values_are_masked_first_and_never_printed(
     assert_no_value(gh_out.read_text(), "$GITHUB_OUTPUT")
     assert_no_value(gh_summary.read_text(), "$GITHUB_STEP_SUMMARY")
     assert "deployment_id<<" in gh_out.read_text()
+
+
+PIN = "738215"
+
+
+def test_a_mask_is_keyed_per_run_so_a_short_value_cannot_be_tried_back(sandbox: Any) -> None:
+    """Issue 20: `***569613` was sha256("DB_PIN=738215")[:6]; all 10^6 PINs were tried in 1.1 s."""
+    args = ["render", "--sandbox", "--image", image(sandbox), "--container-env", f"DB_PIN={PIN}"]
+    runs = []
+    for _ in range(2):
+        res = sandbox.cli(*args)
+        assert res.returncode == 0, res.stderr
+        assert PIN not in res.stdout + res.stderr
+        env = {e["name"]: e["value"] for e in json.loads(res.stdout)["containerDefinitions"][0]["environment"]}
+        assert MASK.match(env["DB_PIN"]), env
+        assert env["DB_PIN"] != unkeyed("DB_PIN", PIN)  # the unkeyed hash an attacker could recompute
+        runs.append(env["DB_PIN"])
+    assert runs[0] != runs[1]  # a key per run: nothing to compare against across runs either
+
+
+def test_a_mask_within_one_run_tells_equal_values_from_changed_ones() -> None:
+    from orchestrator.taskdef import redacted
+
+    assert redacted("DB_PIN", PIN) == redacted("DB_PIN", PIN) != redacted("DB_PIN", "738216")
+    assert MASK.match(redacted("DB_PIN", PIN)) and redacted("DB_PIN", PIN) != unkeyed("DB_PIN", PIN)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [PIN, "tok-PLANTED-4f1d9a77", "c2Vj+cmV0/K3BpbjczODIxNQ==", "p@ss word=1"],
+    ids=["pin", "token", "base64-with-padding", "invalid-name-before-equals"],
+)
+def test_container_env_without_a_key_is_refused_without_echoing_it(sandbox: Any, given: str) -> None:
+    res = sandbox.cli("release", "--sandbox", "--image", image(sandbox), "--container-env", given, "--output", "plain")
+    assert res.returncode == 2, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "error: --container-env: expected KEY=VALUE with KEY a variable name (letters, digits and _, not starting "
+        "with a digit); what was given is not shown"
+    ]
+    for part in {given, *given.split("="), *given.split()} - {"", "1"}:
+        assert part not in res.stdout + res.stderr
+    assert sandbox.mutating_calls() == []

@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.outputs import service_values
 
-from orchestrator.contract import SERVICE_KEYS, parse_outputs
+from orchestrator.contract import parse_outputs
 from orchestrator.errors import AwsRefused, InputError
 
 ORCH = [sys.executable, "-m", "orchestrator"]
@@ -58,9 +59,7 @@ def _run(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subpr
 def _outputs_only_root(directory: Path, *, with_env: bool) -> Path:
     """A root with the contract's outputs and nothing to create: no provider needed."""
     directory.mkdir(parents=True)
-    service = {k: (8080 if k == "container_port" else f"demo-{k}") for k in SERVICE_KEYS} | {
-        "deployment_engine": "codedeploy"
-    }
+    service = service_values("web")
     backend = '\nterraform {\n  backend "local" {}\n}\n' if with_env else ""
     (directory / "main.tf").write_text(
         'variable "aws_region" {\n  type = string\n}\n\n'

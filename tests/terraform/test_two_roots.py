@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.outputs import service_values
 
 from orchestrator.contract import SERVICE_KEYS, Outputs, ServiceOutputs, merge_outputs
 from orchestrator.errors import InputError
@@ -19,7 +20,9 @@ ROLE = "arn:aws:iam::123456789012:role/demo-ecs-infrastructure"
 
 
 def _service(key: str, engine: str) -> dict[str, Any]:
+    real = service_values(key)  # ARNs of the contract's forms
     svc: dict[str, Any] = {k: f"demo-{key}-{k}" for k in SERVICE_KEYS} | {"container_port": 8080}
+    svc |= {k: v for k, v in real.items() if k.endswith("_arn")}
     svc["deployment_engine"] = engine
     if engine == "ecs":
         svc |= {"codedeploy_app_name": "", "codedeploy_deployment_group_name": ""}

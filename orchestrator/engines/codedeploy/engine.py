@@ -14,6 +14,8 @@ from orchestrator.engines.codedeploy.vocabulary import TERMINAL
 from orchestrator.poller import SharedPoller
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from orchestrator.aws import Aws
     from orchestrator.contract import ServiceOutputs
     from orchestrator.deployment import DeploymentView, WaitModel, WatchResult
@@ -109,3 +111,6 @@ class CodeDeployEngine:
 
     def history(self, aws: Aws, service: ServiceOutputs, *, limit: int) -> list[DeploymentRecord]:
         return history.load_history(aws, service, limit=limit, images=False)
+
+    def succeeded_since(self, aws: Aws, service: ServiceOutputs, since: datetime) -> list[DeploymentRecord]:
+        return history.recent_records(aws, service, since, ("Succeeded",))

@@ -267,6 +267,19 @@ class EcsEngine:
         briefs = found.get("serviceDeployments") or []
         return _record(aws, briefs[0]) if briefs else None
 
+    def succeeded_since(self, aws: Aws, service: ServiceOutputs, since: datetime) -> list[DeploymentRecord]:
+        """One filtered page (ListServiceDeployments' status and createdAt filters), whatever the history's
+        length; the created time is checked again here, as a lagging or older endpoint may not filter."""
+        found = aws.client("ecs").list_service_deployments(
+            cluster=service.cluster_name,
+            service=service.service_name,
+            status=["SUCCESSFUL"],
+            createdAt={"after": since},
+            maxResults=100,
+        )
+        records = [_record(aws, brief) for brief in found.get("serviceDeployments") or []]
+        return [r for r in records if r.status == "Succeeded" and (r.created is None or r.created >= since)]
+
     def history(self, aws: Aws, service: ServiceOutputs, *, limit: int) -> list[DeploymentRecord]:
         found = aws.client("ecs").list_service_deployments(
             cluster=service.cluster_name, service=service.service_name, maxResults=max(1, min(limit, 100))

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _image(sandbox: Any, tag: str) -> str:
-    return f"{sandbox.service_outputs()['ecr_repository_url']}:{tag}"
+    return str(sandbox.pushed(tag))
 
 
 def _expiring_in(seconds: float) -> str:

@@ -15,7 +15,7 @@ LAG_S = 300.0  # simulated seconds, times the test time scale
 
 def test_stop_follows_a_rollback_that_reads_do_not_show_yet(sandbox) -> None:
     approval_group(sandbox)  # the deployment waits in Ready: Install has changed the service
-    dep = start_release(sandbox, f"{sandbox.service_outputs()['ecr_repository_url']}:to-stop")
+    dep = start_release(sandbox, sandbox.pushed("to-stop"))
     wait_status(sandbox, dep, "Ready")
     time.sleep(LAG_S * sandbox.time_scale + 0.5)  # the deployment itself is old enough to be read
     sandbox.control.set_faults(list_lag=LAG_S)

@@ -35,7 +35,7 @@ def test_a_lost_create_under_list_lag_makes_one_deployment_and_deregisters_nothi
     sandbox.control.set_faults(error_after_rate=1.0, error_after_actions=["CreateDeployment"], list_lag=LAG_S)
     sandbox.control.reset_requests()
 
-    res = release(sandbox, "--image", svc["ecr_repository_url"] + ":lagged", "--if-active", if_active, timeout=180)
+    res = release(sandbox, "--image", sandbox.pushed("lagged"), "--if-active", if_active, timeout=180)
     counts = sandbox.control.request_counts()
     sandbox.control.set_faults(list_lag=0, error_after_rate=0)
 
@@ -96,8 +96,7 @@ def test_a_task_definition_a_deployment_of_the_release_uses_is_never_deregistere
     from orchestrator.aws import Aws
     from orchestrator.policy import deregister_unused
 
-    svc = sandbox.service_outputs()
-    res = release(sandbox, "--image", svc["ecr_repository_url"] + ":kept", "--no-wait")
+    res = release(sandbox, "--image", sandbox.pushed("kept"), "--no-wait")
     assert res.returncode == 0, res.stderr
     s = summary(res.stdout)
     dep, arn = s["deployment_id"], s["task_definition_arn"]
@@ -125,10 +124,9 @@ def test_a_task_definition_a_deployment_of_the_release_uses_is_never_deregistere
 @pytest.mark.e2e
 def test_a_release_follows_its_deployment_while_reads_do_not_show_it_yet(sandbox) -> None:
     """No lost answer: CreateDeployment answers with the id, and GetDeployment does not know it yet."""
-    svc = sandbox.service_outputs()
     sandbox.control.set_faults(list_lag=LAG_S)
     try:
-        res = release(sandbox, "--image", svc["ecr_repository_url"] + ":young", timeout=180)
+        res = release(sandbox, "--image", sandbox.pushed("young"), timeout=180)
     finally:
         sandbox.control.set_faults(list_lag=0)
     assert res.returncode == 0, res.stderr

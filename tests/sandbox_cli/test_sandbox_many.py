@@ -153,12 +153,14 @@ def test_fault_group_is_set_shown_consumed_and_cleared(sandbox) -> None:
     assert "service web: cluster demo, service web; active deployments: none\n" in status
 
     # The fault waits for its group: web releases fine, then worker's release fails at AfterInstall.
-    repo = sandbox.service_outputs("web")["ecr_repository_url"]
-    web = sandbox.cli("release", "--sandbox", "--service", "web", "--image", f"{repo}:w1", "--output", "json")
+    web = sandbox.cli(
+        "release", "--sandbox", "--service", "web", "--image", sandbox.pushed("w1", "web"), "--output", "json"
+    )
     assert web.returncode == 0, web.stderr
     assert "demo-worker" in sandbox.control.faults()["groups"]
-    repo = sandbox.service_outputs("worker")["ecr_repository_url"]
-    worker = sandbox.cli("release", "--sandbox", "--service", "worker", "--image", f"{repo}:w1", "--output", "json")
+    worker = sandbox.cli(
+        "release", "--sandbox", "--service", "worker", "--image", sandbox.pushed("w1", "worker"), "--output", "json"
+    )
     assert worker.returncode == 1, worker.stderr
     summary = json.loads(worker.stdout.strip().splitlines()[-1])
     assert summary["event"] == "summary" and summary["status"] == "Failed"

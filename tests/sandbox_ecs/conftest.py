@@ -145,8 +145,8 @@ def _env(
     import os
     from dataclasses import asdict
 
-    from conftest import REGION as SANDBOX_REGION
-    from conftest import SandboxEnv
+    from support.sandboxenv import REGION as SANDBOX_REGION
+    from support.sandboxenv import SandboxEnv
 
     from orchestrator.sandbox.provision import provision
     from orchestrator.sandbox.state import SandboxInfo

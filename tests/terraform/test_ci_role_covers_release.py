@@ -19,10 +19,9 @@ def _granted_actions() -> set[str]:
 
 @pytest.mark.e2e
 def test_ci_role_grants_every_action_of_release_history_status_and_rollback(sandbox) -> None:  # type: ignore[no-untyped-def]
-    repo = sandbox.service_outputs()["ecr_repository_url"]
     for args in (
-        ("release", "--image", f"{repo}:1111111"),
-        ("release", "--image", f"{repo}:2222222", "--force", "--pre-task", "migrate"),
+        ("release", "--image", sandbox.pushed("1111111")),
+        ("release", "--image", sandbox.pushed("2222222"), "--force", "--pre-task", "migrate"),
         ("run", "--live", "--timeout", "1"),  # `-- sleep 1d`, stopped at its timeout: StopTask
         ("history",),
         ("status",),
@@ -39,7 +38,9 @@ def test_ci_role_grants_every_action_of_release_history_status_and_rollback(sand
         assert summary(r.stdout)["ok"] is True
     # A release whose writes' answers are lost looks for what they did (orchestrator/writes.py).
     sandbox.control.set_faults(error_after_rate=1.0, error_after_actions=["CreateDeployment", "RegisterTaskDefinition"])
-    r = sandbox.cli("release", "--image", f"{repo}:3333333", "--force", "--sandbox", "--output", "json", timeout=180)
+    r = sandbox.cli(
+        "release", "--image", sandbox.pushed("3333333"), "--force", "--sandbox", "--output", "json", timeout=180
+    )
     sandbox.control.clear_faults()
     assert r.returncode == 0, r.stderr
     used = {f"{service}:{action}" for service, actions in sandbox.counts().items() for action in actions}

@@ -128,7 +128,6 @@ def _run_everything(sandbox: Any, env: dict[str, str], tmp_path: Path, listener:
     """What CI does: release (smoke test, pre-task), run, history, status, rollback, approve, stop,
     and a release whose writes' answers are lost."""
     out = sandbox.service_outputs()
-    repo = out["ecr_repository_url"]
     lam = sandbox.client("lambda")
     fn = out["smoke_test_function_name"]
     variables = lam.get_function_configuration(FunctionName=fn)["Environment"]["Variables"]
@@ -143,24 +142,24 @@ def _run_everything(sandbox: Any, env: dict[str, str], tmp_path: Path, listener:
         assert r.returncode == code, f"{args}: {r.stderr}{r.stdout[-2000:]}"
         return summary(r.stdout)
 
-    cli("release", "--image", f"{repo}:1111111", "--appspec", str(tmp_path / "appspec.json"))
-    cli("release", "--image", f"{repo}:2222222", "--force", "--pre-task", "migrate")
+    cli("release", "--image", sandbox.pushed("1111111"), "--appspec", str(tmp_path / "appspec.json"))
+    cli("release", "--image", sandbox.pushed("2222222"), "--force", "--pre-task", "migrate")
     sandbox.control.set_task_faults(run_seconds=86_400)
     cli("run", "--live", "--timeout", "1", code=3, command=("--", "sleep", "1d"))  # stopped at its timeout
     cli("history")
     cli("status")
     cli("rollback")
     _hold_for_approval(sandbox)
-    held = cli("release", "--image", f"{repo}:3333333", "--no-wait")["deployment_id"]
+    held = cli("release", "--image", sandbox.pushed("3333333"), "--no-wait")["deployment_id"]
     _wait_ready(sandbox, held)
     cli("status")  # mid-deployment: the deployment's targets
     cli("approve")
-    held = cli("release", "--image", f"{repo}:4444444", "--no-wait")["deployment_id"]
+    held = cli("release", "--image", sandbox.pushed("4444444"), "--no-wait")["deployment_id"]
     _wait_ready(sandbox, held)
     cli("stop", "--no-rollback")
     sandbox.control.set_faults(error_after_rate=1.0, error_after_actions=["CreateDeployment", "RegisterTaskDefinition"])
     try:
-        cli("release", "--image", f"{repo}:5555555", "--force", code=1)  # stopped by the held group's wait
+        cli("release", "--image", sandbox.pushed("5555555"), "--force", code=1)  # stopped by the held group's wait
     finally:
         sandbox.control.clear_faults()
 

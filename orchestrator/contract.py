@@ -148,6 +148,14 @@ def _port(value: Any) -> int | None:
     return None
 
 
+# An "ecs" service may run behind no load balancer (a rolling service, adopted as it is): no listeners.
+_ECS_MAY_LACK: tuple[str, ...] = ("prod_listener_arn", "test_listener_arn")
+
+
+def _may_be_empty(svc: dict[str, Any], key: str) -> bool:
+    return key in OPTIONAL_KEYS or (svc.get("deployment_engine") == "ecs" and key in _ECS_MAY_LACK)
+
+
 def _service_problems(svc: dict[str, Any], where: str) -> list[str]:
     """Every problem with one service's values, by type and form."""
     found: list[str] = []
@@ -162,7 +170,7 @@ def _service_problems(svc: dict[str, Any], where: str) -> list[str]:
             found.append(f"{where}.{k} must be a string, got {type(v).__name__}")
         elif k in REQUIRED_NAMES and not v.strip():
             found.append(f"{where}.{k} must not be empty")
-        elif k in ARN_FORMATS and (v or k not in OPTIONAL_KEYS) and not ARN_FORMATS[k][0].match(v):
+        elif k in ARN_FORMATS and (v or not _may_be_empty(svc, k)) and not ARN_FORMATS[k][0].match(v):
             found.append(f"{where}.{k}: {v!r} is not {ARN_FORMATS[k][1]}")
     return found
 

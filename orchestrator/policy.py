@@ -140,7 +140,13 @@ def _since(aws: Aws, task_definition: str | None) -> tuple[datetime, dict[str, A
     deployments made since: one in the usual case, whatever the length of the group's history."""
     td: dict[str, Any] = {}
     if task_definition:
-        td = aws.client("ecs").describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
+        ecs = aws.client("ecs")
+        try:
+            td = ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
+        except ecs.exceptions.ClientException:
+            # A revision registered moments ago may not be readable yet (ECS reads are eventually
+            # consistent): look a day back instead, at the same bounded cost.
+            td = {}
     registered = td.get("registeredAt")
     if isinstance(registered, datetime):
         return registered - SKEW, td

@@ -24,7 +24,7 @@ HISTORY_READS = (
 
 def _reads_of_a_release(sandbox: Any, tag: str) -> dict[str, int]:
     sandbox.control.reset_requests()
-    res = release(sandbox, "--image", f"{sandbox.service_outputs()['ecr_repository_url']}:{tag}", "--no-wait")
+    res = release(sandbox, "--image", sandbox.pushed(tag), "--no-wait")
     assert res.returncode == 0, res.stderr
     counts = sandbox.counts()
     return {f"{s}:{a}": counts.get(s, {}).get(a, 0) for s, a in HISTORY_READS}
@@ -36,12 +36,12 @@ def _wait_idle(sandbox: Any) -> None:
 
 
 def test_reads_before_the_first_write_do_not_grow_with_history(sandbox: Any) -> None:
-    assert release(sandbox, "--image", f"{sandbox.service_outputs()['ecr_repository_url']}:first").returncode == 0
+    assert release(sandbox, "--image", sandbox.pushed("first")).returncode == 0
     _wait_idle(sandbox)
     short = _reads_of_a_release(sandbox, "h1")  # a history of one deployment
     for i in range(6):
         _wait_idle(sandbox)
-        assert release(sandbox, "--image", f"{sandbox.service_outputs()['ecr_repository_url']}:fill{i}").returncode == 0
+        assert release(sandbox, "--image", sandbox.pushed(f"fill{i}")).returncode == 0
     _wait_idle(sandbox)
     long = _reads_of_a_release(sandbox, "h8")
     assert long == short
@@ -61,7 +61,7 @@ def test_a_lost_register_answer_is_found_among_the_newest_revisions_only(sandbox
         ecs.register_task_definition(**{k: td[k] for k in keep if k in td}, containerDefinitions=containers)
     sandbox.control.set_faults(error_after_rate=1.0, error_after_actions=["RegisterTaskDefinition"])
     sandbox.control.reset_requests()
-    res = release(sandbox, "--image", f"{svc['ecr_repository_url']}:lost", "--no-wait")
+    res = release(sandbox, "--image", sandbox.pushed("lost"), "--no-wait")
     assert res.returncode == 0, res.stderr
     counts = sandbox.counts()["ecs"]
     assert counts["RegisterTaskDefinition"] == 1  # found, not registered twice

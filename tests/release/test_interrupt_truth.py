@@ -39,7 +39,7 @@ def test_ctrl_c_during_an_automatic_rollback_names_the_rollback_and_the_failure(
         "--output",
         "json",
         "--image",
-        svc["ecr_repository_url"] + ":int",
+        sandbox.pushed("int"),
         env=sandbox.env(),
         cwd=sandbox.repo_root,
     )

@@ -25,7 +25,7 @@ def test_two_identical_releases_at_once_make_one_deployment_and_leave_no_stray_r
 ) -> None:
     before = set(_family_revisions(sandbox))
     sandbox.control.set_faults(latency_ms=300)  # both pass their checks before either creates
-    image = sandbox.service_outputs()["ecr_repository_url"] + ":same"
+    image = sandbox.pushed("same")
     args = ("release", "--sandbox", "--output", "json", "--image", image, "--if-active", if_active)
     procs = [cli.start(*args, env=sandbox.env(), cwd=sandbox.repo_root) for _ in range(2)]
     outs = [p.communicate(timeout=180) for p in procs]
@@ -48,7 +48,8 @@ def test_a_release_replaced_by_another_says_which_replaced_it(sandbox: Any) -> N
     import time
 
     sandbox.control.time_scale(0.05)
-    url = sandbox.service_outputs()["ecr_repository_url"]
+    url = sandbox.pushed("a").rsplit(":", 1)[0]
+    sandbox.pushed("b")
     first = cli.start(
         "release", "--sandbox", "--output", "json", "--image", f"{url}:a", env=sandbox.env(), cwd=sandbox.repo_root
     )

@@ -33,7 +33,7 @@ def _args(sandbox: Any) -> list[str]:
     return [
         "--all",
         "--atomic",
-        *[f"--image={k}={sandbox.service_outputs(k)['ecr_repository_url']}:v2" for k in SERVICES],
+        *[f"--image={k}={sandbox.pushed('v2', k)}" for k in SERVICES],
     ]
 
 

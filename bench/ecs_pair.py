@@ -40,6 +40,9 @@ def measure(wall: float, exited: float, env: dict[str, str], arn: str, n_calls: 
 def run_pair(env: dict[str, str], state: Path, svc: dict[str, Any], key: str, control: Any) -> dict[str, dict]:
     """{"ours": {...}, "theirs": {...}} with lag, wall, calls and overhead for the ECS-native service `key`."""
     repo = svc["ecr_repository_url"]
+    # The sandbox's ECR holds only pushed images (a release refuses, a task fails to pull, any other).
+    for tag in ("bench-ours", "bench-aws"):
+        control.push_image(f"{repo}:{tag}")
     control.reset_requests()
     cmd = [*ORCH, "release", "--sandbox", "--service", key, "--image", f"{repo}:bench-ours", "--output", "json"]
     wall, res = sh(cmd, env)

@@ -21,6 +21,7 @@ def before_write(
 ) -> dict[str, Any]:
     log = state / f"calls-{key}.jsonl"
     image = f"{svc['ecr_repository_url']}:{tag}"
+    control.push_image(image)  # the sandbox's ECR holds only pushed images
     control.reset_requests()
     _, res = sh([*TRACE, str(log), "release", "--sandbox", "--service", key, "--image", image, "--no-wait",
                  "--output", "json"], env)  # fmt: skip

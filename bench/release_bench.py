@@ -91,6 +91,9 @@ def startup(env: dict[str, str], runs: int) -> tuple[float, float]:
 def codedeploy_pair(env: dict[str, str], state: Path, svc: dict[str, Any], control: Any) -> dict[str, dict]:
     # Ours: render, validate, register, deploy and follow, as a user runs it.
     repo = svc["ecr_repository_url"]
+    # The sandbox's ECR holds only pushed images (a release refuses, a task fails to pull, any other).
+    for tag in ("bench-ours", "bench-aws"):
+        control.push_image(f"{repo}:{tag}")
     control.reset_requests()
     cmd = [*ORCH, "release", "--sandbox", "--service", "web", "--image", f"{repo}:bench-ours", "--output", "json"]
     wall, res = sh(cmd, env)

@@ -61,7 +61,9 @@ def main() -> int:
             chosen = keys[:n]
             cmd = [*ORCH, "release", "--sandbox", "--output", "json"]
             for key in chosen:
-                cmd += ["--service", key, "--image", f"{key}={outputs[key]['ecr_repository_url']}:scale-{run}"]
+                image = f"{outputs[key]['ecr_repository_url']}:scale-{run}"
+                control.push_image(image)  # the sandbox's ECR holds only pushed images
+                cmd += ["--service", key, "--image", f"{key}={image}"]
             control.reset_requests()
             wall, res = sh(cmd, env)
             summary = json.loads(res.stdout.strip().splitlines()[-1])

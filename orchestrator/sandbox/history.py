@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from orchestrator.sandbox.codedeploy_backend import (
@@ -132,6 +132,10 @@ def seed(group_name: str, count: Any) -> dict[str, Any]:
 
 
 def _finish(deployment: Any, created: Any, previous: Any) -> None:
+    own = getattr(deployment, "create_time", None)
+    if own is not None and getattr(own, "tzinfo", None) is None and created.tzinfo is not None:
+        # moto compares ListDeployments' createTimeRange with its own (naive UTC) times: keep them alike.
+        created = created.astimezone(UTC).replace(tzinfo=None)
     deployment.create_time = created
     deployment.start_time = created + timedelta(seconds=3)
     deployment.complete_time = created + DURATION

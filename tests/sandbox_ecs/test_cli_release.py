@@ -105,6 +105,9 @@ def test_a_pause_hook_waits_until_approve(sandbox_ecs: Any) -> None:
             break
         assert time.monotonic() < deadline, "the deployment never reached its PAUSE hook"
         time.sleep(0.1)
+    # The release follows once a second (its plain lines are block-buffered on a pipe, so they cannot be
+    # awaited): give it a few polls to see the pause before approving, as a person would.
+    time.sleep(3)
     approve = sandbox_ecs.cli("approve", "--sandbox", "--output", "plain")
     assert approve.returncode == 0, approve.stderr + approve.stdout
     out, err = release.communicate(timeout=120)
